@@ -1,0 +1,75 @@
+//! Response bodies kept as files. `OPERATION_ID.json` is the default body of
+//! that operation's default response; `OPERATION_ID.STATUS.json` the body
+//! for that status. Other names are for scenarios to reference.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The label errors use: the path it was read from.
+    pub file: String,
+    pub content: FixtureContent,
+}
+
+#[derive(Debug, Clone)]
+pub enum FixtureContent {
+    Json(Value),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Fixtures {
+    by_name: BTreeMap<String, Fixture>,
+}
+
+impl Fixtures {
+    pub fn get(&self, name: &str) -> Option<&Fixture> {
+        self.by_name.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
+    /// Reads every file directly in `dir` (not below it).
+    pub fn load_dir(dir: &Path) -> Result<Self, Diagnostic> {
+        let label = dir.display().to_string();
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?;
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Diagnostic::in_file(&file, format!("cannot read the fixture: {e}")))?;
+            files.push((entry.file_name().to_string_lossy().into_owned(), file, text));
+        }
+        Self::from_files(files)
+    }
+
+    /// Builds from `(name, label, text)` triples (the embedded copies).
+    pub fn from_files(files: Vec<(String, String, String)>) -> Result<Self, Diagnostic> {
+        let mut by_name = BTreeMap::new();
+        for (name, file, text) in files {
+            let content = if name.ends_with(".json") {
+                let value = serde_json::from_str(&text).map_err(|e| {
+                    Diagnostic::at_line(&file, e.line() as u64, e.column() as u64, format!("invalid JSON: {e}"))
+                })?;
+                FixtureContent::Json(value)
+            } else {
+                FixtureContent::Text(text)
+            };
+            by_name.insert(name, Fixture { file, content });
+        }
+        Ok(Self { by_name })
+    }
+}

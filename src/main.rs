@@ -1,0 +1,188 @@
+//! The `specmock` command line: parse flags, load, bind, serve.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use specmock::sources::Sources;
+use specmock::{App, Behaviour, Limits, MockServer};
+
+/// A mock and contract-testing server driven by an OpenAPI 3.0 document.
+#[derive(Parser)]
+#[command(name = "specmock", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the spec (what `specmock` does with no subcommand).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// The OpenAPI 3.0 document (YAML or JSON). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// Directory of fixture files (response bodies). Default: ./fixtures beside ./openapi.yaml, or the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    /// Directory of scenario files. Default: ./scenarios beside ./openapi.yaml, or the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// Address to bind. Binding beyond loopback exposes the mock to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one. Default: the port of the spec's first server URL, else 4010.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Serve the normal response even for requests that break the contract (violations are logged and counted in X-Mock-Violations).
+    #[arg(long)]
+    lenient: bool,
+    /// Seed for generated response data: same seed, same bytes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Do not answer CORS preflights or add Access-Control-* headers.
+    #[arg(long)]
+    no_cors: bool,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    max_body: usize,
+    /// Seconds a client has to send a complete request head.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Port used when the spec names none: Prism's default, so tooling built for it finds us.
+const FALLBACK_PORT: u16 = 4010;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    init_logging(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
+    let loaded = sources.load_spec().and_then(|spec| {
+        sources.check_scenarios()?;
+        let fixtures = sources.load_fixtures()?;
+        let behaviour = Behaviour {
+            lenient: args.lenient,
+            cors: !args.no_cors,
+        };
+        App::new(spec, &fixtures, args.seed, behaviour)
+    });
+    let (app, warnings) = match loaded {
+        Ok(loaded) => loaded,
+        Err(diagnostic) => {
+            eprintln!("error: {diagnostic}");
+            return ExitCode::from(2);
+        }
+    };
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let port = args.port.or(app.spec.default_port).unwrap_or(FALLBACK_PORT);
+    let listener = match bind(&args.host, port).await {
+        Ok(listener) => listener,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let limits = Limits {
+        max_body: args.max_body,
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        ..Limits::default()
+    };
+    let server = match MockServer::start(listener, app, limits) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if !server.address().ip().is_loopback() {
+        tracing::warn!(address = %server.address(), "bound beyond loopback: anyone who can reach this address can use the mock");
+    }
+    // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
+    println!("listening on {}", server.url());
+    let _ = std::io::stdout().flush();
+    specmock::shutdown::os_signal().await;
+    tracing::info!("shutting down: letting in-flight requests finish");
+    server.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
+    let address = match tokio::net::lookup_host((host, port))
+        .await
+        .map(|mut found| found.next())
+    {
+        Ok(Some(address)) => address,
+        Ok(None) | Err(_) => return Err(format!("cannot resolve --host `{host}`")),
+    };
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| explain_bind_error(address, &error))
+}
+
+fn explain_bind_error(address: SocketAddr, error: &std::io::Error) -> String {
+    let port = address.port();
+    let hint = "choose another with --port (--port 0 picks any free port)";
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("cannot listen on {address}: port {port} is privileged (below 1024) and needs root or CAP_NET_BIND_SERVICE; {hint}")
+        }
+        std::io::ErrorKind::AddrInUse => {
+            format!("cannot listen on {address}: port {port} is already in use by another process; {hint}")
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            format!("cannot listen on {address}: no local interface has that address; check --host")
+        }
+        _ => format!("cannot listen on {address}: {error}; {hint}"),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPECMOCK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

@@ -1,0 +1,176 @@
+//! Errors the mock makes itself, as RFC 9457 problem details. Each class has
+//! its own `type`, and `X-Mock-Origin` says which stage spoke, so a client
+//! test can always tell a mock error from a scripted 500.
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use crate::validate::{Rejection, Violation};
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+pub const ORIGIN_HEADER: &str = "x-mock-origin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Router,
+    Validator,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Router => "router",
+            Origin::Validator => "validator",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: u16,
+    /// The last part of the `type` URN: `route-not-found`, `invalid-request` ...
+    pub class: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub origin: Origin,
+    pub violations: Vec<Violation>,
+    /// Class-specific members (`closest_paths`, `allowed_methods` ...).
+    pub extra: Map<String, Value>,
+    /// Extra response headers (`Allow`, `WWW-Authenticate`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Problem {
+    fn new(status: u16, class: &'static str, title: &'static str, origin: Origin, detail: String) -> Self {
+        Self {
+            status,
+            class,
+            title,
+            detail,
+            origin,
+            violations: Vec::new(),
+            extra: Map::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn not_found(path: &str, closest: Vec<String>) -> Self {
+        let hint = match closest.first() {
+            Some(best) => format!("; closest known path: {best}"),
+            None => String::new(),
+        };
+        let mut problem = Self::new(
+            404,
+            "route-not-found",
+            "No such path in the spec",
+            Origin::Router,
+            format!("no path in the spec matches `{path}`{hint}"),
+        );
+        problem.extra.insert("closest_paths".into(), json!(closest));
+        problem
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str, allowed: &[String]) -> Self {
+        let list = allowed.join(", ");
+        let mut problem = Self::new(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            Origin::Router,
+            format!("`{path}` does not accept {method}; it accepts {list}"),
+        );
+        problem.extra.insert("allowed_methods".into(), json!(allowed));
+        problem.headers.push(("allow", list));
+        problem
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        let mut problem = Self::new(
+            413,
+            "payload-too-large",
+            "Request body too large",
+            Origin::Validator,
+            format!("the request body exceeds the limit of {limit} bytes (--max-body)"),
+        );
+        problem.extra.insert("max_body_bytes".into(), json!(limit));
+        problem
+    }
+
+    pub fn bad_request_target(violation: Violation) -> Self {
+        let mut problem = Self::new(
+            400,
+            "invalid-request",
+            "The request breaks the contract",
+            Origin::Validator,
+            violation.message.clone(),
+        );
+        problem.violations.push(violation);
+        problem
+    }
+
+    pub fn from_rejection(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Unauthorized { challenge, detail } => {
+                let mut problem = Self::new(401, "unauthorized", "Credentials required", Origin::Validator, detail);
+                problem.headers.push(("www-authenticate", challenge));
+                problem
+            }
+            Rejection::UnsupportedMediaType { detail, supported } => {
+                let mut problem = Self::new(
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    Origin::Validator,
+                    detail,
+                );
+                problem.extra.insert("supported_media_types".into(), json!(supported));
+                problem
+            }
+            Rejection::MalformedBody { detail, violations } => {
+                let mut problem = Self::new(
+                    400,
+                    "malformed-body",
+                    "The request body is not well-formed",
+                    Origin::Validator,
+                    detail,
+                );
+                problem.violations = violations;
+                problem
+            }
+            Rejection::Invalid { violations } => {
+                let detail = match violations.as_slice() {
+                    [only] => format!("{}: {}", only.pointer, only.message),
+                    many => format!("{} violations of the spec; see `violations`", many.len()),
+                };
+                let mut problem = Self::new(
+                    400,
+                    "invalid-request",
+                    "The request breaks the contract",
+                    Origin::Validator,
+                    detail,
+                );
+                problem.violations = violations;
+                problem
+            }
+        }
+    }
+
+    pub fn type_uri(&self) -> String {
+        format!("urn:specmock:problem:{}", self.class)
+    }
+
+    /// The problem+json body; `instance` is the request target.
+    pub fn body(&self, instance: &str) -> Bytes {
+        let mut body = Map::new();
+        body.insert("type".into(), json!(self.type_uri()));
+        body.insert("title".into(), json!(self.title));
+        body.insert("status".into(), json!(self.status));
+        body.insert("detail".into(), json!(self.detail));
+        body.insert("instance".into(), json!(instance));
+        if !self.violations.is_empty() {
+            body.insert("violations".into(), json!(self.violations));
+        }
+        body.extend(self.extra.clone());
+        Bytes::from(serde_json::to_vec(&Value::Object(body)).expect("a JSON value always serializes"))
+    }
+}

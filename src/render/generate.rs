@@ -1,0 +1,323 @@
+//! Deterministic data from a schema: the same schema and seed give the same
+//! bytes, every required property is present, formats are respected, and
+//! recursion stops at the first optional reference back into itself.
+
+use serde_json::{json, Map, Value};
+
+use crate::spec::type_of;
+
+/// Deeper than this, optional properties are left out.
+const OPTIONAL_DEPTH: usize = 4;
+/// Absolute bound, whatever the schema says (a required self-reference).
+const MAX_DEPTH: usize = 24;
+
+pub fn generate(document: &Value, seed: u64) -> Value {
+    let mut generator = Generator {
+        document,
+        rng: SplitMix64(seed),
+        stack: Vec::new(),
+    };
+    generator.value(document, "", 0)
+}
+
+struct Generator<'d> {
+    document: &'d Value,
+    rng: SplitMix64,
+    /// `$defs` names being generated, to notice recursion.
+    stack: Vec<&'d str>,
+}
+
+impl<'d> Generator<'d> {
+    fn value(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let target = reference.strip_prefix('#').and_then(|p| self.document.pointer(p));
+            let Some(target) = target else { return Value::Null };
+            self.stack.push(reference);
+            let value = self.value(target, name, depth);
+            self.stack.pop();
+            return value;
+        }
+        if depth > MAX_DEPTH {
+            return Value::Null;
+        }
+        for keyword in ["const", "example", "default"] {
+            if let Some(value) = schema.get(keyword) {
+                return value.clone();
+            }
+        }
+        if let Some(Value::Array(options)) = schema.get("enum") {
+            if let Some(first) = options.iter().find(|o| !o.is_null()) {
+                return first.clone();
+            }
+        }
+        if let Some(Value::Array(parts)) = schema.get("allOf") {
+            return self.all_of(schema, parts, name, depth);
+        }
+        for combinator in ["oneOf", "anyOf"] {
+            if let Some(first) = schema
+                .get(combinator)
+                .and_then(|list| list.as_array()?.iter().find(|s| s.get("type") != Some(&json!("null"))))
+            {
+                return self.value(first, name, depth);
+            }
+        }
+        match type_of(schema).or_else(|| implied_type(schema)) {
+            Some("object") => self.object(schema, depth),
+            Some("array") => self.array(schema, name, depth),
+            Some("string") => self.string(schema, name),
+            Some("integer") => Value::from(self.integer(schema)),
+            Some("number") => self.number(schema),
+            Some("boolean") => Value::Bool(self.rng.next().is_multiple_of(2)),
+            _ => Value::Null,
+        }
+    }
+
+    fn all_of(&mut self, schema: &'d Value, parts: &'d [Value], name: &str, depth: usize) -> Value {
+        let mut merged = Map::new();
+        let mut scalar = None;
+        for part in parts.iter().filter(|p| p.get("if").is_none()) {
+            match self.value(part, name, depth) {
+                Value::Object(object) => merged.extend(object),
+                other => scalar = Some(other),
+            }
+        }
+        // A discriminator (see spec::dialect) became if/then pairs: generate
+        // the first variant, tagged with its discriminator value.
+        if let Some(variant) = parts.iter().find(|p| p.get("if").is_some()) {
+            if let Some(Value::Object(object)) = variant.get("then").map(|then| self.value(then, name, depth)) {
+                merged.extend(object);
+            }
+            if let Some((property, tag)) = variant["if"]
+                .get("properties")
+                .and_then(Value::as_object)
+                .and_then(|p| p.iter().next())
+            {
+                if let Some(value) = tag.get("const") {
+                    merged.insert(property.clone(), value.clone());
+                }
+            }
+        }
+        if schema.get("properties").is_some() || schema.get("required").is_some() {
+            if let Value::Object(own) = self.object(schema, depth) {
+                for (key, value) in own {
+                    merged.entry(key).or_insert(value);
+                }
+            }
+        }
+        match scalar {
+            Some(value) if merged.is_empty() => value,
+            _ => Value::Object(merged),
+        }
+    }
+
+    fn object(&mut self, schema: &'d Value, depth: usize) -> Value {
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut object = Map::new();
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                let is_required = required.contains(&name.as_str());
+                if !is_required && (depth >= OPTIONAL_DEPTH || self.recurses(property)) {
+                    continue;
+                }
+                object.insert(name.clone(), self.value(property, name, depth + 1));
+            }
+        }
+        for name in required {
+            object
+                .entry(name.to_string())
+                .or_insert_with(|| Value::String(name.to_string()));
+        }
+        let min_properties = schema.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+        if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+            let mut index = 0;
+            while object.len() < min_properties.max(1) && index < 16 {
+                index += 1;
+                let value = self.value(extra, "item", depth + 1);
+                object.entry(format!("key{index}")).or_insert(value);
+            }
+        }
+        Value::Object(object)
+    }
+
+    /// Whether following this optional property would re-enter a schema
+    /// already being generated (or nest an array of such).
+    fn recurses(&self, property: &Value) -> bool {
+        let reference = property
+            .get("$ref")
+            .or_else(|| property.get("items").and_then(|items| items.get("$ref")))
+            .and_then(Value::as_str);
+        reference.is_some_and(|r| self.stack.contains(&r) || self.stack.len() > MAX_DEPTH / 2)
+    }
+
+    fn array(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
+        let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let max = schema
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .map_or(usize::MAX, |m| m as usize);
+        let Some(items) = schema.get("items") else {
+            return Value::Array(Vec::new());
+        };
+        let wanted = if self.recurses(schema) || depth >= OPTIONAL_DEPTH {
+            min
+        } else {
+            min.max(1)
+        }
+        .min(max);
+        let unique = schema.get("uniqueItems") == Some(&Value::Bool(true));
+        let mut values: Vec<Value> = Vec::with_capacity(wanted);
+        let mut attempts = 0;
+        while values.len() < wanted && attempts < wanted * 4 + 4 {
+            attempts += 1;
+            let value = self.value(items, name, depth + 1);
+            if !unique || !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        Value::Array(values)
+    }
+
+    fn string(&mut self, schema: &Value, name: &str) -> Value {
+        let n = self.rng.next();
+        let text = match schema.get("format").and_then(Value::as_str) {
+            Some("date-time") => format_timestamp(n, true),
+            Some("date") => format_timestamp(n, false),
+            Some("email") => format!("user{}@example.com", n % 10_000),
+            Some("uri") | Some("url") | Some("uri-reference") => {
+                format!("https://example.com/{}/{}", slug(name), n % 10_000)
+            }
+            Some("hostname") => format!("host{}.example.com", n % 10_000),
+            Some("ipv4") => format!("192.0.2.{}", n % 255),
+            Some("ipv6") => format!("2001:db8::{:x}", n % 0xffff),
+            Some("uuid") => format_uuid(n, self.rng.next()),
+            Some("byte") => "c3BlY21vY2s=".to_string(),
+            _ => format!("{}-{}", slug(name), n % 10_000),
+        };
+        let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let max = schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .map_or(usize::MAX, |m| m as usize);
+        let mut text: String = text.chars().take(max).collect();
+        while text.chars().count() < min {
+            text.push('x');
+        }
+        Value::String(text)
+    }
+
+    fn integer(&mut self, schema: &Value) -> i64 {
+        let low = bound(schema, "minimum", "exclusiveMinimum", 1.0).unwrap_or(0.0);
+        let high = bound(schema, "maximum", "exclusiveMaximum", -1.0).unwrap_or(low + 100.0);
+        let low = low.ceil() as i64;
+        let high = (high.floor() as i64).max(low);
+        let span = (high - low).unsigned_abs().min(100) + 1;
+        let mut value = low + (self.rng.next() % span) as i64;
+        if let Some(step) = schema.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
+            value = (value / step) * step;
+            if value < low {
+                value += step;
+            }
+        }
+        value
+    }
+
+    fn number(&mut self, schema: &Value) -> Value {
+        let low = bound(schema, "minimum", "exclusiveMinimum", 0.5).unwrap_or(0.0);
+        let high = bound(schema, "maximum", "exclusiveMaximum", -0.5)
+            .unwrap_or(low + 100.0)
+            .max(low);
+        let fraction = (self.rng.next() % 1000) as f64 / 1000.0;
+        let value = ((low + (high - low) * fraction) * 100.0).round() / 100.0;
+        json!(value.clamp(low, high))
+    }
+}
+
+fn implied_type(schema: &Value) -> Option<&'static str> {
+    if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
+        Some("object")
+    } else if schema.get("items").is_some() {
+        Some("array")
+    } else {
+        None
+    }
+}
+
+/// The inclusive bound to generate within; an exclusive one nudged inwards.
+fn bound(schema: &Value, inclusive: &str, exclusive: &str, nudge: f64) -> Option<f64> {
+    schema
+        .get(inclusive)
+        .and_then(Value::as_f64)
+        .or_else(|| schema.get(exclusive).and_then(Value::as_f64).map(|limit| limit + nudge))
+}
+
+fn slug(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    if slug.is_empty() {
+        "value".to_string()
+    } else {
+        slug
+    }
+}
+
+/// A timestamp in 2024, as RFC 3339 (or a bare date).
+fn format_timestamp(n: u64, with_time: bool) -> String {
+    let day_of_year = n % 365;
+    let (month, day) = month_day(day_of_year);
+    if !with_time {
+        return format!("2024-{month:02}-{day:02}");
+    }
+    let seconds = (n / 365) % 86_400;
+    format!(
+        "2024-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+fn month_day(day_of_year: u64) -> (u64, u64) {
+    const DAYS: [u64; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut remaining = day_of_year;
+    for (index, days) in DAYS.iter().enumerate() {
+        if remaining < *days {
+            return (index as u64 + 1, remaining + 1);
+        }
+        remaining -= days;
+    }
+    (12, 31)
+}
+
+fn format_uuid(a: u64, b: u64) -> String {
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000; // version 4
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A tiny, fast, well-distributed PRNG; determinism is what matters here.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,181 @@
+//! Response bodies: from a fixture, the spec's examples, or generated from
+//! the schema. Every body is checked against the schema it is sent under
+//! before the server starts, so the mock never contradicts its own spec.
+
+mod generate;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+pub use generate::generate;
+
+use crate::diagnostic::Diagnostic;
+use crate::fixtures::{FixtureContent, Fixtures};
+use crate::spec::{MediaSpec, Operation, ResponseSpec, Spec, StatusKey};
+use crate::validate::{is_json, schema_violations};
+
+/// A response ready to send.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+    /// Where the body came from, for logs: `fixture:NAME`, `example:NAME`, `generated`, `empty`.
+    pub source: String,
+}
+
+/// The pre-rendered default body of every declared response.
+pub struct Responder {
+    /// Indexed like `spec.operations`, then like `operation.responses`.
+    rendered: Vec<Vec<Rendered>>,
+}
+
+impl Responder {
+    /// Renders everything once. Fixtures that break their schema are errors;
+    /// examples and generated bodies that do are skipped with a warning.
+    pub fn build(spec: &Spec, fixtures: &Fixtures, seed: u64, warnings: &mut Vec<String>) -> Result<Self, Diagnostic> {
+        let mut rendered = Vec::with_capacity(spec.operations.len());
+        for operation in &spec.operations {
+            let default_status = operation.default_response().map(|r| r.status);
+            let mut per_response = Vec::with_capacity(operation.responses.len());
+            for response in &operation.responses {
+                let is_default = Some(response.status) == default_status;
+                per_response.push(render_response(
+                    operation, response, is_default, fixtures, seed, warnings,
+                )?);
+            }
+            rendered.push(per_response);
+        }
+        Ok(Self { rendered })
+    }
+
+    /// The operation's default response (lowest 2xx).
+    pub fn default_for(&self, spec: &Spec, operation: usize) -> Option<&Rendered> {
+        let op = &spec.operations[operation];
+        let response = op.default_response()?;
+        let index = op.responses.iter().position(|r| r.status == response.status)?;
+        self.rendered.get(operation)?.get(index)
+    }
+}
+
+fn render_response(
+    operation: &Operation,
+    response: &ResponseSpec,
+    is_default: bool,
+    fixtures: &Fixtures,
+    seed: u64,
+    warnings: &mut Vec<String>,
+) -> Result<Rendered, Diagnostic> {
+    let status = match response.status {
+        StatusKey::Default if is_default => 200,
+        key => key.representative(),
+    };
+    let Some(media) = preferred_media(&response.content) else {
+        return Ok(Rendered {
+            status,
+            content_type: None,
+            body: Bytes::new(),
+            source: "empty".into(),
+        });
+    };
+    let context = format!("{} {}", operation.id, response.status);
+    let mut fixture_names = vec![format!("{}.{status}.json", operation.id)];
+    if is_default {
+        fixture_names.push(format!("{}.json", operation.id));
+    }
+    for name in fixture_names {
+        let Some(fixture) = fixtures.get(&name) else { continue };
+        let value = match &fixture.content {
+            FixtureContent::Json(value) => value.clone(),
+            FixtureContent::Text(text) => Value::String(text.clone()),
+        };
+        if let Some(problem) = mismatch(media, &value) {
+            return Err(Diagnostic::in_file(
+                &fixture.file,
+                format!("does not match the response schema of {context}: {problem}"),
+            ));
+        }
+        return Ok(encode(status, media, &value, format!("fixture:{name}")));
+    }
+    for (name, value) in &media.examples {
+        match mismatch(media, value) {
+            None => return Ok(encode(status, media, value, format!("example:{name}"))),
+            Some(problem) => warnings.push(format!(
+                "{context}: example `{name}` is skipped, it does not match its schema: {problem}"
+            )),
+        }
+    }
+    let value = match &media.schema {
+        Some(schema) => generate(&schema.document, seed ^ stable_hash(&context)),
+        None if is_json(&media.media_type) => Value::Object(Default::default()),
+        None => Value::String(String::new()),
+    };
+    if let Some(problem) = mismatch(media, &value) {
+        warnings.push(format!(
+            "{context}: the generated body does not match its schema ({problem}); add an example or a fixture"
+        ));
+    }
+    Ok(encode(status, media, &value, "generated".into()))
+}
+
+/// JSON first: it is what clients of an API mock almost always parse.
+fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
+    content
+        .iter()
+        .find(|m| is_json(&m.media_type))
+        .or_else(|| content.first())
+}
+
+fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
+    let schema = media.schema.as_ref()?;
+    let violations = schema_violations(schema, value, "");
+    (!violations.is_empty()).then(|| {
+        violations
+            .iter()
+            .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> Rendered {
+    let media_type = media.media_type.as_str();
+    let (content_type, body) = match value {
+        Value::String(text) if !is_json(media_type) => (
+            content_type_for(media_type, false),
+            Bytes::from(text.clone().into_bytes()),
+        ),
+        value => (
+            content_type_for(media_type, true),
+            Bytes::from(serde_json::to_vec(value).expect("a JSON value always serializes")),
+        ),
+    };
+    Rendered {
+        status,
+        content_type: Some(content_type),
+        body,
+        source,
+    }
+}
+
+/// A concrete Content-Type for a declared (possibly wildcard) media type.
+fn content_type_for(media_type: &str, json: bool) -> String {
+    if media_type.contains('*') {
+        return if json {
+            "application/json".into()
+        } else {
+            "text/plain; charset=utf-8".into()
+        };
+    }
+    if media_type.starts_with("text/") {
+        return format!("{media_type}; charset=utf-8");
+    }
+    media_type.to_string()
+}
+
+/// FNV-1a: stable across runs and platforms, unlike the std hasher.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}

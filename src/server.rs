@@ -1,0 +1,153 @@
+//! The network shell: hyper connections in, `App::handle` in the middle,
+//! limits and graceful shutdown around it. Nothing else touches hyper.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::problem::Problem;
+use crate::shutdown::{Coordinator, Listener};
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted; larger gets 413.
+    pub max_body: usize,
+    /// A client must send its complete request head within this time
+    /// (slow-loris protection).
+    pub header_read_timeout: Duration,
+    /// How long in-flight requests get to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Accepts connections until `stop` completes, then lets in-flight requests
+/// finish (up to the grace period).
+pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: impl Future<Output = ()>) {
+    let coordinator = Coordinator::new();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection(stream, peer, app.clone(), limits.clone(), coordinator.listener()));
+                }
+                // Running out of file descriptors is transient: back off, keep serving.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    if !coordinator.shutdown(limits.shutdown_grace).await {
+        tracing::warn!("shutdown grace period over; closing the remaining connections");
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Arc<App>,
+    limits: Limits,
+    mut shutdown: Listener,
+) {
+    let max_body = limits.max_body;
+    let service = service_fn(move |request| respond(app.clone(), max_body, request));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.signalled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+async fn respond(
+    app: Arc<App>,
+    max_body: usize,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let handled = match read_body(body, &parts.headers, max_body).await {
+        Ok(bytes) => app.handle(&parts, &bytes),
+        Err(problem) => {
+            let mut response = app.problem(problem, &parts);
+            app.finish(&mut response, &parts);
+            crate::app::Handled {
+                response,
+                operation: None,
+                violations: Vec::new(),
+            }
+        }
+    };
+    let status = handled.response.status().as_u16();
+    tracing::info!(
+        target: "specmock::request",
+        method = %parts.method,
+        path = %parts.uri.path(),
+        operation = handled.operation.as_deref().unwrap_or("-"),
+        status,
+        violations = handled.violations.len(),
+        latency_us = started.elapsed().as_micros() as u64,
+    );
+    for violation in &handled.violations {
+        tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
+    }
+    Ok(handled.response.map(Full::new))
+}
+
+/// Reads the whole body, refusing early (from Content-Length) or midway
+/// (chunked) once it passes the limit.
+async fn read_body(body: Incoming, headers: &http::HeaderMap, max_body: usize) -> Result<Bytes, Problem> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body as u64) {
+        return Err(Problem::payload_too_large(max_body));
+    }
+    match Limited::new(body, max_body).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Problem::payload_too_large(max_body)),
+        Err(error) => Err(Problem::bad_request_target(crate::validate::Violation::new(
+            "/body",
+            "transfer",
+            format!("the request body could not be read: {error}"),
+        ))),
+    }
+}

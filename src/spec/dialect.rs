@@ -1,0 +1,490 @@
+//! OpenAPI 3.0 Schema Objects -> JSON Schema 2020-12.
+//!
+//! OAS 3.0 is a dialect of JSON Schema draft 5 with its own keywords; a
+//! validator that read it literally would get `nullable`, boolean
+//! `exclusiveMinimum`, `readOnly`/`writeOnly` and `discriminator` wrong. Each
+//! direction (request, response) gets its own converted set, because
+//! `required` means something different in each for read-only and write-only
+//! properties. Every reachable schema lands in `$defs`, under its component
+//! name where it has one, so that recursive models stay references.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::source::{unresolved, Documents, RefTarget};
+use crate::diagnostic::{escape_pointer_token, Diagnostic};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+/// All schemas converted for one direction.
+pub struct SchemaSet {
+    direction: Direction,
+    defs: Map<String, Value>,
+    names: HashMap<RefTarget, String>,
+    pending: Vec<(RefTarget, String)>,
+}
+
+const COPIED_KEYWORDS: &[&str] = &[
+    "type",
+    "enum",
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "title",
+    "description",
+    "default",
+    "example",
+    "deprecated",
+];
+
+impl SchemaSet {
+    pub fn new(direction: Direction) -> Self {
+        Self {
+            direction,
+            defs: Map::new(),
+            names: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn defs(&self) -> &Map<String, Value> {
+        &self.defs
+    }
+
+    /// Converts the schema at `pointer` in `file`, plus everything it references.
+    pub fn convert(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        schema: &Value,
+    ) -> Result<Value, Diagnostic> {
+        let converted = self.convert_node(docs, file, pointer, schema)?;
+        while let Some((target, name)) = self.pending.pop() {
+            let Some(raw) = docs.value(&target).cloned() else {
+                return Err(unresolved(&target, &target.pointer));
+            };
+            let def = self.convert_node(docs, &target.file, &target.pointer, &raw)?;
+            self.defs.insert(name, def);
+        }
+        Ok(converted)
+    }
+
+    /// The converted schema as a standalone document: the schema itself plus
+    /// the `$defs` it reaches (and only those, to keep compilation small).
+    pub fn standalone(&self, converted: &Value) -> Value {
+        let mut reachable = Map::new();
+        let mut queue = Vec::new();
+        collect_refs(converted, &mut queue);
+        while let Some(name) = queue.pop() {
+            if reachable.contains_key(&name) {
+                continue;
+            }
+            if let Some(def) = self.defs.get(&name) {
+                collect_refs(def, &mut queue);
+                reachable.insert(name, def.clone());
+            }
+        }
+        let mut document = match converted {
+            Value::Object(map) => map.clone(),
+            other => Map::from_iter([("allOf".to_string(), json!([other]))]),
+        };
+        if !reachable.is_empty() {
+            document.insert("$defs".into(), Value::Object(reachable));
+        }
+        Value::Object(document)
+    }
+
+    fn name_for(&mut self, docs: &Documents, target: RefTarget) -> String {
+        if let Some(name) = self.names.get(&target) {
+            return name.clone();
+        }
+        let component = (target.file == *docs.root_file())
+            .then(|| target.pointer.strip_prefix("/components/schemas/"))
+            .flatten()
+            .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+        let name = match component {
+            Some(name) if !self.defs.contains_key(name) => name.to_string(),
+            _ => format!("ref{}", self.names.len()),
+        };
+        self.names.insert(target.clone(), name.clone());
+        // Placeholder so a name is never handed out twice before its schema is converted.
+        self.defs.insert(name.clone(), Value::Bool(true));
+        self.pending.push((target, name.clone()));
+        name
+    }
+
+    fn convert_node(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        schema: &Value,
+    ) -> Result<Value, Diagnostic> {
+        let Value::Object(map) = schema else {
+            return Err(Diagnostic::at_pointer(
+                file.as_ref(),
+                pointer,
+                format!("expected a Schema Object, found {}", kind_of(schema)),
+            ));
+        };
+        if let Some(reference) = map.get("$ref") {
+            // OAS 3.0: siblings of $ref are ignored.
+            let reference = reference
+                .as_str()
+                .ok_or_else(|| Diagnostic::at_pointer(file.as_ref(), pointer, "$ref must be a string"))?;
+            let target = docs.target(file, pointer, reference)?;
+            if docs.value(&target).is_none() {
+                return Err(unresolved(
+                    &RefTarget {
+                        file: file.clone(),
+                        pointer: pointer.to_string(),
+                    },
+                    reference,
+                ));
+            }
+            let name = self.name_for(docs, target);
+            return Ok(json!({ "$ref": format!("#/$defs/{}", escape_pointer_token(&name)) }));
+        }
+
+        let mut out = Map::new();
+        for keyword in COPIED_KEYWORDS {
+            if let Some(value) = map.get(*keyword) {
+                out.insert(keyword.to_string(), value.clone());
+            }
+        }
+        convert_bounds(map, &mut out);
+        add_integer_format_bounds(&mut out);
+
+        if let Some(properties) = map.get("properties") {
+            let properties = properties
+                .as_object()
+                .ok_or_else(|| Diagnostic::at_pointer(file.as_ref(), pointer, "`properties` must be a map"))?;
+            let mut converted = Map::new();
+            for (name, property) in properties {
+                let at = format!("{pointer}/properties/{}", escape_pointer_token(name));
+                converted.insert(name.clone(), self.convert_node(docs, file, &at, property)?);
+            }
+            out.insert("properties".into(), Value::Object(converted));
+        }
+        if let Some(required) = map.get("required") {
+            let names = required.as_array().ok_or_else(|| {
+                Diagnostic::at_pointer(file.as_ref(), pointer, "`required` must be a list of property names")
+            })?;
+            let mut kept = Vec::new();
+            for name in names {
+                let excluded = match name.as_str().and_then(|n| map.get("properties")?.get(n)) {
+                    Some(property) => self.excluded_in_direction(docs, file, pointer, property)?,
+                    None => false,
+                };
+                if !excluded {
+                    kept.push(name.clone());
+                }
+            }
+            if !kept.is_empty() {
+                out.insert("required".into(), Value::Array(kept));
+            }
+        }
+        if let Some(items) = map.get("items") {
+            out.insert(
+                "items".into(),
+                self.convert_node(docs, file, &format!("{pointer}/items"), items)?,
+            );
+        }
+        match map.get("additionalProperties") {
+            Some(Value::Bool(allowed)) => {
+                out.insert("additionalProperties".into(), Value::Bool(*allowed));
+            }
+            Some(schema) => {
+                let at = format!("{pointer}/additionalProperties");
+                out.insert(
+                    "additionalProperties".into(),
+                    self.convert_node(docs, file, &at, schema)?,
+                );
+            }
+            None => {}
+        }
+        if let Some(not) = map.get("not") {
+            out.insert(
+                "not".into(),
+                self.convert_node(docs, file, &format!("{pointer}/not"), not)?,
+            );
+        }
+        for combinator in ["allOf", "oneOf", "anyOf"] {
+            if let Some(list) = map.get(combinator) {
+                let items = list.as_array().ok_or_else(|| {
+                    Diagnostic::at_pointer(
+                        file.as_ref(),
+                        pointer,
+                        format!("`{combinator}` must be a list of schemas"),
+                    )
+                })?;
+                let mut converted = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    converted.push(self.convert_node(docs, file, &format!("{pointer}/{combinator}/{index}"), item)?);
+                }
+                out.insert(combinator.into(), Value::Array(converted));
+            }
+        }
+        if let Some(discriminator) = map.get("discriminator") {
+            self.apply_discriminator(docs, file, pointer, map, discriminator, &mut out)?;
+        }
+        if map.get("nullable") == Some(&Value::Bool(true)) {
+            out = make_nullable(out);
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Whether a property listed in `required` is exempt in this direction:
+    /// read-only ones are only required in responses, write-only ones only in
+    /// requests.
+    fn excluded_in_direction(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        property: &Value,
+    ) -> Result<bool, Diagnostic> {
+        let (_, resolved) = docs.follow(file, pointer, property)?;
+        let flag = match self.direction {
+            Direction::Request => "readOnly",
+            Direction::Response => "writeOnly",
+        };
+        Ok(property.get(flag) == Some(&Value::Bool(true)) || resolved.get(flag) == Some(&Value::Bool(true)))
+    }
+
+    /// A discriminator turns "valid against exactly one of these" into "the
+    /// property names the variant, validate against that one", which gives a
+    /// client one precise error instead of one per variant.
+    fn apply_discriminator(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        map: &Map<String, Value>,
+        discriminator: &Value,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), Diagnostic> {
+        let at = format!("{pointer}/discriminator");
+        let property = discriminator
+            .get("propertyName")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Diagnostic::at_pointer(file.as_ref(), &at, "discriminator needs a string `propertyName`"))?;
+        let Some(combinator) = ["oneOf", "anyOf"].into_iter().find(|c| map.contains_key(*c)) else {
+            // A discriminator on a base schema used through allOf: the variants
+            // validate themselves; nothing to dispatch here.
+            return Ok(());
+        };
+        let mut variants: Vec<(String, String)> = Vec::new();
+        if let Some(mapping) = discriminator.get("mapping").and_then(Value::as_object) {
+            for (value, reference) in mapping {
+                let reference = reference.as_str().ok_or_else(|| {
+                    Diagnostic::at_pointer(file.as_ref(), &at, "discriminator mapping values must be strings")
+                })?;
+                let reference = if reference.contains('/') || reference.contains('#') {
+                    reference.to_string()
+                } else {
+                    format!("#/components/schemas/{reference}")
+                };
+                variants.push((value.clone(), reference));
+            }
+        }
+        for item in map[combinator].as_array().into_iter().flatten() {
+            let Some(reference) = item.get("$ref").and_then(Value::as_str) else {
+                // Inline variants cannot be named by a discriminator value: keep plain oneOf/anyOf.
+                return Ok(());
+            };
+            if !variants.iter().any(|(_, r)| r == reference) {
+                let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
+                variants.push((name, reference.to_string()));
+            }
+        }
+        let values: Vec<Value> = variants.iter().map(|(value, _)| Value::String(value.clone())).collect();
+        let mut all_of = match out.remove("allOf") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        all_of.push(json!({ "required": [property], "properties": { property: { "enum": values } } }));
+        for (value, reference) in &variants {
+            let then = self.convert_node(docs, file, &at, &json!({ "$ref": reference }))?;
+            all_of.push(json!({
+                "if": { "required": [property], "properties": { property: { "const": value } } },
+                "then": then,
+            }));
+        }
+        out.remove(combinator);
+        out.insert("allOf".into(), Value::Array(all_of));
+        Ok(())
+    }
+}
+
+/// OAS 3.0 `exclusiveMinimum: true` qualifies `minimum`; JSON Schema makes
+/// the bound itself exclusive.
+fn convert_bounds(map: &Map<String, Value>, out: &mut Map<String, Value>) {
+    for (bound, exclusive) in [("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")] {
+        match (map.get(bound), map.get(exclusive)) {
+            (Some(limit), Some(Value::Bool(true))) => {
+                out.insert(exclusive.into(), limit.clone());
+            }
+            (Some(limit), _) => {
+                out.insert(bound.into(), limit.clone());
+            }
+            (None, Some(limit @ Value::Number(_))) => {
+                out.insert(exclusive.into(), limit.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `format: int32` / `int64` are ranges in practice: a client sending 2^40
+/// for an int32 field has a bug the mock should report.
+fn add_integer_format_bounds(out: &mut Map<String, Value>) {
+    if out.get("type").and_then(Value::as_str) != Some("integer") {
+        return;
+    }
+    let (low, high) = match out.get("format").and_then(Value::as_str) {
+        Some("int32") => (json!(i32::MIN), json!(i32::MAX)),
+        Some("int64") => (json!(i64::MIN), json!(i64::MAX)),
+        _ => return,
+    };
+    if !out.contains_key("minimum") && !out.contains_key("exclusiveMinimum") {
+        out.insert("minimum".into(), low);
+    }
+    if !out.contains_key("maximum") && !out.contains_key("exclusiveMaximum") {
+        out.insert("maximum".into(), high);
+    }
+}
+
+fn make_nullable(mut out: Map<String, Value>) -> Map<String, Value> {
+    if let Some(Value::Array(options)) = out.get_mut("enum") {
+        if !options.contains(&Value::Null) {
+            options.push(Value::Null);
+        }
+    }
+    match out.get("type").cloned() {
+        Some(Value::String(kind)) => {
+            out.insert("type".into(), json!([kind, "null"]));
+            out
+        }
+        _ if out.contains_key("enum") => out,
+        _ => Map::from_iter([("anyOf".to_string(), json!([Value::Object(out), { "type": "null" }]))]),
+    }
+}
+
+fn collect_refs(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                if let Some(name) = reference.strip_prefix("#/$defs/") {
+                    into.push(name.replace("~1", "/").replace("~0", "~"));
+                }
+            }
+            map.values().for_each(|v| collect_refs(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, into)),
+        _ => {}
+    }
+}
+
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(direction: Direction, document: Value, pointer: &str) -> (Value, Map<String, Value>) {
+        let mut docs = Documents::new("spec.yaml", None, document.clone());
+        let mut set = SchemaSet::new(direction);
+        let file = docs.root_file().clone();
+        let schema = document.pointer(pointer).unwrap().clone();
+        let converted = set.convert(&mut docs, &file, pointer, &schema).unwrap();
+        (converted, set.defs().clone())
+    }
+
+    #[test]
+    fn nullable_becomes_a_type_list_and_enum_gains_null() {
+        let doc = json!({"s": {"type": "string", "enum": ["a"], "nullable": true}});
+        let (converted, _) = convert(Direction::Request, doc, "/s");
+        assert_eq!(converted, json!({"type": ["string", "null"], "enum": ["a", null]}));
+    }
+
+    #[test]
+    fn boolean_exclusive_bounds_become_numeric() {
+        let doc = json!({"s": {"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 5}});
+        let (converted, _) = convert(Direction::Request, doc, "/s");
+        assert_eq!(
+            converted,
+            json!({"type": "number", "exclusiveMinimum": 1, "maximum": 5})
+        );
+    }
+
+    #[test]
+    fn read_only_required_only_in_responses() {
+        let doc = json!({"s": {"type": "object", "required": ["id", "secret"], "properties": {
+            "id": {"type": "string", "readOnly": true}, "secret": {"type": "string", "writeOnly": true}}}});
+        let (request, _) = convert(Direction::Request, doc.clone(), "/s");
+        assert_eq!(request["required"], json!(["secret"]));
+        let (response, _) = convert(Direction::Response, doc, "/s");
+        assert_eq!(response["required"], json!(["id"]));
+    }
+
+    #[test]
+    fn recursive_components_stay_references() {
+        let doc = json!({"components": {"schemas": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}}}}});
+        let (converted, defs) = convert(Direction::Response, doc, "/components/schemas/Node");
+        assert_eq!(converted["properties"]["next"], json!({"$ref": "#/$defs/Node"}));
+        assert_eq!(defs["Node"]["properties"]["next"], json!({"$ref": "#/$defs/Node"}));
+    }
+
+    #[test]
+    fn discriminator_dispatches_on_the_property() {
+        let doc = json!({"components": {"schemas": {
+            "Pet": {"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}], "discriminator": {"propertyName": "kind"}},
+            "Cat": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}},
+            "Dog": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}}}}});
+        let (converted, _) = convert(Direction::Request, doc, "/components/schemas/Pet");
+        assert!(converted.get("oneOf").is_none());
+        assert_eq!(
+            converted["allOf"][0]["properties"]["kind"]["enum"],
+            json!(["Cat", "Dog"])
+        );
+        assert_eq!(converted["allOf"][1]["then"], json!({"$ref": "#/$defs/Cat"}));
+    }
+
+    #[test]
+    fn unresolved_ref_names_the_pointer() {
+        let doc = json!({"s": {"$ref": "#/components/schemas/Missing"}});
+        let mut docs = Documents::new("spec.yaml", None, doc.clone());
+        let file = docs.root_file().clone();
+        let error = SchemaSet::new(Direction::Request)
+            .convert(&mut docs, &file, "/s", &doc["s"])
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "spec.yaml#/s: $ref `#/components/schemas/Missing` does not resolve to anything"
+        );
+    }
+}

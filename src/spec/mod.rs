@@ -1,0 +1,582 @@
+//! Loading an OpenAPI 3.0 document: structure through `openapiv3`, schemas
+//! converted to JSON Schema and compiled once, routes built. Everything here
+//! runs at start-up; nothing on the request path touches the document again.
+
+mod compile;
+pub mod dialect;
+pub mod model;
+pub mod router;
+pub mod source;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http::Method;
+use openapiv3::{OpenAPI, ReferenceOr};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::diagnostic::{escape_pointer_token, Diagnostic};
+use dialect::{Direction, SchemaSet};
+pub use model::*;
+use router::Router;
+use source::{parse_document, parse_typed, unresolved, Documents, RefTarget};
+
+/// A loaded, compiled spec.
+pub struct Spec {
+    pub file: String,
+    pub title: String,
+    pub operations: Vec<Operation>,
+    pub router: Router,
+    /// The explicit port of the first server URL, if any.
+    pub default_port: Option<u16>,
+}
+
+impl Spec {
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+}
+
+/// Loads the spec at `path`; relative `$ref`s resolve against its directory.
+pub fn load_file(path: &Path) -> Result<Spec, Diagnostic> {
+    let label = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Diagnostic::in_file(&label, format!("cannot read the spec: {e}")))?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    load_text(&label, &text, Some(base_dir))
+}
+
+/// Loads a spec from text. Without `base_dir` (an embedded spec) only
+/// references inside the document itself resolve.
+pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
+    let raw = parse_document(label, text)?;
+    check_version(label, &raw)?;
+    let document: OpenAPI = parse_typed(label, text)?;
+    let mut loader = Loader {
+        docs: Documents::new(label, base_dir, raw),
+        request: SchemaSet::new(Direction::Request),
+        response: SchemaSet::new(Direction::Response),
+        document: &document,
+    };
+    let operations = loader.operations()?;
+    let mut router = Router::new(document.servers.iter().map(|s| server_base_path(&s.url)).collect());
+    for (index, operation) in operations.iter().enumerate() {
+        router.add(&operation.path, operation.method.clone(), index);
+    }
+    Ok(Spec {
+        file: label.to_string(),
+        title: document.info.title.clone(),
+        operations,
+        router,
+        default_port: document.servers.first().and_then(|s| server_port(&s.url)),
+    })
+}
+
+fn check_version(label: &str, raw: &Value) -> Result<(), Diagnostic> {
+    match raw.get("openapi").and_then(Value::as_str) {
+        Some(version) if version.starts_with("3.0.") => Ok(()),
+        Some(version) => Err(Diagnostic::at_pointer(
+            label,
+            "/openapi",
+            format!("expected an OpenAPI 3.0.x document, found version `{version}`"),
+        )),
+        None if raw.get("swagger").is_some() => Err(Diagnostic::at_pointer(
+            label,
+            "/swagger",
+            "Swagger 2.0 is not supported: expected an OpenAPI 3.0.x document (convert it first)",
+        )),
+        None => Err(Diagnostic::at_pointer(
+            label,
+            "/openapi",
+            "expected the field `openapi: 3.0.x` at the top of the document",
+        )),
+    }
+}
+
+struct Loader<'d> {
+    docs: Documents,
+    request: SchemaSet,
+    response: SchemaSet,
+    document: &'d OpenAPI,
+}
+
+impl Loader<'_> {
+    fn operations(&mut self) -> Result<Vec<Operation>, Diagnostic> {
+        let root = self.docs.root_file().clone();
+        let mut operations = Vec::new();
+        let mut seen_ids = HashSet::new();
+        for (path, item) in self.document.paths.iter() {
+            let item_pointer = format!("/paths/{}", escape_pointer_token(path));
+            let (item, item_file, item_pointer) = self.resolve(&root, &item_pointer, item)?;
+            for (method, operation) in item.iter() {
+                let pointer = format!("{item_pointer}/{method}");
+                let built = self.operation(
+                    path,
+                    method,
+                    operation,
+                    &item.parameters,
+                    &item_file,
+                    &pointer,
+                    &item_pointer,
+                )?;
+                if !seen_ids.insert(built.id.clone()) {
+                    return Err(Diagnostic::at_pointer(
+                        item_file.as_ref(),
+                        format!("{pointer}/operationId"),
+                        format!("duplicate operationId `{}`", built.id),
+                    ));
+                }
+                operations.push(built);
+            }
+        }
+        Ok(operations)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &mut self,
+        path: &str,
+        method: &str,
+        operation: &openapiv3::Operation,
+        shared_parameters: &[ReferenceOr<openapiv3::Parameter>],
+        file: &Arc<str>,
+        pointer: &str,
+        item_pointer: &str,
+    ) -> Result<Operation, Diagnostic> {
+        let http_method =
+            Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("openapiv3 yields standard method names");
+        let id = operation
+            .operation_id
+            .clone()
+            .unwrap_or_else(|| format!("{} {path}", http_method));
+
+        let mut parameters: Vec<Parameter> = Vec::new();
+        let own = operation
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p, format!("{pointer}/parameters/{i}")));
+        let shared = shared_parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p, format!("{item_pointer}/parameters/{i}")));
+        // Operation-level parameters override path-level ones with the same name and location.
+        for (parameter, at) in own.chain(shared) {
+            let built = self.parameter(file, &at, parameter)?;
+            if !parameters
+                .iter()
+                .any(|p| p.name == built.name && p.location == built.location)
+            {
+                parameters.push(built);
+            }
+        }
+        for name in template_names(path) {
+            if !parameters.iter().any(|p| p.location == ParamIn::Path && p.name == name) {
+                return Err(Diagnostic::at_pointer(
+                    file.as_ref(),
+                    pointer,
+                    format!("path template `{path}` uses `{{{name}}}` but the operation declares no path parameter `{name}`"),
+                ));
+            }
+        }
+
+        let request_body = match &operation.request_body {
+            Some(body) => Some(self.request_body(file, &format!("{pointer}/requestBody"), body)?),
+            None => None,
+        };
+
+        let mut responses = Vec::new();
+        for (status, response) in &operation.responses.responses {
+            let key = match status {
+                openapiv3::StatusCode::Code(code) => StatusKey::Code(*code),
+                openapiv3::StatusCode::Range(hundreds) => StatusKey::Range(*hundreds),
+            };
+            let at = format!("{pointer}/responses/{status}");
+            responses.push(self.response(file, &at, key, response)?);
+        }
+        if let Some(default) = &operation.responses.default {
+            responses.push(self.response(
+                file,
+                &format!("{pointer}/responses/default"),
+                StatusKey::Default,
+                default,
+            )?);
+        }
+        responses.sort_by_key(|r| r.status);
+        if responses.is_empty() {
+            return Err(Diagnostic::at_pointer(
+                file.as_ref(),
+                format!("{pointer}/responses"),
+                "expected at least one response",
+            ));
+        }
+
+        let requirements = operation.security.as_ref().or(self.document.security.as_ref());
+        let security = self.security(file, pointer, requirements)?;
+
+        Ok(Operation {
+            id,
+            method: http_method,
+            path: path.to_string(),
+            parameters,
+            request_body,
+            responses,
+            security,
+            extensions: operation
+                .extensions
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+    }
+
+    fn parameter(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        parameter: &ReferenceOr<openapiv3::Parameter>,
+    ) -> Result<Parameter, Diagnostic> {
+        use openapiv3::Parameter as P;
+        let (parameter, file, pointer) = self.resolve(file, pointer, parameter)?;
+        let (data, location, style) = match &parameter {
+            P::Query {
+                parameter_data, style, ..
+            } => (parameter_data, ParamIn::Query, query_style(style)),
+            P::Header { parameter_data, .. } => (parameter_data, ParamIn::Header, ParamStyle::Simple),
+            P::Path { parameter_data, style } => (parameter_data, ParamIn::Path, path_style(style)),
+            P::Cookie { parameter_data, .. } => (parameter_data, ParamIn::Cookie, ParamStyle::Form),
+        };
+        let (schema, json_content) = match &data.format {
+            openapiv3::ParameterSchemaOrContent::Schema(schema) => (
+                Some(self.compile(Direction::Request, &file, &format!("{pointer}/schema"), schema)?),
+                false,
+            ),
+            openapiv3::ParameterSchemaOrContent::Content(content) => match content.iter().next() {
+                Some((media_type, media)) => {
+                    let at = format!("{pointer}/content/{}/schema", escape_pointer_token(media_type));
+                    let schema = match &media.schema {
+                        Some(schema) => Some(self.compile(Direction::Request, &file, &at, schema)?),
+                        None => None,
+                    };
+                    (schema, true)
+                }
+                None => (None, false),
+            },
+        };
+        let shape = if json_content {
+            Shape::Json
+        } else {
+            schema
+                .as_ref()
+                .map_or(Shape::Scalar(Scalar::Any), |s| shape_of(&s.document))
+        };
+        Ok(Parameter {
+            name: data.name.clone(),
+            location,
+            required: data.required || location == ParamIn::Path,
+            style,
+            explode: data.explode.unwrap_or(style == ParamStyle::Form),
+            shape,
+            schema,
+        })
+    }
+
+    fn request_body(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        body: &ReferenceOr<openapiv3::RequestBody>,
+    ) -> Result<RequestBody, Diagnostic> {
+        let (body, file, pointer) = self.resolve(file, pointer, body)?;
+        let content = self.content(Direction::Request, &file, &format!("{pointer}/content"), &body.content)?;
+        Ok(RequestBody {
+            required: body.required,
+            content,
+        })
+    }
+
+    fn response(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        status: StatusKey,
+        response: &ReferenceOr<openapiv3::Response>,
+    ) -> Result<ResponseSpec, Diagnostic> {
+        let (response, file, pointer) = self.resolve(file, pointer, response)?;
+        let content = self.content(
+            Direction::Response,
+            &file,
+            &format!("{pointer}/content"),
+            &response.content,
+        )?;
+        Ok(ResponseSpec {
+            status,
+            description: response.description.clone(),
+            content,
+        })
+    }
+
+    fn content(
+        &mut self,
+        direction: Direction,
+        file: &Arc<str>,
+        pointer: &str,
+        content: &openapiv3::Content,
+    ) -> Result<Vec<MediaSpec>, Diagnostic> {
+        let mut specs = Vec::new();
+        for (media_type, media) in content {
+            let at = format!("{pointer}/{}", escape_pointer_token(media_type));
+            let schema = match &media.schema {
+                Some(schema) => Some(self.compile(direction, file, &format!("{at}/schema"), schema)?),
+                None => None,
+            };
+            let mut examples = Vec::new();
+            if let Some(example) = &media.example {
+                examples.push(("example".to_string(), example.clone()));
+            }
+            for (name, example) in &media.examples {
+                let example_at = format!("{at}/examples/{}", escape_pointer_token(name));
+                let (example, example_file, example_at) = self.resolve(file, &example_at, example)?;
+                if let Some(value) = example.value {
+                    examples.push((name.clone(), value));
+                } else if let Some(external) = example.external_value {
+                    let target = self.docs.target(&example_file, &example_at, &external)?;
+                    let value = self
+                        .docs
+                        .value(&target)
+                        .cloned()
+                        .ok_or_else(|| unresolved(&target, &external))?;
+                    examples.push((name.clone(), value));
+                }
+            }
+            specs.push(MediaSpec {
+                media_type: essence(media_type),
+                schema,
+                examples,
+            });
+        }
+        Ok(specs)
+    }
+
+    fn security(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        requirements: Option<&Vec<openapiv3::SecurityRequirement>>,
+    ) -> Result<Vec<Vec<SecurityScheme>>, Diagnostic> {
+        let Some(requirements) = requirements else {
+            return Ok(Vec::new());
+        };
+        // `- {}` among the alternatives makes credentials optional.
+        if requirements.iter().any(|r| r.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let schemes = self.document.components.as_ref().map(|c| &c.security_schemes);
+        let mut alternatives = Vec::new();
+        for requirement in requirements {
+            let mut all = Vec::new();
+            for name in requirement.keys() {
+                let scheme_pointer = format!("/components/securitySchemes/{}", escape_pointer_token(name));
+                let scheme = schemes.and_then(|s| s.get(name)).ok_or_else(|| {
+                    Diagnostic::at_pointer(
+                        file.as_ref(),
+                        format!("{pointer}/security"),
+                        format!("security scheme `{name}` is not declared under components.securitySchemes"),
+                    )
+                })?;
+                let root = self.docs.root_file().clone();
+                let (scheme, _, _) = self.resolve(&root, &scheme_pointer, scheme)?;
+                all.push(SecurityScheme {
+                    name: name.clone(),
+                    credential: credential_of(&scheme),
+                });
+            }
+            alternatives.push(all);
+        }
+        Ok(alternatives)
+    }
+
+    fn compile(
+        &mut self,
+        direction: Direction,
+        file: &Arc<str>,
+        pointer: &str,
+        schema: &ReferenceOr<openapiv3::Schema>,
+    ) -> Result<CompiledSchema, Diagnostic> {
+        let raw =
+            serde_json::to_value(schema).map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, e.to_string()))?;
+        let set = match direction {
+            Direction::Request => &mut self.request,
+            Direction::Response => &mut self.response,
+        };
+        let converted = set.convert(&mut self.docs, file, pointer, &raw)?;
+        compile::compile(set.standalone(&converted))
+            .map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, format!("schema does not compile: {e}")))
+    }
+
+    /// Resolves a possibly-referenced component, returning it with the file
+    /// and pointer it actually lives at (for nested relative references).
+    fn resolve<T: DeserializeOwned + Clone>(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        item: &ReferenceOr<T>,
+    ) -> Result<(T, Arc<str>, String), Diagnostic> {
+        match item {
+            ReferenceOr::Item(item) => Ok((item.clone(), file.clone(), pointer.to_string())),
+            ReferenceOr::Reference { reference } => {
+                let (RefTarget { file, pointer }, value) =
+                    self.docs
+                        .follow(file, pointer, &serde_json::json!({ "$ref": reference }))?;
+                let item = serde_json::from_value(value)
+                    .map_err(|e| Diagnostic::at_pointer(file.as_ref(), &pointer, format!("invalid component: {e}")))?;
+                Ok((item, file, pointer))
+            }
+        }
+    }
+}
+
+fn query_style(style: &openapiv3::QueryStyle) -> ParamStyle {
+    match style {
+        openapiv3::QueryStyle::Form => ParamStyle::Form,
+        openapiv3::QueryStyle::SpaceDelimited => ParamStyle::SpaceDelimited,
+        openapiv3::QueryStyle::PipeDelimited => ParamStyle::PipeDelimited,
+        openapiv3::QueryStyle::DeepObject => ParamStyle::DeepObject,
+    }
+}
+
+fn path_style(style: &openapiv3::PathStyle) -> ParamStyle {
+    match style {
+        openapiv3::PathStyle::Simple => ParamStyle::Simple,
+        openapiv3::PathStyle::Label => ParamStyle::Label,
+        openapiv3::PathStyle::Matrix => ParamStyle::Matrix,
+    }
+}
+
+fn credential_of(scheme: &openapiv3::SecurityScheme) -> Credential {
+    match scheme {
+        openapiv3::SecurityScheme::APIKey { location, name, .. } => Credential::ApiKey {
+            name: name.clone(),
+            location: match location {
+                openapiv3::APIKeyLocation::Query => ParamIn::Query,
+                openapiv3::APIKeyLocation::Header => ParamIn::Header,
+                openapiv3::APIKeyLocation::Cookie => ParamIn::Cookie,
+            },
+        },
+        openapiv3::SecurityScheme::HTTP { scheme, .. } => Credential::HttpScheme(scheme.to_ascii_lowercase()),
+        openapiv3::SecurityScheme::OAuth2 { .. } | openapiv3::SecurityScheme::OpenIDConnect { .. } => {
+            Credential::AuthorizationHeader
+        }
+    }
+}
+
+/// How a parameter's text must be read, from its (converted) schema.
+fn shape_of(document: &Value) -> Shape {
+    let root = follow_local(document, document);
+    match type_of(root) {
+        Some("array") => Shape::Array(
+            root.get("items")
+                .map_or(Scalar::Any, |items| scalar_of(follow_local(document, items))),
+        ),
+        Some("object") => {
+            let properties = root.get("properties").and_then(Value::as_object);
+            Shape::Object(
+                properties
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, schema)| (name.clone(), scalar_of(follow_local(document, schema))))
+                    .collect(),
+            )
+        }
+        _ => Shape::Scalar(scalar_of(root)),
+    }
+}
+
+fn scalar_of(schema: &Value) -> Scalar {
+    match type_of(schema) {
+        Some("integer") => Scalar::Integer,
+        Some("number") => Scalar::Number,
+        Some("boolean") => Scalar::Boolean,
+        Some("string") => Scalar::String,
+        _ => Scalar::Any,
+    }
+}
+
+/// The first non-null type of a schema (`["string", "null"]` -> `string`).
+pub(crate) fn type_of(schema: &Value) -> Option<&str> {
+    match schema.get("type")? {
+        Value::String(kind) => Some(kind),
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).find(|k| *k != "null"),
+        _ => None,
+    }
+}
+
+/// Follows `#/$defs/...` references within a standalone document.
+pub(crate) fn follow_local<'a>(document: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        match schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(pointer) => match document.pointer(pointer) {
+                Some(target) => schema = target,
+                None => return schema,
+            },
+            None => return schema,
+        }
+    }
+    schema
+}
+
+fn template_names(path: &str) -> impl Iterator<Item = &str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+/// `application/json; charset=utf-8` -> `application/json`.
+pub fn essence(media_type: &str) -> String {
+    media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// `http://localhost:1000/api` -> `/api`; `/v2` -> `/v2`.
+fn server_base_path(url: &str) -> String {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = if url.contains("://") {
+        without_scheme.find('/').map_or("", |i| &without_scheme[i..])
+    } else {
+        without_scheme
+    };
+    path.trim_end_matches('/').to_string()
+}
+
+fn server_port(url: &str) -> Option<u16> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    authority.rsplit_once(':')?.1.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_give_base_paths_and_ports() {
+        assert_eq!(server_base_path("http://localhost:1000"), "");
+        assert_eq!(server_base_path("https://api.example.com/v1/"), "/v1");
+        assert_eq!(server_base_path("/v2"), "/v2");
+        assert_eq!(server_port("http://localhost:1000"), Some(1000));
+        assert_eq!(server_port("https://api.example.com/v1"), None);
+    }
+
+    #[test]
+    fn template_names_are_found() {
+        assert_eq!(template_names("/a/{x}/b/{y}.json").collect::<Vec<_>>(), vec!["x", "y"]);
+    }
+}

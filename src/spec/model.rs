@@ -1,0 +1,204 @@
+//! The loaded form of an operation: everything the request path needs,
+//! resolved and compiled once at start-up.
+
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::{Map, Value};
+
+/// A schema converted to JSON Schema and compiled.
+#[derive(Clone)]
+pub struct CompiledSchema {
+    /// The standalone JSON Schema document (with the `$defs` it reaches).
+    pub document: Arc<Value>,
+    pub validator: Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for CompiledSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledSchema")
+            .field("document", &self.document)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamIn {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParamIn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamIn::Path => "path",
+            ParamIn::Query => "query",
+            ParamIn::Header => "header",
+            ParamIn::Cookie => "cookie",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamStyle {
+    Simple,
+    Form,
+    Label,
+    Matrix,
+    SpaceDelimited,
+    PipeDelimited,
+    DeepObject,
+}
+
+/// The JSON type a parameter's text has to be read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// No type declared: keep the text.
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Scalar(Scalar),
+    Array(Scalar),
+    Object(Vec<(String, Scalar)>),
+    /// `content: application/json`: the text is a JSON document.
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamIn,
+    pub required: bool,
+    pub style: ParamStyle,
+    pub explode: bool,
+    pub shape: Shape,
+    pub schema: Option<CompiledSchema>,
+}
+
+/// One media type of a request body or response.
+#[derive(Debug, Clone)]
+pub struct MediaSpec {
+    /// Lower-case, without parameters: `application/json`, `text/*`.
+    pub media_type: String,
+    pub schema: Option<CompiledSchema>,
+    /// Named examples in declaration order (`example` is named "example").
+    pub examples: Vec<(String, Value)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    pub required: bool,
+    pub content: Vec<MediaSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StatusKey {
+    Code(u16),
+    /// `2XX`: the hundreds digit.
+    Range(u16),
+    Default,
+}
+
+impl StatusKey {
+    /// A concrete status to send for this key.
+    pub fn representative(self) -> u16 {
+        match self {
+            StatusKey::Code(code) => code,
+            StatusKey::Range(hundreds) => hundreds * 100,
+            StatusKey::Default => 500,
+        }
+    }
+
+    pub fn covers(self, status: u16) -> bool {
+        match self {
+            StatusKey::Code(code) => code == status,
+            StatusKey::Range(hundreds) => status / 100 == hundreds,
+            StatusKey::Default => true,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusKey::Code(code) => write!(f, "{code}"),
+            StatusKey::Range(hundreds) => write!(f, "{hundreds}XX"),
+            StatusKey::Default => f.write_str("default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ResponseSpec {
+    pub status: StatusKey,
+    pub description: String,
+    pub content: Vec<MediaSpec>,
+}
+
+/// What a security scheme needs to see on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey {
+        name: String,
+        location: ParamIn,
+    },
+    /// `Authorization: <scheme> ...` (basic, bearer, digest ...).
+    HttpScheme(String),
+    /// OAuth2 and OpenID Connect: any non-empty `Authorization` header. The
+    /// mock cannot verify tokens, and some SDKs omit the `Bearer ` prefix.
+    AuthorizationHeader,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityScheme {
+    pub name: String,
+    pub credential: Credential,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The operationId, or `METHOD /path` when the spec gives none.
+    pub id: String,
+    pub method: Method,
+    pub path: String,
+    pub parameters: Vec<Parameter>,
+    pub request_body: Option<RequestBody>,
+    /// Sorted: codes ascending, then ranges, then `default`.
+    pub responses: Vec<ResponseSpec>,
+    /// Alternatives (any one suffices), each a set of schemes (all needed).
+    /// Empty: no credentials needed.
+    pub security: Vec<Vec<SecurityScheme>>,
+    pub extensions: Map<String, Value>,
+}
+
+impl Operation {
+    /// The response a request gets by default: the lowest 2xx, else the
+    /// lowest declared code, else `default`.
+    pub fn default_response(&self) -> Option<&ResponseSpec> {
+        self.responses
+            .iter()
+            .find(|r| matches!(r.status, StatusKey::Code(200..=299)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+            .or_else(|| self.responses.first())
+    }
+
+    pub fn response_for(&self, status: u16) -> Option<&ResponseSpec> {
+        self.responses
+            .iter()
+            .find(|r| r.status == StatusKey::Code(status))
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .find(|r| matches!(r.status, StatusKey::Range(_)) && r.status.covers(status))
+            })
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+    }
+}

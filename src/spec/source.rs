@@ -1,0 +1,212 @@
+//! Reading spec documents (YAML or JSON) and following `$ref`s between them.
+//!
+//! Only the local file system is ever read: a remote `$ref` is refused, so a
+//! mock started in CI never reaches out to the network.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+
+/// Parses YAML or JSON text into a JSON value, with serde-saphyr's default
+/// budgets (depth, node count, alias expansion) guarding against YAML bombs.
+pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
+    let looks_like_json = file.ends_with(".json");
+    if looks_like_json {
+        return serde_json::from_str(text)
+            .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
+}
+
+/// Deserializes YAML text straight into a typed model, so that type errors
+/// carry the line and column of the offending node.
+pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostic> {
+    if file.ends_with(".json") {
+        return serde_json::from_str(text)
+            .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
+}
+
+fn yaml_diagnostic(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let message = strip_location_suffix(&error.to_string());
+    match error.location() {
+        Some(at) => Diagnostic::at_line(file, at.line(), at.column(), message),
+        None => Diagnostic::in_file(file, message),
+    }
+}
+
+/// serde-saphyr appends " at line L, column C"; the diagnostic prints the
+/// position itself, so the suffix would only repeat it.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn json_error_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(index) => text[..index].to_string(),
+        None => text,
+    }
+}
+
+/// A `$ref` target: the file it lives in and the JSON pointer inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RefTarget {
+    pub file: Arc<str>,
+    pub pointer: String,
+}
+
+/// The root document plus every file reached through a relative `$ref`.
+pub struct Documents {
+    root_file: Arc<str>,
+    /// Directory relative references resolve against; `None` for an embedded
+    /// document, which may only reference itself.
+    base_dir: Option<PathBuf>,
+    loaded: HashMap<Arc<str>, Arc<Value>>,
+}
+
+impl Documents {
+    pub fn new(root_file: &str, base_dir: Option<PathBuf>, root: Value) -> Self {
+        let root_file: Arc<str> = Arc::from(root_file);
+        let mut loaded = HashMap::new();
+        loaded.insert(root_file.clone(), Arc::new(root));
+        Self {
+            root_file,
+            base_dir,
+            loaded,
+        }
+    }
+
+    pub fn root_file(&self) -> &Arc<str> {
+        &self.root_file
+    }
+
+    pub fn root(&self) -> Arc<Value> {
+        self.loaded[&self.root_file].clone()
+    }
+
+    /// Resolves `reference` as written in `from_file` to its target, loading
+    /// the target file on first use.
+    pub fn target(&mut self, from_file: &Arc<str>, at_pointer: &str, reference: &str) -> Result<RefTarget, Diagnostic> {
+        let (file_part, fragment) = match reference.split_once('#') {
+            Some((file, fragment)) => (file, fragment),
+            None => (reference, ""),
+        };
+        if file_part.contains("://") {
+            return Err(Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("remote $ref `{reference}` is not fetched; copy the document next to the spec and reference it by a relative path"),
+            ));
+        }
+        let file = if file_part.is_empty() {
+            from_file.clone()
+        } else {
+            self.load_relative(from_file, at_pointer, file_part)?
+        };
+        let pointer = percent_decode_fragment(fragment);
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("$ref `{reference}`: expected a JSON pointer fragment such as `#/components/schemas/Name`"),
+            ));
+        }
+        Ok(RefTarget { file, pointer })
+    }
+
+    /// The value a target points at.
+    pub fn value(&self, target: &RefTarget) -> Option<&Value> {
+        self.loaded.get(&target.file)?.pointer(&target.pointer)
+    }
+
+    /// Follows `$ref` chains until a value that is not a reference.
+    pub fn follow(
+        &mut self,
+        from_file: &Arc<str>,
+        at_pointer: &str,
+        value: &Value,
+    ) -> Result<(RefTarget, Value), Diagnostic> {
+        let mut current = RefTarget {
+            file: from_file.clone(),
+            pointer: at_pointer.to_string(),
+        };
+        let mut value = value.clone();
+        for _ in 0..64 {
+            let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+                return Ok((current, value));
+            };
+            let target = self.target(&current.file, &current.pointer, reference)?;
+            value = self
+                .value(&target)
+                .cloned()
+                .ok_or_else(|| unresolved(&current, reference))?;
+            current = target;
+        }
+        Err(Diagnostic::at_pointer(
+            current.file.as_ref(),
+            &current.pointer,
+            "$ref chain longer than 64 hops (a reference cycle?)",
+        ))
+    }
+
+    fn load_relative(
+        &mut self,
+        from_file: &Arc<str>,
+        at_pointer: &str,
+        relative: &str,
+    ) -> Result<Arc<str>, Diagnostic> {
+        let Some(base_dir) = &self.base_dir else {
+            return Err(Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("$ref to file `{relative}`: the embedded spec can only reference itself"),
+            ));
+        };
+        let from_dir = Path::new(from_file.as_ref())
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| base_dir.clone());
+        let path = from_dir.join(relative);
+        let key: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+        if self.loaded.contains_key(&key) {
+            return Ok(key);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("$ref to file `{relative}`: cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let value = parse_document(&key, &text)?;
+        self.loaded.insert(key.clone(), Arc::new(value));
+        Ok(key)
+    }
+}
+
+pub fn unresolved(at: &RefTarget, reference: &str) -> Diagnostic {
+    Diagnostic::at_pointer(
+        at.file.as_ref(),
+        &at.pointer,
+        format!("$ref `{reference}` does not resolve to anything"),
+    )
+}
+
+fn percent_decode_fragment(fragment: &str) -> String {
+    crate::uri::percent_decode(fragment)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_else(|| fragment.to_string())
+}

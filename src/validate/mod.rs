@@ -1,0 +1,237 @@
+//! Request validation: the pure check of one request against one operation.
+//! Plain data in (parts of the request), a verdict out; no I/O.
+
+mod params;
+mod security;
+mod violation;
+
+use http::HeaderMap;
+use serde_json::{Map, Value};
+
+pub use params::{coerce, ParamSources};
+pub use violation::{schema_violations, Violation};
+
+use crate::spec::{essence, MediaSpec, Operation, Scalar};
+
+/// JSON nested deeper than this is refused (serde_json's own recursion
+/// limit, which also keeps a hostile body from exhausting the stack).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Why a request was refused, most fundamental first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rejection {
+    /// 401: credentials the operation's security requires are absent.
+    Unauthorized { challenge: String, detail: String },
+    /// 415: the body's media type is not one the operation accepts.
+    UnsupportedMediaType { detail: String, supported: Vec<String> },
+    /// 400: the body is not well-formed (JSON syntax, nesting, encoding).
+    MalformedBody { detail: String, violations: Vec<Violation> },
+    /// 400: parameters or body break the schema.
+    Invalid { violations: Vec<Violation> },
+}
+
+impl Rejection {
+    pub fn violations(&self) -> Vec<Violation> {
+        match self {
+            Rejection::Unauthorized { detail, .. } => {
+                vec![Violation::new("/header/authorization", "security", detail.clone())]
+            }
+            Rejection::UnsupportedMediaType { detail, .. } => {
+                vec![Violation::new("/header/content-type", "media-type", detail.clone())]
+            }
+            Rejection::MalformedBody { violations, .. } | Rejection::Invalid { violations } => violations.clone(),
+        }
+    }
+}
+
+/// The parts of a request validation looks at.
+pub struct RequestView<'a> {
+    pub params: ParamSources<'a>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// What validation learned about an accepted request.
+#[derive(Debug, Default)]
+pub struct Accepted {
+    /// The parsed body, when it is JSON (or a form) and present.
+    pub body: Option<Value>,
+}
+
+pub fn request(operation: &Operation, request: &RequestView<'_>) -> Result<Accepted, Rejection> {
+    if let Err((challenge, detail)) = security::check(&operation.security, request.headers, request.params.query) {
+        return Err(Rejection::Unauthorized { challenge, detail });
+    }
+    let mut violations = params::check_parameters(&operation.parameters, &request.params);
+    let body = check_body(operation, request, &mut violations)?;
+    if violations.is_empty() {
+        Ok(Accepted { body })
+    } else {
+        Err(Rejection::Invalid { violations })
+    }
+}
+
+fn check_body(
+    operation: &Operation,
+    request: &RequestView<'_>,
+    violations: &mut Vec<Violation>,
+) -> Result<Option<Value>, Rejection> {
+    let Some(declared) = &operation.request_body else {
+        if !request.body.is_empty() {
+            violations.push(Violation::new(
+                "/body",
+                "absent",
+                format!(
+                    "{} {} takes no request body, but {} bytes were sent",
+                    operation.method,
+                    operation.path,
+                    request.body.len()
+                ),
+            ));
+        }
+        return Ok(None);
+    };
+    // An optional body may be empty whatever the Content-Type says: SDKs send
+    // `Content-Type: application/json` with no body when the body is omitted.
+    if request.body.is_empty() {
+        if declared.required {
+            violations.push(Violation::new("/body", "required", "a request body is required"));
+        }
+        return Ok(None);
+    }
+    let supported: Vec<String> = declared.content.iter().map(|m| m.media_type.clone()).collect();
+    let content_type = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(essence);
+    let Some(content_type) = content_type else {
+        return Err(Rejection::UnsupportedMediaType {
+            detail: format!(
+                "the body has no Content-Type; expected one of: {}",
+                supported.join(", ")
+            ),
+            supported,
+        });
+    };
+    let Some(media) = find_media(&declared.content, &content_type) else {
+        return Err(Rejection::UnsupportedMediaType {
+            detail: format!(
+                "Content-Type `{content_type}` is not accepted; expected one of: {}",
+                supported.join(", ")
+            ),
+            supported,
+        });
+    };
+    let instance = match decode(&content_type, request.body) {
+        Decoded::Value(value) => value,
+        Decoded::Opaque => return Ok(None),
+        Decoded::Malformed(detail) => {
+            let mut all = std::mem::take(violations);
+            all.push(Violation::new("/body", "syntax", detail.clone()));
+            return Err(Rejection::MalformedBody {
+                detail,
+                violations: all,
+            });
+        }
+    };
+    let instance = match (instance, &media.schema) {
+        (Value::Object(form), Some(schema)) if is_form(&content_type) => coerce_form(form, &schema.document),
+        (instance, _) => instance,
+    };
+    if let Some(schema) = &media.schema {
+        violations.extend(schema_violations(schema, &instance, "/body"));
+    }
+    Ok(Some(instance))
+}
+
+/// Exact match first, then `type/*`, then `*/*`.
+fn find_media<'m>(content: &'m [MediaSpec], content_type: &str) -> Option<&'m MediaSpec> {
+    let major = content_type.split('/').next().unwrap_or("");
+    content
+        .iter()
+        .find(|m| m.media_type == content_type)
+        .or_else(|| content.iter().find(|m| m.media_type.strip_suffix("/*") == Some(major)))
+        .or_else(|| content.iter().find(|m| m.media_type == "*/*"))
+}
+
+enum Decoded {
+    Value(Value),
+    /// A media type the mock does not look inside (binary, multipart).
+    Opaque,
+    Malformed(String),
+}
+
+pub fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
+fn is_form(media_type: &str) -> bool {
+    media_type == "application/x-www-form-urlencoded"
+}
+
+fn decode(content_type: &str, body: &[u8]) -> Decoded {
+    if is_json(content_type) {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(value) => Decoded::Value(value),
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => Decoded::Malformed(format!(
+                "JSON nested deeper than {MAX_JSON_DEPTH} levels (at line {}, column {})",
+                e.line(),
+                e.column()
+            )),
+            Err(e) => Decoded::Malformed(format!(
+                "invalid JSON at line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                strip_position(&e.to_string())
+            )),
+        };
+    }
+    if content_type.starts_with("text/") || is_form(content_type) {
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Decoded::Malformed("the body is not valid UTF-8".to_string());
+        };
+        if is_form(content_type) {
+            return match crate::uri::parse_query(text) {
+                Ok(pairs) => Decoded::Value(Value::Object(
+                    pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+                )),
+                Err(e) => Decoded::Malformed(format!("invalid form encoding: {e}")),
+            };
+        }
+        return Decoded::Value(Value::String(text.to_string()));
+    }
+    Decoded::Opaque
+}
+
+fn strip_position(message: &str) -> &str {
+    message.rfind(" at line ").map_or(message, |index| &message[..index])
+}
+
+/// Form fields arrive as text; read them as the types the schema declares.
+fn coerce_form(form: Map<String, Value>, document: &Value) -> Value {
+    let root = crate::spec::follow_local(document, document);
+    let properties = root.get("properties");
+    Value::Object(
+        form.into_iter()
+            .map(|(key, value)| {
+                let scalar = properties
+                    .and_then(|p| p.get(&key))
+                    .map(
+                        |schema| match crate::spec::type_of(crate::spec::follow_local(document, schema)) {
+                            Some("integer") => Scalar::Integer,
+                            Some("number") => Scalar::Number,
+                            Some("boolean") => Scalar::Boolean,
+                            _ => Scalar::String,
+                        },
+                    )
+                    .unwrap_or(Scalar::String);
+                let coerced = match &value {
+                    Value::String(text) => coerce(text, scalar),
+                    other => other.clone(),
+                };
+                (key, coerced)
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,105 @@
+//! A broken rule of the contract, located by a JSON pointer into the request
+//! (`/body/aesthetics/theme`, `/query/limit`, `/header/x-app-id`).
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diagnostic::escape_pointer_token;
+use crate::spec::CompiledSchema;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    pub pointer: String,
+    /// The JSON Schema keyword or request rule broken: `required`, `type`, `enum`, `format` ...
+    pub rule: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Value>,
+}
+
+impl Violation {
+    pub fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            rule: rule.into(),
+            message: message.into(),
+            allowed: None,
+        }
+    }
+}
+
+/// Every violation of `schema` by `instance`, pointers prefixed with `prefix`.
+pub fn schema_violations(schema: &CompiledSchema, instance: &Value, prefix: &str) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for error in schema.validator.iter_errors(instance) {
+        let at = format!("{prefix}{}", error.instance_path().as_str());
+        match error.kind() {
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
+                out.push(Violation::new(
+                    format!("{at}/{}", escape_pointer_token(&name)),
+                    "required",
+                    format!("required property `{name}` is missing"),
+                ));
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for name in unexpected {
+                    out.push(Violation::new(
+                        format!("{at}/{}", escape_pointer_token(name)),
+                        "additionalProperties",
+                        format!("property `{name}` is not allowed here"),
+                    ));
+                }
+            }
+            ValidationErrorKind::Enum { options } => out.push(Violation {
+                pointer: at,
+                rule: "enum".into(),
+                message: format!("{} is not one of the allowed values", short(error.instance())),
+                allowed: Some(options.as_ref().clone()),
+            }),
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(single) => single.to_string(),
+                    TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+                };
+                out.push(Violation::new(
+                    at,
+                    "type",
+                    format!("expected {expected}, found {}", json_type(error.instance())),
+                ));
+            }
+            ValidationErrorKind::Format { format } => {
+                out.push(Violation::new(
+                    at,
+                    "format",
+                    format!("{} is not a valid `{format}`", short(error.instance())),
+                ));
+            }
+            kind => out.push(Violation::new(at, kind.keyword(), error.to_string())),
+        }
+    }
+    out
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A value quoted for a message, cut short when long.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 80 {
+        return text;
+    }
+    let cut: String = text.chars().take(77).collect();
+    format!("{cut}...")
+}
