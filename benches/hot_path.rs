@@ -1,1 +1,49 @@
-fn main() {}
+//! The request path without the network: route + validate + render, as
+//! `server.rs` calls it for every request.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use http::request::Parts;
+use specmock::sources::Sources;
+use specmock::{App, Behaviour};
+
+fn shipped_app() -> App {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let sources = Sources::resolve(None, None, None, &root);
+    let spec = sources.load_spec().expect("the shipped spec loads");
+    let fixtures = sources.load_fixtures().expect("the shipped fixtures load");
+    App::new(spec, &fixtures, 0, Behaviour::default()).expect("the shipped spec renders").0
+}
+
+fn parts(method: &str, path: &str, content_type: Option<&str>) -> Parts {
+    let mut builder = http::Request::builder().method(method).uri(path);
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    builder.body(()).expect("a valid request").into_parts().0
+}
+
+fn hot_path(c: &mut Criterion) {
+    let app = shipped_app();
+    let profile = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/user-signed-in.json"))
+        .expect("the full profile fixture exists");
+
+    let mut group = c.benchmark_group("handle");
+    let get_user = parts("GET", "/user", None);
+    group.bench_function("GET /user", |b| b.iter(|| app.handle(&get_user, &[])));
+
+    let update = parts("POST", "/user/update", Some("application/json"));
+    group.throughput(Throughput::Bytes(profile.len() as u64));
+    group.bench_with_input(BenchmarkId::new("POST /user/update", "full profile"), &profile, |b, body| {
+        b.iter(|| app.handle(&update, body))
+    });
+    let invalid = br#"{"id": 5, "aesthetics": {"theme": {}}}"#;
+    group.bench_function("POST /user/update (3 violations)", |b| b.iter(|| app.handle(&update, invalid)));
+    let unknown = parts("GET", "/usr/profile", None);
+    group.bench_function("GET unknown path (404 + closest)", |b| b.iter(|| app.handle(&unknown, &[])));
+    group.finish();
+}
+
+criterion_group!(benches, hot_path);
+criterion_main!(benches);
