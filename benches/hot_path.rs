@@ -13,7 +13,9 @@ fn shipped_app() -> App {
     let sources = Sources::resolve(None, None, None, &root);
     let spec = sources.load_spec().expect("the shipped spec loads");
     let fixtures = sources.load_fixtures().expect("the shipped fixtures load");
-    App::new(spec, &fixtures, 0, Behaviour::default()).expect("the shipped spec renders").0
+    App::new(spec, &fixtures, 0, Behaviour::default())
+        .expect("the shipped spec renders")
+        .0
 }
 
 fn parts(method: &str, path: &str, content_type: Option<&str>) -> Parts {
@@ -35,13 +37,19 @@ fn hot_path(c: &mut Criterion) {
 
     let update = parts("POST", "/user/update", Some("application/json"));
     group.throughput(Throughput::Bytes(profile.len() as u64));
-    group.bench_with_input(BenchmarkId::new("POST /user/update", "full profile"), &profile, |b, body| {
-        b.iter(|| app.handle(&update, body))
-    });
+    group.bench_with_input(
+        BenchmarkId::new("POST /user/update", "full profile"),
+        &profile,
+        |b, body| b.iter(|| app.handle(&update, body)),
+    );
     let invalid = br#"{"id": 5, "aesthetics": {"theme": {}}}"#;
-    group.bench_function("POST /user/update (3 violations)", |b| b.iter(|| app.handle(&update, invalid)));
+    group.bench_function("POST /user/update (3 violations)", |b| {
+        b.iter(|| app.handle(&update, invalid))
+    });
     let unknown = parts("GET", "/usr/profile", None);
-    group.bench_function("GET unknown path (404 + closest)", |b| b.iter(|| app.handle(&unknown, &[])));
+    group.bench_function("GET unknown path (404 + closest)", |b| {
+        b.iter(|| app.handle(&unknown, &[]))
+    });
     group.finish();
 }
 

@@ -133,6 +133,9 @@ impl App {
         let Some(rendered) = self.responder.default_for(&self.spec, operation_index) else {
             return attribute(empty(StatusCode::NO_CONTENT), violations);
         };
+        if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
+            return attribute(self.problem(Problem::unrenderable(mismatch.clone()), parts), violations);
+        }
         let mut response = to_response(rendered, parts.method == Method::HEAD);
         if self.behaviour.lenient && !violations.is_empty() {
             response
@@ -189,6 +192,12 @@ fn empty(status: StatusCode) -> Response<Bytes> {
 fn to_response(rendered: &Rendered, head: bool) -> Response<Bytes> {
     let body = if head { Bytes::new() } else { rendered.body.clone() };
     let mut response = Response::new(body);
+    if head {
+        // What a GET would have sent, as RFC 9110 asks of HEAD.
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(rendered.body.len()));
+    }
     *response.status_mut() = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::OK);
     if let Some(content_type) = rendered
         .content_type

@@ -124,6 +124,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         header_read_timeout: Duration::from_secs(args.header_timeout),
         ..Limits::default()
     };
+    let signals = match specmock::shutdown::StopSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let server = match MockServer::start(listener, app, limits) {
         Ok(server) => server,
         Err(error) => {
@@ -137,7 +144,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
-    specmock::shutdown::os_signal().await;
+    signals.received().await;
     tracing::info!("shutting down: letting in-flight requests finish");
     server.stop().await;
     ExitCode::SUCCESS

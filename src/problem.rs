@@ -14,6 +14,7 @@ pub const ORIGIN_HEADER: &str = "x-mock-origin";
 pub enum Origin {
     Router,
     Validator,
+    Renderer,
 }
 
 impl Origin {
@@ -21,6 +22,7 @@ impl Origin {
         match self {
             Origin::Router => "router",
             Origin::Validator => "validator",
+            Origin::Renderer => "renderer",
         }
     }
 }
@@ -106,6 +108,18 @@ impl Problem {
         );
         problem.violations.push(violation);
         problem
+    }
+
+    /// The mock cannot produce a body its own spec allows: say so rather
+    /// than send one that contradicts the contract.
+    pub fn unrenderable(detail: String) -> Self {
+        Self::new(
+            500,
+            "unrenderable-response",
+            "No valid response body",
+            Origin::Renderer,
+            detail,
+        )
     }
 
     pub fn from_rejection(rejection: Rejection) -> Self {

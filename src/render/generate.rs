@@ -121,6 +121,9 @@ impl<'d> Generator<'d> {
         let mut object = Map::new();
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
             for (name, property) in properties {
+                if self.is_write_only(property) {
+                    continue;
+                }
                 let is_required = required.contains(&name.as_str());
                 if !is_required && (depth >= OPTIONAL_DEPTH || self.recurses(property)) {
                     continue;
@@ -143,6 +146,14 @@ impl<'d> Generator<'d> {
             }
         }
         Value::Object(object)
+    }
+
+    /// Generated bodies are responses, where write-only properties must not appear.
+    fn is_write_only(&self, property: &Value) -> bool {
+        let resolved = crate::spec::follow_local(self.document, property);
+        [property, resolved]
+            .iter()
+            .any(|schema| schema.get("writeOnly") == Some(&Value::Bool(true)))
     }
 
     /// Whether following this optional property would re-enter a schema

@@ -22,6 +22,9 @@ pub struct Rendered {
     pub body: Bytes,
     /// Where the body came from, for logs: `fixture:NAME`, `example:NAME`, `generated`, `empty`.
     pub source: String,
+    /// Set when the body breaks its schema (a generated body the generator
+    /// could not make valid, e.g. a `pattern`): what is wrong with it.
+    pub schema_mismatch: Option<String>,
 }
 
 /// The pre-rendered default body of every declared response.
@@ -76,6 +79,7 @@ fn render_response(
             content_type: None,
             body: Bytes::new(),
             source: "empty".into(),
+            schema_mismatch: None,
         });
     };
     let context = format!("{} {}", operation.id, response.status);
@@ -110,12 +114,16 @@ fn render_response(
         None if is_json(&media.media_type) => Value::Object(Default::default()),
         None => Value::String(String::new()),
     };
+    let mut rendered = encode(status, media, &value, "generated".into());
     if let Some(problem) = mismatch(media, &value) {
         warnings.push(format!(
-            "{context}: the generated body does not match its schema ({problem}); add an example or a fixture"
+            "{context}: cannot generate a body that matches its schema ({problem}); requests get a 500 until an example or a fixture is added"
+        ));
+        rendered.schema_mismatch = Some(format!(
+            "the generated body for {context} does not match its schema: {problem}"
         ));
     }
-    Ok(encode(status, media, &value, "generated".into()))
+    Ok(rendered)
 }
 
 /// JSON first: it is what clients of an API mock almost always parse.
@@ -155,6 +163,7 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> 
         content_type: Some(content_type),
         body,
         source,
+        schema_mismatch: None,
     }
 }
 

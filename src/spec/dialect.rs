@@ -48,6 +48,10 @@ const COPIED_KEYWORDS: &[&str] = &[
     "default",
     "example",
     "deprecated",
+    // Annotations in JSON Schema; kept so the generator can leave write-only
+    // properties out of responses.
+    "readOnly",
+    "writeOnly",
 ];
 
 impl SchemaSet {

@@ -193,16 +193,13 @@ pub fn coerce(text: &str, scalar: Scalar) -> Value {
             .map(Value::from)
             .ok()
             .or_else(|| text.parse::<u64>().map(Value::from).ok()),
-        Scalar::Number => text
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && !text.contains(char::is_alphabetic))
-            .and_then(|f| {
-                text.parse::<i64>()
-                    .map(Value::from)
-                    .ok()
-                    .or_else(|| serde_json::Number::from_f64(f).map(Value::Number))
-            }),
+        // Rust also parses "inf" and "NaN"; JSON has no such numbers.
+        Scalar::Number => text.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(|f| {
+            text.parse::<i64>()
+                .map(Value::from)
+                .ok()
+                .or_else(|| serde_json::Number::from_f64(f).map(Value::Number))
+        }),
         Scalar::Boolean => match text {
             "true" => Some(Value::Bool(true)),
             "false" => Some(Value::Bool(false)),
@@ -223,6 +220,8 @@ mod tests {
         assert_eq!(coerce("4.5", Scalar::Integer), Value::from("4.5"));
         assert_eq!(coerce("4.5", Scalar::Number), Value::from(4.5));
         assert_eq!(coerce("inf", Scalar::Number), Value::from("inf"));
+        assert_eq!(coerce("NaN", Scalar::Number), Value::from("NaN"));
+        assert_eq!(coerce("1e-05", Scalar::Number), Value::from(1e-05));
         assert_eq!(coerce("true", Scalar::Boolean), Value::Bool(true));
         assert_eq!(coerce("yes", Scalar::Boolean), Value::from("yes"));
     }

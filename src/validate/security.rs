@@ -19,12 +19,13 @@ pub fn check(
     {
         return Ok(());
     }
-    let first = &alternatives[0];
-    let challenge = first
+    let mut challenges: Vec<String> = alternatives
         .iter()
+        .flatten()
         .map(|s| challenge_of(&s.credential))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
+    challenges.dedup();
+    let challenge = challenges.join(", ");
     let expected = alternatives
         .iter()
         .map(|all| {

@@ -1,0 +1,471 @@
+//! Shared helpers for the integration tests: start the real server (in-process
+//! or as the real binary), talk to it over TCP, read problem documents, check
+//! bodies against compiled schemas, and make throw-away directories.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use specmock::fixtures::Fixtures;
+use specmock::sources::Sources;
+use specmock::spec::{CompiledSchema, Operation, Spec};
+use specmock::{App, Behaviour, Limits, MockServer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Upper bound for any single network exchange in a test: a hang is a failure, not a stuck suite.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn specs_dir() -> PathBuf {
+    repo_root().join("tests").join("specs")
+}
+
+/// The shipped spec, resolved exactly as the binary does from the repository root.
+pub fn shipped_sources() -> Sources {
+    Sources::resolve(None, None, None, &repo_root())
+}
+
+pub fn shipped_spec() -> Spec {
+    shipped_sources().load_spec().expect("the shipped openapi.yaml loads")
+}
+
+/// The shipped spec and fixtures as an `App`, asserting that rendering raised no warning.
+pub fn shipped_app(behaviour: Behaviour) -> App {
+    let sources = shipped_sources();
+    let spec = sources.load_spec().expect("the shipped openapi.yaml loads");
+    let fixtures = sources.load_fixtures().expect("the shipped fixtures load");
+    let (app, warnings) = App::new(spec, &fixtures, 0, behaviour).expect("the shipped spec renders");
+    assert!(warnings.is_empty(), "unexpected render warnings: {warnings:#?}");
+    app
+}
+
+/// Loads a spec file and builds an `App` with the given fixtures directory and seed.
+pub fn app_from_file(spec: &Path, fixtures: Option<&Path>, seed: u64, behaviour: Behaviour) -> (App, Vec<String>) {
+    let spec = specmock::spec::load_file(spec).unwrap_or_else(|e| panic!("spec {} loads: {e}", spec.display()));
+    let fixtures = match fixtures {
+        Some(dir) => Fixtures::load_dir(dir).expect("fixtures load"),
+        None => Fixtures::default(),
+    };
+    App::new(spec, &fixtures, seed, behaviour).unwrap_or_else(|e| panic!("app builds: {e}"))
+}
+
+/// Starts `app` on an ephemeral loopback port with default limits.
+pub async fn start(app: App) -> MockServer {
+    start_with_limits(app, Limits::default()).await
+}
+
+pub async fn start_with_limits(app: App, limits: Limits) -> MockServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
+    MockServer::start(listener, app, limits).expect("the server starts")
+}
+
+pub async fn start_shipped() -> MockServer {
+    start(shipped_app(Behaviour::default())).await
+}
+
+/// The shipped spec served once per test binary (loading it costs most of a
+/// test's time in a debug build), on its own runtime thread so that any test
+/// runtime can talk to it.
+pub struct Shared {
+    pub addr: SocketAddr,
+    /// The operations of the `App` being served, as `app.spec.operations`.
+    pub operations: Vec<Operation>,
+}
+
+pub fn shared_shipped() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let app = shipped_app(Behaviour::default());
+        let operations = app.spec.operations.clone();
+        serve_forever(app, operations, Limits::default())
+    })
+}
+
+/// Serves `app` on a background runtime for the rest of the process.
+pub fn serve_forever(app: App, operations: Vec<Operation>, limits: Limits) -> Shared {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let server = start_with_limits(app, limits).await;
+            tx.send(server.address()).expect("report the address");
+            std::future::pending::<()>().await;
+        });
+    });
+    Shared {
+        addr: rx.recv_timeout(IO_TIMEOUT).expect("the shared server starts"),
+        operations,
+    }
+}
+
+/// A response as the client saw it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().expect("header is ASCII"))
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("body is UTF-8")
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// `(pointer, rule)` of every violation in a problem document.
+    pub fn violations(&self) -> Vec<(String, String)> {
+        self.json()["violations"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|v| {
+                        (
+                            v["pointer"].as_str().expect("pointer is a string").to_string(),
+                            v["rule"].as_str().expect("rule is a string").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts an RFC 9457 problem made by the mock: status, media type,
+    /// `X-Mock-Origin`, the `type` URN and the `status` member.
+    pub fn assert_problem(&self, status: u16, class: &str, origin: &str) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "status (body: {})",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(self.header("x-mock-origin"), Some(origin));
+        let body = self.json();
+        assert_eq!(body["type"], format!("urn:specmock:problem:{class}"), "{body:#}");
+        assert_eq!(body["status"], status, "{body:#}");
+        assert!(body["title"].is_string(), "{body:#}");
+        assert!(body["detail"].is_string(), "{body:#}");
+        body
+    }
+}
+
+/// One request through hyper's client over a fresh TCP connection.
+pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut builder = Request::builder().method(method).uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("a valid request");
+    let exchange = async {
+        let response = client.request(request).await.expect("the request is answered");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("the body is read").to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    };
+    tokio::time::timeout(IO_TIMEOUT, exchange).await.expect("no timeout")
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> Reply {
+    send(addr, Method::GET, path, &[], b"").await
+}
+
+pub async fn post_json(addr: SocketAddr, path: &str, body: &str) -> Reply {
+    send(
+        addr,
+        Method::POST,
+        path,
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
+}
+
+/// Writes `request` verbatim on a fresh connection and reads the answer until
+/// the server closes it (send `Connection: close`). For inputs hyper's client
+/// would not produce.
+pub async fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request).await.expect("write the request");
+        read_reply(&mut stream).await
+    };
+    tokio::time::timeout(IO_TIMEOUT, exchange).await.expect("no timeout")
+}
+
+/// Reads one HTTP/1.1 response (Content-Length framed, or until EOF). A read
+/// error (a reset after the server refused a request it did not read to the
+/// end) ends the input like EOF does.
+pub async fn read_reply<R: AsyncRead + Unpin>(stream: &mut R) -> Reply {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut open = true;
+    loop {
+        if let Some(reply) = parse_reply(&buffer, !open) {
+            return reply;
+        }
+        assert!(
+            open,
+            "the connection ended before a complete response: {:?}",
+            String::from_utf8_lossy(&buffer)
+        );
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => open = false,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A complete response in `buffer`, if there is one; without Content-Length
+/// the body runs to the end of the input (`ended`).
+fn parse_reply(buffer: &[u8], ended: bool) -> Option<Reply> {
+    let head_end = find(buffer, b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buffer[..head_end]).expect("the head is UTF-8");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("a status line");
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').expect("header line has a colon");
+        headers.append(
+            http::header::HeaderName::from_bytes(name.trim().as_bytes()).expect("header name"),
+            http::header::HeaderValue::from_str(value.trim()).expect("header value"),
+        );
+    }
+    let rest = &buffer[head_end + 4..];
+    let length = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body = match length {
+        Some(length) => rest.get(..length)?,
+        None if ended => rest,
+        None => return None,
+    };
+    Some(Reply {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(body),
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Every error `schema` reports for `value`, as `pointer: message` lines (empty when valid).
+pub fn schema_errors(schema: &CompiledSchema, value: &Value) -> Vec<String> {
+    schema
+        .validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path().as_str()))
+        .collect()
+}
+
+pub fn assert_valid(schema: &CompiledSchema, value: &Value, context: &str) {
+    let errors = schema_errors(schema, value);
+    assert!(
+        errors.is_empty(),
+        "{context}: body breaks its schema: {errors:#?}\n{value:#}"
+    );
+}
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "specmock-test-{label}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write a temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The real `specmock` binary, running.
+pub struct Binary {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Binary {
+    /// Starts the binary with `args` in `cwd` and waits for `listening on http://HOST:PORT`.
+    pub fn start(args: &[&str], cwd: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_specmock"))
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn specmock");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr is piped");
+        let sink = stderr.clone();
+        // Drain stderr (request logs) so the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = match lines_rx.recv_timeout(IO_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "specmock printed no listening line (exit: {status:?}); stderr:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+        };
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.trim_end_matches('/').parse::<SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"));
+        Self { child, addr, stderr }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM through the `kill` command.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (bounded) for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("specmock did not exit in time; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs the binary to completion (for start-up failures) and returns `(exit code, stdout, stderr)`.
+pub fn run_to_exit(args: &[&str], cwd: &Path) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specmock"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn specmock");
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("collect output");
+            panic!(
+                "specmock kept running (expected it to fail at start-up); stdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().expect("collect output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
