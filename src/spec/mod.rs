@@ -8,7 +8,7 @@ pub mod model;
 pub mod router;
 pub mod source;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -56,11 +56,22 @@ pub fn load_file(path: &Path) -> Result<Spec, Diagnostic> {
 pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
     let raw = parse_document(label, text)?;
     check_version(label, &raw)?;
-    let document: OpenAPI = parse_typed(label, text)?;
+    // Typed from the parsed value (fast); only when that fails is the text
+    // parsed again, for the line and column of the problem.
+    let document: OpenAPI = match serde_json::from_value(raw.clone()) {
+        Ok(document) => document,
+        Err(error) => {
+            return Err(match parse_typed::<OpenAPI>(label, text) {
+                Err(located) => located,
+                Ok(_) => Diagnostic::in_file(label, format!("not a valid OpenAPI 3.0 document: {error}")),
+            })
+        }
+    };
     let mut loader = Loader {
         docs: Documents::new(label, base_dir, raw),
         request: SchemaSet::new(Direction::Request),
         response: SchemaSet::new(Direction::Response),
+        compiled: HashMap::new(),
         document: &document,
     };
     let operations = loader.operations()?;
@@ -102,6 +113,9 @@ struct Loader<'d> {
     docs: Documents,
     request: SchemaSet,
     response: SchemaSet,
+    /// The same schema used in many places (a shared component as several
+    /// responses) is compiled once.
+    compiled: HashMap<String, CompiledSchema>,
     document: &'d OpenAPI,
 }
 
@@ -415,8 +429,15 @@ impl Loader<'_> {
             Direction::Response => &mut self.response,
         };
         let converted = set.convert(&mut self.docs, file, pointer, &raw)?;
-        compile::compile(set.standalone(&converted))
-            .map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, format!("schema does not compile: {e}")))
+        let standalone = set.standalone(&converted);
+        let key = standalone.to_string();
+        if let Some(compiled) = self.compiled.get(&key) {
+            return Ok(compiled.clone());
+        }
+        let compiled = compile::compile(standalone)
+            .map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, format!("schema does not compile: {e}")))?;
+        self.compiled.insert(key, compiled.clone());
+        Ok(compiled)
     }
 
     /// Resolves a possibly-referenced component, returning it with the file
