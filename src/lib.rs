@@ -5,6 +5,7 @@
 pub mod app;
 pub mod diagnostic;
 pub mod fixtures;
+pub mod locate;
 pub mod problem;
 pub mod render;
 pub mod server;

@@ -109,7 +109,9 @@ fn an_unresolved_ref_exits_2_naming_the_json_pointer() {
         &["--spec", &spec, "--port", "0"],
         dir.path(),
         &[
-            &format!("{spec}#/paths/~1a/get/responses/200/content/application~1json/schema"),
+            // Line and column of the schema holding the $ref, and its JSON pointer.
+            &format!("{spec}:14:17:"),
+            "(at #/paths/~1a/get/responses/200/content/application~1json/schema)",
             "#/components/schemas/Nope",
             "does not resolve",
         ],

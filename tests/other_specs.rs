@@ -672,7 +672,7 @@ fn spec_errors_are_located() {
         .expect("refused");
     assert_eq!(
         error.to_string(),
-        "dup.yaml#/paths/~1b/get/operationId: duplicate operationId `same`"
+        "dup.yaml:10:20: duplicate operationId `same` (at #/paths/~1b/get/operationId)"
     );
 
     let template = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}:\n    get:\n      responses: {'204': {description: x}}\n";
@@ -680,7 +680,8 @@ fn spec_errors_are_located() {
         .err()
         .expect("refused");
     let text = error.to_string();
-    assert!(text.starts_with("tpl.yaml#/paths/~1a~1{id}/get:"), "{text}");
+    assert!(text.starts_with("tpl.yaml:6:7:"), "{text}");
+    assert!(text.ends_with("(at #/paths/~1a~1{id}/get)"), "{text}");
     assert!(text.contains("`{id}`"), "{text}");
 
     let remote = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {$ref: 'https://example.com/s.yaml#/S'}\n";
@@ -695,6 +696,6 @@ fn spec_errors_are_located() {
         .expect("refused");
     assert_eq!(
         error.to_string(),
-        "empty.yaml#/paths/~1a/get/responses: expected at least one response"
+        "empty.yaml:6:18: expected at least one response (at #/paths/~1a/get/responses)"
     );
 }

@@ -54,6 +54,15 @@ pub fn load_file(path: &Path) -> Result<Spec, Diagnostic> {
 /// Loads a spec from text. Without `base_dir` (an embedded spec) only
 /// references inside the document itself resolve.
 pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
+    // Problems found after parsing carry a JSON pointer; the source text
+    // turns it into a line and column (only on this error path).
+    load_parsed(label, text, base_dir).map_err(|diagnostic| match diagnostic.file == label {
+        true => crate::locate::Locations::of_yaml(text).locate(diagnostic),
+        false => diagnostic,
+    })
+}
+
+fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
     let raw = parse_document(label, text)?;
     check_version(label, &raw)?;
     // Typed from the parsed value (fast); only when that fails is the text
