@@ -1,4 +1,4 @@
-//! Embeds the shipped spec and fixtures, so the binary serves the
+//! Embeds the shipped spec, fixtures and scenarios, so the binary serves the
 //! Pieces OS User API from any directory.
 
 use std::fmt::Write as _;
@@ -15,7 +15,7 @@ fn main() {
         root.join("openapi.yaml").display().to_string()
     )
     .unwrap();
-    for (constant, dir) in [("FIXTURES", "fixtures")] {
+    for (constant, dir) in [("FIXTURES", "fixtures"), ("SCENARIOS", "scenarios")] {
         println!("cargo:rerun-if-changed={dir}");
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
             .map(|entries| {

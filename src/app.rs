@@ -7,10 +7,17 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::control::{self, Prefer};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::problem::{self, Problem};
-use crate::render::{Rendered, Responder};
+use crate::render::{encode, generate, preferred_media, Rendered, Responder};
+use crate::scenario::engine::{self, Facts, SessionState};
+use crate::scenario::{load_catalog, Catalog, ScenarioSource};
+use crate::session::{lock, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
 use crate::validate::{self, ParamSources, RequestView, Violation};
@@ -38,6 +45,20 @@ pub struct App {
     pub spec: Spec,
     responder: Responder,
     behaviour: Behaviour,
+    scenarios: Catalog,
+    sessions: Sessions,
+    /// Seeds for `Prefer: dynamic=true`: every such answer differs.
+    dynamic_seed: AtomicU64,
+}
+
+/// Everything an `App` is built from.
+pub struct Inputs {
+    pub spec: Spec,
+    pub fixtures: Fixtures,
+    pub scenarios: Vec<ScenarioSource>,
+    /// The scenario every session starts in; `None`: `default` if there is one.
+    pub start_scenario: Option<String>,
+    pub seed: u64,
 }
 
 /// A response plus what the log line needs to know about it.
@@ -45,28 +66,68 @@ pub struct Handled {
     pub response: Response<Bytes>,
     pub operation: Option<String>,
     pub violations: Vec<Violation>,
+    /// The scenario rule that answered (`file rules[N]`), if one did.
+    pub rule: Option<String>,
 }
 
 const EXPOSED_HEADERS: &str = "x-mock-origin, x-mock-violations";
 
 impl App {
-    /// Renders every default body once; returns the warnings an operator should see.
+    /// Spec and fixtures only, no scenarios: every request gets the spec's answer.
     pub fn new(
         spec: Spec,
         fixtures: &Fixtures,
         seed: u64,
         behaviour: Behaviour,
     ) -> Result<(Self, Vec<String>), Diagnostic> {
+        let inputs = Inputs {
+            spec,
+            fixtures: fixtures.clone(),
+            scenarios: Vec::new(),
+            start_scenario: None,
+            seed,
+        };
+        Self::build(inputs, behaviour)
+    }
+
+    /// Renders every default body and checks every scenario once; returns
+    /// the warnings an operator should see.
+    pub fn build(inputs: Inputs, behaviour: Behaviour) -> Result<(Self, Vec<String>), Diagnostic> {
+        let Inputs {
+            spec,
+            fixtures,
+            scenarios,
+            start_scenario,
+            seed,
+        } = inputs;
         let mut warnings = Vec::new();
-        let responder = Responder::build(&spec, fixtures, seed, &mut warnings)?;
-        Ok((
-            Self {
-                spec,
-                responder,
-                behaviour,
-            },
-            warnings,
-        ))
+        let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
+        let scenarios = load_catalog(scenarios, &spec, &responder, &fixtures, seed, &mut warnings)?;
+        let start_with = match start_scenario {
+            Some(name) => Some(scenarios.get(&name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = scenarios.names().collect();
+                Diagnostic::in_file(
+                    "--scenario",
+                    format!("unknown scenario `{name}` (known: {})", known.join(", ")),
+                )
+            })?),
+            None => scenarios.get("default").cloned(),
+        };
+        let sessions = Sessions::new(start_with, DEFAULT_IDLE_EXPIRY);
+        let app = Self {
+            spec,
+            responder,
+            behaviour,
+            scenarios,
+            sessions,
+            dynamic_seed: AtomicU64::new(seed),
+        };
+        Ok((app, warnings))
+    }
+
+    /// The scenarios, for listing.
+    pub fn scenarios(&self) -> &Catalog {
+        &self.scenarios
     }
 
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
@@ -102,6 +163,7 @@ impl App {
             response,
             operation: Some(operation.id.clone()),
             violations,
+            rule: None,
         };
 
         let query = match crate::uri::parse_query(parts.uri.query().unwrap_or("")) {
@@ -113,6 +175,13 @@ impl App {
                 return attribute(self.problem(problem, parts), violations);
             }
         };
+        let (controls, query) = control::extract(&parts.headers, query);
+        let session = self.sessions.get(&controls.session);
+        if let Some(name) = &controls.scenario {
+            if let Err(problem) = self.choose_scenario(&session, name) {
+                return attribute(self.problem(*problem, parts), Vec::new());
+            }
+        }
         let view = RequestView {
             params: ParamSources {
                 path: &path_params,
@@ -122,27 +191,125 @@ impl App {
             headers: &parts.headers,
             body,
         };
-        let violations = match validate::request(operation, &view) {
-            Ok(_accepted) => Vec::new(),
-            Err(rejection) if self.behaviour.lenient => rejection.violations(),
+        let (violations, request_body) = match validate::request(operation, &view) {
+            Ok(accepted) => (Vec::new(), accepted.body),
+            Err(rejection) if self.behaviour.lenient => (rejection.violations(), None),
             Err(rejection) => {
                 let violations = rejection.violations();
                 return attribute(self.problem(Problem::from_rejection(rejection), parts), violations);
             }
         };
-        let Some(rendered) = self.responder.default_for(&self.spec, operation_index) else {
-            return attribute(empty(StatusCode::NO_CONTENT), violations);
+
+        let mut rule = None;
+        let mut extra_headers = Vec::new();
+        let rendered: Cow<'_, Rendered> = if controls.prefer.is_set() {
+            match self.preferred(operation_index, &controls.prefer) {
+                Ok(rendered) => Cow::Owned(rendered),
+                Err(problem) => return attribute(self.problem(*problem, parts), violations),
+            }
+        } else {
+            let path: Vec<(String, String)> = path_params
+                .iter()
+                .map(|(name, raw)| {
+                    (
+                        name.clone(),
+                        crate::uri::decode_component(raw).unwrap_or_else(|_| raw.clone()),
+                    )
+                })
+                .collect();
+            let facts = Facts {
+                operation: operation_index,
+                body: request_body.as_ref(),
+                query: &query,
+                headers: &parts.headers,
+                path: &path,
+            };
+            match engine::decide(&mut lock(&session), &facts) {
+                Some(decision) => {
+                    rule = Some(decision.rule);
+                    extra_headers = decision.response.headers;
+                    Cow::Owned(decision.response.rendered)
+                }
+                None => match self.responder.default_for(&self.spec, operation_index) {
+                    Some(rendered) => Cow::Borrowed(rendered),
+                    None => return attribute(empty(StatusCode::NO_CONTENT), violations),
+                },
+            }
         };
         if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
             return attribute(self.problem(Problem::unrenderable(mismatch.clone()), parts), violations);
         }
-        let mut response = to_response(rendered, parts.method == Method::HEAD);
+        let mut response = to_response(&rendered, parts.method == Method::HEAD);
+        for (name, value) in extra_headers {
+            response.headers_mut().insert(name, value);
+        }
         if self.behaviour.lenient && !violations.is_empty() {
             response
                 .headers_mut()
                 .insert("x-mock-violations", HeaderValue::from(violations.len()));
         }
-        attribute(response, violations)
+        let mut handled = attribute(response, violations);
+        handled.rule = rule;
+        handled
+    }
+
+    /// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
+    /// it fresh; naming the scenario it already runs changes nothing.
+    fn choose_scenario(&self, session: &SharedSession, name: &str) -> Result<(), Box<Problem>> {
+        let Some(scenario) = self.scenarios.get(name) else {
+            let known: Vec<&str> = self.scenarios.names().collect();
+            return Err(Box::new(Problem::unknown_scenario(name, &known)));
+        };
+        let mut session = lock(session);
+        if session.scenario_name() != Some(name) {
+            *session = SessionState::start(Some(scenario.clone()));
+        }
+        Ok(())
+    }
+
+    /// A `Prefer` override: a declared status, a named example, or fresh data.
+    fn preferred(&self, operation: usize, prefer: &Prefer) -> Result<Rendered, Box<Problem>> {
+        let op = &self.spec.operations[operation];
+        let declared = || op.responses.iter().map(|r| r.status.to_string()).collect::<Vec<_>>();
+        let status = match &prefer.code {
+            Some(code) => code
+                .parse::<u16>()
+                .ok()
+                .filter(|status| (100..=599).contains(status) && op.response_for(*status).is_some())
+                .ok_or_else(|| Box::new(Problem::undeclared_status(&op.id, code, &declared())))?,
+            None => self
+                .responder
+                .default_for(&self.spec, operation)
+                .map_or(200, |r| r.status),
+        };
+        let spec_body = self.responder.for_status(&self.spec, operation, status);
+        if prefer.example.is_none() && !prefer.dynamic {
+            return spec_body
+                .ok_or_else(|| Box::new(Problem::undeclared_status(&op.id, &status.to_string(), &declared())));
+        }
+        let media = op.response_for(status).and_then(|r| preferred_media(&r.content));
+        let Some(media) = media else {
+            return Err(Box::new(Problem::no_content(&op.id, status)));
+        };
+        if let Some(name) = &prefer.example {
+            let known: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
+            let (_, value) = media
+                .examples
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| Box::new(Problem::unknown_example(&op.id, status, name, &known)))?;
+            return Ok(encode(status, media, value, format!("example:{name}")));
+        }
+        let Some(schema) = &media.schema else {
+            return Err(Box::new(Problem::no_content(&op.id, status)));
+        };
+        let seed = self.dynamic_seed.fetch_add(1, Ordering::Relaxed);
+        Ok(encode(
+            status,
+            media,
+            &generate(&schema.document, seed),
+            "generated:dynamic".into(),
+        ))
     }
 
     /// A problem+json response for a mock-made error.
@@ -180,6 +347,7 @@ fn unattributed(response: Response<Bytes>) -> Handled {
         response,
         operation: None,
         violations: Vec::new(),
+        rule: None,
     }
 }
 

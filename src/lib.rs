@@ -3,12 +3,15 @@
 //! embed the same server with [`MockServer`].
 
 pub mod app;
+pub mod control;
 pub mod diagnostic;
 pub mod fixtures;
 pub mod locate;
 pub mod problem;
 pub mod render;
+pub mod scenario;
 pub mod server;
+pub mod session;
 pub mod shutdown;
 pub mod sources;
 pub mod spec;
@@ -22,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use app::{App, Behaviour};
+pub use app::{App, Behaviour, Inputs};
 pub use server::Limits;
 
 /// A running server on a bound address; stopped (gracefully) by [`MockServer::stop`] or on drop.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::sources::Sources;
-use specmock::{App, Behaviour, Limits, MockServer};
+use specmock::{App, Behaviour, Inputs, Limits, MockServer};
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -37,6 +37,9 @@ struct ServeArgs {
     /// Directory of scenario files. Default: ./scenarios beside ./openapi.yaml, or the embedded ones.
     #[arg(long, value_name = "DIR")]
     scenarios: Option<PathBuf>,
+    /// Scenario every session starts in (a header `X-Mock-Scenario` can switch one session). Default: `default` if present.
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
     /// Address to bind. Binding beyond loopback exposes the mock to the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -93,13 +96,20 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
     let loaded = sources.load_spec().and_then(|spec| {
-        sources.check_scenarios()?;
-        let fixtures = sources.load_fixtures()?;
-        let behaviour = Behaviour {
-            lenient: args.lenient,
-            cors: !args.no_cors,
+        let inputs = Inputs {
+            spec,
+            fixtures: sources.load_fixtures()?,
+            scenarios: sources.load_scenarios()?,
+            start_scenario: args.scenario.clone(),
+            seed: args.seed,
         };
-        App::new(spec, &fixtures, args.seed, behaviour)
+        App::build(
+            inputs,
+            Behaviour {
+                lenient: args.lenient,
+                cors: !args.no_cors,
+            },
+        )
     });
     let (app, warnings) = match loaded {
         Ok(loaded) => loaded,

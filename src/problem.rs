@@ -15,6 +15,7 @@ pub enum Origin {
     Router,
     Validator,
     Renderer,
+    Scenario,
 }
 
 impl Origin {
@@ -23,6 +24,7 @@ impl Origin {
             Origin::Router => "router",
             Origin::Validator => "validator",
             Origin::Renderer => "renderer",
+            Origin::Scenario => "scenario",
         }
     }
 }
@@ -119,6 +121,59 @@ impl Problem {
             "No valid response body",
             Origin::Renderer,
             detail,
+        )
+    }
+
+    pub fn unknown_scenario(name: &str, known: &[&str]) -> Self {
+        let mut problem = Self::new(
+            400,
+            "unknown-scenario",
+            "No such scenario",
+            Origin::Scenario,
+            format!("there is no scenario `{name}`; known: {}", known.join(", ")),
+        );
+        problem.extra.insert("known_scenarios".into(), json!(known));
+        problem
+    }
+
+    /// `Prefer: code=N` for a status the operation does not declare.
+    pub fn undeclared_status(operation: &str, code: &str, declared: &[String]) -> Self {
+        let mut problem = Self::new(
+            400,
+            "undeclared-status",
+            "Status not declared for this operation",
+            Origin::Scenario,
+            format!(
+                "`{operation}` does not declare status `{code}`; it declares {}",
+                declared.join(", ")
+            ),
+        );
+        problem.extra.insert("declared_statuses".into(), json!(declared));
+        problem
+    }
+
+    pub fn unknown_example(operation: &str, status: u16, name: &str, known: &[&str]) -> Self {
+        let mut problem = Self::new(
+            400,
+            "unknown-example",
+            "No such example",
+            Origin::Scenario,
+            format!(
+                "`{operation}` status {status} has no example `{name}`; it has: {}",
+                known.join(", ")
+            ),
+        );
+        problem.extra.insert("known_examples".into(), json!(known));
+        problem
+    }
+
+    pub fn no_content(operation: &str, status: u16) -> Self {
+        Self::new(
+            400,
+            "no-content",
+            "Nothing to choose from",
+            Origin::Scenario,
+            format!("`{operation}` status {status} declares no content, so there is no example or data to choose"),
         )
     }
 

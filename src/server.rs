@@ -112,6 +112,7 @@ async fn respond(
                 response,
                 operation: None,
                 violations: Vec::new(),
+                rule: None,
             }
         }
     };
@@ -122,6 +123,7 @@ async fn respond(
         path = %parts.uri.path(),
         operation = handled.operation.as_deref().unwrap_or("-"),
         status,
+        rule = handled.rule.as_deref().unwrap_or("-"),
         violations = handled.violations.len(),
         latency_us = started.elapsed().as_micros() as u64,
     );

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
+use crate::scenario::ScenarioSource;
 use crate::spec::{self, Spec};
 
 mod embedded {
@@ -80,15 +81,39 @@ impl Sources {
         }
     }
 
-    /// The scenario directory must exist when named; its files are read by
-    /// the scenario engine.
-    pub fn check_scenarios(&self) -> Result<(), Diagnostic> {
+    /// The scenario files (`*.yaml` directly in the directory).
+    pub fn load_scenarios(&self) -> Result<Vec<ScenarioSource>, Diagnostic> {
         match &self.scenarios {
-            Some(Source::File(dir)) if !dir.is_dir() => Err(Diagnostic::in_file(
-                dir.display().to_string(),
-                "the scenarios directory does not exist",
-            )),
-            _ => Ok(()),
+            None => Ok(Vec::new()),
+            Some(Source::File(dir)) => {
+                let label = dir.display().to_string();
+                let entries = std::fs::read_dir(dir)
+                    .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenarios directory: {e}")))?;
+                let mut sources = Vec::new();
+                for entry in entries {
+                    let path = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?.path();
+                    let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                        continue;
+                    };
+                    if !path.is_file() || !(file_name.ends_with(".yaml") || file_name.ends_with(".yml")) {
+                        continue;
+                    }
+                    let label = path.display().to_string();
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenario: {e}")))?;
+                    sources.push(ScenarioSource { file_name, label, text });
+                }
+                sources.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+                Ok(sources)
+            }
+            Some(Source::Embedded) => Ok(embedded::SCENARIOS
+                .iter()
+                .map(|(name, text)| ScenarioSource {
+                    file_name: name.to_string(),
+                    label: format!("scenarios/{name} (embedded)"),
+                    text: text.to_string(),
+                })
+                .collect()),
         }
     }
 }

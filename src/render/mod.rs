@@ -59,6 +59,17 @@ impl Responder {
         let index = op.responses.iter().position(|r| r.status == response.status)?;
         self.rendered.get(operation)?.get(index)
     }
+
+    /// The spec's body for `status` (a declared code, or one a range or
+    /// `default` covers), sent with that exact status.
+    pub fn for_status(&self, spec: &Spec, operation: usize, status: u16) -> Option<Rendered> {
+        let op = &spec.operations[operation];
+        let response = op.response_for(status)?;
+        let index = op.responses.iter().position(|r| r.status == response.status)?;
+        let mut rendered = self.rendered.get(operation)?.get(index)?.clone();
+        rendered.status = status;
+        Some(rendered)
+    }
 }
 
 fn render_response(
@@ -127,14 +138,14 @@ fn render_response(
 }
 
 /// JSON first: it is what clients of an API mock almost always parse.
-fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
+pub(crate) fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
     content
         .iter()
         .find(|m| is_json(&m.media_type))
         .or_else(|| content.first())
 }
 
-fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
+pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
     let schema = media.schema.as_ref()?;
     let violations = schema_violations(schema, value, "");
     (!violations.is_empty()).then(|| {
