@@ -16,7 +16,7 @@ use crate::fixtures::Fixtures;
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Facts, SessionState};
-use crate::scenario::{load_catalog, Catalog, ScenarioSource};
+use crate::scenario::{load_catalog, Catalog, Fault, ScenarioSource};
 use crate::session::{lock, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
@@ -47,8 +47,9 @@ pub struct App {
     behaviour: Behaviour,
     scenarios: Catalog,
     sessions: Sessions,
-    /// Seeds for `Prefer: dynamic=true`: every such answer differs.
-    dynamic_seed: AtomicU64,
+    /// A fresh number per use: seeds `Prefer: dynamic=true` data, `{{uuid}}`
+    /// and delay ranges, so each answer differs yet a run can be replayed.
+    entropy: AtomicU64,
 }
 
 /// Everything an `App` is built from.
@@ -68,6 +69,10 @@ pub struct Handled {
     pub violations: Vec<Violation>,
     /// The scenario rule that answered (`file rules[N]`), if one did.
     pub rule: Option<String>,
+    /// Wait this long before answering.
+    pub delay: Option<std::time::Duration>,
+    /// Misbehave on the wire this way.
+    pub fault: Option<Fault>,
 }
 
 const EXPOSED_HEADERS: &str = "x-mock-origin, x-mock-violations";
@@ -120,7 +125,7 @@ impl App {
             behaviour,
             scenarios,
             sessions,
-            dynamic_seed: AtomicU64::new(seed),
+            entropy: AtomicU64::new(seed),
         };
         Ok((app, warnings))
     }
@@ -164,6 +169,8 @@ impl App {
             operation: Some(operation.id.clone()),
             violations,
             rule: None,
+            delay: None,
+            fault: None,
         };
 
         let query = match crate::uri::parse_query(parts.uri.query().unwrap_or("")) {
@@ -200,8 +207,7 @@ impl App {
             }
         };
 
-        let mut rule = None;
-        let mut extra_headers = Vec::new();
+        let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
         let rendered: Cow<'_, Rendered> = if controls.prefer.is_set() {
             match self.preferred(operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
@@ -217,18 +223,33 @@ impl App {
                     )
                 })
                 .collect();
+            let now = crate::scenario::template::rfc3339(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            );
             let facts = Facts {
                 operation: operation_index,
                 body: request_body.as_ref(),
                 query: &query,
                 headers: &parts.headers,
                 path: &path,
+                now: &now,
+                entropy: self.entropy.fetch_add(1, Ordering::Relaxed),
             };
             match engine::decide(&mut lock(&session), &facts) {
                 Some(decision) => {
+                    if let (Some(problem), false) = (&decision.problem, self.behaviour.lenient) {
+                        let problem = Problem::invalid_scripted_response(problem.clone());
+                        let mut handled = attribute(self.problem(problem, parts), violations);
+                        handled.rule = Some(decision.rule);
+                        return handled;
+                    }
                     rule = Some(decision.rule);
-                    extra_headers = decision.response.headers;
-                    Cow::Owned(decision.response.rendered)
+                    extra_headers = decision.headers;
+                    delay = decision.delay;
+                    fault = decision.fault;
+                    Cow::Owned(decision.rendered)
                 }
                 None => match self.responder.default_for(&self.spec, operation_index) {
                     Some(rendered) => Cow::Borrowed(rendered),
@@ -250,6 +271,8 @@ impl App {
         }
         let mut handled = attribute(response, violations);
         handled.rule = rule;
+        handled.delay = delay;
+        handled.fault = fault;
         handled
     }
 
@@ -303,7 +326,7 @@ impl App {
         let Some(schema) = &media.schema else {
             return Err(Box::new(Problem::no_content(&op.id, status)));
         };
-        let seed = self.dynamic_seed.fetch_add(1, Ordering::Relaxed);
+        let seed = self.entropy.fetch_add(1, Ordering::Relaxed);
         Ok(encode(
             status,
             media,
@@ -348,6 +371,8 @@ fn unattributed(response: Response<Bytes>) -> Handled {
         operation: None,
         violations: Vec::new(),
         rule: None,
+        delay: None,
+        fault: None,
     }
 }
 

@@ -124,6 +124,18 @@ impl Problem {
         )
     }
 
+    /// A templated scenario body that breaks the response schema: in strict
+    /// mode the mock says so rather than send it.
+    pub fn invalid_scripted_response(detail: String) -> Self {
+        Self::new(
+            500,
+            "invalid-scripted-response",
+            "A scenario rendered an invalid response",
+            Origin::Scenario,
+            detail,
+        )
+    }
+
     pub fn unknown_scenario(name: &str, known: &[&str]) -> Self {
         let mut problem = Self::new(
             400,

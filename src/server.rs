@@ -1,15 +1,16 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
 //! limits and graceful shutdown around it. Nothing else touches hyper.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::problem::Problem;
+use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
 
 /// Limits of the HTTP layer.
@@ -96,11 +98,7 @@ async fn connection(
     }
 }
 
-async fn respond(
-    app: Arc<App>,
-    max_body: usize,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(app: Arc<App>, max_body: usize, request: Request<Incoming>) -> Result<Response<WireBody>, FaultError> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let handled = match read_body(body, &parts.headers, max_body).await {
@@ -113,9 +111,14 @@ async fn respond(
                 operation: None,
                 violations: Vec::new(),
                 rule: None,
+                delay: None,
+                fault: None,
             }
         }
     };
+    if let Some(delay) = handled.delay {
+        tokio::time::sleep(delay).await;
+    }
     let status = handled.response.status().as_u16();
     tracing::info!(
         target: "specmock::request",
@@ -124,13 +127,98 @@ async fn respond(
         operation = handled.operation.as_deref().unwrap_or("-"),
         status,
         rule = handled.rule.as_deref().unwrap_or("-"),
+        fault = handled.fault.map_or("-", Fault::as_str),
         violations = handled.violations.len(),
         latency_us = started.elapsed().as_micros() as u64,
     );
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
-    Ok(handled.response.map(Full::new))
+    let (head, body) = handled.response.into_parts();
+    let body = match handled.fault {
+        // hyper closes the connection when the service fails: no response at all.
+        Some(Fault::Reset) => return Err(FaultError),
+        Some(Fault::Close) => WireBody::broken(body, 0),
+        Some(Fault::Truncate) => WireBody::broken(body.clone(), body.len() / 2),
+        Some(Fault::Malformed) => WireBody::Whole(Full::new(malformed(&body))),
+        Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
+    };
+    Ok(Response::from_parts(head, body))
+}
+
+/// Half of the body and then a stray character: never valid JSON.
+fn malformed(body: &Bytes) -> Bytes {
+    let mut broken = body[..body.len() / 2].to_vec();
+    broken.extend_from_slice(b"<");
+    Bytes::from(broken)
+}
+
+/// The error a scripted `fault: reset` makes the service return.
+#[derive(Debug)]
+struct FaultError;
+
+impl std::fmt::Display for FaultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("scripted fault: connection reset")
+    }
+}
+
+impl std::error::Error for FaultError {}
+
+/// A response body as sent: whole, or cut short on purpose (`close`,
+/// `truncate`) after announcing its full length, so the client sees the
+/// connection end mid-response.
+enum WireBody {
+    Whole(Full<Bytes>),
+    Broken {
+        announced: u64,
+        prefix: Option<Bytes>,
+        pause: Pin<Box<tokio::time::Sleep>>,
+    },
+}
+
+impl WireBody {
+    fn broken(body: Bytes, keep: usize) -> Self {
+        let announced = body.len() as u64;
+        let prefix = (keep > 0).then(|| body.slice(..keep));
+        // The pause lets hyper flush the head (and prefix) before the cut.
+        WireBody::Broken {
+            announced,
+            prefix,
+            pause: Box::pin(tokio::time::sleep(Duration::from_millis(20))),
+        }
+    }
+}
+
+impl hyper::body::Body for WireBody {
+    type Data = Bytes;
+    type Error = FaultError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, FaultError>>> {
+        match self.get_mut() {
+            WireBody::Whole(full) => Pin::new(full).poll_frame(cx).map_err(|never| match never {}),
+            WireBody::Broken { prefix, pause, .. } => {
+                if let Some(prefix) = prefix.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(prefix))));
+                }
+                pause.as_mut().poll(cx).map(|()| Some(Err(FaultError)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            WireBody::Whole(full) => full.is_end_stream(),
+            WireBody::Broken { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            WireBody::Whole(full) => full.size_hint(),
+            WireBody::Broken { announced, .. } => SizeHint::with_exact(*announced),
+        }
+    }
 }
 
 /// Reads the whole body, refusing early (from Content-Length) or midway

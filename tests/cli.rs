@@ -40,7 +40,10 @@ async fn runs_from_an_empty_directory_with_the_embedded_spec() {
     );
     let reply = get(binary.addr, "/user").await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["user"]["id"], "0b6f3c2e-8d41-4a7e-9c25-3f1e7d9a4b60");
+    // The embedded `default` scenario answers with the embedded signed-in fixture.
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/user-signed-in.json")).expect("the fixture is JSON");
+    assert_eq!(reply.json()["user"]["id"], fixture["id"]);
     let health = get(binary.addr, "/.well-known/health").await;
     assert_eq!(health.text(), "ok");
     binary.terminate();

@@ -157,6 +157,27 @@ pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
     })
 }
 
+/// Like [`encode`], for a body with no declared media type (a scripted
+/// undeclared status): text stays text, anything else is JSON.
+pub fn encode_for(status: u16, media: Option<&MediaSpec>, value: &Value, source: String) -> Rendered {
+    match media {
+        Some(media) => encode(status, media, value, source),
+        None => {
+            let media_type = if value.is_string() {
+                "text/plain"
+            } else {
+                "application/json"
+            };
+            let media = MediaSpec {
+                media_type: media_type.into(),
+                schema: None,
+                examples: Vec::new(),
+            };
+            encode(status, &media, value, source)
+        }
+    }
+}
+
 pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> Rendered {
     let media_type = media.media_type.as_str();
     let (content_type, body) = match value {

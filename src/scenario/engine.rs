@@ -2,12 +2,17 @@
 //! which scripted response (if any) answers it, and what the session
 //! becomes. No I/O, no clock, no locks: the caller holds the session.
 
+use std::cell::Cell;
 use std::sync::Arc;
+use std::time::Duration;
 
-use http::HeaderMap;
-use serde_json::Value;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
 
-use super::{Rule, Scenario, Scripted};
+use super::template::Scope;
+use super::{Delay, Fault, Rule, Scenario, ScriptedBody};
+use crate::render::{encode_for, mismatch, Rendered};
 
 /// What one session remembers between requests.
 #[derive(Debug, Clone)]
@@ -16,19 +21,22 @@ pub struct SessionState {
     pub state: String,
     /// Matches so far, per rule of the scenario (drives sequences).
     pub counters: Vec<u64>,
+    /// Values rules wrote (`store:`), read by templates (`{{store.KEY}}`).
+    pub store: Map<String, Value>,
 }
 
 impl SessionState {
     /// A session at the start of `scenario` (or with none: spec defaults).
     pub fn start(scenario: Option<Arc<Scenario>>) -> Self {
-        let (state, rules) = match &scenario {
-            Some(scenario) => (scenario.initial.clone(), scenario.rules.len()),
-            None => (String::new(), 0),
+        let (state, rules, store) = match &scenario {
+            Some(scenario) => (scenario.initial.clone(), scenario.rules.len(), scenario.store.clone()),
+            None => (String::new(), 0, Map::new()),
         };
         Self {
             scenario,
             state,
             counters: vec![0; rules],
+            store,
         }
     }
 
@@ -37,31 +45,39 @@ impl SessionState {
     }
 }
 
-/// The parts of a request rules can match on (all decoded).
+/// The parts of a request rules can match on and templates can read (all
+/// decoded), plus what the shell supplies so the decision stays pure.
 pub struct Facts<'a> {
     pub operation: usize,
     pub body: Option<&'a Value>,
     pub query: &'a [(String, String)],
     pub headers: &'a HeaderMap,
     pub path: &'a [(String, String)],
+    /// The request time, RFC 3339.
+    pub now: &'a str,
+    /// Fresh per request: seeds `{{uuid}}` and delay ranges.
+    pub entropy: u64,
 }
 
 /// The outcome of a match.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub rule: String,
-    pub response: Scripted,
+    pub rendered: Rendered,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Set when a templated body breaks its schema (or renders to nothing).
+    pub problem: Option<String>,
+    pub delay: Option<Duration>,
+    pub fault: Option<Fault>,
 }
 
-/// Finds the first matching rule, takes the next response of its sequence
-/// and applies its state change.
+/// Finds the first matching rule, takes the next response of its sequence,
+/// writes the store, renders the body and applies the state change.
 pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision> {
     let scenario = session.scenario.clone()?;
-    let (index, rule) = scenario
-        .rules
-        .iter()
-        .enumerate()
-        .find(|(_, rule)| matches(rule, &session.state, facts))?;
+    let (index, rule) = scenario.rules.iter().enumerate().find(|(index, rule)| {
+        rule.times.is_none_or(|times| session.counters[*index] < times) && matches(rule, &session.state, facts)
+    })?;
     let count = session.counters[index];
     session.counters[index] = count + 1;
     let last = rule.responses.len() as u64 - 1;
@@ -70,13 +86,83 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
     } else {
         count.min(last)
     };
+    let response = &rule.responses[position as usize];
+
+    let uuid_state = Cell::new(facts.entropy);
+    for (key, value) in &rule.store {
+        let rendered = value.render(&scope(facts, &session.store, &uuid_state));
+        if let Some(rendered) = rendered {
+            session.store.insert(key.clone(), rendered);
+        }
+    }
+    for key in &rule.forget {
+        session.store.remove(key);
+    }
     if let Some(state) = &rule.then_state {
         session.state = state.clone();
     }
+
+    let (rendered, problem) = match &response.body {
+        ScriptedBody::Ready(rendered) => (
+            Rendered {
+                status: response.status,
+                ..rendered.clone()
+            },
+            None,
+        ),
+        ScriptedBody::Template { body, media } => match body.render(&scope(facts, &session.store, &uuid_state)) {
+            Some(value) => {
+                let problem = media.as_ref().and_then(|m| mismatch(m, &value));
+                let problem =
+                    problem.map(|p| format!("{} rendered a body that breaks the response schema: {p}", rule.label));
+                (
+                    encode_for(response.status, media.as_ref(), &value, "scenario".into()),
+                    problem,
+                )
+            }
+            None => (
+                Rendered {
+                    status: response.status,
+                    content_type: None,
+                    body: Bytes::new(),
+                    source: "scenario".into(),
+                    schema_mismatch: None,
+                },
+                Some(format!(
+                    "{} rendered no body: the value it reads is absent (an empty store key or request field)",
+                    rule.label
+                )),
+            ),
+        },
+    };
     Some(Decision {
         rule: rule.label.clone(),
-        response: rule.responses[position as usize].clone(),
+        rendered,
+        headers: response.headers.clone(),
+        problem,
+        delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
+        fault: response.fault,
     })
+}
+
+fn scope<'a>(facts: &'a Facts<'a>, store: &'a Map<String, Value>, uuid_state: &'a Cell<u64>) -> Scope<'a> {
+    Scope {
+        body: facts.body,
+        path: facts.path,
+        query: facts.query,
+        headers: facts.headers,
+        store,
+        now: facts.now,
+        uuid_state,
+    }
+}
+
+fn pick_delay(delay: Delay, entropy: u64) -> Duration {
+    let span = delay.max.saturating_sub(delay.min).as_millis() as u64;
+    if span == 0 {
+        return delay.min;
+    }
+    delay.min + Duration::from_millis(entropy.wrapping_mul(0x9e37_79b9_7f4a_7c15) % (span + 1))
 }
 
 fn matches(rule: &Rule, state: &str, facts: &Facts<'_>) -> bool {
@@ -120,19 +206,24 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::Rendered;
+    use crate::scenario::template::Template;
+    use crate::scenario::{BodyTemplate, Scripted};
     use serde_json::json;
 
     fn scripted(status: u16) -> Scripted {
+        let rendered = Rendered {
+            status,
+            content_type: None,
+            body: Default::default(),
+            source: "test".into(),
+            schema_mismatch: None,
+        };
         Scripted {
-            rendered: Rendered {
-                status,
-                content_type: None,
-                body: Default::default(),
-                source: "test".into(),
-                schema_mismatch: None,
-            },
+            status,
             headers: Vec::new(),
+            body: ScriptedBody::Ready(rendered),
+            delay: None,
+            fault: None,
         }
     }
 
@@ -147,6 +238,9 @@ mod tests {
             path: Vec::new(),
             responses: statuses.iter().map(|s| scripted(*s)).collect(),
             cycle,
+            times: None,
+            store: Vec::new(),
+            forget: Vec::new(),
             then_state: None,
         }
     }
@@ -157,7 +251,8 @@ mod tests {
             description: String::new(),
             file: "t.yaml".into(),
             initial: "start".into(),
-            rules,
+            store: Map::new(),
+            rules: rules.into_iter().map(Arc::new).collect(),
         })
     }
 
@@ -168,13 +263,15 @@ mod tests {
             query: &[],
             headers,
             path: &[],
+            now: "2026-01-01T00:00:00Z",
+            entropy: 1,
         }
     }
 
     fn statuses(session: &mut SessionState, operation: usize, n: usize) -> Vec<Option<u16>> {
         let headers = HeaderMap::new();
         (0..n)
-            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.response.rendered.status))
+            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.rendered.status))
             .collect()
     }
 
@@ -185,6 +282,14 @@ mod tests {
             statuses(&mut session, 0, 5),
             vec![Some(404), Some(404), Some(200), Some(200), Some(200)]
         );
+    }
+
+    #[test]
+    fn a_rule_with_times_steps_aside_for_the_next() {
+        let mut once = rule(0, &[409], false);
+        once.times = Some(1);
+        let mut session = SessionState::start(Some(scenario(vec![once, rule(0, &[200], false)])));
+        assert_eq!(statuses(&mut session, 0, 3), vec![Some(409), Some(200), Some(200)]);
     }
 
     #[test]
@@ -225,6 +330,55 @@ mod tests {
         assert!(decide(&mut session, &facts(0, Some(&other), &headers)).is_none());
         assert!(decide(&mut session, &facts(0, Some(&mark), &headers)).is_some());
         assert!(decide(&mut session, &facts(0, None, &headers)).is_none());
+    }
+
+    #[test]
+    fn rules_write_the_store_and_templates_read_it() {
+        let template = |text: &str| Template::parse(&json!(text)).unwrap();
+        let mut save = rule(0, &[200], false);
+        save.store = vec![(
+            "user".into(),
+            BodyTemplate {
+                base: template("{{request.body}}"),
+                merge: None,
+            },
+        )];
+        let mut show = rule(1, &[200], false);
+        show.responses[0].body = ScriptedBody::Template {
+            body: BodyTemplate {
+                base: Template::parse(&json!({"user": "{{store.user}}"})).unwrap(),
+                merge: None,
+            },
+            media: None,
+        };
+        let mut forget = rule(2, &[204], false);
+        forget.forget = vec!["user".into()];
+        let mut session = SessionState::start(Some(scenario(vec![save, show, forget])));
+        let headers = HeaderMap::new();
+        let body = json!({"id": "u1"});
+        decide(&mut session, &facts(0, Some(&body), &headers)).unwrap();
+        let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
+        assert_eq!(shown.rendered.body.as_ref(), br#"{"user":{"id":"u1"}}"#);
+        assert!(shown.problem.is_none());
+        decide(&mut session, &facts(2, None, &headers)).unwrap();
+        let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
+        assert_eq!(
+            shown.rendered.body.as_ref(),
+            br#"{}"#,
+            "an absent key leaves its field out"
+        );
+    }
+
+    #[test]
+    fn delay_ranges_stay_within_bounds() {
+        let delay = Delay {
+            min: Duration::from_millis(100),
+            max: Duration::from_millis(200),
+        };
+        for entropy in 0..1000 {
+            let picked = pick_delay(delay, entropy);
+            assert!(picked >= delay.min && picked <= delay.max, "{picked:?}");
+        }
     }
 
     #[test]

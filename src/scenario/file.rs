@@ -19,6 +19,11 @@ pub struct ScenarioFile {
     pub description: String,
     /// The state a session starts in.
     pub initial: Option<String>,
+    /// Another scenario whose rules apply after this file's own (and whose
+    /// `initial` and `store` apply unless this file sets them).
+    pub extends: Option<String>,
+    /// What a session's store holds when it starts.
+    pub store: Option<BTreeMap<String, BodyFile>>,
     #[serde(default)]
     pub rules: Vec<RuleFile>,
 }
@@ -32,6 +37,15 @@ pub struct RuleFile {
     /// (otherwise the last one repeats).
     #[serde(default)]
     pub cycle: bool,
+    /// The rule matches this many times, then steps aside (later rules,
+    /// or those of the extended scenario, answer).
+    pub times: Option<u64>,
+    /// Values written to the session's store when the rule matches, before
+    /// its response is rendered (so the response can show them).
+    pub store: Option<BTreeMap<String, BodyFile>>,
+    /// Store keys removed when the rule matches.
+    #[serde(default)]
+    pub forget: Vec<String>,
     pub then: Option<ThenFile>,
 }
 
@@ -59,9 +73,22 @@ pub struct ResponseFile {
     pub headers: BTreeMap<String, String>,
     /// Omitted: the spec's body for that status (fixture, example or generated).
     pub body: Option<BodyFile>,
+    /// `300ms`, `2s`, or a range `100ms..500ms`.
+    pub delay: Option<String>,
+    pub fault: Option<FaultFile>,
 }
 
-/// Exactly one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultFile {
+    Reset,
+    Close,
+    Truncate,
+    Malformed,
+    UndeclaredStatus,
+}
+
+/// Exactly one source, optionally with fields merged over it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BodyFile {
@@ -71,6 +98,11 @@ pub struct BodyFile {
     pub example: Option<String>,
     #[serde(default)]
     pub generate: bool,
+    /// `store.KEY[.FIELD...]` or `request.body[.FIELD...]`: the same as
+    /// `json: "{{...}}"`.
+    pub from: Option<String>,
+    /// Deep-merged over the source (templates allowed).
+    pub merge: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

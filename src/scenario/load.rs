@@ -1,22 +1,26 @@
 //! Scenario files -> checked scenarios. Every problem a file can have is
 //! found here, before the server starts: unknown operations, statuses the
-//! spec does not declare for the operation, bodies that break the schema,
-//! unknown fixtures and examples, states no rule ever enters.
+//! spec does not declare for the operation, static bodies that break the
+//! schema, unknown fixtures and examples, templates that read nothing a
+//! request can have, store keys nothing writes, `extends` cycles, states no
+//! rule ever enters (a warning).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::file::{BodyFile, ResponseFile, RuleFile, ScenarioFile};
-use super::{Catalog, Rule, Scenario, Scripted};
+use super::file::{BodyFile, FaultFile, ResponseFile, RuleFile, ScenarioFile};
+use super::template::{parse_expr, Expr, Template};
+use super::{BodyTemplate, Catalog, Delay, Fault, Rule, Scenario, Scripted, ScriptedBody};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::{FixtureContent, Fixtures};
 use crate::locate::Locations;
-use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
+use crate::render::{encode_for, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed};
-use crate::spec::{Operation, Spec};
+use crate::spec::{follow_local, MediaSpec, Operation, ParamIn, Spec};
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
 /// path), and its text.
@@ -34,6 +38,13 @@ struct Context<'a> {
     seed: u64,
 }
 
+/// A parsed file waiting to be compiled.
+struct Parsed {
+    file: ScenarioFile,
+    raw: Value,
+    source: ScenarioSource,
+}
+
 pub fn load_catalog(
     sources: Vec<ScenarioSource>,
     spec: &Spec,
@@ -48,61 +59,151 @@ pub fn load_catalog(
         fixtures,
         seed,
     };
-    let mut by_name = BTreeMap::new();
+    let mut parsed: BTreeMap<String, Parsed> = BTreeMap::new();
     for source in sources
         .into_iter()
         .filter(|s| s.file_name.ends_with(".yaml") || s.file_name.ends_with(".yml"))
     {
-        let scenario = load_one(&source, &context, warnings)?;
-        if by_name.contains_key(&scenario.name) {
+        let file: ScenarioFile = parse_typed(&source.label, &source.text)?;
+        let raw = parse_document(&source.label, &source.text)?;
+        let stem = source
+            .file_name
+            .rsplit_once('.')
+            .map_or(source.file_name.as_str(), |(stem, _)| stem);
+        let name = file.name.clone().unwrap_or_else(|| stem.to_string());
+        if let Some(first) = parsed.get(&name) {
             return Err(Diagnostic::in_file(
                 &source.label,
-                format!("a second scenario named `{}`", scenario.name),
+                format!("a second scenario named `{name}` (the first is {})", first.source.label),
             ));
         }
-        by_name.insert(scenario.name.clone(), Arc::new(scenario));
+        parsed.insert(name, Parsed { file, raw, source });
     }
-    Ok(Catalog { by_name })
+    let names: Vec<String> = parsed.keys().cloned().collect();
+    let mut compiled: BTreeMap<String, Arc<Scenario>> = BTreeMap::new();
+    for name in names {
+        compile_with_parents(&name, &mut parsed, &mut compiled, &mut Vec::new(), &context, warnings)?;
+    }
+    Ok(Catalog { by_name: compiled })
 }
 
-fn load_one(
-    source: &ScenarioSource,
+/// Compiles `name` after the scenario it extends (depth first, cycles refused).
+fn compile_with_parents(
+    name: &str,
+    parsed: &mut BTreeMap<String, Parsed>,
+    compiled: &mut BTreeMap<String, Arc<Scenario>>,
+    visiting: &mut Vec<String>,
     context: &Context<'_>,
     warnings: &mut Vec<String>,
-) -> Result<Scenario, Diagnostic> {
-    let file: ScenarioFile = parse_typed(&source.label, &source.text)?;
-    let raw = parse_document(&source.label, &source.text)?;
-    let stem = source
-        .file_name
-        .rsplit_once('.')
-        .map_or(source.file_name.as_str(), |(stem, _)| stem);
-    compile(file, stem, &raw, &source.label, context, warnings)
-        .map_err(|diagnostic| Locations::of_yaml(&source.text).locate(diagnostic))
+) -> Result<(), Diagnostic> {
+    if compiled.contains_key(name) {
+        return Ok(());
+    }
+    let Some(entry) = parsed.get(name) else { return Ok(()) };
+    let label = entry.source.label.clone();
+    let parent_name = entry.file.extends.clone();
+    visiting.push(name.to_string());
+    let parent = match parent_name {
+        Some(parent) if visiting.contains(&parent) => {
+            let diagnostic = Diagnostic::at_pointer(
+                &label,
+                "/extends",
+                format!("`extends` makes a cycle: {} -> {parent}", visiting.join(" -> ")),
+            );
+            return Err(Locations::of_yaml(&entry.source.text).locate(diagnostic));
+        }
+        Some(parent) => {
+            if !parsed.contains_key(&parent) && !compiled.contains_key(&parent) {
+                let known: BTreeSet<&str> = parsed.keys().chain(compiled.keys()).map(String::as_str).collect();
+                let known: Vec<&str> = known.into_iter().collect();
+                let diagnostic = Diagnostic::at_pointer(
+                    &label,
+                    "/extends",
+                    format!("unknown scenario `{parent}` (known: {})", known.join(", ")),
+                );
+                return Err(Locations::of_yaml(&entry.source.text).locate(diagnostic));
+            }
+            compile_with_parents(&parent, parsed, compiled, visiting, context, warnings)?;
+            compiled.get(&parent).cloned()
+        }
+        None => None,
+    };
+    visiting.pop();
+    let entry = parsed.remove(name).expect("checked above");
+    let scenario = compile(
+        entry.file,
+        name,
+        &entry.raw,
+        &label,
+        parent.as_deref(),
+        context,
+        warnings,
+    )
+    .map_err(|diagnostic| Locations::of_yaml(&entry.source.text).locate(diagnostic))?;
+    compiled.insert(name.to_string(), Arc::new(scenario));
+    Ok(())
 }
 
 fn compile(
     file: ScenarioFile,
-    stem: &str,
+    name: &str,
     raw: &Value,
     label: &str,
+    parent: Option<&Scenario>,
     context: &Context<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Scenario, Diagnostic> {
-    let name = file.name.unwrap_or_else(|| stem.to_string());
-    let initial = file.initial.unwrap_or_else(|| "start".to_string());
+    let mut reads = StoreReads::default();
+    let mut store = parent.map(|p| p.store.clone()).unwrap_or_default();
+    for (key, body) in file.store.unwrap_or_default() {
+        let at = format!("/store/{key}");
+        let template = body_template(body, None, None, &at, label, context, &mut reads)?;
+        let value = template.as_static().ok_or_else(|| {
+            Diagnostic::at_pointer(
+                label,
+                &at,
+                "an initial store value cannot read the request or the store",
+            )
+        })?;
+        store.insert(key, value);
+    }
     let mut rules = Vec::with_capacity(file.rules.len());
     for (index, rule) in file.rules.into_iter().enumerate() {
-        rules.push(compile_rule(rule, index, raw, label, context)?);
+        rules.push(Arc::new(compile_rule(rule, index, raw, label, context, &mut reads)?));
     }
-    warn_about_unreachable_states(&rules, &initial, &name, warnings);
+    if let Some(parent) = parent {
+        rules.extend(parent.rules.iter().cloned());
+    }
+    let written: BTreeSet<&str> = store
+        .keys()
+        .map(String::as_str)
+        .chain(rules.iter().flat_map(|r| r.store.iter().map(|(k, _)| k.as_str())))
+        .collect();
+    if let Some((pointer, key)) = reads.0.iter().find(|(_, key)| !written.contains(key.as_str())) {
+        return Err(Diagnostic::at_pointer(
+            label,
+            pointer,
+            format!("`store.{key}` is read, but no `store:` writes `{key}`"),
+        ));
+    }
+    let initial = file
+        .initial
+        .or_else(|| parent.map(|p| p.initial.clone()))
+        .unwrap_or_else(|| "start".to_string());
+    warn_about_unreachable_states(&rules, &initial, name, warnings);
     Ok(Scenario {
-        name,
+        name: name.to_string(),
         description: file.description,
         file: label.to_string(),
         initial,
+        store,
         rules,
     })
 }
+
+/// Where templates read store keys, checked once every writer is known.
+#[derive(Default)]
+struct StoreReads(Vec<(String, String)>);
 
 fn compile_rule(
     rule: RuleFile,
@@ -110,6 +211,7 @@ fn compile_rule(
     raw: &Value,
     label: &str,
     context: &Context<'_>,
+    reads: &mut StoreReads,
 ) -> Result<Rule, Diagnostic> {
     let at = format!("/rules/{index}");
     let operation = find_operation(context.spec, &rule.when.operation).ok_or_else(|| {
@@ -128,13 +230,36 @@ fn compile_rule(
         } else {
             format!("{at}/respond/{position}")
         };
-        responses.push(compile_response(response, operation, op, &response_at, label, context)?);
+        responses.push(compile_response(
+            response,
+            operation,
+            op,
+            &response_at,
+            label,
+            context,
+            reads,
+        )?);
     }
     if responses.is_empty() {
         return Err(Diagnostic::at_pointer(
             label,
             format!("{at}/respond"),
             "expected at least one response",
+        ));
+    }
+    let mut store = Vec::new();
+    for (key, body) in rule.store.unwrap_or_default() {
+        store.push((
+            key.clone(),
+            body_template(
+                body,
+                Some(op),
+                None,
+                &format!("{at}/store/{key}"),
+                label,
+                context,
+                reads,
+            )?,
         ));
     }
     let mut headers = Vec::new();
@@ -158,6 +283,9 @@ fn compile_rule(
         path: rule.when.path.into_iter().collect(),
         responses,
         cycle: rule.cycle,
+        times: rule.times,
+        store,
+        forget: rule.forget,
         then_state: rule.then.map(|t| t.state),
     })
 }
@@ -169,52 +297,77 @@ fn compile_response(
     at: &str,
     label: &str,
     context: &Context<'_>,
+    reads: &mut StoreReads,
 ) -> Result<Scripted, Diagnostic> {
     let status = response.status;
-    let Some(declared) = op.response_for(status) else {
+    let fault = response.fault.map(|fault| match fault {
+        FaultFile::Reset => Fault::Reset,
+        FaultFile::Close => Fault::Close,
+        FaultFile::Truncate => Fault::Truncate,
+        FaultFile::Malformed => Fault::Malformed,
+        FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
+    });
+    if !(100..=599).contains(&status) {
+        return Err(Diagnostic::at_pointer(
+            label,
+            format!("{at}/status"),
+            format!("{status} is not an HTTP status"),
+        ));
+    }
+    let declared = op.response_for(status);
+    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) {
         let listed: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
         return Err(Diagnostic::at_pointer(
             label,
             format!("{at}/status"),
             format!(
-                "status {status} is not declared for `{}` (declared: {})",
+                "status {status} is not declared for `{}` (declared: {}); to send it anyway, label it `fault: undeclared-status`",
                 op.id,
                 listed.join(", ")
             ),
         ));
-    };
-    let rendered = match response.body {
-        None => context
-            .responder
-            .for_status(context.spec, operation, status)
-            .ok_or_else(|| {
-                Diagnostic::at_pointer(
-                    label,
-                    format!("{at}/status"),
-                    format!("no body for status {status} of `{}`", op.id),
-                )
-            })?,
+    }
+    let media = declared.and_then(|d| preferred_media(&d.content));
+    let body = match response.body {
+        None => match context.responder.for_status(context.spec, operation, status) {
+            Some(rendered) => ScriptedBody::Ready(rendered),
+            None => ScriptedBody::Ready(Rendered {
+                status,
+                content_type: None,
+                body: Default::default(),
+                source: "empty".into(),
+                schema_mismatch: None,
+            }),
+        },
         Some(body) => {
             let body_at = format!("{at}/body");
-            let media = preferred_media(&declared.content).ok_or_else(|| {
-                Diagnostic::at_pointer(
+            if declared.is_some() && media.is_none() {
+                return Err(Diagnostic::at_pointer(
                     label,
                     &body_at,
                     format!("status {status} of `{}` declares no content: remove `body`", op.id),
-                )
-            })?;
-            let (value, source) = body_value(body, media, &body_at, label, context, &op.id)?;
-            if let Some(problem) = mismatch(media, &value) {
-                return Err(Diagnostic::at_pointer(
-                    label,
-                    body_at,
-                    format!(
-                        "the body does not match the schema of `{}` status {status}: {problem}",
-                        op.id
-                    ),
                 ));
             }
-            encode(status, media, &value, source)
+            let template = body_template(body, Some(op), media, &body_at, label, context, reads)?;
+            match template.as_static() {
+                Some(value) => {
+                    if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
+                        return Err(Diagnostic::at_pointer(
+                            label,
+                            body_at,
+                            format!(
+                                "the body does not match the schema of `{}` status {status}: {problem}",
+                                op.id
+                            ),
+                        ));
+                    }
+                    ScriptedBody::Ready(encode_for(status, media, &value, "scenario".into()))
+                }
+                None => ScriptedBody::Template {
+                    body: template,
+                    media: media.cloned(),
+                },
+            }
         }
     };
     let mut headers = Vec::new();
@@ -230,35 +383,48 @@ fn compile_response(
             .map_err(|_| Diagnostic::at_pointer(label, format!("{at}/headers/{name}"), "not a valid header value"))?;
         headers.push((header, value));
     }
+    let delay = match response.delay {
+        Some(text) => Some(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e))?),
+        None => None,
+    };
     Ok(Scripted {
-        rendered: Rendered { status, ..rendered },
+        status,
         headers,
+        body,
+        delay,
+        fault,
     })
 }
 
-fn body_value(
+/// A body or store value: its source as a template, checked.
+fn body_template(
     body: BodyFile,
-    media: &crate::spec::MediaSpec,
+    op: Option<&Operation>,
+    media: Option<&MediaSpec>,
     at: &str,
     label: &str,
     context: &Context<'_>,
-    operation: &str,
-) -> Result<(Value, String), Diagnostic> {
+    reads: &mut StoreReads,
+) -> Result<BodyTemplate, Diagnostic> {
     let given = [
         body.fixture.is_some(),
         body.json.is_some(),
         body.text.is_some(),
         body.example.is_some(),
         body.generate,
+        body.from.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         return Err(Diagnostic::at_pointer(
             label,
             at,
-            "a body needs exactly one of `fixture`, `json`, `text`, `example`, `generate: true`",
+            "a body needs exactly one of `fixture`, `json`, `text`, `example`, `generate: true`, `from` (plus an optional `merge`)",
         ));
     }
-    if let Some(name) = body.fixture {
+    let parse = |value: &Value, field: &str| {
+        Template::parse(value).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/{field}"), e))
+    };
+    let base = if let Some(name) = body.fixture {
         let fixture = context.fixtures.get(&name).ok_or_else(|| {
             let known: Vec<&str> = context.fixtures.names().collect();
             Diagnostic::at_pointer(
@@ -267,37 +433,153 @@ fn body_value(
                 format!("unknown fixture `{name}` (known: {})", known.join(", ")),
             )
         })?;
-        let value = match &fixture.content {
+        Template::Literal(match &fixture.content {
             FixtureContent::Json(value) => value.clone(),
             FixtureContent::Text(text) => Value::String(text.clone()),
-        };
-        return Ok((value, format!("fixture:{name}")));
-    }
-    if let Some(value) = body.json {
-        return Ok((value, "scenario:json".into()));
-    }
-    if let Some(text) = body.text {
-        return Ok((Value::String(text), "scenario:text".into()));
-    }
-    if let Some(name) = body.example {
-        let example = media.examples.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+        })
+    } else if let Some(value) = &body.json {
+        parse(value, "json")?
+    } else if let Some(text) = &body.text {
+        parse(&Value::String(text.clone()), "text")?
+    } else if let Some(source) = &body.from {
+        Template::Expr(parse_expr(source.trim()).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/from"), e))?)
+    } else if let Some(name) = body.example {
+        let media = media.ok_or_else(|| {
+            Diagnostic::at_pointer(label, format!("{at}/example"), "`example` needs a declared response")
+        })?;
+        let (_, value) = media.examples.iter().find(|(n, _)| *n == name).ok_or_else(|| {
             let known: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
             Diagnostic::at_pointer(
                 label,
                 format!("{at}/example"),
-                format!(
-                    "`{operation}` has no example `{name}` for this status (known: {})",
-                    known.join(", ")
-                ),
+                format!("no example `{name}` for this status (known: {})", known.join(", ")),
             )
         })?;
-        return Ok((example.1.clone(), format!("example:{name}")));
+        Template::Literal(value.clone())
+    } else {
+        let schema = media
+            .and_then(|m| m.schema.as_ref())
+            .ok_or_else(|| Diagnostic::at_pointer(label, at, "`generate` needs a schema"))?;
+        Template::Literal(generate(&schema.document, context.seed))
+    };
+    let merge = match &body.merge {
+        Some(value) => Some(parse(value, "merge")?),
+        None => None,
+    };
+    let template = BodyTemplate { base, merge };
+    for expr in template
+        .base
+        .expressions()
+        .into_iter()
+        .chain(template.merge.iter().flat_map(Template::expressions))
+    {
+        check_expression(expr, op, at, label, reads)?;
     }
-    let schema = media
-        .schema
-        .as_ref()
-        .ok_or_else(|| Diagnostic::at_pointer(label, at, "`generate` needs a schema"))?;
-    Ok((generate(&schema.document, context.seed), "generated".into()))
+    Ok(template)
+}
+
+/// A template must read something the request (or the store) can have.
+fn check_expression(
+    expr: &Expr,
+    op: Option<&Operation>,
+    at: &str,
+    label: &str,
+    reads: &mut StoreReads,
+) -> Result<(), Diagnostic> {
+    let fail = |message: String| Err(Diagnostic::at_pointer(label, at, message));
+    let needs_request = |what: &str| format!("`{what}` reads the request, but initial store values have none");
+    match expr {
+        Expr::Store(key, _) => {
+            reads.0.push((at.to_string(), key.clone()));
+            Ok(())
+        }
+        Expr::Now | Expr::Uuid => Ok(()),
+        Expr::RequestHeader(_) if op.is_some() => Ok(()),
+        Expr::RequestPath(name) | Expr::RequestQuery(name) => {
+            let Some(op) = op else { return fail(needs_request(name)) };
+            let location = if matches!(expr, Expr::RequestPath(_)) {
+                ParamIn::Path
+            } else {
+                ParamIn::Query
+            };
+            if op.parameters.iter().any(|p| p.location == location && &p.name == name) {
+                return Ok(());
+            }
+            fail(format!("`{}` has no {} parameter `{name}`", op.id, location.as_str()))
+        }
+        Expr::RequestBody(path) => {
+            let Some(op) = op else {
+                return fail(needs_request("request.body"));
+            };
+            let Some(body) = &op.request_body else {
+                return fail(format!(
+                    "`{}` takes no request body, so `request.body` is always absent",
+                    op.id
+                ));
+            };
+            let Some(first) = path.first() else { return Ok(()) };
+            let properties = body
+                .content
+                .iter()
+                .filter_map(|m| m.schema.as_ref())
+                .find_map(|schema| {
+                    let root = follow_local(&schema.document, &schema.document);
+                    root.get("properties")
+                        .and_then(Value::as_object)
+                        .map(|p| (p.clone(), root.get("additionalProperties").is_some()))
+                });
+            match properties {
+                Some((properties, false)) if !properties.contains_key(first) => {
+                    let known: Vec<&String> = properties.keys().collect();
+                    fail(format!(
+                        "request bodies of `{}` have no property `{first}` (properties: {})",
+                        op.id,
+                        known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+                _ => Ok(()),
+            }
+        }
+        Expr::RequestHeader(name) => fail(needs_request(name)),
+    }
+}
+
+/// `300ms`, `2s`, `1.5s`, or `MIN..MAX`.
+fn parse_delay(text: &str) -> Result<Delay, String> {
+    let one = |part: &str| -> Result<Duration, String> {
+        let part = part.trim();
+        let (number, scale) = if let Some(ms) = part.strip_suffix("ms") {
+            (ms, 1.0)
+        } else if let Some(s) = part.strip_suffix('s') {
+            (s, 1000.0)
+        } else {
+            return Err(format!(
+                "`{text}`: expected a duration such as `300ms`, `2s` or `100ms..500ms`"
+            ));
+        };
+        let value: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: `{part}` is not a number of ms or s"))?;
+        if !(0.0..=600_000.0).contains(&(value * scale)) {
+            return Err(format!("`{text}`: delays range from 0 to 600s"));
+        }
+        Ok(Duration::from_millis((value * scale).round() as u64))
+    };
+    let delay = match text.split_once("..") {
+        Some((min, max)) => Delay {
+            min: one(min)?,
+            max: one(max)?,
+        },
+        None => {
+            let fixed = one(text)?;
+            Delay { min: fixed, max: fixed }
+        }
+    };
+    if delay.min > delay.max {
+        return Err(format!("`{text}`: the range's minimum is above its maximum"));
+    }
+    Ok(delay)
 }
 
 fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
@@ -318,20 +600,47 @@ fn unknown_operation(spec: &Spec, reference: &str) -> String {
 }
 
 /// A `when.state` no rule ever moves to (and not the initial one) can never match.
-fn warn_about_unreachable_states(rules: &[Rule], initial: &str, scenario: &str, warnings: &mut Vec<String>) {
+fn warn_about_unreachable_states(rules: &[Arc<Rule>], initial: &str, scenario: &str, warnings: &mut Vec<String>) {
     let entered: BTreeSet<&str> = rules
         .iter()
         .filter_map(|r| r.then_state.as_deref())
         .chain(std::iter::once(initial))
         .collect();
+    let mut reported = HashMap::new();
     for rule in rules {
         for state in &rule.states {
-            if !entered.contains(state.as_str()) {
+            if !entered.contains(state.as_str()) && reported.insert(state.clone(), ()).is_none() {
                 warnings.push(format!(
                     "scenario `{scenario}`: {} waits for state `{state}`, which no rule enters and is not the initial state",
                     rule.label
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_parse_fixed_and_ranges() {
+        assert_eq!(
+            parse_delay("300ms").unwrap(),
+            Delay {
+                min: Duration::from_millis(300),
+                max: Duration::from_millis(300)
+            }
+        );
+        assert_eq!(parse_delay("1.5s").unwrap().min, Duration::from_millis(1500));
+        assert_eq!(
+            parse_delay("100ms..2s").unwrap(),
+            Delay {
+                min: Duration::from_millis(100),
+                max: Duration::from_secs(2)
+            }
+        );
+        assert!(parse_delay("5 minutes").is_err());
+        assert!(parse_delay("2s..1s").is_err());
     }
 }

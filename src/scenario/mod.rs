@@ -1,21 +1,26 @@
 //! Scenarios: scripted, stateful answers per session. A scenario is a list
 //! of rules; the first rule whose `when` matches a request decides the
-//! response (a sequence advances per session), and may move the session to
-//! another state. No rule matching: the spec's default answer.
+//! response (a sequence advances per session), may write the session's
+//! store, and may move the session to another state. No rule matching: the
+//! spec's default answer.
 
 pub mod engine;
 mod file;
 mod load;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use load::{load_catalog, ScenarioSource};
 
 use crate::render::Rendered;
+use crate::spec::MediaSpec;
+use template::{merge, Scope, Template};
 
 /// A loaded, checked scenario.
 #[derive(Debug)]
@@ -24,7 +29,10 @@ pub struct Scenario {
     pub description: String,
     pub file: String,
     pub initial: String,
-    pub rules: Vec<Rule>,
+    /// The store a session starts with.
+    pub store: Map<String, Value>,
+    /// Own rules first, then those of the scenario it extends.
+    pub rules: Vec<Arc<Rule>>,
 }
 
 #[derive(Debug)]
@@ -40,14 +48,93 @@ pub struct Rule {
     pub path: Vec<(String, String)>,
     pub responses: Vec<Scripted>,
     pub cycle: bool,
+    /// `None`: unlimited.
+    pub times: Option<u64>,
+    pub store: Vec<(String, BodyTemplate)>,
+    pub forget: Vec<String>,
     pub then_state: Option<String>,
 }
 
-/// One scripted response, rendered and checked at load time.
+/// One scripted response.
 #[derive(Debug, Clone)]
 pub struct Scripted {
-    pub rendered: Rendered,
+    pub status: u16,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: ScriptedBody,
+    pub delay: Option<Delay>,
+    pub fault: Option<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ScriptedBody {
+    /// Rendered and checked against the schema at load time.
+    Ready(Rendered),
+    /// Rendered per request (it reads the request or the store) and checked
+    /// then. `media` is `None` for an undeclared status (nothing to check).
+    Template {
+        body: BodyTemplate,
+        media: Option<MediaSpec>,
+    },
+}
+
+/// A body source (already a template) plus fields merged over it.
+#[derive(Debug, Clone)]
+pub struct BodyTemplate {
+    pub base: Template,
+    pub merge: Option<Template>,
+}
+
+impl BodyTemplate {
+    pub fn render(&self, scope: &Scope<'_>) -> Option<Value> {
+        let mut value = self.base.render(scope)?;
+        if let Some(overlay) = self.merge.as_ref().and_then(|m| m.render(scope)) {
+            merge(&mut value, overlay);
+        }
+        Some(value)
+    }
+
+    /// The value, when nothing in it depends on the request or the store.
+    pub fn as_static(&self) -> Option<Value> {
+        let mut value = self.base.as_literal()?.clone();
+        if let Some(overlay) = &self.merge {
+            merge(&mut value, overlay.as_literal()?.clone());
+        }
+        Some(value)
+    }
+}
+
+/// A delay before answering, fixed (`min == max`) or drawn from a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delay {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// How a response misbehaves on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Close the connection without answering.
+    Reset,
+    /// Send the status line and headers, then close.
+    Close,
+    /// Send half the body, then close.
+    Truncate,
+    /// Send a body that is not valid JSON.
+    Malformed,
+    /// A status the spec does not declare (allowed in a scenario only with this label).
+    UndeclaredStatus,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Reset => "reset",
+            Fault::Close => "close",
+            Fault::Truncate => "truncate",
+            Fault::Malformed => "malformed",
+            Fault::UndeclaredStatus => "undeclared-status",
+        }
+    }
 }
 
 /// Every scenario, by name.

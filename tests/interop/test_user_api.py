@@ -38,20 +38,26 @@ TIMEOUT = 10.0
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def api_client(specmock_url):
+# The shipped `default` scenario is stateful (clear_user signs the session's user
+# out), so every test runs in a session of its own, named after the test.
+
+
+@pytest.fixture
+def api_client(specmock_url, request):
     with ApiClient(Configuration(host=specmock_url, access_token="test-token")) as client:
+        client.set_default_header("X-Mock-Session", request.node.name)
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def user_api(api_client):
     return UserApi(api_client)
 
 
-@pytest.fixture(scope="module")
-def anonymous_user_api(specmock_url):
+@pytest.fixture
+def anonymous_user_api(specmock_url, request):
     with ApiClient(Configuration(host=specmock_url)) as client:
+        client.set_default_header("X-Mock-Session", request.node.name)
         yield UserApi(client)
 
 
@@ -162,6 +168,16 @@ def test_health_answers_get_and_head_with_text_plain(specmock_url):
 def test_clear_user_returns_none_with_204(user_api):
     assert user_api.clear_user() is None
     assert user_api.clear_user_with_http_info().status_code == 204
+
+
+def test_clear_user_signs_the_session_out_and_update_user_signs_it_back_in(user_api, user_profile):
+    assert user_api.user_snapshot().user is not None
+    assert user_api.clear_user() is None
+    assert user_api.user_snapshot().user is None
+    updated = user_api.update_user(user_profile=user_profile)
+    assert updated.id == user_profile.id
+    assert user_api.user_snapshot().user.id == user_profile.id
+    assert user_api.refresh_user().id == user_profile.id
 
 
 def test_refresh_user_returns_user_profile(user_api):

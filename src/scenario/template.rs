@@ -1,0 +1,376 @@
+//! `{{...}}` templates in scenario bodies, headers and store values. A
+//! string that is exactly one template becomes the value itself (an object,
+//! a number); inside longer text the value is written as text. A value that
+//! is absent (a request without that field) leaves its object key out.
+//! Templates read the request, the session's store, the time and fresh
+//! UUIDs: never files or the environment.
+
+use std::cell::Cell;
+
+use http::HeaderMap;
+use serde_json::{Map, Value};
+
+/// What a template may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    RequestBody(Vec<String>),
+    RequestPath(String),
+    RequestQuery(String),
+    RequestHeader(String),
+    Store(String, Vec<String>),
+    Now,
+    Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    Literal(Value),
+    Expr(Expr),
+    Text(Vec<Piece>),
+    Array(Vec<Template>),
+    Object(Vec<(String, Template)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Expr(Expr),
+}
+
+/// The values templates are rendered from.
+pub struct Scope<'a> {
+    pub body: Option<&'a Value>,
+    pub path: &'a [(String, String)],
+    pub query: &'a [(String, String)],
+    pub headers: &'a HeaderMap,
+    pub store: &'a Map<String, Value>,
+    /// RFC 3339, fixed for the whole request.
+    pub now: &'a str,
+    /// Source of `{{uuid}}` values; advanced on each use.
+    pub uuid_state: &'a Cell<u64>,
+}
+
+impl Template {
+    /// Parses every string in `value`; `Err` names the first bad template.
+    pub fn parse(value: &Value) -> Result<Self, String> {
+        Ok(match value {
+            Value::String(text) => parse_text(text)?,
+            Value::Array(items) => {
+                let items = items.iter().map(Template::parse).collect::<Result<Vec<_>, _>>()?;
+                if items.iter().all(|t| matches!(t, Template::Literal(_))) {
+                    Template::Literal(value.clone())
+                } else {
+                    Template::Array(items)
+                }
+            }
+            Value::Object(map) => {
+                let fields = map
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), Template::parse(v)?)))
+                    .collect::<Result<Vec<_>, String>>()?;
+                if fields.iter().all(|(_, t)| matches!(t, Template::Literal(_))) {
+                    Template::Literal(value.clone())
+                } else {
+                    Template::Object(fields)
+                }
+            }
+            other => Template::Literal(other.clone()),
+        })
+    }
+
+    /// Whether rendering is independent of the request (a literal).
+    pub fn as_literal(&self) -> Option<&Value> {
+        match self {
+            Template::Literal(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Every expression used, for load-time checks.
+    pub fn expressions(&self) -> Vec<&Expr> {
+        let mut found = Vec::new();
+        self.collect(&mut found);
+        found
+    }
+
+    fn collect<'t>(&'t self, into: &mut Vec<&'t Expr>) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Expr(expr) => into.push(expr),
+            Template::Text(pieces) => into.extend(pieces.iter().filter_map(|p| match p {
+                Piece::Expr(expr) => Some(expr),
+                Piece::Text(_) => None,
+            })),
+            Template::Array(items) => items.iter().for_each(|t| t.collect(into)),
+            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.collect(into)),
+        }
+    }
+
+    /// `None` when the template is a single expression with no value.
+    pub fn render(&self, scope: &Scope<'_>) -> Option<Value> {
+        match self {
+            Template::Literal(value) => Some(value.clone()),
+            Template::Expr(expr) => evaluate(expr, scope),
+            Template::Text(pieces) => {
+                let mut text = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(part) => text.push_str(part),
+                        Piece::Expr(expr) => match evaluate(expr, scope) {
+                            Some(Value::String(value)) => text.push_str(&value),
+                            Some(value) => text.push_str(&value.to_string()),
+                            None => {}
+                        },
+                    }
+                }
+                Some(Value::String(text))
+            }
+            Template::Array(items) => Some(Value::Array(items.iter().filter_map(|t| t.render(scope)).collect())),
+            Template::Object(fields) => Some(Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|(k, t)| Some((k.clone(), t.render(scope)?)))
+                    .collect(),
+            )),
+        }
+    }
+}
+
+fn parse_text(text: &str) -> Result<Template, String> {
+    if !text.contains("{{") {
+        return Ok(Template::Literal(Value::String(text.to_string())));
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| format!("`{text}`: `{{{{` without a closing `}}}}`"))?;
+        pieces.push(Piece::Expr(parse_expr(after[..close].trim())?));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Ok(match pieces.as_slice() {
+        [Piece::Expr(expr)] => Template::Expr(expr.clone()),
+        _ => Template::Text(pieces),
+    })
+}
+
+/// `request.body.a.b`, `request.path.id`, `request.query.q`,
+/// `request.headers.x-name`, `store.user.id`, `now`, `uuid`.
+pub fn parse_expr(source: &str) -> Result<Expr, String> {
+    let parts: Vec<&str> = source.split('.').collect();
+    let rest = |from: usize| parts[from..].iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let one = |what: &str| -> Result<String, String> {
+        match parts.as_slice() {
+            [_, _, name] if !name.is_empty() => Ok(name.to_string()),
+            _ => Err(format!("`{{{{{source}}}}}`: expected `request.{what}.NAME`")),
+        }
+    };
+    match parts.as_slice() {
+        ["now"] => Ok(Expr::Now),
+        ["uuid"] => Ok(Expr::Uuid),
+        ["request", "body", ..] => Ok(Expr::RequestBody(rest(2))),
+        ["request", "path", ..] => Ok(Expr::RequestPath(one("path")?)),
+        ["request", "query", ..] => Ok(Expr::RequestQuery(one("query")?)),
+        ["request", "headers", ..] => Ok(Expr::RequestHeader(one("headers")?.to_ascii_lowercase())),
+        ["store", key, ..] if !key.is_empty() => Ok(Expr::Store(key.to_string(), rest(2))),
+        _ => Err(format!(
+            "`{{{{{source}}}}}` reads nothing a template can read: expected request.body[.FIELD...], request.path.NAME, request.query.NAME, request.headers.NAME, store.KEY[.FIELD...], now or uuid"
+        )),
+    }
+}
+
+fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
+    match expr {
+        Expr::RequestBody(path) => descend(scope.body?, path),
+        Expr::RequestPath(name) => find(scope.path, name),
+        Expr::RequestQuery(name) => find(scope.query, name),
+        Expr::RequestHeader(name) => scope
+            .headers
+            .get(name.as_str())?
+            .to_str()
+            .ok()
+            .map(|v| Value::String(v.to_string())),
+        Expr::Store(key, path) => descend(scope.store.get(key)?, path),
+        Expr::Now => Some(Value::String(scope.now.to_string())),
+        Expr::Uuid => {
+            let state = scope.uuid_state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            scope.uuid_state.set(state);
+            Some(Value::String(uuid_from(state)))
+        }
+    }
+}
+
+fn find(pairs: &[(String, String)], name: &str) -> Option<Value> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| Value::String(v.clone()))
+}
+
+fn descend(value: &Value, path: &[String]) -> Option<Value> {
+    let mut current = value;
+    for segment in path {
+        current = match current {
+            Value::Object(map) => map.get(segment)?,
+            Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current.clone())
+}
+
+/// A version-4-shaped UUID from a 64-bit state (mixed, so consecutive
+/// states give unrelated-looking ids).
+fn uuid_from(state: u64) -> String {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (a, b) = (mix(state), mix(state ^ 0xdead_beef));
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Deep merge: objects key by key, anything else replaced.
+pub fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}
+
+/// The current UTC time as RFC 3339 (`2026-11-28T19:40:00Z`).
+pub fn rfc3339(since_epoch: std::time::Duration) -> String {
+    let seconds = since_epoch.as_secs();
+    let (days, time) = ((seconds / 86_400) as i64, seconds % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        time / 3600,
+        time / 60 % 60,
+        time % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope<'a>(
+        body: Option<&'a Value>,
+        store: &'a Map<String, Value>,
+        headers: &'a HeaderMap,
+        uuid: &'a Cell<u64>,
+    ) -> Scope<'a> {
+        Scope {
+            body,
+            path: &[],
+            query: &[],
+            headers,
+            store,
+            now: "2026-01-02T03:04:05Z",
+            uuid_state: uuid,
+        }
+    }
+
+    #[test]
+    fn a_whole_string_template_keeps_the_value_type() {
+        let body = json!({"user": {"id": "u1", "size": 14}});
+        let store = Map::new();
+        let headers = HeaderMap::new();
+        let uuid = Cell::new(0);
+        let template =
+            Template::parse(&json!({"who": "{{request.body.user}}", "text": "id={{request.body.user.id}}!"})).unwrap();
+        let rendered = template.render(&scope(Some(&body), &store, &headers, &uuid)).unwrap();
+        assert_eq!(rendered, json!({"who": {"id": "u1", "size": 14}, "text": "id=u1!"}));
+    }
+
+    #[test]
+    fn absent_values_leave_their_key_out() {
+        let store = Map::new();
+        let headers = HeaderMap::new();
+        let uuid = Cell::new(0);
+        let template = Template::parse(&json!({"id": "{{request.body.user_id}}", "fixed": 1})).unwrap();
+        assert_eq!(
+            template.render(&scope(None, &store, &headers, &uuid)).unwrap(),
+            json!({"fixed": 1})
+        );
+    }
+
+    #[test]
+    fn uuids_differ_and_now_is_the_request_time() {
+        let store = Map::new();
+        let headers = HeaderMap::new();
+        let uuid = Cell::new(7);
+        let template = Template::parse(&json!(["{{uuid}}", "{{uuid}}", "{{now}}"])).unwrap();
+        let rendered = template.render(&scope(None, &store, &headers, &uuid)).unwrap();
+        assert_ne!(rendered[0], rendered[1]);
+        assert_eq!(rendered[2], json!("2026-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn unknown_expressions_are_refused() {
+        assert!(Template::parse(&json!("{{env.HOME}}"))
+            .unwrap_err()
+            .contains("reads nothing a template can read"));
+        assert!(Template::parse(&json!("{{request.body"))
+            .unwrap_err()
+            .contains("without a closing"));
+    }
+
+    #[test]
+    fn deep_merge_overlays_objects() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        merge(&mut base, json!({"a": {"b": 9}, "d": [2, 3]}));
+        assert_eq!(base, json!({"a": {"b": 9, "c": 2}, "d": [2, 3]}));
+    }
+
+    #[test]
+    fn rfc3339_formats_civil_dates() {
+        assert_eq!(rfc3339(std::time::Duration::from_secs(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(std::time::Duration::from_secs(1_709_210_096)),
+            "2024-02-29T12:34:56Z"
+        );
+    }
+}
