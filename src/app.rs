@@ -10,7 +10,7 @@ use http::{Method, Response, StatusCode};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::control::{self, Prefer};
+use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::problem::{self, Problem};
@@ -30,6 +30,11 @@ pub struct Behaviour {
     pub lenient: bool,
     /// Answer CORS preflights and add `Access-Control-Allow-*` headers.
     pub cors: bool,
+    /// Lets peers beyond loopback use the admin API when presented as
+    /// `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
+    /// What keys a session when a request names none.
+    pub session_key: SessionKey,
 }
 
 impl Default for Behaviour {
@@ -37,6 +42,8 @@ impl Default for Behaviour {
         Self {
             lenient: false,
             cors: true,
+            admin_token: None,
+            session_key: SessionKey::Explicit,
         }
     }
 }
@@ -135,6 +142,14 @@ impl App {
         &self.scenarios
     }
 
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    pub fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
+
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let mut handled = self.route_and_answer(parts, body);
         if self.behaviour.cors {
@@ -145,6 +160,9 @@ impl App {
 
     fn route_and_answer(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
+        if path.starts_with(crate::admin::PREFIX) {
+            return unattributed(self.admin(parts, body));
+        }
         if self.behaviour.cors && is_preflight(parts) {
             if let Some(methods) = self.spec.router.methods_at(path) {
                 return unattributed(preflight(parts, &methods));
@@ -182,7 +200,7 @@ impl App {
                 return attribute(self.problem(problem, parts), violations);
             }
         };
-        let (controls, query) = control::extract(&parts.headers, query);
+        let (controls, query) = control::extract(&parts.headers, query, &self.behaviour.session_key);
         let session = self.sessions.get(&controls.session);
         if let Some(name) = &controls.scenario {
             if let Err(problem) = self.choose_scenario(&session, name) {

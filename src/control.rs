@@ -28,6 +28,97 @@ impl Prefer {
     }
 }
 
+/// Where a request's session comes from when it names none explicitly
+/// (`X-Mock-Session` / `__session` always win): lets an unmodified client be
+/// isolated by something it already sends.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SessionKey {
+    /// Everything without an explicit session shares `default`.
+    #[default]
+    Explicit,
+    /// The value of this request header.
+    Header(String),
+    /// The value of this cookie.
+    Cookie(String),
+    /// The `sub` claim of a JWT bearer token (not verified: a mock only
+    /// needs to tell clients apart).
+    BearerSubject,
+}
+
+impl std::str::FromStr for SessionKey {
+    type Err = String;
+
+    /// `header:NAME`, `cookie:NAME` or `bearer-sub`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some(("header", name)) if !name.is_empty() => Ok(SessionKey::Header(name.to_ascii_lowercase())),
+            Some(("cookie", name)) if !name.is_empty() => Ok(SessionKey::Cookie(name.to_string())),
+            None if text == "bearer-sub" => Ok(SessionKey::BearerSubject),
+            _ => Err(format!(
+                "`{text}`: expected `header:NAME`, `cookie:NAME` or `bearer-sub`"
+            )),
+        }
+    }
+}
+
+impl SessionKey {
+    fn read(&self, headers: &HeaderMap) -> Option<String> {
+        let text = |name: &str| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+        };
+        match self {
+            SessionKey::Explicit => None,
+            SessionKey::Header(name) => text(name).first().map(|v| v.to_string()),
+            SessionKey::Cookie(name) => text("cookie")
+                .iter()
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.to_string()),
+            SessionKey::BearerSubject => {
+                let token = text("authorization")
+                    .first()?
+                    .strip_prefix("Bearer ")?
+                    .trim()
+                    .to_string();
+                let payload = base64url_decode(token.split('.').nth(1)?)?;
+                let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+                claims.get("sub")?.as_str().map(str::to_string)
+            }
+        }
+        .filter(|value| !value.is_empty())
+    }
+}
+
+/// Base64url without padding, as JWT segments are encoded.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    Some(out)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Controls {
     pub session: String,
@@ -37,7 +128,11 @@ pub struct Controls {
 
 /// Reads the controls and returns the query without its control twins.
 /// Headers win over their query twins.
-pub fn extract(headers: &HeaderMap, query: Vec<(String, String)>) -> (Controls, Vec<(String, String)>) {
+pub fn extract(
+    headers: &HeaderMap,
+    query: Vec<(String, String)>,
+    session_key: &SessionKey,
+) -> (Controls, Vec<(String, String)>) {
     let (twins, query): (Vec<_>, Vec<_>) = query.into_iter().partition(|(name, _)| TWINS.contains(&name.as_str()));
     let twin = |name: &str| twins.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let header = |name: &str| {
@@ -73,6 +168,7 @@ pub fn extract(headers: &HeaderMap, query: Vec<(String, String)>) -> (Controls, 
     let controls = Controls {
         session: header(SESSION_HEADER)
             .or_else(|| twin("__session"))
+            .or_else(|| session_key.read(headers))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| DEFAULT_SESSION.to_string()),
         scenario: header(SCENARIO_HEADER)
@@ -96,6 +192,7 @@ mod tests {
         let (controls, rest) = extract(
             &HeaderMap::new(),
             query(&[("__session", "t1"), ("limit", "5"), ("__code", "409")]),
+            &SessionKey::Explicit,
         );
         assert_eq!(controls.session, "t1");
         assert_eq!(controls.prefer.code.as_deref(), Some("409"));
@@ -110,7 +207,7 @@ mod tests {
             "prefer",
             "code=511, example=\"signed-out\"; dynamic=true".parse().unwrap(),
         );
-        let (controls, _) = extract(&headers, query(&[("__session", "from-query")]));
+        let (controls, _) = extract(&headers, query(&[("__session", "from-query")]), &SessionKey::Explicit);
         assert_eq!(controls.session, "from-header");
         assert_eq!(
             controls.prefer,
@@ -123,8 +220,32 @@ mod tests {
     }
 
     #[test]
+    fn session_keys_read_headers_cookies_and_bearer_subjects() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-test-name", "suite-a".parse().unwrap());
+        headers.insert("cookie", "theme=dark; sid=abc123".parse().unwrap());
+        // {"sub":"user-42"} as a JWT payload (signature irrelevant).
+        headers.insert(
+            "authorization",
+            "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTQyIn0.x".parse().unwrap(),
+        );
+        let session = |headers: &HeaderMap, key: &str| extract(headers, Vec::new(), &key.parse().unwrap()).0.session;
+        assert_eq!(session(&headers, "header:X-Test-Name"), "suite-a");
+        assert_eq!(session(&headers, "cookie:sid"), "abc123");
+        assert_eq!(session(&headers, "bearer-sub"), "user-42");
+        assert_eq!(session(&headers, "cookie:missing"), DEFAULT_SESSION);
+        assert!("nonsense".parse::<SessionKey>().is_err());
+        headers.insert(SESSION_HEADER, "explicit".parse().unwrap());
+        assert_eq!(
+            session(&headers, "cookie:sid"),
+            "explicit",
+            "an explicit session always wins"
+        );
+    }
+
+    #[test]
     fn no_controls_means_the_default_session() {
-        let (controls, _) = extract(&HeaderMap::new(), Vec::new());
+        let (controls, _) = extract(&HeaderMap::new(), Vec::new(), &SessionKey::Explicit);
         assert_eq!(
             controls,
             Controls {

@@ -2,6 +2,7 @@
 //! document. The binary is a thin CLI over this library; Rust tests can
 //! embed the same server with [`MockServer`].
 
+pub mod admin;
 pub mod app;
 pub mod control;
 pub mod diagnostic;

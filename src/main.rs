@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use specmock::control::SessionKey;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Inputs, Limits, MockServer};
 
@@ -55,6 +56,12 @@ struct ServeArgs {
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Key sessions of requests that name none on `header:NAME`, `cookie:NAME` or `bearer-sub` (a JWT's `sub`), so an unmodified client is isolated.
+    #[arg(long, value_name = "KEY", default_value = "explicit", value_parser = parse_session_key)]
+    session_key: SessionKey,
+    /// Token that lets peers beyond loopback use the admin API (`Authorization: Bearer TOKEN`).
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
     /// Do not answer CORS preflights or add Access-Control-* headers.
     #[arg(long)]
     no_cors: bool,
@@ -108,6 +115,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
             Behaviour {
                 lenient: args.lenient,
                 cors: !args.no_cors,
+                admin_token: args.admin_token.clone(),
+                session_key: args.session_key.clone(),
             },
         )
     });
@@ -148,8 +157,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !server.address().ip().is_loopback() {
-        tracing::warn!(address = %server.address(), "bound beyond loopback: anyone who can reach this address can use the mock");
+    if !server.address().ip().is_loopback() && args.admin_token.is_none() {
+        tracing::warn!(
+            address = %server.address(),
+            "bound beyond loopback without --admin-token: anyone who can reach this address can use the mock (the admin API stays loopback-only)"
+        );
     }
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());
@@ -194,6 +206,13 @@ fn explain_bind_error(address: SocketAddr, error: &std::io::Error) -> String {
 /// on the serving threads cost a quarter of the throughput. Nothing is
 /// dropped (`lossy(false)`): a full buffer slows the server down instead.
 /// The returned guard flushes what is left when dropped at exit.
+fn parse_session_key(text: &str) -> Result<SessionKey, String> {
+    if text == "explicit" {
+        return Ok(SessionKey::Explicit);
+    }
+    text.parse()
+}
+
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECMOCK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -16,6 +16,7 @@ pub enum Origin {
     Validator,
     Renderer,
     Scenario,
+    Admin,
 }
 
 impl Origin {
@@ -25,6 +26,7 @@ impl Origin {
             Origin::Validator => "validator",
             Origin::Renderer => "renderer",
             Origin::Scenario => "scenario",
+            Origin::Admin => "admin",
         }
     }
 }
@@ -133,6 +135,38 @@ impl Problem {
             "A scenario rendered an invalid response",
             Origin::Scenario,
             detail,
+        )
+    }
+
+    pub fn admin_forbidden(detail: &str) -> Self {
+        Self::new(
+            403,
+            "admin-forbidden",
+            "Admin API not allowed",
+            Origin::Admin,
+            detail.to_string(),
+        )
+    }
+
+    pub fn admin_not_found(method: &str, path: &str) -> Self {
+        Self::new(
+            404,
+            "admin-route-not-found",
+            "No such admin route",
+            Origin::Admin,
+            format!(
+                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset"
+            ),
+        )
+    }
+
+    pub fn admin_bad_body(detail: &str) -> Self {
+        Self::new(
+            400,
+            "admin-bad-request",
+            "Bad admin request",
+            Origin::Admin,
+            detail.to_string(),
         )
     }
 

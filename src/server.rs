@@ -79,7 +79,10 @@ async fn connection(
     mut shutdown: Listener,
 ) {
     let max_body = limits.max_body;
-    let service = service_fn(move |request| respond(app.clone(), max_body, request));
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(crate::admin::Peer(peer));
+        respond(app.clone(), max_body, request)
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)

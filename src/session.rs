@@ -42,6 +42,11 @@ impl Sessions {
         }
     }
 
+    /// The scenario new sessions start in.
+    pub fn start_scenario(&self) -> Option<&str> {
+        self.start_with.as_deref().map(|s| s.name.as_str())
+    }
+
     /// The session named `id`, created at the start scenario if new.
     pub fn get(&self, id: &str) -> SharedSession {
         let now = Instant::now();

@@ -435,6 +435,8 @@ async fn cors_can_be_turned_off() {
     let server = start(shipped_app(Behaviour {
         lenient: false,
         cors: false,
+        admin_token: None,
+        session_key: Default::default(),
     }))
     .await;
     let addr = server.address();
@@ -471,6 +473,8 @@ async fn lenient_mode_serves_the_normal_response_and_counts_violations() {
     let server = start(shipped_app(Behaviour {
         lenient: true,
         cors: true,
+        admin_token: None,
+        session_key: Default::default(),
     }))
     .await;
     let addr = server.address();
