@@ -204,7 +204,7 @@ impl App {
         let session = self.sessions.get(&controls.session);
         if let Some(name) = &controls.scenario {
             if let Err(problem) = self.choose_scenario(&session, name) {
-                return attribute(self.problem(*problem, parts), Vec::new());
+                return attribute(self.problem(problem, parts), Vec::new());
             }
         }
         let view = RequestView {
@@ -229,7 +229,7 @@ impl App {
         let rendered: Cow<'_, Rendered> = if controls.prefer.is_set() {
             match self.preferred(operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
-                Err(problem) => return attribute(self.problem(*problem, parts), violations),
+                Err(problem) => return attribute(self.problem(problem, parts), violations),
             }
         } else {
             let path: Vec<(String, String)> = path_params
@@ -296,10 +296,10 @@ impl App {
 
     /// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
     /// it fresh; naming the scenario it already runs changes nothing.
-    fn choose_scenario(&self, session: &SharedSession, name: &str) -> Result<(), Box<Problem>> {
+    fn choose_scenario(&self, session: &SharedSession, name: &str) -> Result<(), Problem> {
         let Some(scenario) = self.scenarios.get(name) else {
             let known: Vec<&str> = self.scenarios.names().collect();
-            return Err(Box::new(Problem::unknown_scenario(name, &known)));
+            return Err(Problem::unknown_scenario(name, &known));
         };
         let mut session = lock(session);
         if session.scenario_name() != Some(name) {
@@ -309,7 +309,7 @@ impl App {
     }
 
     /// A `Prefer` override: a declared status, a named example, or fresh data.
-    fn preferred(&self, operation: usize, prefer: &Prefer) -> Result<Rendered, Box<Problem>> {
+    fn preferred(&self, operation: usize, prefer: &Prefer) -> Result<Rendered, Problem> {
         let op = &self.spec.operations[operation];
         let declared = || op.responses.iter().map(|r| r.status.to_string()).collect::<Vec<_>>();
         let status = match &prefer.code {
@@ -317,7 +317,7 @@ impl App {
                 .parse::<u16>()
                 .ok()
                 .filter(|status| (100..=599).contains(status) && op.response_for(*status).is_some())
-                .ok_or_else(|| Box::new(Problem::undeclared_status(&op.id, code, &declared())))?,
+                .ok_or_else(|| Problem::undeclared_status(&op.id, code, &declared()))?,
             None => self
                 .responder
                 .default_for(&self.spec, operation)
@@ -325,12 +325,11 @@ impl App {
         };
         let spec_body = self.responder.for_status(&self.spec, operation, status);
         if prefer.example.is_none() && !prefer.dynamic {
-            return spec_body
-                .ok_or_else(|| Box::new(Problem::undeclared_status(&op.id, &status.to_string(), &declared())));
+            return spec_body.ok_or_else(|| Problem::undeclared_status(&op.id, &status.to_string(), &declared()));
         }
         let media = op.response_for(status).and_then(|r| preferred_media(&r.content));
         let Some(media) = media else {
-            return Err(Box::new(Problem::no_content(&op.id, status)));
+            return Err(Problem::no_content(&op.id, status));
         };
         if let Some(name) = &prefer.example {
             let known: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
@@ -338,11 +337,11 @@ impl App {
                 .examples
                 .iter()
                 .find(|(n, _)| n == name)
-                .ok_or_else(|| Box::new(Problem::unknown_example(&op.id, status, name, &known)))?;
+                .ok_or_else(|| Problem::unknown_example(&op.id, status, name, &known))?;
             return Ok(encode(status, media, value, format!("example:{name}")));
         }
         let Some(schema) = &media.schema else {
-            return Err(Box::new(Problem::no_content(&op.id, status)));
+            return Err(Problem::no_content(&op.id, status));
         };
         let seed = self.entropy.fetch_add(1, Ordering::Relaxed);
         Ok(encode(
@@ -365,7 +364,7 @@ impl App {
         );
         headers.insert(
             problem::ORIGIN_HEADER,
-            HeaderValue::from_static(problem.origin.as_str()),
+            HeaderValue::from_static(problem.kind.origin.as_str()),
         );
         for (name, value) in &problem.headers {
             if let Ok(value) = HeaderValue::from_str(value) {

@@ -31,14 +31,20 @@ impl Origin {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub status: u16,
+/// A class of problem: its `type`, title, and the stage that reports it.
+#[derive(Debug)]
+pub struct Kind {
     /// The last part of the `type` URN: `route-not-found`, `invalid-request` ...
     pub class: &'static str,
     pub title: &'static str,
-    pub detail: String,
     pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: u16,
+    pub kind: &'static Kind,
+    pub detail: String,
     pub violations: Vec<Violation>,
     /// Class-specific members (`closest_paths`, `allowed_methods` ...).
     pub extra: Map<String, Value>,
@@ -47,13 +53,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: u16, class: &'static str, title: &'static str, origin: Origin, detail: String) -> Self {
+    fn new(status: u16, kind: &'static Kind, detail: String) -> Self {
         Self {
             status,
-            class,
-            title,
+            kind,
             detail,
-            origin,
             violations: Vec::new(),
             extra: Map::new(),
             headers: Vec::new(),
@@ -67,9 +71,11 @@ impl Problem {
         };
         let mut problem = Self::new(
             404,
-            "route-not-found",
-            "No such path in the spec",
-            Origin::Router,
+            &Kind {
+                class: "route-not-found",
+                title: "No such path in the spec",
+                origin: Origin::Router,
+            },
             format!("no path in the spec matches `{path}`{hint}"),
         );
         problem.extra.insert("closest_paths".into(), json!(closest));
@@ -80,9 +86,11 @@ impl Problem {
         let list = allowed.join(", ");
         let mut problem = Self::new(
             405,
-            "method-not-allowed",
-            "Method not allowed",
-            Origin::Router,
+            &Kind {
+                class: "method-not-allowed",
+                title: "Method not allowed",
+                origin: Origin::Router,
+            },
             format!("`{path}` does not accept {method}; it accepts {list}"),
         );
         problem.extra.insert("allowed_methods".into(), json!(allowed));
@@ -93,9 +101,11 @@ impl Problem {
     pub fn payload_too_large(limit: usize) -> Self {
         let mut problem = Self::new(
             413,
-            "payload-too-large",
-            "Request body too large",
-            Origin::Validator,
+            &Kind {
+                class: "payload-too-large",
+                title: "Request body too large",
+                origin: Origin::Validator,
+            },
             format!("the request body exceeds the limit of {limit} bytes (--max-body)"),
         );
         problem.extra.insert("max_body_bytes".into(), json!(limit));
@@ -105,9 +115,11 @@ impl Problem {
     pub fn bad_request_target(violation: Violation) -> Self {
         let mut problem = Self::new(
             400,
-            "invalid-request",
-            "The request breaks the contract",
-            Origin::Validator,
+            &Kind {
+                class: "invalid-request",
+                title: "The request breaks the contract",
+                origin: Origin::Validator,
+            },
             violation.message.clone(),
         );
         problem.violations.push(violation);
@@ -119,9 +131,11 @@ impl Problem {
     pub fn unrenderable(detail: String) -> Self {
         Self::new(
             500,
-            "unrenderable-response",
-            "No valid response body",
-            Origin::Renderer,
+            &Kind {
+                class: "unrenderable-response",
+                title: "No valid response body",
+                origin: Origin::Renderer,
+            },
             detail,
         )
     }
@@ -131,9 +145,11 @@ impl Problem {
     pub fn invalid_scripted_response(detail: String) -> Self {
         Self::new(
             500,
-            "invalid-scripted-response",
-            "A scenario rendered an invalid response",
-            Origin::Scenario,
+            &Kind {
+                class: "invalid-scripted-response",
+                title: "A scenario rendered an invalid response",
+                origin: Origin::Scenario,
+            },
             detail,
         )
     }
@@ -141,19 +157,17 @@ impl Problem {
     pub fn admin_forbidden(detail: &str) -> Self {
         Self::new(
             403,
-            "admin-forbidden",
-            "Admin API not allowed",
-            Origin::Admin,
+            &Kind {
+                class: "admin-forbidden",
+                title: "Admin API not allowed",
+                origin: Origin::Admin,
+            },
             detail.to_string(),
         )
     }
 
     pub fn admin_not_found(method: &str, path: &str) -> Self {
-        Self::new(
-            404,
-            "admin-route-not-found",
-            "No such admin route",
-            Origin::Admin,
+        Self::new(404, &Kind { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
             format!(
                 "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset"
             ),
@@ -163,9 +177,11 @@ impl Problem {
     pub fn admin_bad_body(detail: &str) -> Self {
         Self::new(
             400,
-            "admin-bad-request",
-            "Bad admin request",
-            Origin::Admin,
+            &Kind {
+                class: "admin-bad-request",
+                title: "Bad admin request",
+                origin: Origin::Admin,
+            },
             detail.to_string(),
         )
     }
@@ -173,9 +189,11 @@ impl Problem {
     pub fn unknown_scenario(name: &str, known: &[&str]) -> Self {
         let mut problem = Self::new(
             400,
-            "unknown-scenario",
-            "No such scenario",
-            Origin::Scenario,
+            &Kind {
+                class: "unknown-scenario",
+                title: "No such scenario",
+                origin: Origin::Scenario,
+            },
             format!("there is no scenario `{name}`; known: {}", known.join(", ")),
         );
         problem.extra.insert("known_scenarios".into(), json!(known));
@@ -186,9 +204,11 @@ impl Problem {
     pub fn undeclared_status(operation: &str, code: &str, declared: &[String]) -> Self {
         let mut problem = Self::new(
             400,
-            "undeclared-status",
-            "Status not declared for this operation",
-            Origin::Scenario,
+            &Kind {
+                class: "undeclared-status",
+                title: "Status not declared for this operation",
+                origin: Origin::Scenario,
+            },
             format!(
                 "`{operation}` does not declare status `{code}`; it declares {}",
                 declared.join(", ")
@@ -201,9 +221,11 @@ impl Problem {
     pub fn unknown_example(operation: &str, status: u16, name: &str, known: &[&str]) -> Self {
         let mut problem = Self::new(
             400,
-            "unknown-example",
-            "No such example",
-            Origin::Scenario,
+            &Kind {
+                class: "unknown-example",
+                title: "No such example",
+                origin: Origin::Scenario,
+            },
             format!(
                 "`{operation}` status {status} has no example `{name}`; it has: {}",
                 known.join(", ")
@@ -216,9 +238,11 @@ impl Problem {
     pub fn no_content(operation: &str, status: u16) -> Self {
         Self::new(
             400,
-            "no-content",
-            "Nothing to choose from",
-            Origin::Scenario,
+            &Kind {
+                class: "no-content",
+                title: "Nothing to choose from",
+                origin: Origin::Scenario,
+            },
             format!("`{operation}` status {status} declares no content, so there is no example or data to choose"),
         )
     }
@@ -226,16 +250,26 @@ impl Problem {
     pub fn from_rejection(rejection: Rejection) -> Self {
         match rejection {
             Rejection::Unauthorized { challenge, detail } => {
-                let mut problem = Self::new(401, "unauthorized", "Credentials required", Origin::Validator, detail);
+                let mut problem = Self::new(
+                    401,
+                    &Kind {
+                        class: "unauthorized",
+                        title: "Credentials required",
+                        origin: Origin::Validator,
+                    },
+                    detail,
+                );
                 problem.headers.push(("www-authenticate", challenge));
                 problem
             }
             Rejection::UnsupportedMediaType { detail, supported } => {
                 let mut problem = Self::new(
                     415,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    Origin::Validator,
+                    &Kind {
+                        class: "unsupported-media-type",
+                        title: "Unsupported media type",
+                        origin: Origin::Validator,
+                    },
                     detail,
                 );
                 problem.extra.insert("supported_media_types".into(), json!(supported));
@@ -244,9 +278,11 @@ impl Problem {
             Rejection::MalformedBody { detail, violations } => {
                 let mut problem = Self::new(
                     400,
-                    "malformed-body",
-                    "The request body is not well-formed",
-                    Origin::Validator,
+                    &Kind {
+                        class: "malformed-body",
+                        title: "The request body is not well-formed",
+                        origin: Origin::Validator,
+                    },
                     detail,
                 );
                 problem.violations = violations;
@@ -259,9 +295,11 @@ impl Problem {
                 };
                 let mut problem = Self::new(
                     400,
-                    "invalid-request",
-                    "The request breaks the contract",
-                    Origin::Validator,
+                    &Kind {
+                        class: "invalid-request",
+                        title: "The request breaks the contract",
+                        origin: Origin::Validator,
+                    },
                     detail,
                 );
                 problem.violations = violations;
@@ -271,14 +309,14 @@ impl Problem {
     }
 
     pub fn type_uri(&self) -> String {
-        format!("urn:specmock:problem:{}", self.class)
+        format!("urn:specmock:problem:{}", self.kind.class)
     }
 
     /// The problem+json body; `instance` is the request target.
     pub fn body(&self, instance: &str) -> Bytes {
         let mut body = Map::new();
         body.insert("type".into(), json!(self.type_uri()));
-        body.insert("title".into(), json!(self.title));
+        body.insert("title".into(), json!(self.kind.title));
         body.insert("status".into(), json!(self.status));
         body.insert("detail".into(), json!(self.detail));
         body.insert("instance".into(), json!(instance));
