@@ -88,7 +88,7 @@ async fn every_documented_status_is_reachable_through_a_shipped_scenario() {
 
     let mut table: BTreeMap<(String, u16), Option<String>> = BTreeMap::new();
     let mut session = 0;
-    for (index, operation) in operations.iter().enumerate() {
+    for operation in &operations {
         for response in &operation.responses {
             let StatusKey::Code(status) = response.status else {
                 continue;
