@@ -3,6 +3,7 @@
 //! becomes. No I/O, no clock, no locks: the caller holds the session.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use super::template::Scope;
-use super::{Delay, Fault, Rule, Scenario, ScriptedBody};
+use super::{BodyTemplate, Delay, Fault, Rule, Scenario, ScriptedBody};
 use crate::render::{encode_for, mismatch, Rendered};
+use crate::spec::MediaSpec;
 
 /// What one session remembers between requests.
 #[derive(Debug, Clone)]
@@ -23,6 +25,17 @@ pub struct SessionState {
     pub counters: Vec<u64>,
     /// Values rules wrote (`store:`), read by templates (`{{store.KEY}}`).
     pub store: Map<String, Value>,
+    /// Bumped on every store change: a body that reads only the store is
+    /// rendered (and checked) once per version, not once per request.
+    store_version: u64,
+    renders: HashMap<(usize, usize), CachedRender>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedRender {
+    store_version: u64,
+    rendered: Rendered,
+    problem: Option<String>,
 }
 
 impl SessionState {
@@ -37,6 +50,8 @@ impl SessionState {
             state,
             counters: vec![0; rules],
             store,
+            store_version: 0,
+            renders: HashMap::new(),
         }
     }
 
@@ -90,13 +105,15 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
 
     let uuid_state = Cell::new(facts.entropy);
     for (key, value) in &rule.store {
-        let rendered = value.render(&scope(facts, &session.store, &uuid_state));
-        if let Some(rendered) = rendered {
+        if let Some(rendered) = value.render(&scope(facts, &session.store, &uuid_state)) {
             session.store.insert(key.clone(), rendered);
+            session.store_version += 1;
         }
     }
     for key in &rule.forget {
-        session.store.remove(key);
+        if session.store.remove(key).is_some() {
+            session.store_version += 1;
+        }
     }
     if let Some(state) = &rule.then_state {
         session.state = state.clone();
@@ -110,30 +127,37 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
             },
             None,
         ),
-        ScriptedBody::Template { body, media } => match body.render(&scope(facts, &session.store, &uuid_state)) {
-            Some(value) => {
-                let problem = media.as_ref().and_then(|m| mismatch(m, &value));
-                let problem =
-                    problem.map(|p| format!("{} rendered a body that breaks the response schema: {p}", rule.label));
-                (
-                    encode_for(response.status, media.as_ref(), &value, "scenario".into()),
-                    problem,
-                )
+        ScriptedBody::Template { body, media } => {
+            let key = (index, position as usize);
+            let cached = session
+                .renders
+                .get(&key)
+                .filter(|c| c.store_version == session.store_version);
+            match cached {
+                Some(cached) => (cached.rendered.clone(), cached.problem.clone()),
+                None => {
+                    let render = |store| {
+                        render_template(
+                            body,
+                            media.as_ref(),
+                            response.status,
+                            &rule.label,
+                            &scope(facts, store, &uuid_state),
+                        )
+                    };
+                    let (rendered, problem) = render(&session.store);
+                    if body.reads_only_store() {
+                        let cached = CachedRender {
+                            store_version: session.store_version,
+                            rendered: rendered.clone(),
+                            problem: problem.clone(),
+                        };
+                        session.renders.insert(key, cached);
+                    }
+                    (rendered, problem)
+                }
             }
-            None => (
-                Rendered {
-                    status: response.status,
-                    content_type: None,
-                    body: Bytes::new(),
-                    source: "scenario".into(),
-                    schema_mismatch: None,
-                },
-                Some(format!(
-                    "{} rendered no body: the value it reads is absent (an empty store key or request field)",
-                    rule.label
-                )),
-            ),
-        },
+        }
     };
     Some(Decision {
         rule: rule.label.clone(),
@@ -143,6 +167,35 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
         delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
         fault: response.fault,
     })
+}
+
+/// Renders a templated body and checks it against the response schema.
+fn render_template(
+    body: &BodyTemplate,
+    media: Option<&MediaSpec>,
+    status: u16,
+    rule: &str,
+    scope: &Scope<'_>,
+) -> (Rendered, Option<String>) {
+    match body.render(scope) {
+        Some(value) => {
+            let problem = media.and_then(|m| mismatch(m, &value));
+            let problem = problem.map(|p| format!("{rule} rendered a body that breaks the response schema: {p}"));
+            (encode_for(status, media, &value, "scenario".into()), problem)
+        }
+        None => (
+            Rendered {
+                status,
+                content_type: None,
+                body: Bytes::new(),
+                source: "scenario".into(),
+                schema_mismatch: None,
+            },
+            Some(format!(
+                "{rule} rendered no body: the value it reads is absent (an empty store key or request field)"
+            )),
+        ),
+    }
 }
 
 fn scope<'a>(facts: &'a Facts<'a>, store: &'a Map<String, Value>, uuid_state: &'a Cell<u64>) -> Scope<'a> {

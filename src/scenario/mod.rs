@@ -93,6 +93,14 @@ impl BodyTemplate {
         Some(value)
     }
 
+    /// Whether the body depends on the session's store alone (not on the
+    /// request, the clock or fresh UUIDs).
+    pub fn reads_only_store(&self) -> bool {
+        let mut expressions = self.base.expressions();
+        expressions.extend(self.merge.iter().flat_map(Template::expressions));
+        expressions.iter().all(|e| matches!(e, template::Expr::Store(..)))
+    }
+
     /// The value, when nothing in it depends on the request or the store.
     pub fn as_static(&self) -> Option<Value> {
         let mut value = self.base.as_literal()?.clone();
