@@ -161,34 +161,31 @@ impl App {
     fn route_and_answer(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
         if path.starts_with(crate::admin::PREFIX) {
-            return unattributed(self.admin(parts, body));
+            return Handled::unattributed(self.admin(parts, body));
         }
         if self.behaviour.cors && is_preflight(parts) {
             if let Some(methods) = self.spec.router.methods_at(path) {
-                return unattributed(preflight(parts, &methods));
+                return Handled::unattributed(preflight(parts, &methods));
             }
         }
         let (operation_index, path_params) = match self.spec.router.find(&parts.method, path) {
             RouteMatch::Found { operation, params } => (operation, params),
             RouteMatch::MethodNotAllowed { allowed } => {
                 let allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
-                return unattributed(self.problem(
+                return Handled::unattributed(self.problem(
                     Problem::method_not_allowed(parts.method.as_str(), path, &allowed),
                     parts,
                 ));
             }
             RouteMatch::NotFound { closest } => {
-                return unattributed(self.problem(Problem::not_found(path, closest), parts))
+                return Handled::unattributed(self.problem(Problem::not_found(path, closest), parts))
             }
         };
         let operation = &self.spec.operations[operation_index];
         let attribute = |response, violations| Handled {
-            response,
             operation: Some(operation.id.clone()),
             violations,
-            rule: None,
-            delay: None,
-            fault: None,
+            ..Handled::unattributed(response)
         };
 
         let query = match crate::uri::parse_query(parts.uri.query().unwrap_or("")) {
@@ -382,14 +379,17 @@ impl App {
     }
 }
 
-fn unattributed(response: Response<Bytes>) -> Handled {
-    Handled {
-        response,
-        operation: None,
-        violations: Vec::new(),
-        rule: None,
-        delay: None,
-        fault: None,
+impl Handled {
+    /// A response no operation answered (routing, admin, a refused body).
+    pub fn unattributed(response: Response<Bytes>) -> Self {
+        Self {
+            response,
+            operation: None,
+            violations: Vec::new(),
+            rule: None,
+            delay: None,
+            fault: None,
+        }
     }
 }
 

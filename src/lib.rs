@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod fixtures;
 pub mod locate;
 pub mod problem;
+pub mod random;
 pub mod render;
 pub mod scenario;
 pub mod server;

@@ -109,14 +109,7 @@ async fn respond(app: Arc<App>, max_body: usize, request: Request<Incoming>) -> 
         Err(problem) => {
             let mut response = app.problem(problem, &parts);
             app.finish(&mut response, &parts);
-            crate::app::Handled {
-                response,
-                operation: None,
-                violations: Vec::new(),
-                rule: None,
-                delay: None,
-                fault: None,
-            }
+            crate::app::Handled::unattributed(response)
         }
     };
     if let Some(delay) = handled.delay {

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::random::SplitMix64;
 use crate::spec::type_of;
 
 /// Deeper than this, optional properties are left out.
@@ -67,7 +68,7 @@ impl<'d> Generator<'d> {
             Some("string") => self.string(schema, name),
             Some("integer") => Value::from(self.integer(schema)),
             Some("number") => self.number(schema),
-            Some("boolean") => Value::Bool(self.rng.next().is_multiple_of(2)),
+            Some("boolean") => Value::Bool(self.rng.next_u64().is_multiple_of(2)),
             _ => Value::Null,
         }
     }
@@ -195,7 +196,7 @@ impl<'d> Generator<'d> {
     }
 
     fn string(&mut self, schema: &Value, name: &str) -> Value {
-        let n = self.rng.next();
+        let n = self.rng.next_u64();
         let text = match schema.get("format").and_then(Value::as_str) {
             Some("date-time") => format_timestamp(n, true),
             Some("date") => format_timestamp(n, false),
@@ -206,7 +207,7 @@ impl<'d> Generator<'d> {
             Some("hostname") => format!("host{}.example.com", n % 10_000),
             Some("ipv4") => format!("192.0.2.{}", n % 255),
             Some("ipv6") => format!("2001:db8::{:x}", n % 0xffff),
-            Some("uuid") => format_uuid(n, self.rng.next()),
+            Some("uuid") => self.rng.uuid(),
             Some("byte") => "c3BlY21vY2s=".to_string(),
             _ => format!("{}-{}", slug(name), n % 10_000),
         };
@@ -228,7 +229,7 @@ impl<'d> Generator<'d> {
         let low = low.ceil() as i64;
         let high = (high.floor() as i64).max(low);
         let span = (high - low).unsigned_abs().min(100) + 1;
-        let mut value = low + (self.rng.next() % span) as i64;
+        let mut value = low + (self.rng.next_u64() % span) as i64;
         if let Some(step) = schema.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
             value = (value / step) * step;
             if value < low {
@@ -243,7 +244,7 @@ impl<'d> Generator<'d> {
         let high = bound(schema, "maximum", "exclusiveMaximum", -0.5)
             .unwrap_or(low + 100.0)
             .max(low);
-        let fraction = (self.rng.next() % 1000) as f64 / 1000.0;
+        let fraction = (self.rng.next_u64() % 1000) as f64 / 1000.0;
         let value = ((low + (high - low) * fraction) * 100.0).round() / 100.0;
         json!(value.clamp(low, high))
     }
@@ -305,30 +306,4 @@ fn month_day(day_of_year: u64) -> (u64, u64) {
         remaining -= days;
     }
     (12, 31)
-}
-
-fn format_uuid(a: u64, b: u64) -> String {
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000; // version 4
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
-}
-
-/// A tiny, fast, well-distributed PRNG; determinism is what matters here.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }

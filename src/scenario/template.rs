@@ -10,6 +10,8 @@ use std::cell::Cell;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
+use crate::random::SplitMix64;
+
 /// What a template may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
@@ -203,7 +205,7 @@ fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
         Expr::Uuid => {
             let state = scope.uuid_state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
             scope.uuid_state.set(state);
-            Some(Value::String(uuid_from(state)))
+            Some(Value::String(SplitMix64(state).uuid()))
         }
     }
 }
@@ -225,27 +227,6 @@ fn descend(value: &Value, path: &[String]) -> Option<Value> {
         };
     }
     Some(current.clone())
-}
-
-/// A version-4-shaped UUID from a 64-bit state (mixed, so consecutive
-/// states give unrelated-looking ids).
-fn uuid_from(state: u64) -> String {
-    let mix = |mut z: u64| {
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let (a, b) = (mix(state), mix(state ^ 0xdead_beef));
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
 }
 
 /// Deep merge: objects key by key, anything else replaced.
