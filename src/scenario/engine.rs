@@ -159,10 +159,29 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
             }
         }
     };
+    let mut headers = Vec::with_capacity(response.headers.len());
+    let mut problem = problem;
+    for (name, template) in &response.headers {
+        let value = template.render(&scope(facts, &session.store, &uuid_state));
+        let text = match value {
+            Some(Value::String(text)) => text,
+            Some(other) => other.to_string(),
+            None => continue,
+        };
+        match HeaderValue::from_str(&text) {
+            Ok(value) => headers.push((name.clone(), value)),
+            Err(_) => {
+                problem = problem.or(Some(format!(
+                    "{} rendered an invalid value for header `{name}`",
+                    rule.label
+                )))
+            }
+        }
+    }
     Some(Decision {
         rule: rule.label.clone(),
         rendered,
-        headers: response.headers.clone(),
+        headers,
         problem,
         delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
         fault: response.fault,

@@ -264,14 +264,7 @@ fn compile_rule(
     }
     let mut headers = Vec::new();
     for (name, value) in rule.when.headers {
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Diagnostic::at_pointer(
-                label,
-                format!("{at}/when/headers"),
-                format!("`{name}` is not a valid header name"),
-            )
-        })?;
-        headers.push((header, value));
+        headers.push((header_name(&name, &format!("{at}/when/headers"), label)?, value));
     }
     Ok(Rule {
         label: format!("{label} rules[{index}]"),
@@ -372,16 +365,18 @@ fn compile_response(
     };
     let mut headers = Vec::new();
     for (name, value) in response.headers {
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Diagnostic::at_pointer(
-                label,
-                format!("{at}/headers"),
-                format!("`{name}` is not a valid header name"),
-            )
-        })?;
-        let value = HeaderValue::from_str(&value)
-            .map_err(|_| Diagnostic::at_pointer(label, format!("{at}/headers/{name}"), "not a valid header value"))?;
-        headers.push((header, value));
+        let value_at = format!("{at}/headers/{name}");
+        let header = header_name(&name, &format!("{at}/headers"), label)?;
+        let template =
+            Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
+        for expr in template.expressions() {
+            check_expression(expr, Some(op), &value_at, label, reads)?;
+        }
+        if let Some(Value::String(literal)) = template.as_literal() {
+            HeaderValue::from_str(literal)
+                .map_err(|_| Diagnostic::at_pointer(label, &value_at, "not a valid header value"))?;
+        }
+        headers.push((header, template));
     }
     let delay = match response.delay {
         Some(text) => Some(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e))?),
@@ -518,23 +513,29 @@ fn check_expression(
                 ));
             };
             let Some(first) = path.first() else { return Ok(()) };
+            // A property the schema does not declare is refused (a typo, most
+            // likely) unless the schema explicitly admits any other property.
             let properties = body
                 .content
                 .iter()
                 .filter_map(|m| m.schema.as_ref())
                 .find_map(|schema| {
                     let root = follow_local(&schema.document, &schema.document);
+                    let open = matches!(
+                        root.get("additionalProperties"),
+                        Some(Value::Object(_)) | Some(Value::Bool(true))
+                    );
                     root.get("properties")
                         .and_then(Value::as_object)
-                        .map(|p| (p.clone(), root.get("additionalProperties").is_some()))
+                        .map(|p| (p.clone(), open))
                 });
             match properties {
                 Some((properties, false)) if !properties.contains_key(first) => {
-                    let known: Vec<&String> = properties.keys().collect();
+                    let known: Vec<&str> = properties.keys().map(String::as_str).collect();
                     fail(format!(
                         "request bodies of `{}` have no property `{first}` (properties: {})",
                         op.id,
-                        known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                        known.join(", ")
                     ))
                 }
                 _ => Ok(()),
@@ -542,6 +543,11 @@ fn check_expression(
         }
         Expr::RequestHeader(name) => fail(needs_request(name)),
     }
+}
+
+fn header_name(name: &str, at: &str, label: &str) -> Result<HeaderName, Diagnostic> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Diagnostic::at_pointer(label, at, format!("`{name}` is not a valid header name")))
 }
 
 /// `300ms`, `2s`, `1.5s`, or `MIN..MAX`.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue};
+use http::HeaderName;
 use serde_json::{Map, Value};
 
 pub use load::{load_catalog, ScenarioSource};
@@ -59,7 +59,8 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Scripted {
     pub status: u16,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Values may be templates (`x-request-id: "{{uuid}}"`).
+    pub headers: Vec<(HeaderName, Template)>,
     pub body: ScriptedBody,
     pub delay: Option<Delay>,
     pub fault: Option<Fault>,

@@ -19,8 +19,7 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
         return serde_json::from_str(text)
             .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
     }
-    let mut options = serde_saphyr::Options::default();
-    options.with_snippet = false;
+    let options = yaml_options();
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
 }
 
@@ -31,9 +30,17 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Re
         return serde_json::from_str(text)
             .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
     }
+    let options = yaml_options();
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
+}
+
+/// YAML 1.2 booleans only: in YAML 1.1 `n`, `y`, `no`, `on` are booleans,
+/// which silently breaks a property or parameter named `n` or `on`.
+fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
+    options.strict_booleans = true;
+    options
 }
 
 fn yaml_diagnostic(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
@@ -209,4 +216,18 @@ fn percent_decode_fragment(fragment: &str) -> String {
     crate::uri::percent_decode(fragment)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_else(|| fragment.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_yaml_1_2_spellings_are_booleans() {
+        let value = parse_document("x.yaml", "a: n\nb: yes\nc: true\nlist: [n, y, off]\n").unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"a": "n", "b": "yes", "c": true, "list": ["n", "y", "off"]})
+        );
+    }
 }
