@@ -215,7 +215,7 @@ impl App {
         };
         let (violations, request_body) = match validate::request(operation, &view) {
             Ok(accepted) => (Vec::new(), accepted.body),
-            Err(rejection) if self.behaviour.lenient => (rejection.violations(), None),
+            Err(rejection) if self.behaviour.lenient => (rejection.violations(), rejection.into_body()),
             Err(rejection) => {
                 let violations = rejection.violations();
                 return attribute(self.problem(Problem::from_rejection(rejection), parts), violations);

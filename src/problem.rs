@@ -288,7 +288,7 @@ impl Problem {
                 problem.violations = violations;
                 problem
             }
-            Rejection::Invalid { violations } => {
+            Rejection::Invalid { violations, .. } => {
                 let detail = match violations.as_slice() {
                     [only] => format!("{}: {}", only.pointer, only.message),
                     many => format!("{} violations of the spec; see `violations`", many.len()),

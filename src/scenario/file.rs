@@ -93,6 +93,8 @@ pub enum FaultFile {
 #[serde(deny_unknown_fields)]
 pub struct BodyFile {
     pub fixture: Option<String>,
+    /// `json: null` is a body too (hence not a plain `Option`).
+    #[serde(default, deserialize_with = "present")]
     pub json: Option<Value>,
     pub text: Option<String>,
     pub example: Option<String>,
@@ -109,6 +111,11 @@ pub struct BodyFile {
 #[serde(deny_unknown_fields)]
 pub struct ThenFile {
     pub state: String,
+}
+
+/// A field that is present, whatever its value (`null` included).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// `x` or `[x, y]`. Deserialized by hand (not `untagged`) so that errors

@@ -367,6 +367,13 @@ fn compile_response(
     for (name, value) in response.headers {
         let value_at = format!("{at}/headers/{name}");
         let header = header_name(&name, &format!("{at}/headers"), label)?;
+        if RESERVED_HEADERS.contains(&header.as_str()) {
+            return Err(Diagnostic::at_pointer(
+                label,
+                &value_at,
+                format!("`{header}` cannot be scripted: {}", reserved_why(&header)),
+            ));
+        }
         let template =
             Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
         for expr in template.expressions() {
@@ -542,6 +549,19 @@ fn check_expression(
             }
         }
         Expr::RequestHeader(name) => fail(needs_request(name)),
+    }
+}
+
+/// Headers the server sets itself: framing ones (a wrong length would break
+/// the connection; faults exist to do that on purpose) and the mock's own
+/// marker (a scripted answer must not pass for a mock error).
+const RESERVED_HEADERS: [&str; 4] = ["content-length", "transfer-encoding", "connection", "x-mock-origin"];
+
+fn reserved_why(header: &HeaderName) -> &'static str {
+    if header.as_str() == "x-mock-origin" {
+        "it marks errors the mock makes itself"
+    } else {
+        "the server frames the response itself (use `fault:` to break the framing on purpose)"
     }
 }
 

@@ -27,10 +27,22 @@ pub enum Rejection {
     /// 400: the body is not well-formed (JSON syntax, nesting, encoding).
     MalformedBody { detail: String, violations: Vec<Violation> },
     /// 400: parameters or body break the schema.
-    Invalid { violations: Vec<Violation> },
+    Invalid {
+        violations: Vec<Violation>,
+        /// The parsed body, which `--lenient` still matches and templates on.
+        body: Option<Value>,
+    },
 }
 
 impl Rejection {
+    /// The well-formed body of a request that broke the schema, if any.
+    pub fn into_body(self) -> Option<Value> {
+        match self {
+            Rejection::Invalid { body, .. } => body,
+            _ => None,
+        }
+    }
+
     pub fn violations(&self) -> Vec<Violation> {
         match self {
             Rejection::Unauthorized { detail, .. } => {
@@ -39,7 +51,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType { detail, .. } => {
                 vec![Violation::new("/header/content-type", "media-type", detail.clone())]
             }
-            Rejection::MalformedBody { violations, .. } | Rejection::Invalid { violations } => violations.clone(),
+            Rejection::MalformedBody { violations, .. } | Rejection::Invalid { violations, .. } => violations.clone(),
         }
     }
 }
@@ -67,7 +79,7 @@ pub fn request(operation: &Operation, request: &RequestView<'_>) -> Result<Accep
     if violations.is_empty() {
         Ok(Accepted { body })
     } else {
-        Err(Rejection::Invalid { violations })
+        Err(Rejection::Invalid { violations, body })
     }
 }
 

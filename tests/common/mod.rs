@@ -469,3 +469,72 @@ pub fn run_to_exit(args: &[&str], cwd: &Path) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+// ---------------------------------------------------------------- scenarios
+
+/// `tests/scenario_files`: small scenario files (and specs) for the scenario tests.
+pub fn scenario_files_dir() -> PathBuf {
+    repo_root().join("tests").join("scenario_files")
+}
+
+/// One scenario file, labelled by its path relative to the repository root
+/// (so diagnostics read `tests/scenario_files/bad/x.yaml:3:5: ...`).
+pub fn scenario_source(path: &Path) -> specmock::scenario::ScenarioSource {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let label = path.strip_prefix(repo_root()).unwrap_or(path).display().to_string();
+    let file_name = path.file_name().expect("a file name").to_string_lossy().into_owned();
+    specmock::scenario::ScenarioSource { file_name, label, text }
+}
+
+/// Every `*.yaml` directly in `dir`, sorted by file name, as [`scenario_source`] labels them.
+pub fn scenario_sources(dir: &Path) -> Vec<specmock::scenario::ScenarioSource> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|path| scenario_source(path)).collect()
+}
+
+/// The shipped spec and fixtures with `scenarios`, every session starting in `start`.
+pub fn build_shipped_with_scenarios(
+    scenarios: Vec<specmock::scenario::ScenarioSource>,
+    start: Option<&str>,
+) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostic> {
+    let sources = shipped_sources();
+    let inputs = specmock::Inputs {
+        spec: sources.load_spec().expect("the shipped openapi.yaml loads"),
+        fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
+        scenarios,
+        start_scenario: start.map(str::to_string),
+        seed: 0,
+    };
+    App::build(inputs, Behaviour::default())
+}
+
+/// A request header list with `X-Mock-Session: session` first.
+pub fn in_session<'a>(session: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut headers = vec![("x-mock-session", session)];
+    headers.extend_from_slice(extra);
+    headers
+}
+
+/// Writes `request` on a fresh connection and returns every byte the server
+/// sends until it closes the connection (a reset ends it too). For responses
+/// that are broken on purpose (scripted faults).
+pub async fn raw_bytes(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request).await.expect("write the request");
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return received,
+                Ok(n) => received.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(IO_TIMEOUT, exchange).await.expect("no timeout")
+}
