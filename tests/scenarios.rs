@@ -1460,7 +1460,7 @@ fn store_reads_and_initial_values() {
             "initial-store-reads-clock.yaml",
             2,
             10,
-            "an initial store value cannot read the request or the store",
+            "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
             "/store/since"
         )
     );

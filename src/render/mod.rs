@@ -147,6 +147,11 @@ pub(crate) fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
 
 pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
     let schema = media.schema.as_ref()?;
+    // The fast yes/no first: collecting every violation is only worth it
+    // when there are some.
+    if schema.validator.is_valid(value) {
+        return None;
+    }
     let violations = schema_violations(schema, value, "");
     (!violations.is_empty()).then(|| {
         violations

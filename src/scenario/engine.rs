@@ -196,7 +196,7 @@ fn render_template(
     rule: &str,
     scope: &Scope<'_>,
 ) -> (Rendered, Option<String>) {
-    match body.render(scope) {
+    match body.render_borrowed(scope) {
         Some(value) => {
             let problem = media.and_then(|m| mismatch(m, &value));
             let problem = problem.map(|p| format!("{rule} rendered a body that breaks the response schema: {p}"));

@@ -162,7 +162,7 @@ fn compile(
             Diagnostic::at_pointer(
                 label,
                 &at,
-                "an initial store value cannot read the request or the store",
+                "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
             )
         })?;
         store.insert(key, value);

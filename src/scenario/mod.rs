@@ -9,6 +9,7 @@ mod file;
 mod load;
 pub mod template;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +87,15 @@ pub struct BodyTemplate {
 }
 
 impl BodyTemplate {
+    /// The rendered value, borrowed when the body is a single expression
+    /// over the request or the store.
+    pub fn render_borrowed<'s>(&self, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
+        match (&self.base, &self.merge) {
+            (Template::Expr(expr), None) => template::lookup(expr, scope),
+            _ => self.render(scope).map(Cow::Owned),
+        }
+    }
+
     pub fn render(&self, scope: &Scope<'_>) -> Option<Value> {
         let mut value = self.base.render(scope)?;
         if let Some(overlay) = self.merge.as_ref().and_then(|m| m.render(scope)) {

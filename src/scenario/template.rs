@@ -5,6 +5,7 @@
 //! Templates read the request, the session's store, the time and fresh
 //! UUIDs: never files or the environment.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 
 use http::HeaderMap;
@@ -190,8 +191,22 @@ pub fn parse_expr(source: &str) -> Result<Expr, String> {
 }
 
 fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
+    lookup(expr, scope).map(Cow::into_owned)
+}
+
+/// Like `evaluate`, borrowing what the request and the store already hold
+/// (a whole stored profile is not copied just to be serialized).
+pub fn lookup<'s>(expr: &Expr, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
     match expr {
-        Expr::RequestBody(path) => descend(scope.body?, path),
+        Expr::RequestBody(path) => descend(scope.body?, path).map(Cow::Borrowed),
+        Expr::Store(key, path) => descend(scope.store.get(key)?, path).map(Cow::Borrowed),
+        other => owned(other, scope).map(Cow::Owned),
+    }
+}
+
+fn owned(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
+    match expr {
+        Expr::RequestBody(path) => descend(scope.body?, path).cloned(),
         Expr::RequestPath(name) => find(scope.path, name),
         Expr::RequestQuery(name) => find(scope.query, name),
         Expr::RequestHeader(name) => scope
@@ -200,7 +215,7 @@ fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
             .to_str()
             .ok()
             .map(|v| Value::String(v.to_string())),
-        Expr::Store(key, path) => descend(scope.store.get(key)?, path),
+        Expr::Store(key, path) => descend(scope.store.get(key)?, path).cloned(),
         Expr::Now => Some(Value::String(scope.now.to_string())),
         Expr::Uuid => {
             let state = scope.uuid_state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -217,7 +232,7 @@ fn find(pairs: &[(String, String)], name: &str) -> Option<Value> {
         .map(|(_, v)| Value::String(v.clone()))
 }
 
-fn descend(value: &Value, path: &[String]) -> Option<Value> {
+fn descend<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
     let mut current = value;
     for segment in path {
         current = match current {
@@ -226,7 +241,7 @@ fn descend(value: &Value, path: &[String]) -> Option<Value> {
             _ => return None,
         };
     }
-    Some(current.clone())
+    Some(current)
 }
 
 /// Deep merge: objects key by key, anything else replaced.
