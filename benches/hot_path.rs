@@ -6,19 +6,13 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use http::request::Parts;
 use specmock::sources::Sources;
-use specmock::{App, Behaviour, Inputs};
+use specmock::{App, Behaviour};
 
 /// The shipped spec, fixtures and scenarios, as `cargo run --release` serves them.
 fn shipped_app() -> App {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let sources = Sources::resolve(None, None, None, &root);
-    let inputs = Inputs {
-        spec: sources.load_spec().expect("the shipped spec loads"),
-        fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
-        scenarios: sources.load_scenarios().expect("the shipped scenarios load"),
-        start_scenario: None,
-        seed: 0,
-    };
+    let inputs = sources.inputs(None, 0).expect("the shipped files load");
     App::build(inputs, Behaviour::default())
         .expect("the shipped files build")
         .0

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
 use specmock::sources::Sources;
-use specmock::{App, Behaviour, Inputs, Limits, MockServer};
+use specmock::{App, Behaviour, Limits, MockServer};
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -102,14 +102,7 @@ fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> ExitCode {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
-    let loaded = sources.load_spec().and_then(|spec| {
-        let inputs = Inputs {
-            spec,
-            fixtures: sources.load_fixtures()?,
-            scenarios: sources.load_scenarios()?,
-            start_scenario: args.scenario.clone(),
-            seed: args.seed,
-        };
+    let loaded = sources.inputs(args.scenario.clone(), args.seed).and_then(|inputs| {
         App::build(
             inputs,
             Behaviour {

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::app::Inputs;
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::scenario::ScenarioSource;
@@ -115,5 +116,16 @@ impl Sources {
                 })
                 .collect()),
         }
+    }
+
+    /// Everything an `App` is built from, loaded from these sources.
+    pub fn inputs(&self, start_scenario: Option<String>, seed: u64) -> Result<Inputs, Diagnostic> {
+        Ok(Inputs {
+            spec: self.load_spec()?,
+            fixtures: self.load_fixtures()?,
+            scenarios: self.load_scenarios()?,
+            start_scenario,
+            seed,
+        })
     }
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use common::*;
 use http::Method;
 use specmock::spec::{Operation, StatusKey};
-use specmock::{App, Behaviour, Inputs};
+use specmock::{App, Behaviour};
 
 /// One request a test can send for an operation: method, path, headers, body.
 struct Call {
@@ -64,13 +64,7 @@ async fn status_of(addr: SocketAddr, call: &Call, session: &str, scenario: &str)
 #[tokio::test]
 async fn every_documented_status_is_reachable_through_a_shipped_scenario() {
     let sources = shipped_sources();
-    let inputs = Inputs {
-        spec: sources.load_spec().expect("spec"),
-        fixtures: sources.load_fixtures().expect("fixtures"),
-        scenarios: sources.load_scenarios().expect("scenarios"),
-        start_scenario: None,
-        seed: 0,
-    };
+    let inputs = sources.inputs(None, 0).expect("the shipped files load");
     let (app, warnings) = App::build(inputs, Behaviour::default()).expect("the shipped scenarios load");
     assert!(warnings.is_empty(), "{warnings:#?}");
     let scenarios: Vec<String> = app.scenarios().names().map(str::to_string).collect();

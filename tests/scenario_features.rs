@@ -72,14 +72,7 @@ fn feature_app(behaviour: Behaviour) -> App {
 
 /// The shipped spec, fixtures and scenarios (sessions start in `default`).
 fn shipped_scenario_app(behaviour: Behaviour) -> App {
-    let sources = shipped_sources();
-    let inputs = Inputs {
-        spec: sources.load_spec().expect("the shipped spec loads"),
-        fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
-        scenarios: sources.load_scenarios().expect("the shipped scenarios load"),
-        start_scenario: None,
-        seed: 0,
-    };
+    let inputs = shipped_sources().inputs(None, 0).expect("the shipped files load");
     let (app, warnings) = App::build(inputs, behaviour).unwrap_or_else(|e| panic!("the shipped scenarios load: {e}"));
     assert!(warnings.is_empty(), "{warnings:#?}");
     app
