@@ -27,7 +27,15 @@ impl App {
             return self.problem(problem, parts);
         }
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
-        let segments: Vec<&str> = path.split('/').collect();
+        // Session ids are "any string": they arrive percent-encoded in the path.
+        let decoded: Result<Vec<String>, _> = path.split('/').map(crate::uri::decode_component).collect();
+        let Ok(decoded) = decoded else {
+            return self.problem(
+                Problem::admin_bad_body("the admin path has a malformed percent-escape"),
+                parts,
+            );
+        };
+        let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let answer = match (&parts.method, segments.as_slice()) {
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
             (&Method::GET, ["sessions", id]) => Ok(self.describe_session(id)),
@@ -75,10 +83,12 @@ impl App {
         json!({ "scenarios": scenarios, "sessions_start_in": self.sessions().start_scenario() })
     }
 
+    /// Looking does not create: an unknown session is described as it would start.
     fn describe_session(&self, id: &str) -> Value {
-        let session = self.sessions().get(id);
-        let session = lock(&session);
-        describe(id, &session)
+        match self.sessions().find(id) {
+            Some(session) => describe(id, &lock(&session)),
+            None => describe(id, &SessionState::start(self.sessions().start_with())),
+        }
     }
 
     fn put_scenario(&self, id: &str, body: &[u8]) -> Result<Value, Problem> {

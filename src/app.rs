@@ -9,6 +9,7 @@ use http::{Method, Response, StatusCode};
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostic;
@@ -16,8 +17,8 @@ use crate::fixtures::Fixtures;
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Facts, SessionState};
-use crate::scenario::{load_catalog, Catalog, Fault, ScenarioSource};
-use crate::session::{lock, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY};
+use crate::scenario::{load_catalog, Catalog, Fault, Scenario, ScenarioSource};
+use crate::session::{lock, Sessions, DEFAULT_IDLE_EXPIRY};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
 use crate::validate::{self, ParamSources, RequestView, Violation};
@@ -152,7 +153,9 @@ impl App {
 
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let mut handled = self.route_and_answer(parts, body);
-        if self.behaviour.cors {
+        // No CORS on the admin API: a web page the developer happens to open
+        // must not read or reset sessions through the browser.
+        if self.behaviour.cors && !parts.uri.path().starts_with(crate::admin::PREFIX) {
             add_cors_headers(&mut handled.response, parts);
         }
         handled
@@ -198,12 +201,15 @@ impl App {
             }
         };
         let (controls, query) = control::extract(&parts.headers, query, &self.behaviour.session_key);
-        let session = self.sessions.get(&controls.session);
-        if let Some(name) = &controls.scenario {
-            if let Err(problem) = self.choose_scenario(&session, name) {
-                return attribute(self.problem(problem, parts), Vec::new());
-            }
-        }
+        let chosen = match controls
+            .scenario
+            .as_deref()
+            .map(|name| self.scenario_named(name))
+            .transpose()
+        {
+            Ok(chosen) => chosen,
+            Err(problem) => return attribute(self.problem(problem, parts), Vec::new()),
+        };
         let view = RequestView {
             params: ParamSources {
                 path: &path_params,
@@ -223,7 +229,17 @@ impl App {
         };
 
         let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
+        // The scenario switch and the decision happen under one lock, so a
+        // concurrent request naming another scenario cannot slip in between.
+        let session = self.sessions.get(&controls.session);
+        let mut session = lock(&session);
+        if let Some(scenario) = chosen {
+            if session.scenario_name() != Some(scenario.name.as_str()) {
+                *session = SessionState::start(Some(scenario));
+            }
+        }
         let rendered: Cow<'_, Rendered> = if controls.prefer.is_set() {
+            drop(session);
             match self.preferred(operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
                 Err(problem) => return attribute(self.problem(problem, parts), violations),
@@ -252,7 +268,7 @@ impl App {
                 now: &now,
                 entropy: self.entropy.fetch_add(1, Ordering::Relaxed),
             };
-            match engine::decide(&mut lock(&session), &facts) {
+            match engine::decide(&mut session, &facts) {
                 Some(decision) => {
                     if let (Some(problem), false) = (&decision.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
@@ -293,16 +309,11 @@ impl App {
 
     /// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
     /// it fresh; naming the scenario it already runs changes nothing.
-    fn choose_scenario(&self, session: &SharedSession, name: &str) -> Result<(), Problem> {
-        let Some(scenario) = self.scenarios.get(name) else {
+    fn scenario_named(&self, name: &str) -> Result<Arc<Scenario>, Problem> {
+        self.scenarios.get(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.scenarios.names().collect();
-            return Err(Problem::unknown_scenario(name, &known));
-        };
-        let mut session = lock(session);
-        if session.scenario_name() != Some(name) {
-            *session = SessionState::start(Some(scenario.clone()));
-        }
-        Ok(())
+            Problem::unknown_scenario(name, &known)
+        })
     }
 
     /// A `Prefer` override: a declared status, a named example, or fresh data.

@@ -64,3 +64,9 @@ impl std::error::Error for Diagnostic {}
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
+
+/// A parser message without its trailing " at line L, column C": the
+/// position is reported on its own.
+pub fn without_position(message: &str) -> &str {
+    message.rfind(" at line ").map_or(message, |index| &message[..index])
+}

@@ -47,6 +47,15 @@ impl Sessions {
         self.start_with.as_deref().map(|s| s.name.as_str())
     }
 
+    pub fn start_with(&self) -> Option<Arc<Scenario>> {
+        self.start_with.clone()
+    }
+
+    /// The session named `id`, if it exists (without creating it).
+    pub fn find(&self, id: &str) -> Option<SharedSession> {
+        lock(&self.registry).by_id.get(id).map(|(session, _)| session.clone())
+    }
+
     /// The session named `id`, created at the start scenario if new.
     pub fn get(&self, id: &str) -> SharedSession {
         let now = Instant::now();

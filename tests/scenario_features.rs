@@ -856,6 +856,40 @@ rules:
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
+async fn the_admin_api_carries_no_cors_headers_and_decodes_session_ids() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    // A web page must not be able to read sessions through the browser.
+    let origin = [("origin", "https://page.example")];
+    let listing = send(addr, Method::GET, "/__mock/scenarios", &origin, b"").await;
+    assert_eq!(listing.status, 200);
+    assert_eq!(listing.header("access-control-allow-origin"), None);
+    let api = send(addr, Method::GET, "/user", &origin, b"").await;
+    assert_eq!(api.header("access-control-allow-origin"), Some("https://page.example"));
+
+    // `X-Mock-Session: a b/c` is addressed as a%20b%2Fc in admin paths.
+    let put = send(
+        addr,
+        Method::PUT,
+        "/__mock/sessions/a%20b%2Fc/scenario",
+        &[("content-type", "application/json")],
+        br#"{"name":"vanity-taken"}"#,
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(put.json()["session"], "a b/c");
+    let vanity = send(
+        addr,
+        Method::POST,
+        "/user/update/vanity",
+        &[("x-mock-session", "a b/c")],
+        b"",
+    )
+    .await;
+    assert_eq!(vanity.status, 409);
+}
+
+#[tokio::test]
 async fn admin_lists_the_shipped_scenarios_with_their_descriptions() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let reply = admin(server.address(), Method::GET, "/__mock/scenarios", "").await;

@@ -559,8 +559,15 @@ async fn an_invalid_request_is_refused_before_the_scenario_and_does_not_advance_
         )
         .await;
     invalid.assert_problem(400, "invalid-request", "validator");
-    assert_eq!(session.vanity(&[]).await.status, 409, "still the first response");
-    assert_eq!(session.vanity(&[]).await.status, 200);
+    // A refused request changes nothing in its session, not even the scenario choice.
+    assert_eq!(session.vanity(&[]).await.status, 200, "still in `default`");
+    let scenario = [("x-mock-scenario", "vanity-taken")];
+    assert_eq!(
+        session.vanity(&scenario).await.status,
+        409,
+        "the first response of a fresh vanity-taken"
+    );
+    assert_eq!(session.vanity(&scenario).await.status, 200);
 }
 
 #[tokio::test]

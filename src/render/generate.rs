@@ -11,6 +11,9 @@ use crate::spec::type_of;
 const OPTIONAL_DEPTH: usize = 4;
 /// Absolute bound, whatever the schema says (a required self-reference).
 const MAX_DEPTH: usize = 24;
+/// Longest string and array generated: a schema demanding more gets a body
+/// that breaks it (reported at start-up), not an exhausted memory.
+const MAX_GENERATED_SIZE: u64 = 1000;
 
 pub fn generate(document: &Value, seed: u64) -> Value {
     let mut generator = Generator {
@@ -168,7 +171,11 @@ impl<'d> Generator<'d> {
     }
 
     fn array(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
-        let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = schema
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .min(MAX_GENERATED_SIZE) as usize;
         let max = schema
             .get("maxItems")
             .and_then(Value::as_u64)
@@ -211,7 +218,11 @@ impl<'d> Generator<'d> {
             Some("byte") => "c3BlY21vY2s=".to_string(),
             _ => format!("{}-{}", slug(name), n % 10_000),
         };
-        let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = schema
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .min(MAX_GENERATED_SIZE) as usize;
         let max = schema
             .get("maxLength")
             .and_then(Value::as_u64)
@@ -226,17 +237,19 @@ impl<'d> Generator<'d> {
     fn integer(&mut self, schema: &Value) -> i64 {
         let low = bound(schema, "minimum", "exclusiveMinimum", 1.0).unwrap_or(0.0);
         let high = bound(schema, "maximum", "exclusiveMaximum", -1.0).unwrap_or(low + 100.0);
-        let low = low.ceil() as i64;
-        let high = (high.floor() as i64).max(low);
-        let span = (high - low).unsigned_abs().min(100) + 1;
-        let mut value = low + (self.rng.next_u64() % span) as i64;
+        // i128: an int64 range spans more than an i64 can hold.
+        let low = low.ceil() as i128;
+        let high = (high.floor() as i128).max(low);
+        let span = (high - low).min(100) as u64 + 1;
+        let mut value = low + i128::from(self.rng.next_u64() % span);
         if let Some(step) = schema.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
+            let step = i128::from(step);
             value = (value / step) * step;
             if value < low {
                 value += step;
             }
         }
-        value
+        value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     fn number(&mut self, schema: &Value) -> Value {
@@ -306,4 +319,22 @@ fn month_day(day_of_year: u64) -> (u64, u64) {
         remaining -= days;
     }
     (12, 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_int64_ranges_and_huge_sizes_are_generated_safely() {
+        let int64 = json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX});
+        assert!(generate(&int64, 7).is_i64());
+        let long = generate(&json!({"type": "string", "minLength": 1_000_000_000_000u64}), 7);
+        assert_eq!(long.as_str().unwrap().len(), MAX_GENERATED_SIZE as usize);
+        let many = generate(
+            &json!({"type": "array", "items": {"type": "integer"}, "minItems": u64::MAX}),
+            7,
+        );
+        assert_eq!(many.as_array().unwrap().len(), MAX_GENERATED_SIZE as usize);
+    }
 }

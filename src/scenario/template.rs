@@ -197,39 +197,24 @@ fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
 /// Like `evaluate`, borrowing what the request and the store already hold
 /// (a whole stored profile is not copied just to be serialized).
 pub fn lookup<'s>(expr: &Expr, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
+    let text = |value: &str| Some(Cow::Owned(Value::String(value.to_string())));
     match expr {
         Expr::RequestBody(path) => descend(scope.body?, path).map(Cow::Borrowed),
         Expr::Store(key, path) => descend(scope.store.get(key)?, path).map(Cow::Borrowed),
-        other => owned(other, scope).map(Cow::Owned),
-    }
-}
-
-fn owned(expr: &Expr, scope: &Scope<'_>) -> Option<Value> {
-    match expr {
-        Expr::RequestBody(path) => descend(scope.body?, path).cloned(),
-        Expr::RequestPath(name) => find(scope.path, name),
-        Expr::RequestQuery(name) => find(scope.query, name),
-        Expr::RequestHeader(name) => scope
-            .headers
-            .get(name.as_str())?
-            .to_str()
-            .ok()
-            .map(|v| Value::String(v.to_string())),
-        Expr::Store(key, path) => descend(scope.store.get(key)?, path).cloned(),
-        Expr::Now => Some(Value::String(scope.now.to_string())),
+        Expr::RequestPath(name) => text(find(scope.path, name)?),
+        Expr::RequestQuery(name) => text(find(scope.query, name)?),
+        Expr::RequestHeader(name) => text(scope.headers.get(name.as_str())?.to_str().ok()?),
+        Expr::Now => text(scope.now),
         Expr::Uuid => {
             let state = scope.uuid_state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
             scope.uuid_state.set(state);
-            Some(Value::String(SplitMix64(state).uuid()))
+            Some(Cow::Owned(Value::String(SplitMix64(state).uuid())))
         }
     }
 }
 
-fn find(pairs: &[(String, String)], name: &str) -> Option<Value> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| Value::String(v.clone()))
+fn find<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 fn descend<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {

@@ -9,15 +9,21 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{without_position, Diagnostic};
 
 /// Parses YAML or JSON text into a JSON value, with serde-saphyr's default
 /// budgets (depth, node count, alias expansion) guarding against YAML bombs.
 pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
     let looks_like_json = file.ends_with(".json");
     if looks_like_json {
-        return serde_json::from_str(text)
-            .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
+        return serde_json::from_str(text).map_err(|e| {
+            Diagnostic::at_line(
+                file,
+                e.line() as u64,
+                e.column() as u64,
+                without_position(&e.to_string()).to_string(),
+            )
+        });
     }
     let options = yaml_options();
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
@@ -27,8 +33,14 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
 /// carry the line and column of the offending node.
 pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostic> {
     if file.ends_with(".json") {
-        return serde_json::from_str(text)
-            .map_err(|e| Diagnostic::at_line(file, e.line() as u64, e.column() as u64, json_error_message(&e)));
+        return serde_json::from_str(text).map_err(|e| {
+            Diagnostic::at_line(
+                file,
+                e.line() as u64,
+                e.column() as u64,
+                without_position(&e.to_string()).to_string(),
+            )
+        });
     }
     let options = yaml_options();
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
@@ -44,27 +56,10 @@ fn yaml_options() -> serde_saphyr::Options {
 }
 
 fn yaml_diagnostic(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let message = strip_location_suffix(&error.to_string());
+    let message = without_position(&error.to_string()).to_string();
     match error.location() {
         Some(at) => Diagnostic::at_line(file, at.line(), at.column(), message),
         None => Diagnostic::in_file(file, message),
-    }
-}
-
-/// serde-saphyr appends " at line L, column C"; the diagnostic prints the
-/// position itself, so the suffix would only repeat it.
-fn strip_location_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_string(),
-        None => message.to_string(),
-    }
-}
-
-fn json_error_message(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(index) => text[..index].to_string(),
-        None => text,
     }
 }
 
@@ -182,8 +177,16 @@ impl Documents {
                 format!("$ref to file `{relative}`: the embedded spec can only reference itself"),
             ));
         };
+        if Path::new(relative).is_absolute() {
+            return Err(Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("$ref to `{relative}`: expected a path relative to the document, not an absolute one"),
+            ));
+        }
         let from_dir = Path::new(from_file.as_ref())
             .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| base_dir.clone());
         let path = from_dir.join(relative);
@@ -221,6 +224,14 @@ fn percent_decode_fragment(fragment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_file_refs_are_refused() {
+        let mut docs = Documents::new("spec.yaml", Some(std::env::temp_dir()), serde_json::json!({}));
+        let root = docs.root_file().clone();
+        let error = docs.target(&root, "/paths", "/etc/passwd#/x").unwrap_err();
+        assert!(error.message.contains("not an absolute one"), "{error}");
+    }
 
     #[test]
     fn only_yaml_1_2_spellings_are_booleans() {

@@ -195,7 +195,7 @@ fn decode(content_type: &str, body: &[u8]) -> Decoded {
                 "invalid JSON at line {}, column {}: {}",
                 e.line(),
                 e.column(),
-                strip_position(&e.to_string())
+                crate::diagnostic::without_position(&e.to_string())
             )),
         };
     }
@@ -214,10 +214,6 @@ fn decode(content_type: &str, body: &[u8]) -> Decoded {
         return Decoded::Value(Value::String(text.to_string()));
     }
     Decoded::Opaque
-}
-
-fn strip_position(message: &str) -> &str {
-    message.rfind(" at line ").map_or(message, |index| &message[..index])
 }
 
 /// Form fields arrive as text; read them as the types the schema declares.
