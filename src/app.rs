@@ -268,7 +268,9 @@ impl App {
                 now: &now,
                 entropy: self.entropy.fetch_add(1, Ordering::Relaxed),
             };
-            match engine::decide(&mut session, &facts) {
+            let decision = engine::decide(&mut session, &facts);
+            drop(session);
+            match decision {
                 Some(decision) => {
                     if let (Some(problem), false) = (&decision.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
