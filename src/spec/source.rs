@@ -14,19 +14,7 @@ use crate::diagnostic::{without_position, Diagnostic};
 /// Parses YAML or JSON text into a JSON value, with serde-saphyr's default
 /// budgets (depth, node count, alias expansion) guarding against YAML bombs.
 pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
-    let looks_like_json = file.ends_with(".json");
-    if looks_like_json {
-        return serde_json::from_str(text).map_err(|e| {
-            Diagnostic::at_line(
-                file,
-                e.line() as u64,
-                e.column() as u64,
-                without_position(&e.to_string()).to_string(),
-            )
-        });
-    }
-    let options = yaml_options();
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
+    parse_typed(file, text)
 }
 
 /// Deserializes YAML text straight into a typed model, so that type errors
