@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::problem::Problem;
 use crate::scenario::engine::SessionState;
-use crate::session::lock;
+use crate::session::Event;
 
 pub const PREFIX: &str = "/__mock/";
 
@@ -86,7 +86,7 @@ impl App {
     /// Looking does not create: an unknown session is described as it would start.
     fn describe_session(&self, id: &str) -> Value {
         match self.sessions().find(id) {
-            Some(session) => describe(id, &lock(&session)),
+            Some(session) => describe(id, &session.lock()),
             None => describe(id, &SessionState::start(self.sessions().start_with())),
         }
     }
@@ -100,17 +100,25 @@ impl App {
             let known: Vec<&str> = self.scenarios().names().collect();
             Problem::unknown_scenario(&name, &known)
         })?;
-        let session = self.sessions().get(id);
-        let mut session = lock(&session);
-        *session = SessionState::start(Some(scenario));
-        Ok(describe(id, &session))
+        let shared = self.sessions().get(id);
+        let described = {
+            let mut session = shared.lock();
+            *session = SessionState::start(Some(scenario));
+            describe(id, &session)
+        };
+        shared.publish(Event::restarted());
+        Ok(described)
     }
 
     fn reset_session(&self, id: &str) -> Value {
-        let session = self.sessions().get(id);
-        let mut session = lock(&session);
-        *session = SessionState::start(session.scenario.clone());
-        describe(id, &session)
+        let shared = self.sessions().get(id);
+        let described = {
+            let mut session = shared.lock();
+            *session = SessionState::start(session.scenario.clone());
+            describe(id, &session)
+        };
+        shared.publish(Event::restarted());
+        described
     }
 }
 

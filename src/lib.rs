@@ -19,6 +19,7 @@ pub mod sources;
 pub mod spec;
 pub mod uri;
 pub mod validate;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 
 pub use app::{App, Behaviour, Inputs};
 pub use server::Limits;
+pub use websocket::StreamLimits;
 
 /// A running server on a bound address; stopped (gracefully) by [`MockServer::stop`] or on drop.
 pub struct MockServer {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
 use specmock::sources::Sources;
-use specmock::{App, Behaviour, Limits, MockServer};
+use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -71,6 +71,18 @@ struct ServeArgs {
     /// Seconds a client has to send a complete request head.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     header_timeout: u64,
+    /// WebSocket streams open at once (one more: 503 at the handshake).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_streams: usize,
+    /// Largest WebSocket frame or message a client may send, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    ws_max_message: usize,
+    /// Seconds between server pings; a client that misses a pong by the next ping is dropped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    ws_ping_interval: u64,
+    /// Seconds a client has to take a frame before it is dropped as a slow reader.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    ws_send_timeout: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +146,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let limits = Limits {
         max_body: args.max_body,
         header_read_timeout: Duration::from_secs(args.header_timeout),
+        streams: StreamLimits {
+            max_streams: args.max_streams,
+            max_message: args.ws_max_message,
+            ping_interval: Duration::from_secs(args.ws_ping_interval),
+            send_timeout: Duration::from_secs(args.ws_send_timeout),
+        },
         ..Limits::default()
     };
     let signals = match specmock::shutdown::StopSignals::install() {

@@ -17,6 +17,8 @@ pub enum Origin {
     Renderer,
     Scenario,
     Admin,
+    /// The server's own limits (too many streams).
+    Server,
 }
 
 impl Origin {
@@ -27,6 +29,7 @@ impl Origin {
             Origin::Renderer => "renderer",
             Origin::Scenario => "scenario",
             Origin::Admin => "admin",
+            Origin::Server => "server",
         }
     }
 }
@@ -109,6 +112,52 @@ impl Problem {
             format!("the request body exceeds the limit of {limit} bytes (--max-body)"),
         );
         problem.extra.insert("max_body_bytes".into(), json!(limit));
+        problem
+    }
+
+    /// A plain request to an operation that only speaks WebSocket.
+    pub fn upgrade_required(operation: &str, why: &str) -> Self {
+        let mut problem = Self::new(
+            426,
+            &Kind {
+                class: "upgrade-required",
+                title: "WebSocket upgrade required",
+                origin: Origin::Router,
+            },
+            format!("`{operation}` {why}: connect with a WebSocket client (ws://, with the upgrade headers)"),
+        );
+        problem.headers.push(("upgrade", "websocket".into()));
+        problem.headers.push(("connection", "upgrade".into()));
+        problem
+    }
+
+    /// A WebSocket handshake RFC 6455 does not allow.
+    pub fn bad_handshake(detail: String) -> Self {
+        let mut problem = Self::new(
+            400,
+            &Kind {
+                class: "invalid-websocket-handshake",
+                title: "Invalid WebSocket handshake",
+                origin: Origin::Validator,
+            },
+            detail,
+        );
+        problem.headers.push(("sec-websocket-version", "13".into()));
+        problem
+    }
+
+    pub fn too_many_streams(limit: usize) -> Self {
+        let mut problem = Self::new(
+            503,
+            &Kind {
+                class: "too-many-streams",
+                title: "Too many WebSocket streams",
+                origin: Origin::Server,
+            },
+            format!("{limit} WebSocket streams are open, the most allowed (--max-streams); retry after one closes"),
+        );
+        problem.headers.push(("retry-after", "1".into()));
+        problem.extra.insert("max_streams".into(), json!(limit));
         problem
     }
 

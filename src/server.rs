@@ -16,11 +16,13 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-use crate::app::App;
+use crate::app::{App, Upgrade};
 use crate::problem::Problem;
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
+use crate::websocket::{self, handshake, StreamLimits};
 
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -32,6 +34,7 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_grace: Duration,
+    pub streams: StreamLimits,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_body: 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            streams: StreamLimits::default(),
         }
     }
 }
@@ -48,13 +52,18 @@ impl Default for Limits {
 /// finish (up to the grace period).
 pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: impl Future<Output = ()>) {
     let coordinator = Coordinator::new();
+    let shared = Arc::new(Shared {
+        streams: Arc::new(Semaphore::new(limits.streams.max_streams)),
+        app,
+        limits,
+    });
     tokio::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(connection(stream, peer, app.clone(), limits.clone(), coordinator.listener()));
+                    tokio::spawn(connection(stream, peer, shared.clone(), coordinator.listener()));
                 }
                 // Running out of file descriptors is transient: back off, keep serving.
                 Err(error) => {
@@ -66,26 +75,37 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: i
         }
     }
     drop(listener);
-    if !coordinator.shutdown(limits.shutdown_grace).await {
+    if !coordinator.shutdown(shared.limits.shutdown_grace).await {
         tracing::warn!("shutdown grace period over; closing the remaining connections");
     }
 }
 
-async fn connection(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
+/// What every connection shares.
+struct Shared {
     app: Arc<App>,
     limits: Limits,
-    mut shutdown: Listener,
-) {
-    let max_body = limits.max_body;
+    /// One permit per open WebSocket stream.
+    streams: Arc<Semaphore>,
+}
+
+async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut shutdown: Listener) {
+    let header_read_timeout = shared.limits.header_read_timeout;
+    let stream_shutdown = shutdown.clone();
     let service = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(crate::admin::Peer(peer));
-        respond(app.clone(), max_body, request)
+        let shared = shared.clone();
+        let shutdown = stream_shutdown.clone();
+        async move {
+            if handshake::is_upgrade_request(request.headers()) {
+                Ok(upgrade(shared, request, shutdown))
+            } else {
+                respond(&shared, request).await
+            }
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);
@@ -101,10 +121,45 @@ async fn connection(
     }
 }
 
-async fn respond(app: Arc<App>, max_body: usize, request: Request<Incoming>) -> Result<Response<WireBody>, FaultError> {
+/// A WebSocket handshake: the 101 and a task that runs the stream once hyper
+/// hands the connection over, or an HTTP answer instead.
+fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listener) -> Response<WireBody> {
     let started = Instant::now();
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, _) = request.into_parts();
+    let app = &shared.app;
+    let (handled, plan) = match app.upgrade(&parts) {
+        Upgrade::Refused(handled) => (*handled, None),
+        Upgrade::Accepted(accepted) => match shared.streams.clone().try_acquire_owned() {
+            Ok(permit) => (accepted.handled, Some((accepted.plan, permit))),
+            Err(_) => {
+                let problem = Problem::too_many_streams(shared.limits.streams.max_streams);
+                let mut response = app.problem(problem, &parts);
+                app.finish(&mut response, &parts);
+                (crate::app::Handled::unattributed(response), None)
+            }
+        },
+    };
+    log_request(&parts, &handled, started);
+    if let Some((plan, permit)) = plan {
+        let (app, limits) = (shared.app.clone(), shared.limits.streams.clone());
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => websocket::run(TokioIo::new(upgraded), app, plan, limits, shutdown).await,
+                Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
+            }
+            drop(permit);
+        });
+    }
+    let (head, body) = handled.response.into_parts();
+    Response::from_parts(head, WireBody::Whole(Full::new(body)))
+}
+
+async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response<WireBody>, FaultError> {
+    let started = Instant::now();
+    let app = &shared.app;
     let (parts, body) = request.into_parts();
-    let handled = match read_body(body, &parts.headers, max_body).await {
+    let handled = match read_body(body, &parts.headers, shared.limits.max_body).await {
         Ok(bytes) => app.handle(&parts, &bytes),
         Err(problem) => {
             let mut response = app.problem(problem, &parts);
@@ -115,6 +170,21 @@ async fn respond(app: Arc<App>, max_body: usize, request: Request<Incoming>) -> 
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }
+    log_request(&parts, &handled, started);
+    let (head, body) = handled.response.into_parts();
+    let body = match handled.fault {
+        // hyper closes the connection when the service fails: no response at all.
+        Some(Fault::Reset) => return Err(FaultError),
+        Some(Fault::Close) => WireBody::broken(body, 0),
+        Some(Fault::Truncate) => WireBody::broken(body.clone(), body.len() / 2),
+        Some(Fault::Malformed) => WireBody::Whole(Full::new(malformed(&body))),
+        Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
+    };
+    Ok(Response::from_parts(head, body))
+}
+
+/// One line per request (and per handshake).
+fn log_request(parts: &http::request::Parts, handled: &crate::app::Handled, started: Instant) {
     let status = handled.response.status().as_u16();
     tracing::info!(
         target: "specmock::request",
@@ -130,16 +200,6 @@ async fn respond(app: Arc<App>, max_body: usize, request: Request<Incoming>) -> 
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
-    let (head, body) = handled.response.into_parts();
-    let body = match handled.fault {
-        // hyper closes the connection when the service fails: no response at all.
-        Some(Fault::Reset) => return Err(FaultError),
-        Some(Fault::Close) => WireBody::broken(body, 0),
-        Some(Fault::Truncate) => WireBody::broken(body.clone(), body.len() / 2),
-        Some(Fault::Malformed) => WireBody::Whole(Full::new(malformed(&body))),
-        Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
-    };
-    Ok(Response::from_parts(head, body))
 }
 
 /// Half of the body and then a stray character: never valid JSON.

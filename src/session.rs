@@ -1,22 +1,90 @@
 //! Sessions: each test (or client) gets its own scenario, state and
 //! sequence counters, keyed by `X-Mock-Session` (or `__session`). Each
 //! session has its own lock, so parallel tests never wait on each other and
-//! counters stay exact under concurrent requests to one session.
+//! counters stay exact under concurrent requests to one session. Each also
+//! announces the calls made in it, so its WebSocket streams can follow.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::render::Rendered;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
 
-/// A session unused this long is forgotten (and starts afresh if it returns).
+/// A session unused this long is forgotten (and starts afresh if it returns),
+/// unless a stream still follows it.
 pub const DEFAULT_IDLE_EXPIRY: Duration = Duration::from_secs(60 * 60);
 
 /// How often at most the registry looks for idle sessions.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-pub type SharedSession = Arc<Mutex<SessionState>>;
+/// Calls a stream may fall behind by before it misses some. A live stream
+/// that falls behind only re-reads the session; a script's `on:` may miss
+/// the calls that rolled off.
+const EVENT_BACKLOG: usize = 64;
+
+pub type SharedSession = Arc<Session>;
+
+pub struct Session {
+    state: Mutex<SessionState>,
+    events: broadcast::Sender<Arc<Event>>,
+}
+
+/// A call made in a session (or a reset of it), as its streams see it.
+#[derive(Debug)]
+pub struct Event {
+    /// `None`: the session was reset or moved to another scenario.
+    pub operation: Option<usize>,
+    pub request: Option<Value>,
+    /// As sent; parsed only when a script reads `event.response`.
+    pub response: Option<Rendered>,
+    /// Whether the call changed the session's store or state.
+    pub changed: bool,
+}
+
+impl Event {
+    /// The session was reset or moved to another scenario.
+    pub fn restarted() -> Self {
+        Self {
+            operation: None,
+            request: None,
+            response: None,
+            changed: true,
+        }
+    }
+}
+
+impl Session {
+    fn new(state: SessionState) -> Self {
+        Self {
+            state: Mutex::new(state),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        }
+    }
+
+    /// The session's state, held exclusively.
+    pub fn lock(&self) -> MutexGuard<'_, SessionState> {
+        lock(&self.state)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+
+    /// Whether a stream follows this session (worth building events for).
+    pub fn is_followed(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
+    pub fn publish(&self, event: Event) {
+        // No receiver is not an error: streams come and go.
+        let _ = self.events.send(Arc::new(event));
+    }
+}
 
 pub struct Sessions {
     start_with: Option<Arc<Scenario>>,
@@ -62,14 +130,16 @@ impl Sessions {
         let mut registry = lock(&self.registry);
         if now.duration_since(registry.last_sweep) >= SWEEP_INTERVAL {
             let expiry = self.idle_expiry;
-            registry.by_id.retain(|_, (_, seen)| now.duration_since(*seen) < expiry);
+            registry
+                .by_id
+                .retain(|_, (session, seen)| now.duration_since(*seen) < expiry || session.is_followed());
             registry.last_sweep = now;
         }
         let start_with = &self.start_with;
         let entry = registry
             .by_id
             .entry(id.to_string())
-            .or_insert_with(|| (Arc::new(Mutex::new(SessionState::start(start_with.clone()))), now));
+            .or_insert_with(|| (Arc::new(Session::new(SessionState::start(start_with.clone()))), now));
         entry.1 = now;
         entry.0.clone()
     }

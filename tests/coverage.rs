@@ -1,14 +1,20 @@
 //! Every (operation, documented status) of the shipped spec can be produced
 //! through a shipped scenario, and is, over real HTTP: the test finds for
-//! each pair a scenario and a short sequence of calls that yields it.
+//! each pair a scenario and a short sequence of calls that yields it. For a
+//! WebSocket operation (`x-websocket: true`) the success status describes
+//! the stream's messages: it is reached by a handshake that is switched (101)
+//! and delivers a first data frame valid for that status; its other statuses
+//! (426 for a plain GET) are reached by plain requests.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::*;
 use http::Method;
+use serde_json::Value;
 use specmock::spec::{Operation, StatusKey};
 use specmock::{App, Behaviour};
 
@@ -61,6 +67,57 @@ async fn status_of(addr: SocketAddr, call: &Call, session: &str, scenario: &str)
         .status
 }
 
+/// Whether one attempt at `operation` yields `status`.
+async fn reaches(addr: SocketAddr, operation: &Operation, session: &str, scenario: &str, status: u16) -> bool {
+    let call = call_for(operation);
+    if operation.websocket && (200..300).contains(&status) {
+        stream_delivers(addr, operation, &call, session, scenario, status).await
+    } else {
+        status_of(addr, &call, session, scenario).await == status
+    }
+}
+
+/// A WebSocket handshake for `call` is switched (101) and its first data
+/// frame is a message of `status`: valid for one of its media types (JSON
+/// against a JSON schema, text as a string against the others).
+async fn stream_delivers(
+    addr: SocketAddr,
+    operation: &Operation,
+    call: &Call,
+    session: &str,
+    scenario: &str,
+    status: u16,
+) -> bool {
+    let mut headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    headers.push(("x-mock-session", session));
+    headers.push(("x-mock-scenario", scenario));
+    let Ok((mut ws, response)) = ws_connect(addr, &call.path, &headers).await else {
+        return false;
+    };
+    assert_eq!(response.status(), 101, "{} accepted a handshake", operation.id);
+    let text = match ws_next(&mut ws, Duration::from_secs(2)).await {
+        Some(Ok(WsMessage::Text(text))) => text.as_str().to_string(),
+        Some(Ok(WsMessage::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => return false,
+    };
+    let _ = ws.close(None).await;
+    let Some(response) = operation.response_for(status) else {
+        return false;
+    };
+    let json = serde_json::from_str::<Value>(&text).ok();
+    response.content.iter().any(|media| {
+        let Some(schema) = &media.schema else {
+            return false;
+        };
+        let message = match (media.media_type.contains("json"), &json) {
+            (true, Some(value)) => value.clone(),
+            (true, None) => return false,
+            (false, _) => Value::String(text.clone()),
+        };
+        schema_errors(schema, &message).is_empty()
+    })
+}
+
 #[tokio::test]
 async fn every_documented_status_is_reachable_through_a_shipped_scenario() {
     let sources = shipped_sources();
@@ -99,7 +156,7 @@ async fn every_documented_status_is_reachable_through_a_shipped_scenario() {
                         status_of(addr, &call_for(&operations[step]), &id, scenario).await;
                     }
                     for attempt in 1..=4 {
-                        if status_of(addr, &call_for(operation), &id, scenario).await == status {
+                        if reaches(addr, operation, &id, scenario, status).await {
                             let how = setup.map_or(String::new(), |&s| format!("after {}, ", operations[s].id));
                             reached = Some(format!("{scenario}: {how}call {attempt}"));
                             break 'search;

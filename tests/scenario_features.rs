@@ -213,7 +213,6 @@ async fn default_scenario_remembers_the_user_per_session() {
     assert_eq!(a.get_ok("/user").await, json!({ "user": profile }));
     assert_eq!(a.get_ok("/user/refresh").await, profile);
     assert_eq!(a.get_ok("/user/providers").await, json!({ "user": profile }));
-    assert_eq!(a.get_ok("/user/stream").await, profile);
     assert_eq!(
         b.get_ok("/user").await,
         json!({ "user": signed_in }),
@@ -911,7 +910,7 @@ async fn admin_lists_the_shipped_scenarios_with_their_descriptions() {
         })
         .collect();
     shipped.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(shipped.len(), 7, "the README's table lists seven");
+    assert_eq!(shipped.len(), 9, "the README's table lists nine");
     let names: Vec<&str> = listed.iter().map(|s| s["name"].as_str().unwrap()).collect();
     let expected: Vec<&str> = shipped.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, expected);
@@ -964,7 +963,7 @@ async fn admin_puts_resets_and_describes_sessions() {
         "session": "admin-1",
         "scenario": "vanity-taken",
         "state": "signed-in",
-        "counters": vec![0; 16],
+        "counters": vec![0; 17],
         "store": { "user": signed_in }
     });
     assert_eq!(put.json(), fresh);
@@ -981,7 +980,7 @@ async fn admin_puts_resets_and_describes_sessions() {
 
     let described = admin(addr, Method::GET, "/__mock/sessions/admin-1", "").await;
     assert_eq!(described.status, 200);
-    let mut counters = vec![0; 16];
+    let mut counters = vec![0; 17];
     counters[0] = 1; // vanity-taken's own rule (times: 1)
     counters[1] = 1; // default's clear-user
     counters[5] = 1; // default's signed-in vanity update
@@ -1282,7 +1281,7 @@ rules:
     assert_eq!(
         load_error(&[("env.yaml", env)]),
         "bad/env.yaml:3:43: `{{env.HOME}}` reads nothing a template can read: expected request.body[.FIELD...], \
-         request.path.NAME, request.query.NAME, request.headers.NAME, store.KEY[.FIELD...], now or uuid (at #/rules/0/respond/body/json)"
+         request.path.NAME, request.query.NAME, request.headers.NAME, store.KEY[.FIELD...], event.request[.FIELD...], event.response[.FIELD...], now or uuid (at #/rules/0/respond/body/json)"
     );
 
     let store = "\

@@ -28,6 +28,22 @@ pub struct Rendered {
 }
 
 /// The pre-rendered default body of every declared response.
+impl Rendered {
+    /// The body as a value: parsed JSON, text as a string, nothing for none.
+    pub fn value(&self) -> Option<Value> {
+        if self.body.is_empty() {
+            return None;
+        }
+        let json = self.content_type.as_deref().is_some_and(is_json);
+        match json {
+            true => serde_json::from_slice(&self.body).ok(),
+            false => std::str::from_utf8(&self.body)
+                .ok()
+                .map(|text| Value::String(text.into())),
+        }
+    }
+}
+
 pub struct Responder {
     /// Indexed like `spec.operations`, then like `operation.responses`.
     rendered: Vec<Vec<Rendered>>,
@@ -143,6 +159,14 @@ pub(crate) fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
         .iter()
         .find(|m| is_json(&m.media_type))
         .or_else(|| content.first())
+}
+
+/// The media type a body is sent as: a text one for a `text:` body when the
+/// response declares one (a WebSocket operation may declare JSON and text
+/// messages side by side), else the preferred one.
+pub(crate) fn media_for(content: &[MediaSpec], text: bool) -> Option<&MediaSpec> {
+    let textual = || content.iter().find(|m| !is_json(&m.media_type));
+    text.then(textual).flatten().or_else(|| preferred_media(content))
 }
 
 pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::template::Scope;
-use super::{BodyTemplate, Delay, Fault, Rule, Scenario, ScriptedBody};
+use super::template::{EventView, Scope};
+use super::{BodyTemplate, Delay, Fault, Reaction, Rule, Scenario, Script, ScriptedBody};
 use crate::render::{encode_for, mismatch, Rendered};
 use crate::spec::MediaSpec;
 
@@ -28,6 +28,9 @@ pub struct SessionState {
     /// Bumped on every store change: a body that reads only the store is
     /// rendered (and checked) once per version, not once per request.
     store_version: u64,
+    /// Bumped whenever the store or the state changes: live streams compare
+    /// it to know when to send again.
+    changes: u64,
     renders: HashMap<(usize, usize), CachedRender>,
 }
 
@@ -51,12 +54,18 @@ impl SessionState {
             counters: vec![0; rules],
             store,
             store_version: 0,
+            changes: 0,
             renders: HashMap::new(),
         }
     }
 
     pub fn scenario_name(&self) -> Option<&str> {
         self.scenario.as_deref().map(|s| s.name.as_str())
+    }
+
+    /// How many times the store or the state has changed so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 }
 
@@ -74,10 +83,33 @@ pub struct Facts<'a> {
     pub entropy: u64,
 }
 
-/// The outcome of a match.
+/// The outcome of a match: the rule that matched and what it does.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub rule: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Respond(Answer),
+    /// The rule scripts a WebSocket stream.
+    Stream(Arc<Script>),
+}
+
+impl Decision {
+    /// The scripted response, unless the rule scripts a stream.
+    pub fn answer(&self) -> Option<&Answer> {
+        match &self.outcome {
+            Outcome::Respond(answer) => Some(answer),
+            Outcome::Stream(_) => None,
+        }
+    }
+}
+
+/// A scripted response, rendered.
+#[derive(Debug, Clone)]
+pub struct Answer {
     pub rendered: Rendered,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Set when a templated body breaks its schema (or renders to nothing).
@@ -90,20 +122,12 @@ pub struct Decision {
 /// writes the store, renders the body and applies the state change.
 pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision> {
     let scenario = session.scenario.clone()?;
-    let (index, rule) = scenario.rules.iter().enumerate().find(|(index, rule)| {
-        rule.times.is_none_or(|times| session.counters[*index] < times) && matches(rule, &session.state, facts)
-    })?;
+    let (index, rule) = first_match(session, &scenario, facts)?;
     let count = session.counters[index];
     session.counters[index] = count + 1;
-    let last = rule.responses.len() as u64 - 1;
-    let position = if rule.cycle {
-        count % (last + 1)
-    } else {
-        count.min(last)
-    };
-    let response = &rule.responses[position as usize];
 
     let uuid_state = Cell::new(facts.entropy);
+    let before = session.store_version;
     for (key, value) in &rule.store {
         if let Some(rendered) = value.render(&scope(facts, &session.store, &uuid_state)) {
             session.store.insert(key.clone(), rendered);
@@ -115,9 +139,58 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
             session.store_version += 1;
         }
     }
+    let mut changed = session.store_version != before;
     if let Some(state) = &rule.then_state {
+        changed |= session.state != *state;
         session.state = state.clone();
     }
+    if changed {
+        session.changes += 1;
+    }
+    Some(respond(session, index, rule, count, facts, &uuid_state))
+}
+
+/// What `decide` would answer now, without counting the match, writing the
+/// store or moving the state: a live stream's view of the session.
+pub fn peek(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision> {
+    let scenario = session.scenario.clone()?;
+    let (index, rule) = first_match(session, &scenario, facts)?;
+    let count = session.counters[index];
+    Some(respond(session, index, rule, count, facts, &Cell::new(facts.entropy)))
+}
+
+fn first_match<'s>(
+    session: &SessionState,
+    scenario: &'s Scenario,
+    facts: &Facts<'_>,
+) -> Option<(usize, &'s Arc<Rule>)> {
+    scenario.rules.iter().enumerate().find(|(index, rule)| {
+        rule.times.is_none_or(|times| session.counters[*index] < times) && matches(rule, &session.state, facts)
+    })
+}
+
+/// Renders the rule's response number `count` (or hands over its stream script).
+fn respond(
+    session: &mut SessionState,
+    index: usize,
+    rule: &Rule,
+    count: u64,
+    facts: &Facts<'_>,
+    uuid_state: &Cell<u64>,
+) -> Decision {
+    let responses = match &rule.reaction {
+        Reaction::Respond { responses, cycle } => (responses, *cycle),
+        Reaction::Stream(script) => {
+            return Decision {
+                rule: rule.label.clone(),
+                outcome: Outcome::Stream(script.clone()),
+            }
+        }
+    };
+    let (responses, cycle) = responses;
+    let last = responses.len() as u64 - 1;
+    let position = if cycle { count % (last + 1) } else { count.min(last) };
+    let response = &responses[position as usize];
 
     let (rendered, problem) = match &response.body {
         ScriptedBody::Ready(rendered) => (
@@ -142,7 +215,7 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
                             media.as_ref(),
                             response.status,
                             &rule.label,
-                            &scope(facts, store, &uuid_state),
+                            &scope(facts, store, uuid_state),
                         )
                     };
                     let (rendered, problem) = render(&session.store);
@@ -162,7 +235,7 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
     let mut headers = Vec::with_capacity(response.headers.len());
     let mut problem = problem;
     for (name, template) in &response.headers {
-        let value = template.render(&scope(facts, &session.store, &uuid_state));
+        let value = template.render(&scope(facts, &session.store, uuid_state));
         let text = match value {
             Some(Value::String(text)) => text,
             Some(other) => other.to_string(),
@@ -178,14 +251,36 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
             }
         }
     }
-    Some(Decision {
+    Decision {
         rule: rule.label.clone(),
-        rendered,
-        headers,
-        problem,
-        delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
-        fault: response.fault,
-    })
+        outcome: Outcome::Respond(Answer {
+            rendered,
+            headers,
+            problem,
+            delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
+            fault: response.fault,
+        }),
+    }
+}
+
+/// Renders a stream frame's template from the session's store and the call
+/// an `on:` step waited for, checked against the operation's schema.
+#[allow(clippy::too_many_arguments)]
+pub fn render_frame(
+    body: &BodyTemplate,
+    media: Option<&MediaSpec>,
+    status: u16,
+    label: &str,
+    facts: &Facts<'_>,
+    store: &Map<String, Value>,
+    event: Option<&EventView<'_>>,
+    uuid_state: &Cell<u64>,
+) -> (Rendered, Option<String>) {
+    let scope = Scope {
+        event,
+        ..scope(facts, store, uuid_state)
+    };
+    render_template(body, media, status, label, &scope)
 }
 
 /// Renders a templated body and checks it against the response schema.
@@ -224,12 +319,14 @@ fn scope<'a>(facts: &'a Facts<'a>, store: &'a Map<String, Value>, uuid_state: &'
         query: facts.query,
         headers: facts.headers,
         store,
+        event: None,
         now: facts.now,
         uuid_state,
     }
 }
 
-fn pick_delay(delay: Delay, entropy: u64) -> Duration {
+/// A delay from its range, chosen by `entropy`.
+pub fn pick_delay(delay: Delay, entropy: u64) -> Duration {
     let span = delay.max.saturating_sub(delay.min).as_millis() as u64;
     if span == 0 {
         return delay.min;
@@ -308,8 +405,10 @@ mod tests {
             query: Vec::new(),
             headers: Vec::new(),
             path: Vec::new(),
-            responses: statuses.iter().map(|s| scripted(*s)).collect(),
-            cycle,
+            reaction: Reaction::Respond {
+                responses: statuses.iter().map(|s| scripted(*s)).collect(),
+                cycle,
+            },
             times: None,
             store: Vec::new(),
             forget: Vec::new(),
@@ -343,7 +442,7 @@ mod tests {
     fn statuses(session: &mut SessionState, operation: usize, n: usize) -> Vec<Option<u16>> {
         let headers = HeaderMap::new();
         (0..n)
-            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.rendered.status))
+            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.answer().unwrap().rendered.status))
             .collect()
     }
 
@@ -416,7 +515,10 @@ mod tests {
             },
         )];
         let mut show = rule(1, &[200], false);
-        show.responses[0].body = ScriptedBody::Template {
+        let Reaction::Respond { responses, .. } = &mut show.reaction else {
+            unreachable!()
+        };
+        responses[0].body = ScriptedBody::Template {
             body: BodyTemplate {
                 base: Template::parse(&json!({"user": "{{store.user}}"})).unwrap(),
                 merge: None,
@@ -430,12 +532,13 @@ mod tests {
         let body = json!({"id": "u1"});
         decide(&mut session, &facts(0, Some(&body), &headers)).unwrap();
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
+        let shown = shown.answer().unwrap();
         assert_eq!(shown.rendered.body.as_ref(), br#"{"user":{"id":"u1"}}"#);
         assert!(shown.problem.is_none());
         decide(&mut session, &facts(2, None, &headers)).unwrap();
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
         assert_eq!(
-            shown.rendered.body.as_ref(),
+            shown.answer().unwrap().rendered.body.as_ref(),
             br#"{}"#,
             "an absent key leaves its field out"
         );

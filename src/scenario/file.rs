@@ -32,7 +32,10 @@ pub struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     pub when: WhenFile,
-    pub respond: OneOrMany<ResponseFile>,
+    /// Either `respond` or `stream`.
+    pub respond: Option<OneOrMany<ResponseFile>>,
+    /// A WebSocket frame script, run when the request is a handshake.
+    pub stream: Option<Vec<StepFile>>,
     /// After the last response of a sequence, start again from the first
     /// (otherwise the last one repeats).
     #[serde(default)]
@@ -105,12 +108,88 @@ pub struct BodyFile {
     pub from: Option<String>,
     /// Deep-merged over the source (templates allowed).
     pub merge: Option<Value>,
+    /// Base64: a binary stream frame (`send:` only).
+    pub binary: Option<String>,
+}
+
+impl BodyFile {
+    /// How many sources (not counting `merge` and `binary`) are given.
+    pub fn sources(&self) -> usize {
+        [
+            self.fixture.is_some(),
+            self.json.is_some(),
+            self.text.is_some(),
+            self.example.is_some(),
+            self.generate,
+            self.from.is_some(),
+        ]
+        .into_iter()
+        .filter(|given| *given)
+        .count()
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThenFile {
     pub state: String,
+}
+
+/// One step of a stream script: exactly one of `send`, `wait`, `on`,
+/// `expect`, `repeat`, `close`, `fault` (`on` and `expect` may carry a
+/// `send`, `repeat` carries `steps`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    pub send: Option<BodyFile>,
+    pub wait: Option<String>,
+    pub on: Option<String>,
+    pub expect: Option<ExpectFile>,
+    pub repeat: Option<RepeatFile>,
+    pub steps: Option<Vec<StepFile>>,
+    pub close: Option<CloseFile>,
+    pub fault: Option<StreamFaultFile>,
+}
+
+/// What the client is expected to send next; nothing given: any message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFile {
+    /// A JSON message containing this (objects by subset).
+    #[serde(default, deserialize_with = "present")]
+    pub json: Option<Value>,
+    /// A text message equal to this.
+    pub text: Option<String>,
+}
+
+/// `repeat: 3` or `repeat: forever`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RepeatFile {
+    Times(u64),
+    Forever(Forever),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forever {
+    Forever,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseFile {
+    pub code: u16,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamFaultFile {
+    Drop,
+    Malformed,
+    Oversize,
 }
 
 /// A field that is present, whatever its value (`null` included).

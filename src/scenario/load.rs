@@ -13,12 +13,13 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::file::{BodyFile, FaultFile, ResponseFile, RuleFile, ScenarioFile};
+use super::stream::{compile_script, StepContext};
 use super::template::{parse_expr, Expr, Template};
-use super::{BodyTemplate, Catalog, Delay, Fault, Rule, Scenario, Scripted, ScriptedBody};
+use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scripted, ScriptedBody};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::{FixtureContent, Fixtures};
 use crate::locate::Locations;
-use crate::render::{encode_for, generate, mismatch, preferred_media, Rendered, Responder};
+use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed};
 use crate::spec::{follow_local, MediaSpec, Operation, ParamIn, Spec};
 
@@ -31,8 +32,8 @@ pub struct ScenarioSource {
 }
 
 /// What a scenario needs from the rest of the mock to be checked.
-struct Context<'a> {
-    spec: &'a Spec,
+pub(super) struct Context<'a> {
+    pub spec: &'a Spec,
     responder: &'a Responder,
     fixtures: &'a Fixtures,
     seed: u64,
@@ -157,7 +158,7 @@ fn compile(
     let mut store = parent.map(|p| p.store.clone()).unwrap_or_default();
     for (key, body) in file.store.unwrap_or_default() {
         let at = format!("/store/{key}");
-        let template = body_template(body, None, None, &at, label, context, &mut reads)?;
+        let template = body_template(body, None, None, &at, label, context, &mut reads, None)?;
         let value = template.as_static().ok_or_else(|| {
             Diagnostic::at_pointer(
                 label,
@@ -203,7 +204,7 @@ fn compile(
 
 /// Where templates read store keys, checked once every writer is known.
 #[derive(Default)]
-struct StoreReads(Vec<(String, String)>);
+pub(super) struct StoreReads(Vec<(String, String)>);
 
 fn compile_rule(
     rule: RuleFile,
@@ -222,31 +223,52 @@ fn compile_rule(
         )
     })?;
     let op = &context.spec.operations[operation];
-    let single = raw.pointer(&format!("{at}/respond")).is_some_and(Value::is_object);
-    let mut responses = Vec::with_capacity(rule.respond.0.len());
-    for (position, response) in rule.respond.0.into_iter().enumerate() {
-        let response_at = if single {
-            format!("{at}/respond")
-        } else {
-            format!("{at}/respond/{position}")
-        };
-        responses.push(compile_response(
-            response,
-            operation,
-            op,
-            &response_at,
-            label,
-            context,
-            reads,
-        )?);
-    }
-    if responses.is_empty() {
-        return Err(Diagnostic::at_pointer(
-            label,
-            format!("{at}/respond"),
-            "expected at least one response",
-        ));
-    }
+    let rule_label = format!("{label} rules[{index}]");
+    let reaction = match (rule.respond, rule.stream) {
+        (Some(respond), None) => {
+            let single = raw.pointer(&format!("{at}/respond")).is_some_and(Value::is_object);
+            let mut responses = Vec::with_capacity(respond.0.len());
+            for (position, response) in respond.0.into_iter().enumerate() {
+                let response_at = if single {
+                    format!("{at}/respond")
+                } else {
+                    format!("{at}/respond/{position}")
+                };
+                responses.push(compile_response(
+                    response,
+                    operation,
+                    op,
+                    &response_at,
+                    label,
+                    context,
+                    reads,
+                )?);
+            }
+            if responses.is_empty() {
+                return Err(Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/respond"),
+                    "expected at least one response",
+                ));
+            }
+            Reaction::Respond {
+                responses,
+                cycle: rule.cycle,
+            }
+        }
+        (None, Some(steps)) => {
+            let scope = StepContext { context, op, label };
+            let script = compile_script(steps, &format!("{at}/stream"), rule_label.clone(), &scope, reads)?;
+            Reaction::Stream(Arc::new(script))
+        }
+        _ => {
+            return Err(Diagnostic::at_pointer(
+                label,
+                &at,
+                "a rule needs exactly one of `respond` (HTTP responses) and `stream` (WebSocket frames)",
+            ))
+        }
+    };
     let mut store = Vec::new();
     for (key, body) in rule.store.unwrap_or_default() {
         store.push((
@@ -259,6 +281,7 @@ fn compile_rule(
                 label,
                 context,
                 reads,
+                None,
             )?,
         ));
     }
@@ -267,15 +290,14 @@ fn compile_rule(
         headers.push((header_name(&name, &format!("{at}/when/headers"), label)?, value));
     }
     Ok(Rule {
-        label: format!("{label} rules[{index}]"),
+        label: rule_label,
         operation,
         states: rule.when.state.map(|s| s.0).unwrap_or_default(),
         body: rule.when.body,
         query: rule.when.query.into_iter().collect(),
         headers,
         path: rule.when.path.into_iter().collect(),
-        responses,
-        cycle: rule.cycle,
+        reaction,
         times: rule.times,
         store,
         forget: rule.forget,
@@ -320,7 +342,8 @@ fn compile_response(
             ),
         ));
     }
-    let media = declared.and_then(|d| preferred_media(&d.content));
+    let wants_text = response.body.as_ref().is_some_and(|b| b.text.is_some());
+    let media = declared.and_then(|d| media_for(&d.content, wants_text));
     let body = match response.body {
         None => match context.responder.for_status(context.spec, operation, status) {
             Some(rendered) => ScriptedBody::Ready(rendered),
@@ -341,7 +364,7 @@ fn compile_response(
                     format!("status {status} of `{}` declares no content: remove `body`", op.id),
                 ));
             }
-            let template = body_template(body, Some(op), media, &body_at, label, context, reads)?;
+            let template = body_template(body, Some(op), media, &body_at, label, context, reads, None)?;
             match template.as_static() {
                 Some(value) => {
                     if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
@@ -377,7 +400,7 @@ fn compile_response(
         let template =
             Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
         for expr in template.expressions() {
-            check_expression(expr, Some(op), &value_at, label, reads)?;
+            check_expression(expr, Some(op), &value_at, label, reads, None)?;
         }
         if let Some(Value::String(literal)) = template.as_literal() {
             HeaderValue::from_str(literal)
@@ -398,8 +421,10 @@ fn compile_response(
     })
 }
 
-/// A body or store value: its source as a template, checked.
-fn body_template(
+/// A body or store value: its source as a template, checked. `event` is the
+/// operation a stream's `on:` step waits for (what `event.*` may read).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn body_template(
     body: BodyFile,
     op: Option<&Operation>,
     media: Option<&MediaSpec>,
@@ -407,16 +432,16 @@ fn body_template(
     label: &str,
     context: &Context<'_>,
     reads: &mut StoreReads,
+    event: Option<&Operation>,
 ) -> Result<BodyTemplate, Diagnostic> {
-    let given = [
-        body.fixture.is_some(),
-        body.json.is_some(),
-        body.text.is_some(),
-        body.example.is_some(),
-        body.generate,
-        body.from.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
+    if body.binary.is_some() {
+        return Err(Diagnostic::at_pointer(
+            label,
+            format!("{at}/binary"),
+            "`binary` is for stream frames (`send:`); an HTTP body or a store value is one of the other sources",
+        ));
+    }
+    if body.sources() != 1 {
         return Err(Diagnostic::at_pointer(
             label,
             at,
@@ -475,7 +500,7 @@ fn body_template(
         .into_iter()
         .chain(template.merge.iter().flat_map(Template::expressions))
     {
-        check_expression(expr, op, at, label, reads)?;
+        check_expression(expr, op, at, label, reads, event)?;
     }
     Ok(template)
 }
@@ -487,10 +512,17 @@ fn check_expression(
     at: &str,
     label: &str,
     reads: &mut StoreReads,
+    event: Option<&Operation>,
 ) -> Result<(), Diagnostic> {
     let fail = |message: String| Err(Diagnostic::at_pointer(label, at, message));
     let needs_request = |what: &str| format!("`{what}` reads the request, but initial store values have none");
     match expr {
+        Expr::EventRequest(path) => match event {
+            Some(event) => check_expression(&Expr::RequestBody(path.clone()), Some(event), at, label, reads, None),
+            None => fail(NOT_IN_AN_EVENT.to_string()),
+        },
+        Expr::EventResponse(_) if event.is_some() => Ok(()),
+        Expr::EventResponse(_) => fail(NOT_IN_AN_EVENT.to_string()),
         Expr::Store(key, _) => {
             reads.0.push((at.to_string(), key.clone()));
             Ok(())
@@ -552,6 +584,9 @@ fn check_expression(
     }
 }
 
+const NOT_IN_AN_EVENT: &str =
+    "`event.*` reads the call a stream's `on:` step waited for: use it in the `send` of an `on:` step";
+
 /// Headers the server sets itself: framing ones (a wrong length would break
 /// the connection; faults exist to do that on purpose) and the mock's own
 /// marker (a scripted answer must not pass for a mock error).
@@ -571,7 +606,7 @@ fn header_name(name: &str, at: &str, label: &str) -> Result<HeaderName, Diagnost
 }
 
 /// `300ms`, `2s`, `1.5s`, or `MIN..MAX`.
-fn parse_delay(text: &str) -> Result<Delay, String> {
+pub(super) fn parse_delay(text: &str) -> Result<Delay, String> {
     let one = |part: &str| -> Result<Duration, String> {
         let part = part.trim();
         let (number, scale) = if let Some(ms) = part.strip_suffix("ms") {
@@ -608,7 +643,7 @@ fn parse_delay(text: &str) -> Result<Delay, String> {
     Ok(delay)
 }
 
-fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
+pub(super) fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
     spec.operations.iter().position(|op| op.id == reference).or_else(|| {
         let (method, path) = reference.split_once(' ')?;
         spec.operations
@@ -617,7 +652,7 @@ fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
     })
 }
 
-fn unknown_operation(spec: &Spec, reference: &str) -> String {
+pub(super) fn unknown_operation(spec: &Spec, reference: &str) -> String {
     let known: Vec<&str> = spec.operations.iter().map(|op| op.id.as_str()).collect();
     format!(
         "unknown operation `{reference}`: expected an operationId or `METHOD /path` (known: {})",

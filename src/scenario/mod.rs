@@ -7,6 +7,7 @@
 pub mod engine;
 mod file;
 mod load;
+pub mod stream;
 pub mod template;
 
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ use http::HeaderName;
 use serde_json::{Map, Value};
 
 pub use load::{load_catalog, ScenarioSource};
+pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
 
 use crate::render::Rendered;
 use crate::spec::MediaSpec;
@@ -47,13 +49,22 @@ pub struct Rule {
     pub query: Vec<(String, String)>,
     pub headers: Vec<(HeaderName, String)>,
     pub path: Vec<(String, String)>,
-    pub responses: Vec<Scripted>,
-    pub cycle: bool,
+    pub reaction: Reaction,
     /// `None`: unlimited.
     pub times: Option<u64>,
     pub store: Vec<(String, BodyTemplate)>,
     pub forget: Vec<String>,
     pub then_state: Option<String>,
+}
+
+/// What a matching rule does.
+#[derive(Debug)]
+pub enum Reaction {
+    /// Answer with the next response of the sequence; after the last, start
+    /// again (`cycle`) or repeat the last.
+    Respond { responses: Vec<Scripted>, cycle: bool },
+    /// Run a WebSocket frame script (the request is a WebSocket handshake).
+    Stream(Arc<Script>),
 }
 
 /// One scripted response.

@@ -21,6 +21,10 @@ pub enum Expr {
     RequestQuery(String),
     RequestHeader(String),
     Store(String, Vec<String>),
+    /// In a stream's `on:` step: the request and the response of the call
+    /// the step waited for.
+    EventRequest(Vec<String>),
+    EventResponse(Vec<String>),
     Now,
     Uuid,
 }
@@ -47,10 +51,19 @@ pub struct Scope<'a> {
     pub query: &'a [(String, String)],
     pub headers: &'a HeaderMap,
     pub store: &'a Map<String, Value>,
+    /// The call a stream step waited for, if any.
+    pub event: Option<&'a EventView<'a>>,
     /// RFC 3339, fixed for the whole request.
     pub now: &'a str,
     /// Source of `{{uuid}}` values; advanced on each use.
     pub uuid_state: &'a Cell<u64>,
+}
+
+/// The request and response bodies of a call, as `event.*` reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventView<'a> {
+    pub request: Option<&'a Value>,
+    pub response: Option<&'a Value>,
 }
 
 impl Template {
@@ -166,7 +179,8 @@ fn parse_text(text: &str) -> Result<Template, String> {
 }
 
 /// `request.body.a.b`, `request.path.id`, `request.query.q`,
-/// `request.headers.x-name`, `store.user.id`, `now`, `uuid`.
+/// `request.headers.x-name`, `store.user.id`, `event.request.a`,
+/// `event.response.a`, `now`, `uuid`.
 pub fn parse_expr(source: &str) -> Result<Expr, String> {
     let parts: Vec<&str> = source.split('.').collect();
     let rest = |from: usize| parts[from..].iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -184,8 +198,10 @@ pub fn parse_expr(source: &str) -> Result<Expr, String> {
         ["request", "query", ..] => Ok(Expr::RequestQuery(one("query")?)),
         ["request", "headers", ..] => Ok(Expr::RequestHeader(one("headers")?.to_ascii_lowercase())),
         ["store", key, ..] if !key.is_empty() => Ok(Expr::Store(key.to_string(), rest(2))),
+        ["event", "request", ..] => Ok(Expr::EventRequest(rest(2))),
+        ["event", "response", ..] => Ok(Expr::EventResponse(rest(2))),
         _ => Err(format!(
-            "`{{{{{source}}}}}` reads nothing a template can read: expected request.body[.FIELD...], request.path.NAME, request.query.NAME, request.headers.NAME, store.KEY[.FIELD...], now or uuid"
+            "`{{{{{source}}}}}` reads nothing a template can read: expected request.body[.FIELD...], request.path.NAME, request.query.NAME, request.headers.NAME, store.KEY[.FIELD...], event.request[.FIELD...], event.response[.FIELD...], now or uuid"
         )),
     }
 }
@@ -201,6 +217,8 @@ pub fn lookup<'s>(expr: &Expr, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
     match expr {
         Expr::RequestBody(path) => descend(scope.body?, path).map(Cow::Borrowed),
         Expr::Store(key, path) => descend(scope.store.get(key)?, path).map(Cow::Borrowed),
+        Expr::EventRequest(path) => descend(scope.event?.request?, path).map(Cow::Borrowed),
+        Expr::EventResponse(path) => descend(scope.event?.response?, path).map(Cow::Borrowed),
         Expr::RequestPath(name) => text(find(scope.path, name)?),
         Expr::RequestQuery(name) => text(find(scope.query, name)?),
         Expr::RequestHeader(name) => text(scope.headers.get(name.as_str())?.to_str().ok()?),
@@ -289,6 +307,7 @@ mod tests {
             query: &[],
             headers,
             store,
+            event: None,
             now: "2026-01-02T03:04:05Z",
             uuid_state: uuid,
         }

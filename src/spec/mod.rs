@@ -23,6 +23,9 @@ pub use model::*;
 use router::Router;
 use source::{parse_document, parse_typed, unresolved, Documents, RefTarget};
 
+/// The vendor extension that marks a GET operation as a WebSocket.
+pub const WEBSOCKET_EXTENSION: &str = "x-websocket";
+
 /// A loaded, compiled spec.
 pub struct Spec {
     pub file: String,
@@ -242,9 +245,29 @@ impl Loader<'_> {
         let requirements = operation.security.as_ref().or(self.document.security.as_ref());
         let security = self.security(file, pointer, requirements)?;
 
+        let websocket = match operation.extensions.get(WEBSOCKET_EXTENSION) {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) if http_method == Method::GET => true,
+            Some(Value::Bool(true)) => {
+                return Err(Diagnostic::at_pointer(
+                    file.as_ref(),
+                    format!("{pointer}/{WEBSOCKET_EXTENSION}"),
+                    format!("`{WEBSOCKET_EXTENSION}` marks a GET operation; this one is {http_method}"),
+                ))
+            }
+            Some(other) => {
+                return Err(Diagnostic::at_pointer(
+                    file.as_ref(),
+                    format!("{pointer}/{WEBSOCKET_EXTENSION}"),
+                    format!("expected `{WEBSOCKET_EXTENSION}: true` or `false`, found {other}"),
+                ))
+            }
+        };
+
         Ok(Operation {
             id,
             method: http_method,
+            websocket,
             path: path.to_string(),
             parameters,
             request_body,

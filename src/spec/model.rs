@@ -176,6 +176,9 @@ pub struct Operation {
     /// Alternatives (any one suffices), each a set of schemes (all needed).
     /// Empty: no credentials needed.
     pub security: Vec<Vec<SecurityScheme>>,
+    /// Marked `x-websocket: true`: a WebSocket only (a plain GET gets 426).
+    /// Any GET operation accepts an upgrade; this one requires it.
+    pub websocket: bool,
     pub extensions: Map<String, Value>,
 }
 

@@ -538,3 +538,76 @@ pub async fn raw_bytes(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     };
     tokio::time::timeout(IO_TIMEOUT, exchange).await.expect("no timeout")
 }
+
+// ---------------------------------------------------------------- WebSocket
+
+/// A WebSocket client connection (tokio-tungstenite) over plain TCP.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub type WsError = tokio_tungstenite::tungstenite::Error;
+pub type WsMessage = tokio_tungstenite::tungstenite::Message;
+/// What a handshake gives: the open socket and the 101, or why not.
+pub type WsHandshake = Result<(Ws, http::Response<Option<Vec<u8>>>), WsError>;
+
+/// A WebSocket handshake to `path` (query included) with extra handshake
+/// headers and an optional client configuration. `Err(WsError::Http(..))`
+/// carries the HTTP answer of a refused handshake, body included.
+pub async fn ws_connect_with_config(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    config: Option<tokio_tungstenite::tungstenite::protocol::WebSocketConfig>,
+) -> WsHandshake {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}{path}")
+        .into_client_request()
+        .expect("a valid WebSocket request");
+    for (name, value) in headers {
+        request.headers_mut().append(
+            http::header::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            http::header::HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    tokio::time::timeout(
+        IO_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(request, config, true),
+    )
+    .await
+    .expect("the handshake is answered in time")
+}
+
+pub async fn ws_connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> WsHandshake {
+    ws_connect_with_config(addr, path, headers, None).await
+}
+
+/// A WebSocket the server accepted (101), ready to read.
+pub async fn ws_open(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Ws {
+    match ws_connect(addr, path, headers).await {
+        Ok((ws, response)) => {
+            assert_eq!(response.status(), 101, "{response:?}");
+            ws
+        }
+        Err(WsError::Http(response)) => panic!(
+            "the handshake to {path} was refused: {} {}",
+            response.status(),
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+        ),
+        Err(error) => panic!("the handshake to {path} failed: {error}"),
+    }
+}
+
+/// The next message that is not a ping or pong (reading also answers the
+/// server's pings), `None` if none comes `within`. A close frame counts as a
+/// message; the end of the connection or a protocol error is an `Err`.
+pub async fn ws_next(ws: &mut Ws, within: Duration) -> Option<Result<WsMessage, WsError>> {
+    use futures_util::StreamExt;
+    let next = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(other) => return other,
+                None => return Err(WsError::ConnectionClosed),
+            }
+        }
+    };
+    tokio::time::timeout(within, next).await.ok()
+}

@@ -17,7 +17,7 @@ import pytest
 from pieces_os_client.api.user_api import UserApi
 from pieces_os_client.api_client import ApiClient
 from pieces_os_client.configuration import Configuration
-from pieces_os_client.exceptions import UnauthorizedException
+from pieces_os_client.exceptions import ApiException, UnauthorizedException
 from pieces_os_client.models.aesthetics import Aesthetics
 from pieces_os_client.models.anonymous_temporal_range import AnonymousTemporalRange
 from pieces_os_client.models.auth0_identity import Auth0Identity
@@ -188,8 +188,19 @@ def test_select_user_with_token_and_auth0_user_returns_user_profile(user_api, au
     _assert_sane_profile(user_api.select_user(auth0_user=auth0_user))
 
 
-def test_stream_user_over_plain_http_returns_user_profile(user_api):
-    _assert_sane_profile(user_api.stream_user())
+def test_stream_user_over_plain_http_is_426_upgrade_required(user_api):
+    # `stream-user` is `x-websocket: true`: the SDK's generated `stream_user` sends a plain
+    # GET, which the spec answers 426 (problem+json, `Upgrade: websocket`). The stream itself
+    # is covered in test_stream.py.
+    with pytest.raises(ApiException) as excinfo:
+        user_api.stream_user()
+    exc = excinfo.value
+    assert type(exc) is ApiException, type(exc)  # the SDK has no subclass for 426
+    problem = _assert_problem(
+        exc.status, exc.headers, exc.body.encode(), expected_status=426, kind="upgrade-required"
+    )
+    assert exc.headers.get("Upgrade", "").lower() == "websocket", exc.headers
+    assert problem["instance"] == "/user/stream", problem
 
 
 def test_update_user_with_full_profile_returns_user_profile(user_api, user_profile):

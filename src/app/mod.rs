@@ -2,10 +2,15 @@
 //! It takes the parts of a request and answers a response; the network lives
 //! in `server.rs`, so everything here is testable without a socket.
 
+mod stream;
+
+pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade};
+
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Method, Response, StatusCode};
+use http::{HeaderMap, Method, Response, StatusCode};
+use serde_json::Value;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +21,9 @@ use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, preferred_media, Rendered, Responder};
-use crate::scenario::engine::{self, Facts, SessionState};
+use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::{load_catalog, Catalog, Fault, Scenario, ScenarioSource};
-use crate::session::{lock, Sessions, DEFAULT_IDLE_EXPIRY};
+use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
 use crate::validate::{self, ParamSources, RequestView, Violation};
@@ -171,45 +176,57 @@ impl App {
                 return Handled::unattributed(preflight(parts, &methods));
             }
         }
+        match self.admit(parts, body, false) {
+            Ok(admitted) => self.answer(parts, admitted),
+            Err(refused) => *refused,
+        }
+    }
+
+    /// Routes and validates a request: what every answer (HTTP or stream)
+    /// starts from, or the problem that ends it.
+    fn admit(&self, parts: &Parts, body: &[u8], upgrading: bool) -> Result<Admitted, Box<Handled>> {
+        let path = parts.uri.path();
         let (operation_index, path_params) = match self.spec.router.find(&parts.method, path) {
             RouteMatch::Found { operation, params } => (operation, params),
             RouteMatch::MethodNotAllowed { allowed } => {
                 let allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
-                return Handled::unattributed(self.problem(
+                return Err(Box::new(Handled::unattributed(self.problem(
                     Problem::method_not_allowed(parts.method.as_str(), path, &allowed),
                     parts,
-                ));
+                ))));
             }
             RouteMatch::NotFound { closest } => {
-                return Handled::unattributed(self.problem(Problem::not_found(path, closest), parts))
+                return Err(Box::new(Handled::unattributed(
+                    self.problem(Problem::not_found(path, closest), parts),
+                )))
             }
         };
         let operation = &self.spec.operations[operation_index];
-        let attribute = |response, violations| Handled {
-            operation: Some(operation.id.clone()),
-            violations,
-            ..Handled::unattributed(response)
+        let refuse = |problem: Problem, violations| {
+            Box::new(self.attributed(operation_index, self.problem(problem, parts), violations))
         };
-
+        if operation.websocket && !upgrading {
+            return Err(refuse(
+                Problem::upgrade_required(&operation.id, "is a WebSocket"),
+                Vec::new(),
+            ));
+        }
         let query = match crate::uri::parse_query(parts.uri.query().unwrap_or("")) {
             Ok(query) => query,
             Err(e) => {
                 let problem =
                     Problem::bad_request_target(Violation::new("/query", "encoding", format!("query string: {e}")));
                 let violations = problem.violations.clone();
-                return attribute(self.problem(problem, parts), violations);
+                return Err(refuse(problem, violations));
             }
         };
         let (controls, query) = control::extract(&parts.headers, query, &self.behaviour.session_key);
-        let chosen = match controls
+        let chosen = controls
             .scenario
             .as_deref()
             .map(|name| self.scenario_named(name))
             .transpose()
-        {
-            Ok(chosen) => chosen,
-            Err(problem) => return attribute(self.problem(problem, parts), Vec::new()),
-        };
+            .map_err(|problem| refuse(problem, Vec::new()))?;
         let view = RequestView {
             params: ParamSources {
                 path: &path_params,
@@ -224,72 +241,123 @@ impl App {
             Err(rejection) if self.behaviour.lenient => (rejection.violations(), rejection.into_body()),
             Err(rejection) => {
                 let violations = rejection.violations();
-                return attribute(self.problem(Problem::from_rejection(rejection), parts), violations);
+                return Err(refuse(Problem::from_rejection(rejection), violations));
             }
         };
+        let path = path_params
+            .iter()
+            .map(|(name, raw)| {
+                let decoded = crate::uri::decode_component(raw).unwrap_or_else(|_| raw.clone());
+                (name.clone(), decoded)
+            })
+            .collect();
+        Ok(Admitted {
+            operation: operation_index,
+            path,
+            query,
+            controls,
+            chosen,
+            violations,
+            request_body,
+        })
+    }
 
-        let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
-        // The scenario switch and the decision happen under one lock, so a
-        // concurrent request naming another scenario cannot slip in between.
-        let session = self.sessions.get(&controls.session);
-        let mut session = lock(&session);
-        if let Some(scenario) = chosen {
-            if session.scenario_name() != Some(scenario.name.as_str()) {
-                *session = SessionState::start(Some(scenario));
-            }
+    /// Enters the session the request names, moves it to the scenario the
+    /// request names, and (unless `decide` is off) lets its scenario decide.
+    /// The switch and the decision happen under one lock, so a concurrent
+    /// request naming another scenario cannot slip in between; a stream
+    /// subscribes under it too, so it misses no call made after its answer.
+    fn enter_session(&self, admitted: &Admitted, headers: &HeaderMap, decide: bool, subscribe: bool) -> Entered {
+        let shared = self.sessions.get(&admitted.controls.session);
+        let mut session = shared.lock();
+        let changes_before = session.changes();
+        let switched = switch_scenario(&mut session, admitted.chosen.clone());
+        let events = subscribe.then(|| shared.subscribe());
+        let decision = if decide {
+            let now = now_rfc3339();
+            let facts = Facts {
+                operation: admitted.operation,
+                body: admitted.request_body.as_ref(),
+                query: &admitted.query,
+                headers,
+                path: &admitted.path,
+                now: &now,
+                entropy: self.next_entropy(),
+            };
+            engine::decide(&mut session, &facts)
+        } else {
+            None
+        };
+        let changed = switched || session.changes() != changes_before;
+        drop(session);
+        Entered {
+            session: shared,
+            decision,
+            changed,
+            events,
         }
-        let rendered: Cow<'_, Rendered> = if controls.prefer.is_set() {
-            drop(session);
+    }
+
+    fn answer(&self, parts: &Parts, admitted: Admitted) -> Handled {
+        let operation_index = admitted.operation;
+        let attribute = |response, violations| self.attributed(operation_index, response, violations);
+        let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
+        let prefer = admitted.controls.prefer.is_set();
+        let Entered {
+            session: shared,
+            decision,
+            changed,
+            ..
+        } = self.enter_session(&admitted, &parts.headers, !prefer, false);
+        let Admitted {
+            controls,
+            violations,
+            request_body,
+            ..
+        } = admitted;
+        let rendered: Cow<'_, Rendered> = if prefer {
             match self.preferred(operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
                 Err(problem) => return attribute(self.problem(problem, parts), violations),
             }
         } else {
-            let path: Vec<(String, String)> = path_params
-                .iter()
-                .map(|(name, raw)| {
-                    (
-                        name.clone(),
-                        crate::uri::decode_component(raw).unwrap_or_else(|_| raw.clone()),
-                    )
-                })
-                .collect();
-            let now = crate::scenario::template::rfc3339(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            );
-            let facts = Facts {
-                operation: operation_index,
-                body: request_body.as_ref(),
-                query: &query,
-                headers: &parts.headers,
-                path: &path,
-                now: &now,
-                entropy: self.entropy.fetch_add(1, Ordering::Relaxed),
-            };
-            let decision = engine::decide(&mut session, &facts);
-            drop(session);
             match decision {
-                Some(decision) => {
-                    if let (Some(problem), false) = (&decision.problem, self.behaviour.lenient) {
+                Some(Decision {
+                    rule: label,
+                    outcome: Outcome::Respond(answer),
+                }) => {
+                    if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
                         let mut handled = attribute(self.problem(problem, parts), violations);
-                        handled.rule = Some(decision.rule);
+                        handled.rule = Some(label);
                         return handled;
                     }
-                    rule = Some(decision.rule);
-                    extra_headers = decision.headers;
-                    delay = decision.delay;
-                    fault = decision.fault;
-                    Cow::Owned(decision.rendered)
+                    rule = Some(label);
+                    extra_headers = answer.headers;
+                    delay = answer.delay;
+                    fault = answer.fault;
+                    Cow::Owned(answer.rendered)
+                }
+                Some(Decision {
+                    rule: label,
+                    outcome: Outcome::Stream(_),
+                }) => {
+                    let why = format!("is answered by a WebSocket stream here ({label})");
+                    let problem = Problem::upgrade_required(&self.spec.operations[operation_index].id, &why);
+                    let mut handled = attribute(self.problem(problem, parts), violations);
+                    handled.rule = Some(label);
+                    return handled;
                 }
                 None => match self.responder.default_for(&self.spec, operation_index) {
                     Some(rendered) => Cow::Borrowed(rendered),
-                    None => return attribute(empty(StatusCode::NO_CONTENT), violations),
+                    None => {
+                        self.announce(&shared, operation_index, request_body, None, changed);
+                        return attribute(empty(StatusCode::NO_CONTENT), violations);
+                    }
                 },
             }
         };
+        self.announce(&shared, operation_index, request_body, Some(&rendered), changed);
         if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
             return attribute(self.problem(Problem::unrenderable(mismatch.clone()), parts), violations);
         }
@@ -307,6 +375,39 @@ impl App {
         handled.delay = delay;
         handled.fault = fault;
         handled
+    }
+
+    /// Tells the session's streams about a call, if any stream follows it.
+    fn announce(
+        &self,
+        session: &Session,
+        operation: usize,
+        request: Option<Value>,
+        response: Option<&Rendered>,
+        changed: bool,
+    ) {
+        if !session.is_followed() {
+            return;
+        }
+        session.publish(Event {
+            operation: Some(operation),
+            request,
+            response: response.cloned(),
+            changed,
+        });
+    }
+
+    fn attributed(&self, operation: usize, response: Response<Bytes>, violations: Vec<Violation>) -> Handled {
+        Handled {
+            operation: Some(self.spec.operations[operation].id.clone()),
+            violations,
+            ..Handled::unattributed(response)
+        }
+    }
+
+    /// A fresh number per use (see `entropy`).
+    pub fn next_entropy(&self) -> u64 {
+        self.entropy.fetch_add(1, Ordering::Relaxed)
     }
 
     /// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
@@ -353,7 +454,7 @@ impl App {
         let Some(schema) = &media.schema else {
             return Err(Problem::no_content(&op.id, status));
         };
-        let seed = self.entropy.fetch_add(1, Ordering::Relaxed);
+        let seed = self.next_entropy();
         Ok(encode(
             status,
             media,
@@ -390,6 +491,48 @@ impl App {
             add_cors_headers(response, parts);
         }
     }
+}
+
+/// A request that passed routing and validation, with what the answer needs.
+struct Admitted {
+    operation: usize,
+    /// Path parameters, percent-decoded.
+    path: Vec<(String, String)>,
+    /// The query without the mock's own controls.
+    query: Vec<(String, String)>,
+    controls: control::Controls,
+    chosen: Option<Arc<Scenario>>,
+    violations: Vec<Violation>,
+    request_body: Option<Value>,
+}
+
+/// A session entered, and what its scenario decided.
+struct Entered {
+    session: SharedSession,
+    decision: Option<Decision>,
+    /// Whether the scenario switch or the decision changed the session.
+    changed: bool,
+    events: Option<tokio::sync::broadcast::Receiver<Arc<Event>>>,
+}
+
+/// `X-Mock-Scenario`: moves the session to the named scenario, afresh;
+/// returns whether it moved.
+fn switch_scenario(session: &mut SessionState, chosen: Option<Arc<Scenario>>) -> bool {
+    match chosen {
+        Some(scenario) if session.scenario_name() != Some(scenario.name.as_str()) => {
+            *session = SessionState::start(Some(scenario));
+            true
+        }
+        _ => false,
+    }
+}
+
+fn now_rfc3339() -> String {
+    crate::scenario::template::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
 }
 
 impl Handled {

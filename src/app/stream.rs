@@ -1,0 +1,295 @@
+//! The stream side of the request path, still pure: a WebSocket handshake is
+//! admitted like any request (routing, parameters, security), decided by the
+//! session's scenario, and turned into the plan a connection runs. The
+//! frames a plan sends are rendered here too; the socket lives in
+//! `websocket/`.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, Method};
+use tokio::sync::broadcast;
+
+use super::{now_rfc3339, Admitted, App, Entered, Handled};
+use crate::problem::Problem;
+use crate::render::Rendered;
+use crate::scenario::engine::{self, Decision, Facts, Outcome};
+use crate::scenario::template::EventView;
+use crate::scenario::{Frame, Script, ScriptedBody};
+use crate::session::{Event, SharedSession};
+use crate::websocket::handshake;
+
+/// What to do with a WebSocket handshake.
+pub enum Upgrade {
+    /// Answer over HTTP instead (a problem, or the operation's own non-2xx answer).
+    Refused(Box<Handled>),
+    Accepted(Box<Accepted>),
+}
+
+pub struct Accepted {
+    /// The 101 response, attributed for the log line.
+    pub handled: Handled,
+    pub plan: StreamPlan,
+}
+
+/// Everything a stream connection needs after the handshake.
+pub struct StreamPlan {
+    pub session_id: String,
+    pub operation: usize,
+    pub mode: StreamMode,
+    /// Subscribed before the first frame was decided, so no call is missed.
+    pub events: broadcast::Receiver<Arc<Event>>,
+    session: SharedSession,
+    query: Vec<(String, String)>,
+    path: Vec<(String, String)>,
+    headers: HeaderMap,
+}
+
+pub enum StreamMode {
+    /// Send the operation's answer now, then again whenever the session changes it.
+    Live {
+        first: Option<Outgoing>,
+    },
+    Script(Arc<Script>),
+}
+
+/// A data frame, ready for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// UTF-8 text.
+    Text(Bytes),
+    Binary(Bytes),
+}
+
+impl Outgoing {
+    fn of(body: &Bytes) -> Option<Self> {
+        if body.is_empty() {
+            return None;
+        }
+        Some(match std::str::from_utf8(body) {
+            Ok(_) => Outgoing::Text(body.clone()),
+            Err(_) => Outgoing::Binary(body.clone()),
+        })
+    }
+}
+
+/// A live stream's view of its session right now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LiveFrame {
+    Send(Outgoing),
+    /// The answer has no body (or a script owns the stream in this state).
+    Nothing,
+    /// The operation no longer answers with a success: end the stream.
+    Close {
+        code: u16,
+        reason: String,
+    },
+}
+
+/// Close code for "the server met a condition it cannot handle" (RFC 6455).
+pub const INTERNAL_ERROR: u16 = 1011;
+
+impl App {
+    /// Admits a WebSocket handshake to a GET operation: the same checks as an
+    /// HTTP request plus RFC 6455's, then the session's scenario decides
+    /// between a live stream, a script, or an HTTP answer instead.
+    pub fn upgrade(&self, parts: &Parts) -> Upgrade {
+        let path = parts.uri.path();
+        if parts.method != Method::GET || path.starts_with(crate::admin::PREFIX) {
+            return Upgrade::Refused(Box::new(self.handle(parts, &[])));
+        }
+        let admitted = match self.admit(parts, &[], true) {
+            Ok(admitted) => admitted,
+            Err(refused) => return Upgrade::Refused(refused),
+        };
+        let refuse = |problem: Problem, rule: Option<String>| {
+            let mut handled = self.attributed(admitted.operation, self.problem(problem, parts), Vec::new());
+            handled.rule = rule;
+            Upgrade::Refused(Box::new(handled))
+        };
+        let accept_key = match handshake::accept_key(&parts.headers) {
+            Ok(key) => key,
+            Err(detail) => return refuse(Problem::bad_handshake(detail), None),
+        };
+        let Entered {
+            session: shared,
+            decision,
+            changed,
+            events,
+        } = self.enter_session(&admitted, &parts.headers, true, true);
+        let events = events.unwrap_or_else(|| shared.subscribe());
+        let Admitted {
+            operation,
+            path,
+            query,
+            controls,
+            violations,
+            ..
+        } = admitted;
+
+        let (mode, rule, answered) = match decision {
+            Some(Decision {
+                rule,
+                outcome: Outcome::Stream(script),
+            }) => (StreamMode::Script(script), Some(rule), None),
+            Some(Decision {
+                rule,
+                outcome: Outcome::Respond(answer),
+            }) => {
+                if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
+                    return refuse(Problem::invalid_scripted_response(problem.clone()), Some(rule));
+                }
+                if !is_success(answer.rendered.status) {
+                    self.announce(&shared, operation, None, Some(&answer.rendered), changed);
+                    let mut response = super::to_response(&answer.rendered, false);
+                    for (name, value) in answer.headers {
+                        response.headers_mut().insert(name, value);
+                    }
+                    let mut handled = self.attributed(operation, response, violations);
+                    handled.rule = Some(rule);
+                    return Upgrade::Refused(Box::new(handled));
+                }
+                let first = Outgoing::of(&answer.rendered.body);
+                (StreamMode::Live { first }, Some(rule), Some(answer.rendered))
+            }
+            None => match self.responder.default_for(&self.spec, operation) {
+                Some(rendered) => {
+                    if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
+                        return refuse(Problem::unrenderable(mismatch.clone()), None);
+                    }
+                    let first = Outgoing::of(&rendered.body);
+                    (StreamMode::Live { first }, None, Some(rendered.clone()))
+                }
+                None => (StreamMode::Live { first: None }, None, None),
+            },
+        };
+        self.announce(&shared, operation, None, answered.as_ref(), changed);
+        let mut handled = self.attributed(operation, handshake::switching_protocols(&accept_key), violations);
+        handled.rule = rule;
+        let plan = StreamPlan {
+            session_id: controls.session,
+            operation,
+            mode,
+            events,
+            session: shared,
+            query,
+            path,
+            headers: parts.headers.clone(),
+        };
+        Upgrade::Accepted(Box::new(Accepted { handled, plan }))
+    }
+
+    /// What a live stream shows now: the operation's answer in its session,
+    /// read without counting it as a call.
+    pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
+        let now = now_rfc3339();
+        let facts = plan.facts(&now, self.next_entropy());
+        let decision = engine::peek(&mut plan.session.lock(), &facts);
+        let rendered = match decision {
+            Some(Decision {
+                outcome: Outcome::Respond(answer),
+                rule,
+            }) => match (answer.problem, self.behaviour.lenient) {
+                (Some(problem), false) => return close_for(format!("{rule}: {problem}")),
+                _ => answer.rendered,
+            },
+            Some(Decision {
+                outcome: Outcome::Stream(_),
+                ..
+            }) => return LiveFrame::Nothing,
+            None => match self.responder.default_for(&self.spec, plan.operation) {
+                Some(rendered) => rendered.clone(),
+                None => return LiveFrame::Nothing,
+            },
+        };
+        if !is_success(rendered.status) {
+            return close_for(format!("the operation now answers {}", rendered.status));
+        }
+        match Outgoing::of(&rendered.body) {
+            Some(frame) => LiveFrame::Send(frame),
+            None => LiveFrame::Nothing,
+        }
+    }
+
+    /// A scripted frame, rendered from the session's store (and the call an
+    /// `on:` step waited for); `Err` says why a templated frame breaks the
+    /// operation's schema (sent anyway with `--lenient`).
+    pub fn script_frame(&self, plan: &StreamPlan, frame: &Frame, event: Option<&Event>) -> Result<Outgoing, String> {
+        let body = match frame {
+            Frame::Binary(bytes) => return Ok(Outgoing::Binary(bytes.clone())),
+            Frame::Text(ScriptedBody::Ready(rendered)) => return Ok(text_of(rendered)),
+            Frame::Text(ScriptedBody::Template { body, media }) => (body, media),
+        };
+        let (template, media) = body;
+        let status = media_status(self, plan.operation);
+        let now = now_rfc3339();
+        let facts = plan.facts(&now, self.next_entropy());
+        let response = event
+            .and_then(|event| event.response.as_ref())
+            .and_then(Rendered::value);
+        let view = event.map(|event| EventView {
+            request: event.request.as_ref(),
+            response: response.as_ref(),
+        });
+        let uuid_state = Cell::new(facts.entropy);
+        let label = match &plan.mode {
+            StreamMode::Script(script) => script.label.as_str(),
+            StreamMode::Live { .. } => "the stream",
+        };
+        let session = plan.session.lock();
+        let (rendered, problem) = engine::render_frame(
+            template,
+            media.as_ref(),
+            status,
+            label,
+            &facts,
+            &session.store,
+            view.as_ref(),
+            &uuid_state,
+        );
+        drop(session);
+        match (problem, self.behaviour.lenient) {
+            (Some(problem), false) => Err(problem),
+            _ => Ok(text_of(&rendered)),
+        }
+    }
+}
+
+impl StreamPlan {
+    fn facts<'a>(&'a self, now: &'a str, entropy: u64) -> Facts<'a> {
+        Facts {
+            operation: self.operation,
+            body: None,
+            query: &self.query,
+            headers: &self.headers,
+            path: &self.path,
+            now,
+            entropy,
+        }
+    }
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+fn close_for(reason: String) -> LiveFrame {
+    LiveFrame::Close {
+        code: INTERNAL_ERROR,
+        reason,
+    }
+}
+
+/// A scripted text frame; an empty one is still a frame.
+fn text_of(rendered: &Rendered) -> Outgoing {
+    Outgoing::of(&rendered.body).unwrap_or(Outgoing::Text(Bytes::new()))
+}
+
+/// The status whose schema frames follow: the operation's success response.
+fn media_status(app: &App, operation: usize) -> u16 {
+    app.spec.operations[operation]
+        .default_response()
+        .map_or(200, |r| r.status.representative())
+}
