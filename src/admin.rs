@@ -1,6 +1,7 @@
-//! The control API under `/__mock/`: list scenarios, put a session in a
-//! scenario, reset it, look at it. Refused (403) to peers beyond loopback
-//! unless an admin token is configured and presented as a bearer token.
+//! The control API under `/__mock/`: scenarios and sessions, the journal,
+//! verifications and violations, and its own OpenAPI document. Refused (403)
+//! to peers beyond loopback unless an admin token is configured and
+//! presented as a bearer token.
 
 use std::net::SocketAddr;
 
@@ -10,9 +11,11 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::journal::{parse_rfc3339, Filter};
 use crate::problem::Problem;
 use crate::scenario::engine::SessionState;
 use crate::session::Event;
+use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
@@ -37,6 +40,11 @@ impl App {
         };
         let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let answer = match (&parts.method, segments.as_slice()) {
+            (&Method::GET, ["openapi.json"]) => return static_json(ADMIN_OPENAPI),
+            (&Method::GET, ["journal"]) => self.journal_page(parts),
+            (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
+            (&Method::POST, ["verify"]) => self.verify(body),
+            (&Method::GET, ["violations"]) => Ok(self.violations()),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
             (&Method::GET, ["sessions", id]) => Ok(self.describe_session(id)),
             (&Method::PUT, ["sessions", id, "scenario"]) => self.put_scenario(id, body),
@@ -71,6 +79,113 @@ impl App {
             None => Err(Problem::admin_forbidden(
                 "the admin API answers loopback peers only; start with --admin-token to allow others",
             )),
+        }
+    }
+
+    /// `GET /__mock/journal?session=&operation=&status=&since=&violating=&limit=&offset=`.
+    fn journal_page(&self, parts: &Parts) -> Result<Value, Problem> {
+        let query = crate::uri::parse_query(parts.uri.query().unwrap_or(""))
+            .map_err(|e| Problem::admin_bad_body(&format!("query string: {e}")))?;
+        let mut filter = Filter::default();
+        let (mut limit, mut offset) = (DEFAULT_PAGE, 0);
+        for (name, value) in query {
+            let number = |what: &str| {
+                value
+                    .parse::<usize>()
+                    .map_err(|_| Problem::admin_bad_body(&format!("`{what}` is a whole number, not `{value}`")))
+            };
+            match name.as_str() {
+                "session" => filter.session = Some(value),
+                "operation" => filter.operation = Some(self.operation_named(&value)?),
+                "status" => {
+                    filter.status =
+                        Some(value.parse().map_err(|_| {
+                            Problem::admin_bad_body(&format!("`status` is an HTTP status, not `{value}`"))
+                        })?)
+                }
+                "since" => {
+                    filter.since = Some(parse_rfc3339(&value).ok_or_else(|| {
+                        Problem::admin_bad_body(&format!(
+                            "`since` is an RFC 3339 UTC time such as 2026-11-28T19:40:00Z, not `{value}`"
+                        ))
+                    })?)
+                }
+                "violating" => {
+                    filter.violating = value.parse().map_err(|_| {
+                        Problem::admin_bad_body(&format!("`violating` is `true` or `false`, not `{value}`"))
+                    })?
+                }
+                "limit" => limit = number("limit")?.clamp(1, MAX_PAGE),
+                "offset" => offset = number("offset")?,
+                other => {
+                    return Err(Problem::admin_bad_body(&format!(
+                        "unknown filter `{other}`: expected session, operation, status, since, violating, limit, offset"
+                    )))
+                }
+            }
+        }
+        Ok(json!(self.journal().page(&filter, offset, limit)))
+    }
+
+    /// `POST /__mock/verify`: 200 with the matches, or 417 explaining what came instead.
+    fn verify(&self, body: &[u8]) -> Result<Value, Problem> {
+        let verification: Verification = serde_json::from_slice(body).map_err(|e| {
+            Problem::admin_bad_body(&format!(
+                "expected {{\"operation\": ID, \"session\"?, \"body\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
+            ))
+        })?;
+        let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_body(&e))?;
+        let operation = self.operation_named(&verification.operation)?;
+        let entries = self.journal().entries(&Filter::default());
+        let verdict = verify(&verification, &operation, expectation, &entries);
+        let mut value = json!(verdict);
+        value["journal_rolled_off"] = json!(self.journal().has_rolled_off());
+        if verdict.verified {
+            return Ok(value);
+        }
+        let Value::Object(extra) = value else {
+            return Ok(value);
+        };
+        Err(Problem::verification_failed(&verdict, extra))
+    }
+
+    /// `GET /__mock/violations`: exact counts per operation, and the entries still held.
+    fn violations(&self) -> Value {
+        let summary = self.journal().summary();
+        let by_operation: serde_json::Map<String, Value> = summary
+            .tallies
+            .iter()
+            .map(|(operation, tally)| {
+                let counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
+                (operation.clone(), counts)
+            })
+            .collect();
+        let violating = Filter {
+            violating: true,
+            ..Filter::default()
+        };
+        json!({
+            "total_requests": summary.requests,
+            "violating_requests": summary.violating,
+            "by_operation": by_operation,
+            "entries": self.journal().page(&violating, 0, MAX_PAGE).entries,
+        })
+    }
+
+    /// An operationId, or `METHOD /path` as the spec writes it.
+    fn operation_named(&self, reference: &str) -> Result<String, Problem> {
+        let matches = |op: &&crate::spec::Operation| {
+            op.id == reference || format!("{} {}", op.method, op.path).eq_ignore_ascii_case(reference)
+        };
+        match self.spec.operations.iter().find(matches) {
+            Some(op) => Ok(op.id.clone()),
+            None => {
+                let known: Vec<&str> = self.spec.operations.iter().map(|op| op.id.as_str()).collect();
+                Err(Problem::admin_bad_body(&format!(
+                    "unknown operation `{reference}` (known: {})",
+                    known.join(", ")
+                )))
+            }
         }
     }
 
@@ -130,6 +245,21 @@ fn describe(id: &str, session: &SessionState) -> Value {
         "counters": session.counters,
         "store": session.store,
     })
+}
+
+/// The admin API described in OpenAPI 3.0: served at `/__mock/openapi.json`.
+pub const ADMIN_OPENAPI: &str = include_str!("admin_openapi.json");
+
+/// Journal entries per page unless `limit` says otherwise, and the most a page holds.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+fn static_json(text: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(text.as_bytes()));
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 fn json_response(value: &Value) -> Response<Bytes> {

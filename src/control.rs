@@ -179,6 +179,13 @@ pub fn extract(
     (controls, query)
 }
 
+/// The session a request names, for one refused before its controls are
+/// read (a wrong path, say): the journal still files it under its session.
+pub fn session_of(headers: &HeaderMap, raw_query: &str, session_key: &SessionKey) -> String {
+    let query = crate::uri::parse_query(raw_query).unwrap_or_default();
+    extract(headers, query, session_key).0.session
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,16 @@ pub enum FixtureContent {
     Text(String),
 }
 
+impl FixtureContent {
+    /// The body as a value: JSON as parsed, anything else as a string.
+    pub fn to_value(&self) -> Value {
+        match self {
+            FixtureContent::Json(value) => value.clone(),
+            FixtureContent::Text(text) => Value::String(text.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Fixtures {
     by_name: BTreeMap<String, Fixture>,
@@ -38,22 +48,7 @@ impl Fixtures {
 
     /// Reads every file directly in `dir` (not below it).
     pub fn load_dir(dir: &Path) -> Result<Self, Diagnostic> {
-        let label = dir.display().to_string();
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?;
-            let path = entry.path();
-            if !path.is_file() {
-                continue;
-            }
-            let file = path.display().to_string();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Diagnostic::in_file(&file, format!("cannot read the fixture: {e}")))?;
-            files.push((entry.file_name().to_string_lossy().into_owned(), file, text));
-        }
-        Self::from_files(files)
+        Self::from_files(read_dir(dir)?)
     }
 
     /// Builds from `(name, label, text)` triples (the embedded copies).
@@ -72,4 +67,25 @@ impl Fixtures {
         }
         Ok(Self { by_name })
     }
+}
+
+/// The `(name, label, text)` of every file directly in `dir`, unparsed (so
+/// that `specmock check` can report each broken fixture on its own).
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, String, String)>, Diagnostic> {
+    let label = dir.display().to_string();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?;
+        let path = entry.path();
+        if !path.is_file() {
+            continue;
+        }
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Diagnostic::in_file(&file, format!("cannot read the fixture: {e}")))?;
+        files.push((entry.file_name().to_string_lossy().into_owned(), file, text));
+    }
+    Ok(files)
 }

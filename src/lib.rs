@@ -4,13 +4,18 @@
 
 pub mod admin;
 pub mod app;
+pub mod check;
 pub mod control;
 pub mod diagnostic;
 pub mod fixtures;
+pub mod journal;
+pub mod junit;
 pub mod locate;
 pub mod problem;
+pub mod provider;
 pub mod random;
 pub mod render;
+pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod session;
@@ -19,6 +24,7 @@ pub mod sources;
 pub mod spec;
 pub mod uri;
 pub mod validate;
+pub mod verify;
 pub mod websocket;
 
 use std::net::SocketAddr;
@@ -35,6 +41,7 @@ pub use websocket::StreamLimits;
 /// A running server on a bound address; stopped (gracefully) by [`MockServer::stop`] or on drop.
 pub struct MockServer {
     address: SocketAddr,
+    app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -43,12 +50,14 @@ impl MockServer {
     /// Serves `app` on an already-bound listener.
     pub fn start(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
+        let app = Arc::new(app);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, Arc::new(app), limits, async move {
+        let task = tokio::spawn(server::serve(listener, app.clone(), limits, async move {
             let _ = stopped.await;
         }));
         Ok(Self {
             address,
+            app,
             stop: Some(stop),
             task: Some(task),
         })
@@ -56,6 +65,11 @@ impl MockServer {
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The app being served: its journal, sessions and spec.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
     }
 
     pub fn url(&self) -> String {

@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Serve the spec (what `specmock` does with no subcommand).
     Serve(ServeArgs),
+    /// Check that the spec, fixtures and scenarios are consistent, and which statuses scenarios reach.
+    Check(specmock::check::CheckArgs),
+    /// Test a real server against the spec (provider contract test).
+    Verify(specmock::provider::VerifyArgs),
 }
 
 #[derive(Args, Clone)]
@@ -83,6 +87,15 @@ struct ServeArgs {
     /// Seconds a client has to take a frame before it is dropped as a slow reader.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     ws_send_timeout: u64,
+    /// Journal entries kept for /__mock/journal and /__mock/verify (the counts never lose a request).
+    #[arg(long, value_name = "N", default_value_t = specmock::journal::DEFAULT_CAPACITY)]
+    journal_size: usize,
+    /// Exit with code 1 at shutdown if any request broke the contract.
+    #[arg(long)]
+    fail_on_violation: bool,
+    /// Write a JUnit XML report at shutdown: one test case per operation called, failures = violations.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,20 +111,40 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Check(args)) => return specmock::check::run(args),
+        Some(Command::Verify(args)) => {
+            return match runtime() {
+                Ok(runtime) => runtime.block_on(specmock::provider::run(args)),
+                Err(code) => code,
+            }
+        }
         None => cli.serve,
     };
     let _flush_logs_at_exit = init_logging(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
+    match runtime() {
+        Ok(runtime) => runtime.block_on(serve(args)),
+        Err(code) => code,
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    runtime.block_on(serve(args))
+            ExitCode::from(2)
+        })
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
+    // A report that cannot be written is said now, not after the whole run.
+    if let Some(report) = &args.report {
+        if let Err(why) = report_directory(report) {
+            eprintln!("error: cannot write the report to {}: {why}", report.display());
+            return ExitCode::from(2);
+        }
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
     let loaded = sources.inputs(args.scenario.clone(), args.seed).and_then(|inputs| {
@@ -122,6 +155,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
                 cors: !args.no_cors,
                 admin_token: args.admin_token.clone(),
                 session_key: args.session_key.clone(),
+                journal_size: args.journal_size,
             },
         )
     });
@@ -179,7 +213,41 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let _ = std::io::stdout().flush();
     signals.received().await;
     tracing::info!("shutting down: letting in-flight requests finish");
+    let app = server.app().clone();
     server.stop().await;
+    conclude(&app.journal().summary(), &args)
+}
+
+fn report_directory(report: &std::path::Path) -> Result<(), String> {
+    let directory = report
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(directory) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(format!("{} is not a directory", directory.display())),
+        Err(error) => Err(format!("{}: {error}", directory.display())),
+    }
+}
+
+/// The verdict at shutdown: the report, and whether violations fail the run.
+fn conclude(summary: &specmock::journal::Summary, args: &ServeArgs) -> ExitCode {
+    eprintln!(
+        "specmock: {} requests, {} broke the contract",
+        summary.requests, summary.violating
+    );
+    if let Some(path) = &args.report {
+        if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary)) {
+            eprintln!("error: cannot write the report to {}: {error}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if args.fail_on_violation && summary.violating > 0 {
+        for (operation, tally) in summary.tallies.iter().filter(|(_, t)| t.violating_calls > 0) {
+            eprintln!("  {operation}: {} of {} calls", tally.violating_calls, tally.calls);
+        }
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }
 
@@ -213,10 +281,6 @@ fn explain_bind_error(address: SocketAddr, error: &std::io::Error) -> String {
     }
 }
 
-/// Log lines are written by a dedicated thread: a write to stderr per request
-/// on the serving threads cost a quarter of the throughput. Nothing is
-/// dropped (`lossy(false)`): a full buffer slows the server down instead.
-/// The returned guard flushes what is left when dropped at exit.
 fn parse_session_key(text: &str) -> Result<SessionKey, String> {
     if text == "explicit" {
         return Ok(SessionKey::Explicit);
@@ -224,6 +288,10 @@ fn parse_session_key(text: &str) -> Result<SessionKey, String> {
     text.parse()
 }
 
+/// Log lines are written by a dedicated thread: a write to stderr per request
+/// on the serving threads cost a quarter of the throughput. Nothing is
+/// dropped (`lossy(false)`): a full buffer slows the server down instead.
+/// The returned guard flushes what is left when dropped at exit.
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECMOCK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -218,9 +218,30 @@ impl Problem {
     pub fn admin_not_found(method: &str, path: &str) -> Self {
         Self::new(404, &Kind { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
             format!(
-                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset"
+                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET|DELETE /__mock/journal, POST /__mock/verify, GET /__mock/violations, GET /__mock/openapi.json"
             ),
         )
+    }
+
+    /// A verification that does not hold: the verdict's fields ride along.
+    pub fn verification_failed(verdict: &crate::verify::Verdict, extra: Map<String, Value>) -> Self {
+        let mut problem = Self::new(
+            417,
+            &Kind {
+                class: "verification-failed",
+                title: "The expected calls were not made",
+                origin: Origin::Admin,
+            },
+            match verdict.in_other_sessions {
+                Some(elsewhere) if elsewhere > 0 => format!(
+                    "expected {}; {} matched ({elsewhere} would match in other sessions: check the client's X-Mock-Session)",
+                    verdict.expected, verdict.matched
+                ),
+                _ => format!("expected {}; {} matched", verdict.expected, verdict.matched),
+            },
+        );
+        problem.extra = extra;
+        problem
     }
 
     pub fn admin_bad_body(detail: &str) -> Self {

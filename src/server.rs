@@ -18,7 +18,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::{App, Upgrade};
+use crate::app::{App, Handled, Upgrade};
+use crate::journal::{Kind, Record};
 use crate::problem::Problem;
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
@@ -134,13 +135,11 @@ fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listen
             Ok(permit) => (accepted.handled, Some((accepted.plan, permit))),
             Err(_) => {
                 let problem = Problem::too_many_streams(shared.limits.streams.max_streams);
-                let mut response = app.problem(problem, &parts);
-                app.finish(&mut response, &parts);
-                (crate::app::Handled::unattributed(response), None)
+                (app.refused(problem, &parts), None)
             }
         },
     };
-    log_request(&parts, &handled, started);
+    account(app, &parts, &handled, started, None);
     if let Some((plan, permit)) = plan {
         let (app, limits) = (shared.app.clone(), shared.limits.streams.clone());
         tokio::spawn(async move {
@@ -159,18 +158,14 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
     let started = Instant::now();
     let app = &shared.app;
     let (parts, body) = request.into_parts();
-    let handled = match read_body(body, &parts.headers, shared.limits.max_body).await {
-        Ok(bytes) => app.handle(&parts, &bytes),
-        Err(problem) => {
-            let mut response = app.problem(problem, &parts);
-            app.finish(&mut response, &parts);
-            crate::app::Handled::unattributed(response)
-        }
+    let (handled, body) = match read_body(body, &parts.headers, shared.limits.max_body).await {
+        Ok(bytes) => (app.handle(&parts, &bytes), Some(bytes)),
+        Err(problem) => (app.refused(problem, &parts), None),
     };
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }
-    log_request(&parts, &handled, started);
+    account(app, &parts, &handled, started, body);
     let (head, body) = handled.response.into_parts();
     let body = match handled.fault {
         // hyper closes the connection when the service fails: no response at all.
@@ -184,8 +179,10 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
 }
 
 /// One line per request (and per handshake).
-fn log_request(parts: &http::request::Parts, handled: &crate::app::Handled, started: Instant) {
+/// One log line per request (and per handshake), and its journal entry.
+fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: Instant, body: Option<Bytes>) {
     let status = handled.response.status().as_u16();
+    let latency = started.elapsed();
     tracing::info!(
         target: "specmock::request",
         method = %parts.method,
@@ -195,11 +192,25 @@ fn log_request(parts: &http::request::Parts, handled: &crate::app::Handled, star
         rule = handled.rule.as_deref().unwrap_or("-"),
         fault = handled.fault.map_or("-", Fault::as_str),
         violations = handled.violations.len(),
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = latency.as_micros() as u64,
     );
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
+    // Admin requests are the test's own, not the client's: not journaled.
+    let Some(session) = &handled.session else { return };
+    app.journal().record(Record {
+        kind: Kind::Request,
+        session: session.clone(),
+        method: parts.method.to_string(),
+        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        operation: handled.operation.clone(),
+        rule: handled.rule.clone(),
+        status,
+        latency,
+        violations: handled.violations.clone(),
+        body: body.filter(|b| !b.is_empty()),
+    });
 }
 
 /// Half of the body and then a stray character: never valid JSON.

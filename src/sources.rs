@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::Inputs;
 use crate::diagnostic::Diagnostic;
-use crate::fixtures::Fixtures;
+use crate::fixtures::{self, Fixtures};
 use crate::scenario::ScenarioSource;
 use crate::spec::{self, Spec};
 
@@ -63,22 +63,35 @@ impl Sources {
         }
     }
 
+    /// The spec's text, read without loading it (`specmock check` maps
+    /// positions in it, and tells an unreadable file from a broken one).
+    pub fn spec_text(&self) -> Result<String, Diagnostic> {
+        match &self.spec {
+            Source::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| Diagnostic::in_file(path.display().to_string(), format!("cannot read the spec: {e}"))),
+            Source::Embedded => Ok(embedded::SPEC.to_string()),
+        }
+    }
+
     pub fn load_fixtures(&self) -> Result<Fixtures, Diagnostic> {
+        Fixtures::from_files(self.fixture_files()?)
+    }
+
+    /// The fixture files as `(name, label, text)`, unparsed.
+    pub fn fixture_files(&self) -> Result<Vec<(String, String, String)>, Diagnostic> {
         match &self.fixtures {
-            None => Ok(Fixtures::default()),
-            Some(Source::File(dir)) => Fixtures::load_dir(dir),
-            Some(Source::Embedded) => Fixtures::from_files(
-                embedded::FIXTURES
-                    .iter()
-                    .map(|(name, text)| {
-                        (
-                            name.to_string(),
-                            format!("fixtures/{name} (embedded)"),
-                            text.to_string(),
-                        )
-                    })
-                    .collect(),
-            ),
+            None => Ok(Vec::new()),
+            Some(Source::File(dir)) => fixtures::read_dir(dir),
+            Some(Source::Embedded) => Ok(embedded::FIXTURES
+                .iter()
+                .map(|(name, text)| {
+                    (
+                        name.to_string(),
+                        format!("fixtures/{name} (embedded)"),
+                        text.to_string(),
+                    )
+                })
+                .collect()),
         }
     }
 

@@ -441,10 +441,8 @@ async fn cors_headers_ride_on_normal_and_error_responses() {
 #[tokio::test]
 async fn cors_can_be_turned_off() {
     let server = start(shipped_app(Behaviour {
-        lenient: false,
         cors: false,
-        admin_token: None,
-        session_key: Default::default(),
+        ..Behaviour::default()
     }))
     .await;
     let addr = server.address();
@@ -480,9 +478,7 @@ async fn cors_can_be_turned_off() {
 async fn lenient_mode_serves_the_normal_response_and_counts_violations() {
     let server = start(shipped_app(Behaviour {
         lenient: true,
-        cors: true,
-        admin_token: None,
-        session_key: Default::default(),
+        ..Behaviour::default()
     }))
     .await;
     let addr = server.address();

@@ -643,9 +643,7 @@ async fn a_body_the_mock_cannot_make_valid_is_a_500_problem_unless_lenient() {
         0,
         Behaviour {
             lenient: true,
-            cors: true,
-            admin_token: None,
-            session_key: Default::default(),
+            ..Behaviour::default()
         },
     );
     let lenient = start(app).await;

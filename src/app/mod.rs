@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
+use crate::journal::Journal;
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
@@ -41,6 +42,8 @@ pub struct Behaviour {
     pub admin_token: Option<String>,
     /// What keys a session when a request names none.
     pub session_key: SessionKey,
+    /// Journal entries kept (the counts never lose a request).
+    pub journal_size: usize,
 }
 
 impl Default for Behaviour {
@@ -50,6 +53,7 @@ impl Default for Behaviour {
             cors: true,
             admin_token: None,
             session_key: SessionKey::Explicit,
+            journal_size: crate::journal::DEFAULT_CAPACITY,
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct App {
     behaviour: Behaviour,
     scenarios: Catalog,
     sessions: Sessions,
+    journal: Journal,
     /// A fresh number per use: seeds `Prefer: dynamic=true` data, `{{uuid}}`
     /// and delay ranges, so each answer differs yet a run can be replayed.
     entropy: AtomicU64,
@@ -78,6 +83,8 @@ pub struct Inputs {
 /// A response plus what the log line needs to know about it.
 pub struct Handled {
     pub response: Response<Bytes>,
+    /// The session the request named (`None` for the admin API).
+    pub session: Option<String>,
     pub operation: Option<String>,
     pub violations: Vec<Violation>,
     /// The scenario rule that answered (`file rules[N]`), if one did.
@@ -132,12 +139,14 @@ impl App {
             None => scenarios.get("default").cloned(),
         };
         let sessions = Sessions::new(start_with, DEFAULT_IDLE_EXPIRY);
+        let journal = Journal::new(behaviour.journal_size);
         let app = Self {
             spec,
             responder,
             behaviour,
             scenarios,
             sessions,
+            journal,
             entropy: AtomicU64::new(seed),
         };
         Ok((app, warnings))
@@ -156,29 +165,44 @@ impl App {
         &self.behaviour
     }
 
-    pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
-        let mut handled = self.route_and_answer(parts, body);
-        // No CORS on the admin API: a web page the developer happens to open
-        // must not read or reset sessions through the browser.
-        if self.behaviour.cors && !parts.uri.path().starts_with(crate::admin::PREFIX) {
-            add_cors_headers(&mut handled.response, parts);
-        }
-        handled
+    /// What clients sent, for contract checks.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
-    fn route_and_answer(&self, parts: &Parts, body: &[u8]) -> Handled {
+    pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
         if path.starts_with(crate::admin::PREFIX) {
+            // No CORS on the admin API: a web page the developer happens to
+            // open must not read or reset sessions through the browser. No
+            // session either: the test's own requests are not journaled.
             return Handled::unattributed(self.admin(parts, body));
         }
         if self.behaviour.cors && is_preflight(parts) {
             if let Some(methods) = self.spec.router.methods_at(path) {
-                return Handled::unattributed(preflight(parts, &methods));
+                // The browser's question, not a call of the API: not journaled.
+                let mut response = preflight(parts, &methods);
+                add_cors_headers(&mut response, parts);
+                return Handled::unattributed(response);
             }
         }
-        match self.admit(parts, body, false) {
+        let mut handled = match self.admit(parts, body, false) {
             Ok(admitted) => self.answer(parts, admitted),
             Err(refused) => *refused,
+        };
+        if self.behaviour.cors {
+            add_cors_headers(&mut handled.response, parts);
+        }
+        self.name_session(&mut handled, parts);
+        handled
+    }
+
+    /// Files a request refused before its controls were read under the
+    /// session it names all the same.
+    fn name_session(&self, handled: &mut Handled, parts: &Parts) {
+        if handled.session.is_none() {
+            let query = parts.uri.query().unwrap_or("");
+            handled.session = Some(control::session_of(&parts.headers, query, &self.behaviour.session_key));
         }
     }
 
@@ -190,15 +214,11 @@ impl App {
             RouteMatch::Found { operation, params } => (operation, params),
             RouteMatch::MethodNotAllowed { allowed } => {
                 let allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
-                return Err(Box::new(Handled::unattributed(self.problem(
-                    Problem::method_not_allowed(parts.method.as_str(), path, &allowed),
-                    parts,
-                ))));
+                let problem = Problem::method_not_allowed(parts.method.as_str(), path, &allowed);
+                return Err(Box::new(self.unrouted(problem, parts)));
             }
             RouteMatch::NotFound { closest } => {
-                return Err(Box::new(Handled::unattributed(
-                    self.problem(Problem::not_found(path, closest), parts),
-                )))
+                return Err(Box::new(self.unrouted(Problem::not_found(path, closest), parts)))
             }
         };
         let operation = &self.spec.operations[operation_index];
@@ -362,6 +382,7 @@ impl App {
             return attribute(self.problem(Problem::unrenderable(mismatch.clone()), parts), violations);
         }
         let mut response = to_response(&rendered, parts.method == Method::HEAD);
+        self.add_declared_headers(&mut response, operation_index);
         for (name, value) in extra_headers {
             response.headers_mut().insert(name, value);
         }
@@ -371,6 +392,7 @@ impl App {
                 .insert("x-mock-violations", HeaderValue::from(violations.len()));
         }
         let mut handled = attribute(response, violations);
+        handled.session = Some(controls.session);
         handled.rule = rule;
         handled.delay = delay;
         handled.fault = fault;
@@ -395,6 +417,24 @@ impl App {
             response: response.cloned(),
             changed,
         });
+    }
+
+    /// The required headers the spec declares for the response's status
+    /// (scripted headers, added after, take precedence).
+    fn add_declared_headers(&self, response: &mut Response<Bytes>, operation: usize) {
+        let status = response.status().as_u16();
+        for (name, value) in self.responder.headers_for(&self.spec, operation, status) {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+
+    /// A request the spec has no operation for: a contract violation too.
+    fn unrouted(&self, problem: Problem, parts: &Parts) -> Handled {
+        let violation = Violation::new("/path", "route", problem.detail.clone());
+        Handled {
+            violations: vec![violation],
+            ..Handled::unattributed(self.problem(problem, parts))
+        }
     }
 
     fn attributed(&self, operation: usize, response: Response<Bytes>, violations: Vec<Violation>) -> Handled {
@@ -485,11 +525,16 @@ impl App {
         response
     }
 
-    /// Adds CORS headers to a response built outside `handle` (the 413).
-    pub fn finish(&self, response: &mut Response<Bytes>, parts: &Parts) {
+    /// A request the server refuses before `handle` (a body too large, too
+    /// many streams): the problem, with CORS headers and its session named.
+    pub fn refused(&self, problem: Problem, parts: &Parts) -> Handled {
+        let mut response = self.problem(problem, parts);
         if self.behaviour.cors {
-            add_cors_headers(response, parts);
+            add_cors_headers(&mut response, parts);
         }
+        let mut handled = Handled::unattributed(response);
+        self.name_session(&mut handled, parts);
+        handled
     }
 }
 
@@ -540,6 +585,7 @@ impl Handled {
     pub fn unattributed(response: Response<Bytes>) -> Self {
         Self {
             response,
+            session: None,
             operation: None,
             violations: Vec::new(),
             rule: None,

@@ -38,6 +38,8 @@ pub struct Accepted {
 pub struct StreamPlan {
     pub session_id: String,
     pub operation: usize,
+    /// The handshake's path and query, for the journal.
+    pub target: String,
     pub mode: StreamMode,
     /// Subscribed before the first frame was decided, so no call is missed.
     pub events: broadcast::Receiver<Arc<Event>>,
@@ -96,8 +98,18 @@ impl App {
     /// HTTP request plus RFC 6455's, then the session's scenario decides
     /// between a live stream, a script, or an HTTP answer instead.
     pub fn upgrade(&self, parts: &Parts) -> Upgrade {
-        let path = parts.uri.path();
-        if parts.method != Method::GET || path.starts_with(crate::admin::PREFIX) {
+        match self.admit_upgrade(parts) {
+            // `handle` already left admin and preflight answers unjournaled.
+            Upgrade::Refused(mut handled) if parts.method == Method::GET && !is_admin(parts) => {
+                self.name_session(&mut handled, parts);
+                Upgrade::Refused(handled)
+            }
+            decided => decided,
+        }
+    }
+
+    fn admit_upgrade(&self, parts: &Parts) -> Upgrade {
+        if parts.method != Method::GET || is_admin(parts) {
             return Upgrade::Refused(Box::new(self.handle(parts, &[])));
         }
         let admitted = match self.admit(parts, &[], true) {
@@ -144,6 +156,7 @@ impl App {
                 if !is_success(answer.rendered.status) {
                     self.announce(&shared, operation, None, Some(&answer.rendered), changed);
                     let mut response = super::to_response(&answer.rendered, false);
+                    self.add_declared_headers(&mut response, operation);
                     for (name, value) in answer.headers {
                         response.headers_mut().insert(name, value);
                     }
@@ -168,9 +181,11 @@ impl App {
         self.announce(&shared, operation, None, answered.as_ref(), changed);
         let mut handled = self.attributed(operation, handshake::switching_protocols(&accept_key), violations);
         handled.rule = rule;
+        handled.session = Some(controls.session.clone());
         let plan = StreamPlan {
             session_id: controls.session,
             operation,
+            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
             mode,
             events,
             session: shared,
@@ -269,6 +284,10 @@ impl StreamPlan {
             entropy,
         }
     }
+}
+
+fn is_admin(parts: &Parts) -> bool {
+    parts.uri.path().starts_with(crate::admin::PREFIX)
 }
 
 fn is_success(status: u16) -> bool {

@@ -5,12 +5,13 @@
 mod generate;
 
 use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 pub use generate::generate;
 
 use crate::diagnostic::Diagnostic;
-use crate::fixtures::{FixtureContent, Fixtures};
+use crate::fixtures::Fixtures;
 use crate::spec::{MediaSpec, Operation, ResponseSpec, Spec, StatusKey};
 use crate::validate::{is_json, schema_violations};
 
@@ -47,6 +48,9 @@ impl Rendered {
 pub struct Responder {
     /// Indexed like `spec.operations`, then like `operation.responses`.
     rendered: Vec<Vec<Rendered>>,
+    /// The required headers each response declares, with a value from their
+    /// example or schema, indexed the same way.
+    headers: Vec<Vec<Vec<(HeaderName, HeaderValue)>>>,
 }
 
 impl Responder {
@@ -54,6 +58,7 @@ impl Responder {
     /// examples and generated bodies that do are skipped with a warning.
     pub fn build(spec: &Spec, fixtures: &Fixtures, seed: u64, warnings: &mut Vec<String>) -> Result<Self, Diagnostic> {
         let mut rendered = Vec::with_capacity(spec.operations.len());
+        let mut headers = Vec::with_capacity(spec.operations.len());
         for operation in &spec.operations {
             let default_status = operation.default_response().map(|r| r.status);
             let mut per_response = Vec::with_capacity(operation.responses.len());
@@ -64,8 +69,24 @@ impl Responder {
                 )?);
             }
             rendered.push(per_response);
+            headers.push(
+                operation
+                    .responses
+                    .iter()
+                    .map(|response| required_headers(operation, response, seed, warnings))
+                    .collect(),
+            );
         }
-        Ok(Self { rendered })
+        Ok(Self { rendered, headers })
+    }
+
+    /// The required headers the response for `status` declares, ready to send.
+    pub fn headers_for(&self, spec: &Spec, operation: usize, status: u16) -> &[(HeaderName, HeaderValue)] {
+        let op = &spec.operations[operation];
+        op.response_for(status)
+            .and_then(|response| op.responses.iter().position(|r| r.status == response.status))
+            .and_then(|index| self.headers.get(operation)?.get(index))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The operation's default response (lowest 2xx).
@@ -88,6 +109,50 @@ impl Responder {
     }
 }
 
+/// A value for each required header: its first example, else one generated
+/// from its schema, written in the `simple` style headers use.
+fn required_headers(
+    operation: &Operation,
+    response: &ResponseSpec,
+    seed: u64,
+    warnings: &mut Vec<String>,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut sent = Vec::new();
+    for header in response.headers.iter().filter(|h| h.required) {
+        let value = match (header.examples.first(), &header.schema) {
+            (Some((_, example)), _) => example.clone(),
+            (None, Some(schema)) => generate(&schema.document, seed),
+            (None, None) => Value::String(String::new()),
+        };
+        let text = simple_style(&value);
+        match (
+            HeaderName::from_bytes(header.name.as_bytes()),
+            HeaderValue::from_str(&text),
+        ) {
+            (Ok(name), Ok(value)) => sent.push((name, value)),
+            _ => warnings.push(format!(
+                "{} {}: the required header `{}` cannot be sent as `{text}`",
+                operation.id, response.status, header.name
+            )),
+        }
+    }
+    sent
+}
+
+/// RFC 6570 `simple` expansion, as OpenAPI writes header values.
+fn simple_style(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(simple_style).collect::<Vec<_>>().join(","),
+        Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(key, value)| [key.clone(), simple_style(value)])
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
+
 fn render_response(
     operation: &Operation,
     response: &ResponseSpec,
@@ -96,10 +161,7 @@ fn render_response(
     seed: u64,
     warnings: &mut Vec<String>,
 ) -> Result<Rendered, Diagnostic> {
-    let status = match response.status {
-        StatusKey::Default if is_default => 200,
-        key => key.representative(),
-    };
+    let status = sent_status(response.status, is_default);
     let Some(media) = preferred_media(&response.content) else {
         return Ok(Rendered {
             status,
@@ -110,16 +172,9 @@ fn render_response(
         });
     };
     let context = format!("{} {}", operation.id, response.status);
-    let mut fixture_names = vec![format!("{}.{status}.json", operation.id)];
-    if is_default {
-        fixture_names.push(format!("{}.json", operation.id));
-    }
-    for name in fixture_names {
+    for name in fixture_names(operation, response, is_default) {
         let Some(fixture) = fixtures.get(&name) else { continue };
-        let value = match &fixture.content {
-            FixtureContent::Json(value) => value.clone(),
-            FixtureContent::Text(text) => Value::String(text.clone()),
-        };
+        let value = fixture.content.to_value();
         if let Some(problem) = mismatch(media, &value) {
             return Err(Diagnostic::in_file(
                 &fixture.file,
@@ -151,6 +206,27 @@ fn render_response(
         ));
     }
     Ok(rendered)
+}
+
+/// The status a response's default body is sent with (`default` as the
+/// operation's default response is a success).
+fn sent_status(key: StatusKey, is_default: bool) -> u16 {
+    match key {
+        StatusKey::Default if is_default => 200,
+        key => key.representative(),
+    }
+}
+
+/// The fixtures that may hold a response's default body, most specific
+/// first: `OPERATION_ID.STATUS.json`, then `OPERATION_ID.json` for the
+/// operation's default response.
+pub(crate) fn fixture_names(operation: &Operation, response: &ResponseSpec, is_default: bool) -> Vec<String> {
+    let status = sent_status(response.status, is_default);
+    let mut names = vec![format!("{}.{status}.json", operation.id)];
+    if is_default {
+        names.push(format!("{}.json", operation.id));
+    }
+    names
 }
 
 /// JSON first: it is what clients of an API mock almost always parse.

@@ -24,7 +24,8 @@ pub struct SessionState {
     /// Matches so far, per rule of the scenario (drives sequences).
     pub counters: Vec<u64>,
     /// Values rules wrote (`store:`), read by templates (`{{store.KEY}}`).
-    pub store: Map<String, Value>,
+    /// Shared with the scenario's initial store until the first write.
+    pub store: Arc<Map<String, Value>>,
     /// Bumped on every store change: a body that reads only the store is
     /// rendered (and checked) once per version, not once per request.
     store_version: u64,
@@ -46,7 +47,7 @@ impl SessionState {
     pub fn start(scenario: Option<Arc<Scenario>>) -> Self {
         let (state, rules, store) = match &scenario {
             Some(scenario) => (scenario.initial.clone(), scenario.rules.len(), scenario.store.clone()),
-            None => (String::new(), 0, Map::new()),
+            None => (String::new(), 0, Arc::default()),
         };
         Self {
             scenario,
@@ -130,12 +131,13 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
     let before = session.store_version;
     for (key, value) in &rule.store {
         if let Some(rendered) = value.render(&scope(facts, &session.store, &uuid_state)) {
-            session.store.insert(key.clone(), rendered);
+            Arc::make_mut(&mut session.store).insert(key.clone(), rendered);
             session.store_version += 1;
         }
     }
     for key in &rule.forget {
-        if session.store.remove(key).is_some() {
+        if session.store.contains_key(key) {
+            Arc::make_mut(&mut session.store).remove(key);
             session.store_version += 1;
         }
     }
@@ -422,7 +424,7 @@ mod tests {
             description: String::new(),
             file: "t.yaml".into(),
             initial: "start".into(),
-            store: Map::new(),
+            store: Arc::default(),
             rules: rules.into_iter().map(Arc::new).collect(),
         })
     }

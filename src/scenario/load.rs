@@ -17,7 +17,7 @@ use super::stream::{compile_script, StepContext};
 use super::template::{parse_expr, Expr, Template};
 use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scripted, ScriptedBody};
 use crate::diagnostic::Diagnostic;
-use crate::fixtures::{FixtureContent, Fixtures};
+use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed};
@@ -25,6 +25,7 @@ use crate::spec::{follow_local, MediaSpec, Operation, ParamIn, Spec};
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
 /// path), and its text.
+#[derive(Debug, Clone)]
 pub struct ScenarioSource {
     pub file_name: String,
     pub label: String,
@@ -155,7 +156,7 @@ fn compile(
     warnings: &mut Vec<String>,
 ) -> Result<Scenario, Diagnostic> {
     let mut reads = StoreReads::default();
-    let mut store = parent.map(|p| p.store.clone()).unwrap_or_default();
+    let mut store = parent.map(|p| (*p.store).clone()).unwrap_or_default();
     for (key, body) in file.store.unwrap_or_default() {
         let at = format!("/store/{key}");
         let template = body_template(body, None, None, &at, label, context, &mut reads, None)?;
@@ -197,7 +198,7 @@ fn compile(
         description: file.description,
         file: label.to_string(),
         initial,
-        store,
+        store: Arc::new(store),
         rules,
     })
 }
@@ -460,10 +461,7 @@ pub(super) fn body_template(
                 format!("unknown fixture `{name}` (known: {})", known.join(", ")),
             )
         })?;
-        Template::Literal(match &fixture.content {
-            FixtureContent::Json(value) => value.clone(),
-            FixtureContent::Text(text) => Value::String(text.clone()),
-        })
+        Template::Literal(fixture.content.to_value())
     } else if let Some(value) = &body.json {
         parse(value, "json")?
     } else if let Some(text) = &body.text {

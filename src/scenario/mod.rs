@@ -32,8 +32,9 @@ pub struct Scenario {
     pub description: String,
     pub file: String,
     pub initial: String,
-    /// The store a session starts with.
-    pub store: Map<String, Value>,
+    /// The store a session starts with, shared by every session until it
+    /// writes its own (a stored profile is not copied per session).
+    pub store: Arc<Map<String, Value>>,
     /// Own rules first, then those of the scenario it extends.
     pub rules: Vec<Arc<Rule>>,
 }

@@ -297,16 +297,59 @@ impl Loader<'_> {
             P::Path { parameter_data, style } => (parameter_data, ParamIn::Path, path_style(style)),
             P::Cookie { parameter_data, .. } => (parameter_data, ParamIn::Cookie, ParamStyle::Form),
         };
-        let (schema, json_content) = match &data.format {
+        let (schema, shape) = self.schema_or_content(Direction::Request, &file, &pointer, &data.format)?;
+        Ok(Parameter {
+            name: data.name.clone(),
+            location,
+            required: data.required || location == ParamIn::Path,
+            style,
+            explode: data.explode.unwrap_or(style == ParamStyle::Form),
+            shape,
+            schema,
+            examples: self.examples(&file, &pointer, &data.example, &data.examples)?,
+        })
+    }
+
+    /// A response header, read like a header parameter.
+    fn header(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        name: &str,
+        header: &ReferenceOr<openapiv3::Header>,
+    ) -> Result<Parameter, Diagnostic> {
+        let (header, file, pointer) = self.resolve(file, pointer, header)?;
+        let (schema, shape) = self.schema_or_content(Direction::Response, &file, &pointer, &header.format)?;
+        Ok(Parameter {
+            name: name.to_string(),
+            location: ParamIn::Header,
+            required: header.required,
+            style: ParamStyle::Simple,
+            explode: false,
+            shape,
+            schema,
+            examples: self.examples(&file, &pointer, &header.example, &header.examples)?,
+        })
+    }
+
+    /// The compiled schema of a parameter or header, and how its text is read.
+    fn schema_or_content(
+        &mut self,
+        direction: Direction,
+        file: &Arc<str>,
+        pointer: &str,
+        format: &openapiv3::ParameterSchemaOrContent,
+    ) -> Result<(Option<CompiledSchema>, Shape), Diagnostic> {
+        let (schema, json_content) = match format {
             openapiv3::ParameterSchemaOrContent::Schema(schema) => (
-                Some(self.compile(Direction::Request, &file, &format!("{pointer}/schema"), schema)?),
+                Some(self.compile(direction, file, &format!("{pointer}/schema"), schema)?),
                 false,
             ),
             openapiv3::ParameterSchemaOrContent::Content(content) => match content.iter().next() {
                 Some((media_type, media)) => {
                     let at = format!("{pointer}/content/{}/schema", escape_pointer_token(media_type));
                     let schema = match &media.schema {
-                        Some(schema) => Some(self.compile(Direction::Request, &file, &at, schema)?),
+                        Some(schema) => Some(self.compile(direction, file, &at, schema)?),
                         None => None,
                     };
                     (schema, true)
@@ -321,15 +364,7 @@ impl Loader<'_> {
                 .as_ref()
                 .map_or(Shape::Scalar(Scalar::Any), |s| shape_of(&s.document))
         };
-        Ok(Parameter {
-            name: data.name.clone(),
-            location,
-            required: data.required || location == ParamIn::Path,
-            style,
-            explode: data.explode.unwrap_or(style == ParamStyle::Form),
-            shape,
-            schema,
-        })
+        Ok((schema, shape))
     }
 
     fn request_body(
@@ -354,6 +389,13 @@ impl Loader<'_> {
         response: &ReferenceOr<openapiv3::Response>,
     ) -> Result<ResponseSpec, Diagnostic> {
         let (response, file, pointer) = self.resolve(file, pointer, response)?;
+        let mut headers = Vec::new();
+        for (name, header) in &response.headers {
+            if !name.eq_ignore_ascii_case("content-type") {
+                let at = format!("{pointer}/headers/{}", escape_pointer_token(name));
+                headers.push(self.header(&file, &at, name, header)?);
+            }
+        }
         let content = self.content(
             Direction::Response,
             &file,
@@ -363,6 +405,7 @@ impl Loader<'_> {
         Ok(ResponseSpec {
             status,
             description: response.description.clone(),
+            headers,
             content,
         })
     }
@@ -381,25 +424,7 @@ impl Loader<'_> {
                 Some(schema) => Some(self.compile(direction, file, &format!("{at}/schema"), schema)?),
                 None => None,
             };
-            let mut examples = Vec::new();
-            if let Some(example) = &media.example {
-                examples.push(("example".to_string(), example.clone()));
-            }
-            for (name, example) in &media.examples {
-                let example_at = format!("{at}/examples/{}", escape_pointer_token(name));
-                let (example, example_file, example_at) = self.resolve(file, &example_at, example)?;
-                if let Some(value) = example.value {
-                    examples.push((name.clone(), value));
-                } else if let Some(external) = example.external_value {
-                    let target = self.docs.target(&example_file, &example_at, &external)?;
-                    let value = self
-                        .docs
-                        .value(&target)
-                        .cloned()
-                        .ok_or_else(|| unresolved(&target, &external))?;
-                    examples.push((name.clone(), value));
-                }
-            }
+            let examples = self.examples(file, &at, &media.example, &media.examples)?;
             specs.push(MediaSpec {
                 media_type: essence(media_type),
                 schema,
@@ -407,6 +432,37 @@ impl Loader<'_> {
             });
         }
         Ok(specs)
+    }
+
+    /// `example` (named "example") then `examples` in declaration order,
+    /// `$ref` and local `externalValue` followed.
+    fn examples<'e>(
+        &mut self,
+        file: &Arc<str>,
+        pointer: &str,
+        example: &Option<Value>,
+        examples: impl IntoIterator<Item = (&'e String, &'e ReferenceOr<openapiv3::Example>)>,
+    ) -> Result<Vec<(String, Value)>, Diagnostic> {
+        let mut found = Vec::new();
+        if let Some(example) = example {
+            found.push(("example".to_string(), example.clone()));
+        }
+        for (name, example) in examples {
+            let example_at = format!("{pointer}/examples/{}", escape_pointer_token(name));
+            let (example, example_file, example_at) = self.resolve(file, &example_at, example)?;
+            if let Some(value) = example.value {
+                found.push((name.clone(), value));
+            } else if let Some(external) = example.external_value {
+                let target = self.docs.target(&example_file, &example_at, &external)?;
+                let value = self
+                    .docs
+                    .value(&target)
+                    .cloned()
+                    .ok_or_else(|| unresolved(&target, &external))?;
+                found.push((name.clone(), value));
+            }
+        }
+        Ok(found)
     }
 
     fn security(

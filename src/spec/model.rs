@@ -81,6 +81,8 @@ pub struct Parameter {
     pub explode: bool,
     pub shape: Shape,
     pub schema: Option<CompiledSchema>,
+    /// Named examples, ordered as [`MediaSpec::examples`] (`example` is named "example").
+    pub examples: Vec<(String, Value)>,
 }
 
 /// One media type of a request body or response.
@@ -140,6 +142,10 @@ impl std::fmt::Display for StatusKey {
 pub struct ResponseSpec {
     pub status: StatusKey,
     pub description: String,
+    /// The declared headers, as header parameters: a Header Object is a
+    /// Parameter Object with `in: header` implied. A `Content-Type` header is
+    /// left out, as OpenAPI says it is ignored.
+    pub headers: Vec<Parameter>,
     pub content: Vec<MediaSpec>,
 }
 

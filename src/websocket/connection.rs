@@ -21,6 +21,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::StreamLimits;
 use crate::app::{App, LiveFrame, Outgoing, StreamMode, StreamPlan};
+use crate::journal::{Kind, Record};
 use crate::scenario::engine::pick_delay;
 use crate::scenario::stream::MAX_CLOSE_REASON;
 use crate::scenario::{Received, Step, StreamFault};
@@ -29,6 +30,9 @@ use crate::shutdown::Listener;
 /// Client messages an `expect:` step has not taken yet; beyond this they are
 /// logged and discarded rather than buffered without end.
 const INBOX: usize = 16;
+
+/// Bytes read from the socket at a time.
+const READ_BUFFER: usize = 4096;
 
 /// How long a closing server waits for the client's close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -116,7 +120,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let started = Instant::now();
+    // tungstenite's 128 KiB default read buffer is most of an idle stream's
+    // memory, and it is zero-filled on every poll: 4 KiB holds any control
+    // frame and grows for larger messages.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limits.max_message))
         .max_frame_size(Some(limits.max_message));
     let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
@@ -134,13 +142,20 @@ where
     let session = plan.session_id.clone();
     let mut plan = plan;
 
+    let target = plan.target.clone();
     let mut ending = {
+        let client = Client {
+            app: &app,
+            session: &session,
+            operation: &operation,
+            target: &target,
+        };
         let reader = read(
             &mut incoming,
             scripted.then_some(&inbox_tx),
             &answered_ping,
             &received,
-            &session,
+            &client,
         );
         let driver = drive(&app, &mut plan, &outbox, inbox_rx, &limits);
         let pinger = keep_alive(&outbox, &answered_ping, limits.ping_interval);
@@ -187,15 +202,44 @@ where
     );
 }
 
+/// Who is on the other end, for the log and the journal.
+struct Client<'a> {
+    app: &'a App,
+    session: &'a str,
+    operation: &'a str,
+    target: &'a str,
+}
+
+impl Client<'_> {
+    /// A client frame goes to the journal (`GET /__mock/journal`, kind
+    /// `frame`); verifications count requests only.
+    fn record(&self, body: Bytes) {
+        self.app.journal().record(Record {
+            kind: Kind::Frame,
+            session: self.session.to_string(),
+            method: "WS".into(),
+            target: self.target.to_string(),
+            operation: Some(self.operation.to_string()),
+            rule: None,
+            status: 0,
+            latency: Duration::ZERO,
+            violations: Vec::new(),
+            body: Some(body),
+        });
+    }
+}
+
 /// Reads until the client closes or goes: pongs mark it alive, data frames
-/// go to the script's inbox (if a script may expect them) and to the log.
+/// go to the journal, the log and the script's inbox (if a script may
+/// expect them).
 async fn read<S: AsyncRead + AsyncWrite + Unpin>(
     incoming: &mut SplitStream<WebSocketStream<S>>,
     inbox: Option<&mpsc::Sender<Message>>,
     answered_ping: &AtomicBool,
     received: &AtomicU64,
-    session: &str,
+    client: &Client<'_>,
 ) -> Ending {
+    let session = client.session;
     while let Some(message) = incoming.next().await {
         let message = match message {
             Ok(message) => message,
@@ -207,10 +251,12 @@ async fn read<S: AsyncRead + AsyncWrite + Unpin>(
             Message::Text(text) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "text", bytes = text.len(), text = %clip(text, 200), "client frame");
+                client.record(Bytes::copy_from_slice(text.as_bytes()));
             }
             Message::Binary(data) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "binary", bytes = data.len(), "client frame");
+                client.record(data.clone());
             }
             Message::Ping(_) | Message::Frame(_) => continue,
         }

@@ -4,6 +4,9 @@ The binary comes from $SPECMOCK_BIN (default: target/release/specmock, relative 
 the repository root). It is started with `--port 0` from an empty temporary working
 directory, so it has no ./openapi.yaml and must serve its embedded copy of the
 Pieces OS User API.
+
+`spawn_specmock` starts further, separate servers for tests that need flags of their own
+(e.g. `--fail-on-violation --report FILE`) or must see the exit code.
 """
 
 from __future__ import annotations
@@ -78,9 +81,8 @@ class _Server:
                 return m.group(1)
 
 
-@pytest.fixture(scope="session")
-def specmock_url(tmp_path_factory: pytest.TempPathFactory):
-    """Base URL (http://HOST:PORT, no trailing slash) of a running specmock."""
+def _launch(tmp_path_factory: pytest.TempPathFactory, *extra_args: str) -> tuple[_Server, str]:
+    """Start the binary on a free loopback port from an empty working directory."""
     binary = _binary_path()
     if not binary.is_file():
         pytest.fail(
@@ -92,7 +94,7 @@ def specmock_url(tmp_path_factory: pytest.TempPathFactory):
     stderr_path = tmp_path_factory.mktemp("specmock-log") / "stderr.log"
     with open(stderr_path, "wb") as stderr:
         proc = subprocess.Popen(
-            [str(binary), "--port", "0", "--host", "127.0.0.1"],
+            [str(binary), "--port", "0", "--host", "127.0.0.1", *extra_args],
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -111,12 +113,15 @@ def specmock_url(tmp_path_factory: pytest.TempPathFactory):
             f"stderr tail:\n{server.stderr_tail()}",
             pytrace=False,
         )
+    return server, url
 
-    yield url
 
+def _terminate(server: _Server) -> int:
+    """SIGTERM, then the exit code; fails the test if it does not exit in time."""
+    proc = server.proc
     proc.send_signal(signal.SIGTERM)
     try:
-        code = proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        return proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -125,6 +130,53 @@ def specmock_url(tmp_path_factory: pytest.TempPathFactory):
             f"stderr tail:\n{server.stderr_tail()}",
             pytrace=False,
         )
+
+
+class SpawnedSpecmock:
+    """A specmock of a test's own (its own flags, journal and exit code)."""
+
+    def __init__(self, server: _Server, url: str) -> None:
+        self._server = server
+        self.url = url
+        self.exit_code: int | None = None
+
+    def stop(self) -> int:
+        """SIGTERM; returns the exit code once the process has gone."""
+        if self.exit_code is None:
+            self.exit_code = _terminate(self._server)
+        return self.exit_code
+
+    def stderr_tail(self, n: int = 40) -> str:
+        return self._server.stderr_tail(n)
+
+
+@pytest.fixture
+def spawn_specmock(tmp_path_factory: pytest.TempPathFactory):
+    """Factory: `spawn_specmock("--fail-on-violation", ...)` starts a separate specmock.
+
+    Each is stopped (SIGTERM, then SIGKILL if need be) at teardown if the test did not.
+    """
+    spawned: list[SpawnedSpecmock] = []
+
+    def spawn(*extra_args: str) -> SpawnedSpecmock:
+        server, url = _launch(tmp_path_factory, *extra_args)
+        handle = SpawnedSpecmock(server, url)
+        spawned.append(handle)
+        return handle
+
+    yield spawn
+    for handle in spawned:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def specmock_url(tmp_path_factory: pytest.TempPathFactory):
+    """Base URL (http://HOST:PORT, no trailing slash) of a running specmock."""
+    server, url = _launch(tmp_path_factory)
+
+    yield url
+
+    code = _terminate(server)
     assert code == 0, (
         f"specmock exited with {code} after SIGTERM (expected 0)\n"
         f"stderr tail:\n{server.stderr_tail()}"

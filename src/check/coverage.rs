@@ -1,0 +1,167 @@
+//! Which documented statuses a client can get without `Prefer: code=N`: for
+//! every operation and concrete status, the scenario rules that answer it,
+//! the spec's default answer, and the mock's own 426 for a WebSocket.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::report::Pair;
+use crate::scenario::{Catalog, Fault, Reaction, Rule};
+use crate::spec::{Operation, Spec, StatusKey};
+
+/// No rule matching: the operation's default response.
+const NO_RULE: &str = "spec default (no rule)";
+/// A plain request to an `x-websocket` operation: the mock answers 426 itself.
+const PLAIN_HTTP: &str = "plain HTTP request (the mock answers 426)";
+
+pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
+    let rules = own_rules(catalog);
+    let mut pairs = Vec::new();
+    for (index, operation) in spec.operations.iter().enumerate() {
+        for response in &operation.responses {
+            let StatusKey::Code(status) = response.status else {
+                continue;
+            };
+            let mut reached_by: Vec<String> = rules
+                .iter()
+                .filter(|(_, rule)| rule.operation == index && reaches(rule, operation, status))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if success(operation) == Some(status) {
+                reached_by.push(NO_RULE.to_string());
+            }
+            if operation.websocket && status == 426 {
+                reached_by.push(PLAIN_HTTP.to_string());
+            }
+            pairs.push(Pair {
+                operation: operation.id.clone(),
+                status,
+                reached_by,
+            });
+        }
+    }
+    pairs
+}
+
+/// Every rule that can answer, once, named after the scenario whose file
+/// defines it (`vanity-taken rules[0]`), with its states: a scenario that
+/// `extends` another holds the parent's rules too.
+fn own_rules(catalog: &Catalog) -> Vec<(String, &Rule)> {
+    let live = live_rules(catalog);
+    let mut rules = Vec::new();
+    for scenario in catalog.scenarios() {
+        for rule in &scenario.rules {
+            let own = rule
+                .label
+                .strip_prefix(scenario.file.as_str())
+                .and_then(|rest| rest.strip_prefix(' '));
+            let Some(index) = own.filter(|_| live.contains(&Arc::as_ptr(rule))) else {
+                continue;
+            };
+            let mut name = format!("{} {index}", scenario.name);
+            if !rule.states.is_empty() {
+                name.push_str(&format!(" (state: {})", rule.states.join(" or ")));
+            }
+            rules.push((name, rule.as_ref()));
+        }
+    }
+    rules
+}
+
+/// The rules that can match in some scenario: a rule that waits only for
+/// states no rule of that scenario enters never answers (the loader warns
+/// about it); an inherited one may still answer in a child that enters them.
+fn live_rules(catalog: &Catalog) -> HashSet<*const Rule> {
+    let mut live = HashSet::new();
+    for scenario in catalog.scenarios() {
+        let entered: HashSet<&str> = scenario
+            .rules
+            .iter()
+            .filter_map(|rule| rule.then_state.as_deref())
+            .chain([scenario.initial.as_str()])
+            .collect();
+        let waits_for_entered = |rule: &&Arc<Rule>| {
+            rule.states.is_empty() || rule.states.iter().any(|state| entered.contains(state.as_str()))
+        };
+        live.extend(scenario.rules.iter().filter(waits_for_entered).map(Arc::as_ptr));
+    }
+    live
+}
+
+fn reaches(rule: &Rule, operation: &Operation, status: u16) -> bool {
+    match &rule.reaction {
+        // A reset connection never shows the client its status.
+        Reaction::Respond { responses, .. } => responses
+            .iter()
+            .any(|response| response.status == status && response.fault != Some(Fault::Reset)),
+        // A scripted stream's frames are the success response's messages.
+        Reaction::Stream(_) => success(operation) == Some(status),
+    }
+}
+
+/// The status of the operation's default response, when it is a concrete one.
+fn success(operation: &Operation) -> Option<u16> {
+    match operation.default_response()?.status {
+        StatusKey::Code(status) => Some(status),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::Fixtures;
+    use crate::render::Responder;
+    use crate::scenario::{load_catalog, ScenarioSource};
+
+    const SPEC: &str = "openapi: 3.0.3
+info: { title: coverage, version: '1' }
+paths:
+  /a:
+    get:
+      operationId: a
+      responses:
+        '200': { description: ok }
+        '500': { description: down }
+        '503': { description: busy }
+        default: { description: anything else }
+";
+
+    fn scenario(file_name: &str, text: &str) -> ScenarioSource {
+        ScenarioSource {
+            file_name: file_name.to_string(),
+            label: format!("scenarios/{file_name}"),
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn resets_and_rules_waiting_for_states_never_entered_reach_nothing_and_inherited_rules_count_once() {
+        let spec = crate::spec::load_text("spec.yaml", SPEC, None).expect("the spec loads");
+        let fixtures = Fixtures::default();
+        let responder = Responder::build(&spec, &fixtures, 0, &mut Vec::new()).expect("bodies render");
+        let sources = vec![
+            scenario(
+                "base.yaml",
+                "rules:\n  - when: { operation: a }\n    respond: [{ status: 500, fault: reset }, { status: 503 }]\n",
+            ),
+            scenario(
+                "child.yaml",
+                "extends: base\ninitial: x\nrules:\n  - when: { operation: a, state: [x, y] }\n    respond: { status: 500 }\n  - when: { operation: a, state: never }\n    respond: { status: 503, fault: close }\n",
+            ),
+        ];
+        let catalog = load_catalog(sources, &spec, &responder, &fixtures, 0, &mut Vec::new()).expect("scenarios load");
+        let pairs: Vec<(u16, Vec<String>)> = coverage(&spec, &catalog)
+            .into_iter()
+            .map(|pair| (pair.status, pair.reached_by))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (200, vec![NO_RULE.to_string()]),
+                (500, vec!["child rules[0] (state: x or y)".to_string()]),
+                (503, vec!["base rules[0]".to_string()]),
+            ]
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! The report on stdout: text for people (findings, an aligned coverage
+//! table, a count) or JSON for tools.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::report::{Finding, Pair, Report};
+
+pub(super) fn text(report: &Report) -> String {
+    let mut out = String::new();
+    for problem in &report.problems {
+        let _ = writeln!(out, "error: {problem}");
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    if !report.coverage.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&table(&report.coverage));
+    }
+    let _ = writeln!(
+        out,
+        "\n{}, {}",
+        count(report.problems.len(), "problem"),
+        count(report.warnings.len(), "warning")
+    );
+    out
+}
+
+fn table(pairs: &[Pair]) -> String {
+    const HEAD: [&str; 3] = ["OPERATION", "STATUS", "REACHED BY"];
+    let width = pairs
+        .iter()
+        .map(|pair| pair.operation.len())
+        .chain([HEAD[0].len()])
+        .max()
+        .unwrap_or_default();
+    let mut out = format!("{:width$}  {}  {}\n", HEAD[0], HEAD[1], HEAD[2]);
+    for pair in pairs {
+        let _ = writeln!(
+            out,
+            "{:width$}  {:<6}  {}",
+            pair.operation,
+            pair.status,
+            reached_by(pair)
+        );
+    }
+    out
+}
+
+/// What reaches a pair, or that nothing does.
+fn reached_by(pair: &Pair) -> String {
+    match pair.reached_by.is_empty() {
+        true => format!("UNREACHED: only `Prefer: code={}`", pair.status),
+        false => pair.reached_by.join(", "),
+    }
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+pub(super) fn json(report: &Report, strict: bool) -> String {
+    let unreached = report.coverage.iter().filter(|pair| pair.reached_by.is_empty()).count();
+    let document = json!({
+        "problems": report.problems.iter().map(finding).collect::<Vec<_>>(),
+        "warnings": report.warnings.iter().map(finding).collect::<Vec<_>>(),
+        "coverage": report.coverage.iter().map(|pair| json!({
+            "operation": pair.operation,
+            "status": pair.status,
+            "reached_by": pair.reached_by,
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "inputs": report.inputs.len(),
+            "problems": report.problems.len(),
+            "warnings": report.warnings.len(),
+            "pairs": report.coverage.len(),
+            "unreached": unreached,
+            "strict": strict,
+            "passed": !report.fails(strict),
+        },
+    });
+    format!("{document:#}\n")
+}
+
+fn finding(finding: &Finding) -> Value {
+    let (line, column) = finding.line_column.unzip();
+    json!({
+        "file": finding.file,
+        "line": line,
+        "column": column,
+        "message": finding.message,
+    })
+}

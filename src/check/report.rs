@@ -1,0 +1,163 @@
+//! What a check found: the inputs it read, problems (the configuration does
+//! not work as written) and warnings, each about one subject and located
+//! where possible, and the coverage of documented statuses.
+
+use std::fmt;
+
+use crate::diagnostic::{Diagnostic, Position};
+
+/// What a finding is about; each subject is one test case in the JUnit report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// An input file, by its label.
+    Input(String),
+    /// A documented status of an operation.
+    Pair { operation: String, status: u16 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub subject: Subject,
+    /// The file the finding sits in, when there is one.
+    pub file: Option<String>,
+    pub line_column: Option<(u64, u64)>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn located(subject: Subject, diagnostic: Diagnostic) -> Self {
+        let (line_column, message) = match diagnostic.position {
+            Position::LineColumn { line, column } => (Some((line, column)), diagnostic.message),
+            Position::Pointer(pointer) => (None, format!("{} (at #{pointer})", diagnostic.message)),
+            Position::File => (None, diagnostic.message),
+        };
+        Self {
+            subject,
+            file: Some(diagnostic.file),
+            line_column,
+            message,
+        }
+    }
+
+    /// A finding whose text names what it is about (the engine's warnings).
+    pub fn unlocated(subject: Subject, message: String) -> Self {
+        Self {
+            subject,
+            file: None,
+            line_column: None,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line_column) {
+            (Some(file), Some((line, column))) => write!(f, "{file}:{line}:{column}: {}", self.message),
+            (Some(file), None) => write!(f, "{file}: {}", self.message),
+            (None, _) => f.write_str(&self.message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Spec,
+    Fixture,
+    Scenario,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Spec => "spec",
+            Kind::Fixture => "fixture",
+            Kind::Scenario => "scenario",
+        }
+    }
+}
+
+/// An input file that was checked.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: Kind,
+    pub label: String,
+}
+
+/// A documented status of an operation and what reaches it; empty
+/// `reached_by`: only `Prefer: code=N` does.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub operation: String,
+    pub status: u16,
+    pub reached_by: Vec<String>,
+}
+
+impl Pair {
+    pub fn subject(&self) -> Subject {
+        Subject::Pair {
+            operation: self.operation.clone(),
+            status: self.status,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub inputs: Vec<Input>,
+    pub problems: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    pub coverage: Vec<Pair>,
+}
+
+impl Report {
+    /// Problems always fail; warnings only when strict.
+    pub fn fails(&self, strict: bool) -> bool {
+        !self.problems.is_empty() || (strict && !self.warnings.is_empty())
+    }
+
+    /// The problems and the warnings about `subject`.
+    pub fn about(&self, subject: &Subject) -> (Vec<&Finding>, Vec<&Finding>) {
+        (about(&self.problems, subject), about(&self.warnings, subject))
+    }
+
+    /// Findings grouped by subject, inputs first, in the order they were
+    /// checked (the loader finds problems in its own order).
+    pub fn sort(&mut self) {
+        let rank = |finding: &Finding| match &finding.subject {
+            Subject::Input(label) => self.inputs.iter().position(|input| input.label == *label),
+            Subject::Pair { operation, status } => self
+                .coverage
+                .iter()
+                .position(|pair| pair.operation == *operation && pair.status == *status)
+                .map(|index| self.inputs.len() + index),
+        };
+        self.problems.sort_by_key(rank);
+        self.warnings.sort_by_key(rank);
+    }
+
+    /// The subject of a finding in `file`: that input, or the spec for a
+    /// file reached through one of its `$ref`s.
+    pub fn subject_of(&self, file: &str) -> Subject {
+        let input = self
+            .inputs
+            .iter()
+            .find(|input| input.label == file)
+            .or_else(|| self.inputs.iter().find(|input| input.kind == Kind::Spec));
+        Subject::Input(input.map_or_else(|| file.to_string(), |input| input.label.clone()))
+    }
+
+    pub fn problem(&mut self, diagnostic: Diagnostic) {
+        let subject = self.subject_of(&diagnostic.file);
+        self.problems.push(Finding::located(subject, diagnostic));
+    }
+
+    pub fn warning(&mut self, diagnostic: Diagnostic) {
+        let subject = self.subject_of(&diagnostic.file);
+        self.warnings.push(Finding::located(subject, diagnostic));
+    }
+}
+
+fn about<'a>(findings: &'a [Finding], subject: &Subject) -> Vec<&'a Finding> {
+    findings.iter().filter(|finding| finding.subject == *subject).collect()
+}

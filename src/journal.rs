@@ -1,0 +1,380 @@
+//! The journal: what clients sent and what they got, for contract checks in
+//! CI. Entries roll off past a bound, but the counts never lose a request:
+//! the total, the violations, and a tally per operation (what `--report`
+//! and `--fail-on-violation` read at shutdown) are kept apart from them.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::session::lock;
+use crate::validate::Violation;
+
+/// Entries kept by default (`--journal-size`).
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// Violations kept per operation for the report, beyond which only the count grows.
+const SAMPLES_PER_OPERATION: usize = 20;
+
+/// What one entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// An HTTP request, or a WebSocket handshake.
+    Request,
+    /// A message a client sent on a WebSocket stream.
+    Frame,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// 1 for the first entry since start-up (or the last clear), then one more each.
+    pub id: u64,
+    pub kind: Kind,
+    /// RFC 3339 with milliseconds.
+    pub time: String,
+    #[serde(skip)]
+    pub at: SystemTime,
+    pub session: String,
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    pub operation: Option<String>,
+    /// The scenario rule that answered.
+    pub rule: Option<String>,
+    /// The status sent (101 for a stream; 0 for a frame).
+    pub status: u16,
+    pub latency_us: u64,
+    pub violations: Vec<Violation>,
+    /// The request body (or the frame), when it is text.
+    #[serde(serialize_with = "body_as_json")]
+    pub body: Option<Bytes>,
+}
+
+impl Entry {
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(self.body.as_ref()?).ok()
+    }
+}
+
+/// Bodies appear as JSON when they are JSON, else as text.
+fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, serializer: S) -> Result<S::Ok, S::Error> {
+    let Some(bytes) = body.as_ref().filter(|b| !b.is_empty()) else {
+        return serializer.serialize_none();
+    };
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => value.serialize(serializer),
+        Err(_) => String::from_utf8_lossy(bytes).serialize(serializer),
+    }
+}
+
+/// What a new entry carries; the journal numbers and timestamps it.
+pub struct Record {
+    pub kind: Kind,
+    pub session: String,
+    pub method: String,
+    pub target: String,
+    pub operation: Option<String>,
+    pub rule: Option<String>,
+    pub status: u16,
+    pub latency: Duration,
+    pub violations: Vec<Violation>,
+    pub body: Option<Bytes>,
+}
+
+/// Calls of one operation, and the contract violations among them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    pub calls: u64,
+    pub violating_calls: u64,
+    /// The first violations seen, with the request they belong to.
+    pub samples: Vec<(u64, Violation)>,
+}
+
+pub struct Journal {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: VecDeque<Arc<Entry>>,
+    /// Entries ever recorded: requests and client frames.
+    total: u64,
+    requests: u64,
+    violating: u64,
+    /// By operationId; requests no operation matched are under `-`.
+    tallies: BTreeMap<String, Tally>,
+}
+
+/// `GET /__mock/journal` filters; all optional.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub session: Option<String>,
+    pub operation: Option<String>,
+    pub status: Option<u16>,
+    /// Entries after this time.
+    pub since: Option<SystemTime>,
+    /// Entries with violations only.
+    pub violating: bool,
+}
+
+impl Filter {
+    fn admits(&self, entry: &Entry) -> bool {
+        self.session.as_ref().is_none_or(|s| *s == entry.session)
+            && self
+                .operation
+                .as_ref()
+                .is_none_or(|o| entry.operation.as_ref() == Some(o))
+            && self.status.is_none_or(|s| s == entry.status)
+            // Entry times are shown to the millisecond: `since` the time of an
+            // entry must not return that entry again.
+            && self.since.is_none_or(|t| whole_millis(entry.at) > t)
+            && (!self.violating || !entry.violations.is_empty())
+    }
+}
+
+/// A page of entries, newest first.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    /// Every entry recorded since start-up (or the last clear), rolled off or not.
+    pub total: u64,
+    /// Entries still held.
+    pub retained: usize,
+    /// Held entries the filter admits.
+    pub matched: usize,
+    pub entries: Vec<Arc<Entry>>,
+    /// The offset of the next page, if there is one.
+    pub next_offset: Option<usize>,
+}
+
+/// Totals for the shutdown report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Requests (and handshakes), not client frames.
+    pub requests: u64,
+    pub violating: u64,
+    pub tallies: BTreeMap<String, Tally>,
+}
+
+impl Journal {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn record(&self, record: Record) {
+        let at = SystemTime::now();
+        let mut inner = lock(&self.inner);
+        inner.total += 1;
+        let id = inner.total;
+        if !record.violations.is_empty() {
+            inner.violating += 1;
+        }
+        if record.kind == Kind::Request {
+            inner.requests += 1;
+            let tally = inner
+                .tallies
+                .entry(record.operation.clone().unwrap_or_else(|| "-".into()))
+                .or_default();
+            tally.calls += 1;
+            if !record.violations.is_empty() {
+                tally.violating_calls += 1;
+                let room = SAMPLES_PER_OPERATION.saturating_sub(tally.samples.len());
+                tally
+                    .samples
+                    .extend(record.violations.iter().take(room).map(|v| (id, v.clone())));
+            }
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        if inner.entries.len() == self.capacity {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(Arc::new(Entry {
+            id,
+            kind: record.kind,
+            time: rfc3339_millis(at),
+            at,
+            session: record.session,
+            method: record.method,
+            target: record.target,
+            operation: record.operation,
+            rule: record.rule,
+            status: record.status,
+            latency_us: record.latency.as_micros() as u64,
+            violations: record.violations,
+            body: record.body,
+        }));
+    }
+
+    /// Entries the filter admits, newest first, `limit` from `offset`.
+    pub fn page(&self, filter: &Filter, offset: usize, limit: usize) -> Page {
+        let inner = lock(&self.inner);
+        let admitted: Vec<&Arc<Entry>> = inner.entries.iter().rev().filter(|e| filter.admits(e)).collect();
+        let matched = admitted.len();
+        let entries: Vec<Arc<Entry>> = admitted.into_iter().skip(offset).take(limit).cloned().collect();
+        let next = offset + entries.len();
+        Page {
+            total: inner.total,
+            retained: inner.entries.len(),
+            matched,
+            entries,
+            next_offset: (next < matched).then_some(next),
+        }
+    }
+
+    /// Every held entry the filter admits, oldest first.
+    pub fn entries(&self, filter: &Filter) -> Vec<Arc<Entry>> {
+        let inner = lock(&self.inner);
+        inner.entries.iter().filter(|e| filter.admits(e)).cloned().collect()
+    }
+
+    /// Whether entries have rolled off (verifications may miss requests).
+    pub fn has_rolled_off(&self) -> bool {
+        let inner = lock(&self.inner);
+        inner.total > inner.entries.len() as u64
+    }
+
+    /// Forgets everything: entries, counts and tallies. Returns how many
+    /// requests had been recorded.
+    pub fn clear(&self) -> u64 {
+        std::mem::take(&mut *lock(&self.inner)).total
+    }
+
+    pub fn summary(&self) -> Summary {
+        let inner = lock(&self.inner);
+        Summary {
+            requests: inner.requests,
+            violating: inner.violating,
+            tallies: inner.tallies.clone(),
+        }
+    }
+}
+
+fn whole_millis(at: SystemTime) -> SystemTime {
+    let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    SystemTime::UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64)
+}
+
+/// `2026-11-28T19:40:00.123Z`.
+pub fn rfc3339_millis(at: SystemTime) -> String {
+    let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let seconds = crate::scenario::template::rfc3339(since_epoch);
+    format!("{}.{:03}Z", seconds.trim_end_matches('Z'), since_epoch.subsec_millis())
+}
+
+/// Reads `2026-11-28T19:40:00Z` or `2026-11-28T19:40:00.123Z` (UTC only).
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
+    let (date, time) = text.split_once('T')?;
+    let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock = clock.splitn(3, ':').map(|p| p.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let nanos = match fraction {
+        "" => 0,
+        digits if digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<u32>().ok()? * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    // Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = u64::try_from(days * 86_400).ok()? + hour * 3600 + minute * 60 + second;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(session: &str, operation: &str, status: u16, violations: usize) -> Record {
+        Record {
+            kind: Kind::Request,
+            session: session.into(),
+            method: "GET".into(),
+            target: "/user".into(),
+            operation: Some(operation.into()),
+            rule: None,
+            status,
+            latency: Duration::from_micros(5),
+            violations: (0..violations)
+                .map(|i| Violation::new(format!("/body/{i}"), "type", "wrong"))
+                .collect(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn counts_never_lose_a_request_when_entries_roll_off() {
+        let journal = Journal::new(3);
+        for i in 0..10 {
+            journal.record(record("s", "user-snapshot", 200, usize::from(i % 2 == 0)));
+        }
+        let page = journal.page(&Filter::default(), 0, 100);
+        assert_eq!((page.total, page.retained, page.matched), (10, 3, 3));
+        assert_eq!(
+            page.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![10, 9, 8],
+            "newest first"
+        );
+        let summary = journal.summary();
+        assert_eq!(summary.violating, 5);
+        assert_eq!(summary.tallies["user-snapshot"].calls, 10);
+        assert_eq!(summary.tallies["user-snapshot"].violating_calls, 5);
+        assert!(journal.has_rolled_off());
+        assert_eq!(journal.clear(), 10);
+        assert_eq!(journal.summary().requests, 0);
+    }
+
+    #[test]
+    fn filters_and_pages() {
+        let journal = Journal::new(100);
+        for i in 0..7 {
+            journal.record(record(if i < 4 { "a" } else { "b" }, "op", 200 + i, 0));
+        }
+        let a = Filter {
+            session: Some("a".into()),
+            ..Filter::default()
+        };
+        let first = journal.page(&a, 0, 3);
+        assert_eq!((first.matched, first.entries.len(), first.next_offset), (4, 3, Some(3)));
+        let second = journal.page(&a, 3, 3);
+        assert_eq!((second.entries.len(), second.next_offset), (1, None));
+        let status = Filter {
+            status: Some(205),
+            ..Filter::default()
+        };
+        assert_eq!(journal.page(&status, 0, 10).entries[0].id, 6);
+    }
+
+    #[test]
+    fn rfc3339_round_trips() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_709_210_096_789);
+        let text = rfc3339_millis(at);
+        assert_eq!(text, "2024-02-29T12:34:56.789Z");
+        assert_eq!(parse_rfc3339(&text), Some(at));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(SystemTime::UNIX_EPOCH));
+        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}

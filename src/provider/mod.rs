@@ -1,0 +1,143 @@
+//! `specmock verify --against URL`: does a real server honour the spec? A
+//! provider contract test: every operation gets requests built from the
+//! spec (and a scenario), and every answer is checked against what the spec
+//! declares. The decisions are pure (`plan`, `check`, `report`); `client`
+//! does the network, this module the flags, files and exit code.
+
+mod check;
+mod client;
+mod plan;
+mod report;
+mod target;
+mod wire;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderName, HeaderValue};
+
+use crate::app::{App, Behaviour};
+use crate::diagnostic::Diagnostic;
+use crate::scenario::Scenario;
+use crate::sources::Sources;
+use crate::spec::Spec;
+use plan::Probe;
+use report::{OperationResult, RequestResult};
+use target::Target;
+
+/// Flags of `specmock verify`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Every operation of the spec is called, those that change state (POST, PUT, PATCH, DELETE) \
+included: point it at a test instance, never at one whose data matters. Operations that only read are called \
+first. Each operation gets at most 5 requests: the request body's examples (else one generated from its schema) \
+and, with --scenario, the scenario's request matches; WebSocket operations (x-websocket) get a handshake and \
+their first frame is checked.\n\nExit codes: 0 every operation conforms, 1 contract problems, 2 usage or I/O \
+errors (bad URL, https, server unreachable, unreadable spec)."
+)]
+pub struct VerifyArgs {
+    /// Base URL of the server under test, plain HTTP: http://HOST:PORT[/base]; the spec's paths are appended.
+    #[arg(long, value_name = "URL")]
+    pub against: String,
+    /// The OpenAPI 3.0 document. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Directory of fixture files (read with --scenario). Default: as for `serve`.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Directory of scenario files. Default: as for `serve`.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// Also send the requests this scenario's rules match on (body, query, header and path values).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// A header sent with every request, e.g. real credentials (repeatable); replaces the placeholder
+    /// credentials (`Authorization: Bearer specmock-verify`, API keys `specmock-verify`).
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = target::parse_header)]
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Seconds to wait for each answer (and for a stream's first frame).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// Runs the provider contract test; the exit code is 0 clean, 1 contract problems, 2 usage or I/O errors.
+pub async fn run(args: VerifyArgs) -> ExitCode {
+    match verify(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether every operation conforms; `Err` for usage and I/O errors.
+async fn verify(args: VerifyArgs) -> Result<bool, String> {
+    let target = Target::parse(&args.against)?;
+    let (spec, scenario) = load(&args).map_err(|diagnostic| diagnostic.to_string())?;
+    let timeout = Duration::from_secs(args.timeout);
+    let address = target.resolve(timeout).await?;
+    let mut results = Vec::new();
+    for planned in plan::plan(&spec, scenario.as_deref(), &args.headers) {
+        let operation = &spec.operations[planned.operation];
+        let started = Instant::now();
+        let mut requests = Vec::with_capacity(planned.probes.len());
+        for probe in &planned.probes {
+            let received = client::send(&target, address, probe, timeout).await;
+            requests.push(RequestResult {
+                request: describe(probe, &target, planned.probes.len() > 1),
+                checked: check::check(operation, probe, &received),
+            });
+        }
+        let result = OperationResult {
+            id: operation.id.clone(),
+            route: format!("{} {}", operation.method, operation.path),
+            requests,
+            notes: planned.notes,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        // Each operation as it is done: a slow server shows where it is.
+        print!("{}", result.text());
+        let _ = std::io::stdout().flush();
+        results.push(result);
+    }
+    println!();
+    print!("{}", report::summary(&results, &target.url));
+    if let Some(path) = &args.junit {
+        let suite = report::junit(&results, &target.url, &spec.title);
+        std::fs::write(path, crate::junit::render(&[suite]))
+            .map_err(|e| format!("cannot write the JUnit report to {}: {e}", path.display()))?;
+    }
+    Ok(results.iter().all(OperationResult::passed))
+}
+
+/// The spec, and the scenario when one is named. A scenario is compiled as
+/// `serve` compiles it (operations, fixtures and templates checked, an
+/// unknown name refused); only its request matches are used.
+fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostic> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
+    let Some(name) = &args.scenario else {
+        return Ok((sources.load_spec()?, None));
+    };
+    // The warnings are about the mock's own response bodies, not this test.
+    let (app, _warnings) = App::build(sources.inputs(Some(name.clone()), 0)?, Behaviour::default())?;
+    let scenario = app.scenarios().get(name).cloned();
+    Ok((app.spec, scenario))
+}
+
+/// `POST /v1/user/update`, and `[example `x`]` when the operation got several requests.
+fn describe(probe: &Probe, target: &Target, several: bool) -> String {
+    let request = format!("{} {}{}", probe.method, target.base, probe.target);
+    match several {
+        true => format!("{request} [{}]", probe.source),
+        false => request,
+    }
+}
