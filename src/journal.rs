@@ -17,6 +17,10 @@ use crate::validate::Violation;
 /// Entries kept by default (`--journal-size`).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
+/// Request bodies held by the journal at most; past it the oldest entries
+/// roll off early (the counts still never lose a request).
+pub const BODY_BUDGET: usize = 32 * 1024 * 1024;
+
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;
 
@@ -35,9 +39,9 @@ pub struct Entry {
     /// 1 for the first entry since start-up (or the last clear), then one more each.
     pub id: u64,
     pub kind: Kind,
-    /// RFC 3339 with milliseconds.
-    pub time: String,
-    #[serde(skip)]
+    /// Shown as `time`, RFC 3339 with milliseconds (written when asked for,
+    /// not on the request path).
+    #[serde(rename = "time", serialize_with = "as_rfc3339")]
     pub at: SystemTime,
     pub session: String,
     pub method: String,
@@ -60,6 +64,10 @@ impl Entry {
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(self.body.as_ref()?).ok()
     }
+}
+
+fn as_rfc3339<S: serde::Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339_millis(*at))
 }
 
 /// Bodies appear as JSON when they are JSON, else as text.
@@ -104,6 +112,8 @@ pub struct Journal {
 #[derive(Default)]
 struct Inner {
     entries: VecDeque<Arc<Entry>>,
+    /// Bytes of the bodies `entries` hold.
+    body_bytes: usize,
     /// Entries ever recorded: requests and client frames.
     total: u64,
     requests: u64,
@@ -180,10 +190,13 @@ impl Journal {
         }
         if record.kind == Kind::Request {
             inner.requests += 1;
-            let tally = inner
-                .tallies
-                .entry(record.operation.clone().unwrap_or_else(|| "-".into()))
-                .or_default();
+            let key = record.operation.as_deref().unwrap_or("-");
+            if !inner.tallies.contains_key(key) {
+                inner.tallies.insert(key.to_string(), Tally::default());
+            }
+            let Some(tally) = inner.tallies.get_mut(key) else {
+                return;
+            };
             tally.calls += 1;
             if !record.violations.is_empty() {
                 tally.violating_calls += 1;
@@ -196,13 +209,10 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        if inner.entries.len() == self.capacity {
-            inner.entries.pop_front();
-        }
+        inner.body_bytes += record.body.as_ref().map_or(0, Bytes::len);
         inner.entries.push_back(Arc::new(Entry {
             id,
             kind: record.kind,
-            time: rfc3339_millis(at),
             at,
             session: record.session,
             method: record.method,
@@ -214,6 +224,15 @@ impl Journal {
             violations: record.violations,
             body: record.body,
         }));
+        let mut rolled_off = Vec::new();
+        while inner.entries.len() > self.capacity || (inner.body_bytes > BODY_BUDGET && inner.entries.len() > 1) {
+            let Some(oldest) = inner.entries.pop_front() else { break };
+            inner.body_bytes -= oldest.body.as_ref().map_or(0, Bytes::len);
+            rolled_off.push(oldest);
+        }
+        // Freeing what rolled off (a stored profile, say) needs no lock.
+        drop(inner);
+        drop(rolled_off);
     }
 
     /// Entries the filter admits, newest first, `limit` from `offset`.
@@ -344,6 +363,21 @@ mod tests {
         assert!(journal.has_rolled_off());
         assert_eq!(journal.clear(), 10);
         assert_eq!(journal.summary().requests, 0);
+    }
+
+    #[test]
+    fn bodies_past_the_budget_roll_off_early() {
+        let journal = Journal::new(100);
+        let big = Bytes::from(vec![b'x'; BODY_BUDGET / 4 + 1]);
+        for _ in 0..5 {
+            journal.record(Record {
+                body: Some(big.clone()),
+                ..record("s", "update-user", 200, 0)
+            });
+        }
+        let page = journal.page(&Filter::default(), 0, 100);
+        assert_eq!((page.total, page.retained), (5, 3), "four bodies would pass the budget");
+        assert_eq!(journal.summary().tallies["update-user"].calls, 5);
     }
 
     #[test]

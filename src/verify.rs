@@ -224,7 +224,6 @@ mod tests {
         Arc::new(Entry {
             id,
             kind: Kind::Request,
-            time: String::new(),
             at: SystemTime::UNIX_EPOCH,
             session: session.into(),
             method: "POST".into(),
