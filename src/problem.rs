@@ -146,6 +146,20 @@ impl Problem {
         problem
     }
 
+    pub fn too_many_connections(limit: usize) -> Self {
+        let mut problem = Self::new(
+            503,
+            &Kind {
+                class: "too-many-connections",
+                title: "Too many connections",
+                origin: Origin::Server,
+            },
+            format!("{limit} connections are open, the most allowed (--max-connections); retry after one closes"),
+        );
+        problem.extra.insert("max_connections".into(), json!(limit));
+        problem
+    }
+
     pub fn too_many_streams(limit: usize) -> Self {
         let mut problem = Self::new(
             503,

@@ -35,6 +35,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// HTTP connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
     pub streams: StreamLimits,
 }
 
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_body: 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            max_connections: 10_000,
             streams: StreamLimits::default(),
         }
     }
@@ -53,8 +56,11 @@ impl Default for Limits {
 /// finish (up to the grace period).
 pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: impl Future<Output = ()>) {
     let coordinator = Coordinator::new();
+    // Semaphores hold at most MAX_PERMITS: a larger limit is no limit.
+    let permits = |limit: usize| Arc::new(Semaphore::new(limit.min(Semaphore::MAX_PERMITS)));
+    let connections = permits(limits.max_connections);
     let shared = Arc::new(Shared {
-        streams: Arc::new(Semaphore::new(limits.streams.max_streams)),
+        streams: permits(limits.streams.max_streams),
         app,
         limits,
     });
@@ -64,7 +70,18 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: i
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(connection(stream, peer, shared.clone(), coordinator.listener()));
+                    match connections.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            let (shared, listener) = (shared.clone(), coordinator.listener());
+                            tokio::spawn(async move {
+                                connection(stream, peer, shared, listener).await;
+                                drop(permit);
+                            });
+                        }
+                        Err(_) => {
+                            tokio::spawn(turn_away(stream, shared.limits.max_connections));
+                        }
+                    }
                 }
                 // Running out of file descriptors is transient: back off, keep serving.
                 Err(error) => {
@@ -79,6 +96,26 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: i
     if !coordinator.shutdown(shared.limits.shutdown_grace).await {
         tracing::warn!("shutdown grace period over; closing the remaining connections");
     }
+}
+
+/// One connection past `--max-connections`: a 503 problem instead of a
+/// hang. The request head is read first (briefly), so the client is not
+/// reset mid-send and reads the answer.
+async fn turn_away(mut stream: tokio::net::TcpStream, limit: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = [0u8; 8192];
+    let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut head)).await;
+    let body = Problem::too_many_connections(limit).body("/");
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\n{}: server\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        crate::problem::CONTENT_TYPE,
+        crate::problem::ORIGIN_HEADER,
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+    tracing::warn!(limit, "connection turned away: --max-connections reached");
 }
 
 /// What every connection shares.

@@ -1,5 +1,6 @@
 //! The network shell around the request path: request-head timeout, broken
-//! transfer encodings, and graceful stop of the embedded `MockServer`.
+//! transfer encodings, the connection limit, and graceful stop of the
+//! embedded `MockServer`.
 
 mod common;
 
@@ -145,5 +146,43 @@ async fn keep_alive_connections_serve_several_requests() {
         let reply = tokio::time::timeout(IO_TIMEOUT, read_reply(&mut stream)).await.unwrap();
         assert_eq!(reply.status, 200);
         assert_eq!(reply.json()["name"], "Rex");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_past_the_limit_gets_503_not_a_hang() {
+    let server = petstore_with(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    let addr = server.address();
+    // Two idle keep-alive connections hold both places.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /v1/pets/1 HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_reply(&mut stream).await.status, 200);
+        held.push(stream);
+    }
+    let turned_away = tokio::time::timeout(IO_TIMEOUT, get(addr, "/v1/pets/1"))
+        .await
+        .expect("answered, not left hanging");
+    let body = turned_away.assert_problem(503, "too-many-connections", "server");
+    assert_eq!(body["max_connections"], 2);
+    assert_eq!(turned_away.header("retry-after"), Some("1"));
+
+    // A place frees up when a connection closes.
+    drop(held.pop());
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        if get(addr, "/v1/pets/1").await.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed place was never reused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
