@@ -19,6 +19,11 @@ use crate::scenario::Scenario;
 /// unless a stream still follows it.
 pub const DEFAULT_IDLE_EXPIRY: Duration = Duration::from_secs(60 * 60);
 
+/// Sessions held at once; a new one past it replaces the least recently
+/// used session no stream follows (a client minting a session per request
+/// cannot exhaust memory).
+pub const MAX_SESSIONS: usize = 100_000;
+
 /// How often at most the registry looks for idle sessions.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -89,6 +94,7 @@ impl Session {
 pub struct Sessions {
     start_with: Option<Arc<Scenario>>,
     idle_expiry: Duration,
+    capacity: usize,
     registry: Mutex<Registry>,
 }
 
@@ -98,11 +104,13 @@ struct Registry {
 }
 
 impl Sessions {
-    /// Sessions start in `start_with` (the `--scenario`, or `default`).
-    pub fn new(start_with: Option<Arc<Scenario>>, idle_expiry: Duration) -> Self {
+    /// Sessions start in `start_with` (the `--scenario`, or `default`); at
+    /// most `capacity` are held.
+    pub fn new(start_with: Option<Arc<Scenario>>, idle_expiry: Duration, capacity: usize) -> Self {
         Self {
             start_with,
             idle_expiry,
+            capacity: capacity.max(1),
             registry: Mutex::new(Registry {
                 by_id: HashMap::new(),
                 last_sweep: Instant::now(),
@@ -135,6 +143,18 @@ impl Sessions {
                 .retain(|_, (session, seen)| now.duration_since(*seen) < expiry || session.is_followed());
             registry.last_sweep = now;
         }
+        if registry.by_id.len() >= self.capacity && !registry.by_id.contains_key(id) {
+            let least_recent = registry
+                .by_id
+                .iter()
+                .filter(|(_, (session, _))| !session.is_followed())
+                .min_by_key(|(_, (_, seen))| *seen)
+                .map(|(id, _)| id.clone());
+            if let Some(evicted) = least_recent {
+                registry.by_id.remove(&evicted);
+                tracing::warn!(session = %evicted, capacity = self.capacity, "session forgotten early: too many sessions");
+            }
+        }
         let start_with = &self.start_with;
         let entry = registry
             .by_id
@@ -149,4 +169,26 @@ impl Sessions {
 /// its state is plain data, still usable.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_capacity_the_least_recently_used_session_is_forgotten() {
+        let sessions = Sessions::new(None, DEFAULT_IDLE_EXPIRY, 2);
+        let first = sessions.get("a");
+        sessions.get("b");
+        sessions.get("a");
+        let _followed = first.subscribe();
+        sessions.get("c");
+        assert!(sessions.find("a").is_some(), "followed and recently used");
+        assert!(sessions.find("b").is_none(), "the least recently used goes");
+        assert!(sessions.find("c").is_some());
+        // A followed session is never the one forgotten, even when it is the oldest.
+        sessions.get("d");
+        assert!(sessions.find("a").is_some());
+        assert!(sessions.find("c").is_none());
+    }
 }

@@ -24,7 +24,7 @@ use crate::problem::{self, Problem};
 use crate::render::{encode, generate, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::{load_catalog, Catalog, Fault, Scenario, ScenarioSource};
-use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY};
+use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
 use crate::validate::{self, ParamSources, RequestView, Violation};
@@ -138,7 +138,7 @@ impl App {
             })?),
             None => scenarios.get("default").cloned(),
         };
-        let sessions = Sessions::new(start_with, DEFAULT_IDLE_EXPIRY);
+        let sessions = Sessions::new(start_with, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS);
         let journal = Journal::new(behaviour.journal_size);
         let app = Self {
             spec,
