@@ -75,6 +75,9 @@ struct ServeArgs {
     /// Seconds a client has to send a complete request head.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     header_timeout: u64,
+    /// Largest request line and headers together, in bytes (larger: 431).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_header_bytes: usize,
     /// HTTP connections open at once (one more: 503 problem+json, then closed).
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
@@ -184,6 +187,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         max_body: args.max_body,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_header_bytes: args.max_header_bytes,
         streams: StreamLimits {
             max_streams: args.max_streams,
             max_message: args.ws_max_message,

@@ -37,6 +37,8 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// HTTP connections open at once; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// The request line and headers together; more gets 431 (hyper's answer).
+    pub max_header_bytes: usize,
     pub streams: StreamLimits,
 }
 
@@ -47,6 +49,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
             streams: StreamLimits::default(),
         }
     }
@@ -127,7 +130,7 @@ struct Shared {
 }
 
 async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut shutdown: Listener) {
-    let header_read_timeout = shared.limits.header_read_timeout;
+    let (header_read_timeout, max_header_bytes) = (shared.limits.header_read_timeout, shared.limits.max_header_bytes);
     let stream_shutdown = shutdown.clone();
     let service = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(crate::admin::Peer(peer));
@@ -144,6 +147,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
+        .max_header_size(max_header_bytes)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);

@@ -186,3 +186,21 @@ async fn a_connection_past_the_limit_gets_503_not_a_hang() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn headers_past_the_limit_get_431() {
+    let server = petstore_with(Limits {
+        max_header_bytes: 16 * 1024,
+        ..Limits::default()
+    })
+    .await;
+    let huge = "x".repeat(20 * 1024);
+    let request = format!("GET /v1/pets/1 HTTP/1.1\r\nHost: test\r\nX-Big: {huge}\r\n\r\n");
+    assert_eq!(raw(server.address(), request.as_bytes()).await.status, 431);
+    // Within the limit, the same request is answered.
+    let fine = format!(
+        "GET /v1/pets/1 HTTP/1.1\r\nHost: test\r\nX-Big: {}\r\n\r\n",
+        &huge[..1024]
+    );
+    assert_eq!(raw(server.address(), fine.as_bytes()).await.status, 200);
+}
