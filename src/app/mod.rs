@@ -4,7 +4,7 @@
 
 mod stream;
 
-pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade};
+pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::StreamLimits;
-use crate::app::{App, LiveFrame, Outgoing, StreamMode, StreamPlan};
+use crate::app::{App, LiveFrame, Outgoing, StreamMode, StreamPlan, INTERNAL_ERROR};
 use crate::journal::{Kind, Record};
 use crate::scenario::engine::pick_delay;
 use crate::scenario::stream::MAX_CLOSE_REASON;
@@ -41,8 +41,6 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 const GOING_AWAY: u16 = 1001;
 /// Close code for "policy violation": the client sent what the script did not expect.
 const POLICY_VIOLATION: u16 = 1008;
-/// Close code for "internal error": a templated frame broke the schema.
-const INTERNAL_ERROR: u16 = 1011;
 /// Close codes for a client that broke the protocol, sent text that is not
 /// UTF-8, or sent a message larger than allowed.
 const PROTOCOL_ERROR: u16 = 1002;
