@@ -699,3 +699,17 @@ fn spec_errors_are_located() {
         "empty.yaml:6:18: expected at least one response (at #/paths/~1a/get/responses)"
     );
 }
+
+/// Found by the property tests: `Prefer: dynamic=true` used to serve the
+/// generated body unchecked.
+#[tokio::test]
+async fn fresh_data_asked_for_with_prefer_is_checked_like_any_body() {
+    let server = features_server().await;
+    for (path, headers) in [
+        ("/nickname", &[("prefer", "dynamic=true")][..]),
+        ("/nickname?__dynamic=true", &[][..]),
+    ] {
+        let reply = send(server.address(), Method::GET, path, headers, b"").await;
+        reply.assert_problem(500, "unrenderable-response", "renderer");
+    }
+}

@@ -21,7 +21,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::journal::Journal;
 use crate::problem::{self, Problem};
-use crate::render::{encode, generate, preferred_media, Rendered, Responder};
+use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::{load_catalog, Catalog, Fault, Scenario, ScenarioSource};
 use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
@@ -494,13 +494,13 @@ impl App {
         let Some(schema) = &media.schema else {
             return Err(Problem::no_content(&op.id, status));
         };
-        let seed = self.next_entropy();
-        Ok(encode(
-            status,
-            media,
-            &generate(&schema.document, seed),
-            "generated:dynamic".into(),
-        ))
+        let generated = generate(&schema.document, self.next_entropy());
+        // Checked like every default body: the generator cannot always satisfy
+        // a schema (a `pattern`), and the mock never sends what its spec forbids.
+        Ok(Rendered {
+            schema_mismatch: mismatch(media, &generated),
+            ..encode(status, media, &generated, "generated:dynamic".into())
+        })
     }
 
     /// A problem+json response for a mock-made error.
