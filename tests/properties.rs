@@ -39,13 +39,6 @@ use specmock::{App, Behaviour};
 
 // ------------------------------------------------------------------ setup
 
-/// With `SPECMOCK_PROPERTIES_KNOWN_BUGS=1` the properties also make the
-/// inputs of the known bugs (the ignored tests under "Regressions"), which
-/// they otherwise steer around so that CI stays green: set it to check a fix.
-fn hit_known_bugs() -> bool {
-    std::env::var_os("SPECMOCK_PROPERTIES_KNOWN_BUGS").is_some()
-}
-
 /// The configuration of every property: `default_cases` cases unless
 /// `PROPTEST_CASES` says otherwise, no failure files in the source tree, and
 /// shrinking bounded so that a failing run still ends quickly.
@@ -1962,8 +1955,6 @@ proptest! {
 
 /// Text inserted into spec documents.
 const SPEC_SPLICES: &[&str] = &[
-    // Not a reference into a schema that an edit could make refer to itself
-    // (a known bug, see `without_reference_cycles`).
     "$ref: '#/components/schemas/Problem'",
     "$ref: '#/components/schemas/Nope'",
     "$ref: '#/'",
@@ -2046,21 +2037,6 @@ fn number_keyword() -> BoxedStrategy<Value> {
     .boxed()
 }
 
-/// A `minimum` or `maximum`. Known bug: an integer range wider than an
-/// i128 (`minimum: -1e300` with `maximum: 0`, or `minimum: -1` with
-/// `maximum: 1e300`) panics in `render::generate` (see
-/// `regressions::an_integer_range_wider_than_i128_panics_the_generator`), so
-/// bounds stay within ±1e37 until that is fixed.
-fn bound_keyword() -> BoxedStrategy<Value> {
-    let avoid = !hit_known_bugs();
-    number_keyword()
-        .prop_map(move |v| match v.as_f64() {
-            Some(f) if avoid && f.abs() > 1e37 => json!(1e37f64.copysign(f)),
-            _ => v,
-        })
-        .boxed()
-}
-
 /// A count (`minLength`, `maxItems` ...): mostly a valid one.
 fn count_keyword() -> BoxedStrategy<Value> {
     prop_oneof![
@@ -2068,47 +2044,6 @@ fn count_keyword() -> BoxedStrategy<Value> {
         1 => number_keyword(),
     ]
     .boxed()
-}
-
-/// `minItems`. Known bug: the generator caps each array at 1000 items but
-/// not their product, so nested arrays with large `minItems` exhaust memory
-/// (see `regressions::nested_arrays_with_large_min_items_exhaust_memory`);
-/// kept at 2 or less until that is fixed.
-fn min_items_keyword() -> BoxedStrategy<Value> {
-    match hit_known_bugs() {
-        true => count_keyword(),
-        false => prop::sample::select(&[0u64, 1, 2][..]).prop_map(Value::from).boxed(),
-    }
-}
-
-/// Known bugs: a cycle of `$ref`s (with `allOf`/`oneOf`) overflows the
-/// generator's stack, and a required property that refers back to its own
-/// schema makes it build 2^24 objects (see
-/// `regressions::a_reference_cycle_overflows_the_stack` and
-/// `regressions::required_recursive_properties_blow_up`). Until they are
-/// fixed, component `X` only refers to components named after it (`A` to
-/// `B`, `C`), so the references make no cycle; other references become a
-/// plain `{"type": "string"}`.
-fn without_reference_cycles(name: &str, schema: &mut Value) {
-    if hit_known_bugs() {
-        return;
-    }
-    match schema {
-        Value::Object(map) => {
-            let cyclic = map
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.rsplit('/').next())
-                .is_some_and(|target| target <= name);
-            if cyclic {
-                *schema = json!({ "type": "string" });
-                return;
-            }
-            map.values_mut().for_each(|v| without_reference_cycles(name, v));
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| without_reference_cycles(name, v)),
-        _ => {}
-    }
 }
 
 const PATTERNS: &[&str] = &[
@@ -2148,8 +2083,8 @@ fn schema() -> BoxedStrategy<Value> {
     // Numbers get their bounds more often than other keywords.
     let numeric = (
         prop::sample::select(&["integer", "number"][..]),
-        maybe(0.6, bound_keyword()),
-        maybe(0.6, bound_keyword()),
+        maybe(0.6, number_keyword()),
+        maybe(0.6, number_keyword()),
         maybe(0.3, number_keyword()),
         maybe(0.2, any::<bool>().prop_map(Value::Bool).boxed()),
         maybe(0.2, any::<bool>().prop_map(Value::Bool).boxed()),
@@ -2173,12 +2108,12 @@ fn schema() -> BoxedStrategy<Value> {
         ],
         prop::collection::vec(
             prop_oneof![
-                bound_keyword().prop_map(|v| ("minimum", v)),
-                bound_keyword().prop_map(|v| ("maximum", v)),
+                number_keyword().prop_map(|v| ("minimum", v)),
+                number_keyword().prop_map(|v| ("maximum", v)),
                 number_keyword().prop_map(|v| ("multipleOf", v)),
                 count_keyword().prop_map(|v| ("minLength", v)),
                 count_keyword().prop_map(|v| ("maxLength", v)),
-                min_items_keyword().prop_map(|v| ("minItems", v)),
+                count_keyword().prop_map(|v| ("minItems", v)),
                 count_keyword().prop_map(|v| ("maxItems", v)),
                 count_keyword().prop_map(|v| ("minProperties", v)),
                 any::<bool>().prop_map(|v| ("exclusiveMinimum", Value::Bool(v))),
@@ -2444,10 +2379,7 @@ fn spec_document() -> BoxedStrategy<Value> {
                 "servers": servers,
                 "paths": paths,
                 "components": {
-                    "schemas": Value::Object(schemas.into_iter().map(|(name, mut schema)| {
-                        without_reference_cycles(name, &mut schema);
-                        (name.to_string(), schema)
-                    }).collect()),
+                    "schemas": Value::Object(schemas.into_iter().map(|(name, schema)| (name.to_string(), schema)).collect()),
                     "securitySchemes": {
                         "key": { "type": "apiKey", "in": "header", "name": "X-Key" },
                         "basic": { "type": "http", "scheme": "basic" }
@@ -2591,10 +2523,7 @@ proptest! {
         }
         let defs: Map<String, Value> = defs
             .into_iter()
-            .map(|(name, mut schema)| {
-                without_reference_cycles(name, &mut schema);
-                (name.to_string(), schema)
-            })
+            .map(|(name, schema)| (name.to_string(), schema))
             .collect();
         document["$defs"] = Value::Object(defs);
         to_defs(&mut document);
@@ -2925,21 +2854,15 @@ mod regressions {
         }
     }
 
-    /// Bug (found by `any_schema_generates_data` and `any_spec_loads_or_is_explained`
-    /// with `SPECMOCK_PROPERTIES_KNOWN_BUGS=1`): an integer schema whose range
-    /// is wider than an i128 panics the data generator. In
-    /// `Generator::integer` (src/render/generate.rs:241-244) the bounds are
-    /// cast to i128, which saturates (`-1e300` becomes `i128::MIN`), and
-    /// `(high - low)` overflows: "attempt to subtract with overflow" at
-    /// src/render/generate.rs:243:20 with overflow checks (debug builds); in
-    /// a release build it wraps to -1, `span` becomes 0 and line 244 panics
-    /// with "attempt to calculate the remainder with a divisor of zero". The
-    /// spec below loads, and `App::new` (what `specmock` runs at start-up,
-    /// rendering every default body) panics; so does `Prefer: dynamic=true`
-    /// for such a response.
+    /// Found by `any_schema_generates_data` and `any_spec_loads_or_is_explained`:
+    /// an integer schema whose range is wider than an i128 panicked the data
+    /// generator. The bounds are cast to i128, which saturates (`-1e300`
+    /// becomes `i128::MIN`), and the span `high - low` overflowed ("attempt
+    /// to subtract with overflow" in debug builds, a remainder by zero in
+    /// release ones). `App::new`, which renders every default body at
+    /// start-up, panicked on the spec below.
     #[test]
-    #[ignore = "bug: integer schema with minimum -1e300 and maximum >= 0 panics render::generate (i128 overflow, generate.rs:243)"]
-    fn an_integer_range_wider_than_i128_panics_the_generator() {
+    fn an_integer_range_wider_than_i128_is_generated() {
         for schema in [
             json!({ "type": "integer", "minimum": -1e300, "maximum": 0 }),
             json!({ "type": "integer", "minimum": -1, "maximum": 1e300 }),
@@ -3004,20 +2927,12 @@ mod regressions {
         )
     }
 
-    /// Bug (found by `any_schema_generates_data`, then through the spec):
-    /// a cycle of references with no object or array in between loads, and
-    /// rendering the default body overflows the stack, which aborts the
-    /// process (SIGABRT, "thread 'main' has overflowed its stack"): `specmock`
-    /// and `specmock check` die at start-up. The recursion is
-    /// `render::generate::Generator::value` following `$ref` at
-    /// src/render/generate.rs:40 (no depth count, no cycle check), reached
-    /// from `App::build` (src/app/mod.rs:129) -> `Responder::build`
-    /// (src/render/mod.rs:67) -> `render_response` (src/render/mod.rs:195)
-    /// -> `generate` (src/render/generate.rs:24). `A: {allOf: [$ref: A]}`,
-    /// `A: {oneOf: [$ref: A]}` and `A -> B -> A` do the same.
+    /// Found by `any_schema_generates_data`, then through the spec: a cycle
+    /// of references with no object or array in between loads, and rendering
+    /// its default body recursed in `Generator::value` until the stack
+    /// overflowed, aborting `specmock` and `specmock check` at start-up.
     #[test]
-    #[ignore = "bug: a $ref cycle (A: {$ref: A}) overflows the stack in render::generate at start-up (SIGABRT)"]
-    fn a_reference_cycle_overflows_the_stack() {
+    fn a_reference_cycle_does_not_overflow_the_stack() {
         for schemas in [
             "    A: {$ref: '#/components/schemas/A'}\n",
             "    A: {$ref: '#/components/schemas/B'}\n    B: {$ref: '#/components/schemas/A'}\n",
@@ -3030,29 +2945,25 @@ mod regressions {
         }
     }
 
-    /// Bug (found while bounding the generator above): a required property
-    /// that refers back to its own schema is generated again and again down
-    /// to `MAX_DEPTH` (24), so two such properties make 2^24 objects:
+    /// Found while bounding the generator: a required property that refers
+    /// back to its own schema was generated again and again down to the
+    /// depth limit (24), so two such properties made 2^24 objects:
     /// `specmock check` on this 20-line spec ran for over 2 minutes and
-    /// reached 15 GB of memory (`Generator::object` only skips *optional*
-    /// recursive properties, src/render/generate.rs:132).
+    /// reached 15 GB of memory.
     #[test]
-    #[ignore = "bug: two required self-referencing properties make render::generate build 2^24 objects (minutes, GBs) at start-up"]
-    fn required_recursive_properties_blow_up() {
+    fn required_recursive_properties_stay_within_budget() {
         let spec = spec_with_components(
             "    A:\n      type: object\n      required: [x, y]\n      properties:\n        x: {$ref: '#/components/schemas/A'}\n        y: {$ref: '#/components/schemas/A'}\n",
         );
         check_in_a_child("branching.yaml", &spec).unwrap();
     }
 
-    /// Bug (found while bounding the generator above): each generated array
-    /// is capped at 1000 items (`MAX_GENERATED_SIZE`), but nested arrays
-    /// multiply: three levels of `minItems: 1000` are 10^9 values, and
-    /// `specmock check` allocates until memory runs out ("memory allocation
-    /// of 32000 bytes failed", SIGABRT, under a 4 GB limit after 37 s).
+    /// Found while bounding the generator: each generated array is capped at
+    /// 1000 items, but nested arrays multiply: three levels of `minItems:
+    /// 1000` are 10^9 values, and `specmock check` allocated until memory ran
+    /// out (SIGABRT under a 4 GB limit after 37 s).
     #[test]
-    #[ignore = "bug: nested arrays with minItems 1000 make render::generate allocate 10^9 values at start-up"]
-    fn nested_arrays_with_large_min_items_exhaust_memory() {
+    fn nested_arrays_with_large_min_items_stay_within_budget() {
         let spec = spec_with_components(
             "    A:\n      type: array\n      minItems: 1000\n      items:\n        type: array\n        minItems: 1000\n        items:\n          type: array\n          minItems: 1000\n          items: {type: integer}\n",
         );

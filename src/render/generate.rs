@@ -1,6 +1,10 @@
 //! Deterministic data from a schema: the same schema and seed give the same
 //! bytes, every required property is present, formats are respected, and
 //! recursion stops at the first optional reference back into itself.
+//!
+//! Any schema, however hostile, gets an answer in bounded time and memory: a
+//! schema that demands more than the budgets below gets a body that breaks
+//! it, which start-up reports, rather than a stack overflow or exhausted memory.
 
 use serde_json::{json, Map, Value};
 
@@ -14,12 +18,19 @@ const MAX_DEPTH: usize = 24;
 /// Longest string and array generated: a schema demanding more gets a body
 /// that breaks it (reported at start-up), not an exhausted memory.
 const MAX_GENERATED_SIZE: u64 = 1000;
+/// References followed inside each other: a cycle that makes no progress
+/// (`A: {$ref: A}`, or through `allOf`) would otherwise recurse until the stack overflows.
+const MAX_REFERENCE_DEPTH: usize = 64;
+/// Values generated for one document: sizes multiply (nested `minItems`, two
+/// required self-references per level), so each per-node cap alone is not enough.
+const MAX_GENERATED_VALUES: usize = 20_000;
 
 pub fn generate(document: &Value, seed: u64) -> Value {
     let mut generator = Generator {
         document,
         rng: SplitMix64(seed),
         stack: Vec::new(),
+        values_left: MAX_GENERATED_VALUES,
     };
     generator.value(document, "", 0)
 }
@@ -29,21 +40,25 @@ struct Generator<'d> {
     rng: SplitMix64,
     /// `$defs` names being generated, to notice recursion.
     stack: Vec<&'d str>,
+    values_left: usize,
 }
 
 impl<'d> Generator<'d> {
     fn value(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let target = reference.strip_prefix('#').and_then(|p| self.document.pointer(p));
-            let Some(target) = target else { return Value::Null };
+            let Some(target) = target.filter(|_| self.stack.len() < MAX_REFERENCE_DEPTH) else {
+                return Value::Null;
+            };
             self.stack.push(reference);
             let value = self.value(target, name, depth);
             self.stack.pop();
             return value;
         }
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || self.values_left == 0 {
             return Value::Null;
         }
+        self.values_left -= 1;
         for keyword in ["const", "example", "default"] {
             if let Some(value) = schema.get(keyword) {
                 return value.clone();
@@ -192,7 +207,7 @@ impl<'d> Generator<'d> {
         let unique = schema.get("uniqueItems") == Some(&Value::Bool(true));
         let mut values: Vec<Value> = Vec::with_capacity(wanted);
         let mut attempts = 0;
-        while values.len() < wanted && attempts < wanted * 4 + 4 {
+        while values.len() < wanted && self.values_left > 0 && attempts < wanted * 4 + 4 {
             attempts += 1;
             let value = self.value(items, name, depth + 1);
             if !unique || !values.contains(&value) {
@@ -238,15 +253,16 @@ impl<'d> Generator<'d> {
         let low = bound(schema, "minimum", "exclusiveMinimum", 1.0).unwrap_or(0.0);
         let high = bound(schema, "maximum", "exclusiveMaximum", -1.0).unwrap_or(low + 100.0);
         // i128: an int64 range spans more than an i64 can hold.
+        // Saturating: bounds such as -1e300 are valid JSON Schema but beyond even an i128.
         let low = low.ceil() as i128;
         let high = (high.floor() as i128).max(low);
-        let span = (high - low).min(100) as u64 + 1;
-        let mut value = low + i128::from(self.rng.next_u64() % span);
+        let span = high.saturating_sub(low).min(100) as u64 + 1;
+        let mut value = low.saturating_add(i128::from(self.rng.next_u64() % span));
         if let Some(step) = schema.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
             let step = i128::from(step);
             value = (value / step) * step;
             if value < low {
-                value += step;
+                value = value.saturating_add(step);
             }
         }
         value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
@@ -336,5 +352,35 @@ mod tests {
             7,
         );
         assert_eq!(many.as_array().unwrap().len(), MAX_GENERATED_SIZE as usize);
+    }
+
+    fn count_values(value: &Value) -> usize {
+        1 + match value {
+            Value::Array(items) => items.iter().map(count_values).sum(),
+            Value::Object(fields) => fields.values().map(count_values).sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn hostile_schemas_stay_within_the_budgets() {
+        let cycle = json!({"$ref": "#/$defs/A", "$defs": {"A": {"allOf": [{"$ref": "#/$defs/A"}]}}});
+        assert_eq!(generate(&cycle, 7), Value::Null);
+        let branching = json!({"$ref": "#/$defs/A", "$defs": {"A": {
+            "type": "object", "required": ["x", "y"],
+            "properties": {"x": {"$ref": "#/$defs/A"}, "y": {"$ref": "#/$defs/A"}}}}});
+        let nested = json!({"type": "array", "minItems": 1000, "items": {"type": "array", "minItems": 1000,
+            "items": {"type": "array", "minItems": 1000, "items": {"type": "integer"}}}});
+        for schema in [branching, nested] {
+            // Each generated object may still name its required properties, as nulls.
+            assert!(
+                count_values(&generate(&schema, 7)) <= 3 * MAX_GENERATED_VALUES,
+                "{schema}"
+            );
+        }
+        for (minimum, maximum) in [(-1e300, 0.0), (-1.0, 1e300), (1e300, 1e301)] {
+            let wide = json!({"type": "integer", "minimum": minimum, "maximum": maximum, "multipleOf": 7});
+            assert!(generate(&wide, 7).is_i64());
+        }
     }
 }

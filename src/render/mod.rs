@@ -254,13 +254,22 @@ pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
     }
     let violations = schema_violations(schema, value, "");
     (!violations.is_empty()).then(|| {
-        violations
+        let mut listed = violations
             .iter()
+            .take(MISMATCHES_LISTED)
             .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; ");
+        if violations.len() > MISMATCHES_LISTED {
+            listed.push_str(&format!("; and {} more", violations.len() - MISMATCHES_LISTED));
+        }
+        listed
     })
 }
+
+/// A warning or a 500 names the first few violations: a body generated for a
+/// deeply recursive schema can break it in thousands of places, all alike.
+const MISMATCHES_LISTED: usize = 5;
 
 /// Like [`encode`], for a body with no declared media type (a scripted
 /// undeclared status): text stays text, anything else is JSON.
@@ -304,14 +313,16 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> 
     }
 }
 
-/// A concrete Content-Type for a declared (possibly wildcard) media type.
+/// A concrete Content-Type for a declared (possibly wildcard) media type,
+/// always one the declared range covers: a JSON value under `text/*` is
+/// still sent as text, its JSON spelling.
 fn content_type_for(media_type: &str, json: bool) -> String {
-    if media_type.contains('*') {
-        return if json {
-            "application/json".into()
-        } else {
-            "text/plain; charset=utf-8".into()
-        };
+    match media_type.split_once('/') {
+        Some(("*", _)) if json => return "application/json".into(),
+        Some(("*", _)) | Some(("text", "*")) => return "text/plain; charset=utf-8".into(),
+        Some(("application", "*")) if json => return "application/json".into(),
+        Some((kind, "*")) => return format!("{kind}/octet-stream"),
+        _ => {}
     }
     if media_type.starts_with("text/") {
         return format!("{media_type}; charset=utf-8");
@@ -324,4 +335,25 @@ fn stable_hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type_for;
+
+    #[test]
+    fn a_wildcard_media_type_is_answered_with_a_type_it_covers() {
+        for (declared, json, sent) in [
+            ("*/*", true, "application/json"),
+            ("*/*", false, "text/plain; charset=utf-8"),
+            ("text/*", true, "text/plain; charset=utf-8"),
+            ("text/*", false, "text/plain; charset=utf-8"),
+            ("application/*", true, "application/json"),
+            ("application/*", false, "application/octet-stream"),
+            ("text/csv", true, "text/csv; charset=utf-8"),
+            ("application/problem+json", true, "application/problem+json"),
+        ] {
+            assert_eq!(content_type_for(declared, json), sent, "{declared} json={json}");
+        }
+    }
 }
