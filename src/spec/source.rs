@@ -172,11 +172,14 @@ impl Documents {
                 format!("$ref to `{relative}`: expected a path relative to the document, not an absolute one"),
             ));
         }
-        let from_dir = Path::new(from_file.as_ref())
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| base_dir.clone());
+        // The root's label need not be a path (`load_text`), so its references
+        // resolve against `base_dir`; other documents were loaded by path.
+        let from_dir = match from_file == &self.root_file {
+            true => base_dir.clone(),
+            false => Path::new(from_file.as_ref())
+                .parent()
+                .map_or_else(|| base_dir.clone(), Path::to_path_buf),
+        };
         let path = from_dir.join(relative);
         let key: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
         if self.loaded.contains_key(&key) {
@@ -219,6 +222,19 @@ mod tests {
         let root = docs.root_file().clone();
         let error = docs.target(&root, "/paths", "/etc/passwd#/x").unwrap_err();
         assert!(error.message.contains("not an absolute one"), "{error}");
+    }
+
+    #[test]
+    fn the_root_documents_references_resolve_against_base_dir_not_its_label() {
+        let dir = std::env::temp_dir().join(format!("specmock-base-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("schemas.yaml"), "Name: {type: string}\n").unwrap();
+        let mut docs = Documents::new("elsewhere/spec.yaml", Some(dir.clone()), serde_json::json!({}));
+        let root = docs.root_file().clone();
+        let target = docs.target(&root, "/paths", "schemas.yaml#/Name");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let target = target.expect("schemas.yaml is found in base_dir");
+        assert_eq!(docs.value(&target), Some(&serde_json::json!({"type": "string"})));
     }
 
     #[test]
