@@ -72,14 +72,38 @@ fn challenge_of(credential: &Credential) -> String {
     match credential {
         Credential::AuthorizationHeader => "Bearer realm=\"specmock\"".to_string(),
         Credential::HttpScheme(scheme) => {
-            let mut name = scheme.clone();
+            // A header value cannot hold control characters: without them
+            // the challenge still names the scheme.
+            let mut name: String = scheme.chars().filter(|c| !c.is_ascii_control()).collect();
             if let Some(first) = name.get_mut(0..1) {
                 first.make_ascii_uppercase();
             }
             format!("{name} realm=\"specmock\"")
         }
-        Credential::ApiKey { name, location } => format!("ApiKey realm=\"specmock\", {}=\"{name}\"", location.as_str()),
+        Credential::ApiKey { name, location } => {
+            format!("ApiKey realm=\"specmock\", {}={}", location.as_str(), quoted(name))
+        }
     }
+}
+
+/// An RFC 9110 quoted-string. A spec may name its API key anything; control
+/// characters cannot be in a header value at all, so they are %-escaped
+/// rather than losing the whole challenge.
+fn quoted(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            c if c.is_ascii_control() && c != '\t' => quoted.push_str(&format!("%{:02X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 fn describe(credential: &Credential) -> String {
@@ -87,5 +111,30 @@ fn describe(credential: &Credential) -> String {
         Credential::AuthorizationHeader => "a non-empty Authorization header".to_string(),
         Credential::HttpScheme(scheme) => format!("an `Authorization: {scheme} ...` header"),
         Credential::ApiKey { name, location } => format!("API key `{name}` in the {}", location.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_are_valid_header_values_whatever_the_spec_names() {
+        for credential in [
+            Credential::ApiKey {
+                name: "X-\"Key\"\r\nSet-Cookie: a=b\\".into(),
+                location: ParamIn::Header,
+            },
+            Credential::HttpScheme("bea\nrer".into()),
+        ] {
+            let challenge = challenge_of(&credential);
+            assert!(http::HeaderValue::from_str(&challenge).is_ok(), "{challenge}");
+            assert!(!challenge.contains('\n'), "{challenge}");
+        }
+        let api_key = Credential::ApiKey {
+            name: "a\"b\n".into(),
+            location: ParamIn::Query,
+        };
+        assert_eq!(challenge_of(&api_key), r#"ApiKey realm="specmock", query="a\"b%0A""#);
     }
 }
