@@ -32,37 +32,16 @@ pub(super) fn lint(spec: &mut Spec, positions: &mut SpecPositions, subject: &Sub
         }
         if let Some(body) = &operation.request_body {
             let holder = positions.request_body(operation);
-            for media in &body.content {
-                for (name, problem) in broken_examples(media) {
-                    let what = format!("request body {} of `{}`", example_name(name), operation.id);
-                    lint.problems.push(example_problem(
-                        positions,
-                        subject,
-                        holder.as_ref(),
-                        media,
-                        name,
-                        &what,
-                        &problem,
-                    ));
-                }
-            }
+            let describe = |name: &str| format!("request body {} of `{}`", example_name(name), operation.id);
+            let found = broken_examples(positions, subject, holder.as_ref(), &body.content, describe);
+            lint.problems.extend(found.into_iter().map(|example| example.finding));
         }
         for (r, response) in operation.responses.iter().enumerate() {
             let holder = positions.response(operation, response.status);
-            for (m, media) in response.content.iter().enumerate() {
-                for (name, problem) in broken_examples(media) {
-                    let what = format!("{} of `{}` {}", example_name(name), operation.id, response.status);
-                    lint.problems.push(example_problem(
-                        positions,
-                        subject,
-                        holder.as_ref(),
-                        media,
-                        name,
-                        &what,
-                        &problem,
-                    ));
-                    broken.push((o, r, m, name.to_string()));
-                }
+            let describe = |name: &str| format!("{} of `{}` {}", example_name(name), operation.id, response.status);
+            for example in broken_examples(positions, subject, holder.as_ref(), &response.content, describe) {
+                lint.problems.push(example.finding);
+                broken.push((o, r, example.media, example.name));
             }
         }
     }
@@ -79,13 +58,43 @@ pub(super) fn lint(spec: &mut Spec, positions: &mut SpecPositions, subject: &Sub
     lint
 }
 
-/// The examples of `media` that break its schema, with what is wrong.
-fn broken_examples(media: &MediaSpec) -> Vec<(&str, String)> {
-    media
-        .examples
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), mismatch(media, value)?)))
-        .collect()
+/// An example that breaks its schema: where it is, and the problem found.
+struct BrokenExample {
+    /// Index of its media type in the content it belongs to.
+    media: usize,
+    name: String,
+    finding: Finding,
+}
+
+/// The examples in `content` (a request body's or a response's) that break
+/// their schema; `describe` names an example for the message.
+fn broken_examples(
+    positions: &mut SpecPositions,
+    subject: &Subject,
+    holder: Option<&RefTarget>,
+    content: &[MediaSpec],
+    describe: impl Fn(&str) -> String,
+) -> Vec<BrokenExample> {
+    let mut broken = Vec::new();
+    for (index, media) in content.iter().enumerate() {
+        for (name, value) in &media.examples {
+            let Some(problem) = mismatch(media, value) else {
+                continue;
+            };
+            let target = holder.and_then(|holder| positions.example(holder, &media.media_type, name));
+            let message = format!(
+                "{} ({}) does not match its schema: {problem}",
+                describe(name),
+                media.media_type
+            );
+            broken.push(BrokenExample {
+                media: index,
+                name: name.clone(),
+                finding: positions.finding(subject.clone(), target, message),
+            });
+        }
+    }
+    broken
 }
 
 /// The model names a media type's single `example` "example".
@@ -94,18 +103,4 @@ fn example_name(name: &str) -> String {
         "example" => "`example`".to_string(),
         name => format!("example `{name}`"),
     }
-}
-
-fn example_problem(
-    positions: &mut SpecPositions,
-    subject: &Subject,
-    holder: Option<&RefTarget>,
-    media: &MediaSpec,
-    name: &str,
-    what: &str,
-    problem: &str,
-) -> Finding {
-    let target = holder.and_then(|holder| positions.example(holder, &media.media_type, name));
-    let message = format!("{what} ({}) does not match its schema: {problem}", media.media_type);
-    positions.finding(subject.clone(), target, message)
 }
