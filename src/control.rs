@@ -142,11 +142,9 @@ pub fn extract(
             .map(|v| v.trim().to_string())
     };
 
-    let mut prefer = Prefer {
-        code: twin("__code"),
-        example: twin("__example"),
-        dynamic: twin("__dynamic").as_deref() == Some("true"),
-    };
+    // RFC 7240: a preference given twice counts the first time; the header
+    // wins over its query twin.
+    let (mut code, mut example, mut dynamic) = (None, None, None);
     for value in headers
         .get_all(http::header::HeaderName::from_static("prefer"))
         .iter()
@@ -158,13 +156,18 @@ pub fn extract(
             };
             let value = value.trim().trim_matches('"').to_string();
             match key.trim().to_ascii_lowercase().as_str() {
-                "code" => prefer.code = Some(value),
-                "example" => prefer.example = Some(value),
-                "dynamic" => prefer.dynamic = value == "true",
+                "code" => code = code.or(Some(value)),
+                "example" => example = example.or(Some(value)),
+                "dynamic" => dynamic = dynamic.or(Some(value == "true")),
                 _ => {}
             }
         }
     }
+    let prefer = Prefer {
+        code: code.or_else(|| twin("__code")),
+        example: example.or_else(|| twin("__example")),
+        dynamic: dynamic.unwrap_or_else(|| twin("__dynamic").as_deref() == Some("true")),
+    };
     let controls = Controls {
         session: header(SESSION_HEADER)
             .or_else(|| twin("__session"))

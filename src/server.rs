@@ -23,6 +23,7 @@ use crate::journal::{Kind, Record};
 use crate::problem::Problem;
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
+use crate::validate::Violation;
 use crate::websocket::{self, handshake, StreamLimits};
 
 /// Limits of the HTTP layer.
@@ -170,7 +171,11 @@ fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listen
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _) = request.into_parts();
     let app = &shared.app;
-    let (handled, plan) = match app.upgrade(&parts) {
+    let admission = match host_problem(&parts) {
+        Some(problem) => Upgrade::Refused(Box::new(app.refused(problem, &parts))),
+        None => app.upgrade(&parts),
+    };
+    let (handled, plan) = match admission {
         Upgrade::Refused(handled) => (*handled, None),
         Upgrade::Accepted(accepted) => match shared.streams.clone().try_acquire_owned() {
             Ok(permit) => (accepted.handled, Some((accepted.plan, permit))),
@@ -199,7 +204,11 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
     let started = Instant::now();
     let app = &shared.app;
     let (parts, body) = request.into_parts();
-    let (handled, body) = match read_body(body, &parts.headers, shared.limits.max_body).await {
+    let read = match host_problem(&parts) {
+        Some(problem) => Err(problem),
+        None => read_body(body, &parts.headers, shared.limits.max_body).await,
+    };
+    let (handled, body) = match read {
         Ok(bytes) => (app.handle(&parts, &bytes), Some(bytes)),
         Err(problem) => (app.refused(problem, &parts), None),
     };
@@ -331,6 +340,25 @@ impl hyper::body::Body for WireBody {
 
 /// Reads the whole body, refusing early (from Content-Length) or midway
 /// (chunked) once it passes the limit.
+/// RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. hyper leaves
+/// that to the service, and a request without one (or with two) is a
+/// client or proxy bug its test should hear about.
+fn host_problem(parts: &http::request::Parts) -> Option<Problem> {
+    if parts.version != http::Version::HTTP_11 {
+        return None;
+    }
+    let message = match parts.headers.get_all(http::header::HOST).iter().count() {
+        1 => return None,
+        0 => "an HTTP/1.1 request carries a Host header (RFC 9112 3.2); none was sent".to_string(),
+        count => format!("Host is sent {count} times; RFC 9112 3.2 allows one"),
+    };
+    Some(Problem::bad_request_target(Violation::new(
+        "/header/host",
+        "required",
+        message,
+    )))
+}
+
 async fn read_body(body: Incoming, headers: &http::HeaderMap, max_body: usize) -> Result<Bytes, Problem> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)

@@ -126,7 +126,10 @@ impl Router {
                 // Compare against the template with its parameters filled from the
                 // request, so `/user/42/x` is close to `/user/{id}/y`.
                 let filled = fill_template(&route.segments, segments);
-                (strsim::levenshtein(path, &filled), route.template.as_str())
+                (
+                    strsim::levenshtein(start_of(path), start_of(&filled)),
+                    route.template.as_str(),
+                )
             })
             .collect();
         scored.sort();
@@ -136,6 +139,17 @@ impl Router {
             .map(|(_, template)| template.to_string())
             .collect()
     }
+}
+
+/// Levenshtein costs the product of both lengths, and a filled template holds
+/// the request's own segments: suggestions compare only the paths' starts
+/// (no template comes near this long), so a 64 KiB path costs no more than a short one.
+const COMPARED_CHARS: usize = 256;
+
+fn start_of(text: &str) -> &str {
+    text.char_indices()
+        .nth(COMPARED_CHARS)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 impl Route {

@@ -13,9 +13,9 @@ pub use violation::{schema_violations, Violation};
 
 use crate::spec::{essence, MediaSpec, Operation, Scalar};
 
-/// JSON nested deeper than this is refused (serde_json's own recursion
-/// limit, which also keeps a hostile body from exhausting the stack).
-pub const MAX_JSON_DEPTH: usize = 128;
+/// JSON nested deeper than this is refused: serde_json's own recursion limit
+/// refuses the 128th level, which also keeps a hostile body from exhausting the stack.
+pub const MAX_JSON_DEPTH: usize = 127;
 
 /// Why a request was refused, most fundamental first.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +83,27 @@ pub fn request(operation: &Operation, request: &RequestView<'_>) -> Result<Accep
     }
 }
 
+/// The one media type the body is sent as. Two different Content-Types
+/// leave the body's reading to chance (the first one used to win), so they
+/// are refused like a missing one.
+fn sent_content_type(headers: &http::HeaderMap) -> Result<String, String> {
+    let mut sent = headers.get_all(http::header::CONTENT_TYPE).iter();
+    let Some(first) = sent.next() else {
+        return Err("the body has no Content-Type".into());
+    };
+    let Ok(first) = first.to_str() else {
+        return Err("the Content-Type is not visible ASCII text".into());
+    };
+    let content_type = essence(first);
+    match sent.find(|other| other.to_str().map(essence).ok().as_ref() != Some(&content_type)) {
+        Some(other) => Err(format!(
+            "Content-Type is sent twice with different values (`{first}`, `{}`)",
+            String::from_utf8_lossy(other.as_bytes())
+        )),
+        None => Ok(content_type),
+    }
+}
+
 fn check_body(
     operation: &Operation,
     request: &RequestView<'_>,
@@ -112,19 +133,14 @@ fn check_body(
         return Ok(None);
     }
     let supported: Vec<String> = declared.content.iter().map(|m| m.media_type.clone()).collect();
-    let content_type = request
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(essence);
-    let Some(content_type) = content_type else {
-        return Err(Rejection::UnsupportedMediaType {
-            detail: format!(
-                "the body has no Content-Type; expected one of: {}",
-                supported.join(", ")
-            ),
-            supported,
-        });
+    let content_type = match sent_content_type(request.headers) {
+        Ok(content_type) => content_type,
+        Err(problem) => {
+            return Err(Rejection::UnsupportedMediaType {
+                detail: format!("{problem}; expected one of: {}", supported.join(", ")),
+                supported,
+            })
+        }
     };
     let Some(media) = find_media(&declared.content, &content_type) else {
         return Err(Rejection::UnsupportedMediaType {

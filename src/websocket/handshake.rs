@@ -24,6 +24,12 @@ fn has_token(headers: &HeaderMap, name: &http::HeaderName, token: &str) -> bool 
 
 /// The `Sec-WebSocket-Accept` value for a valid handshake, or what is wrong with it.
 pub fn accept_key(headers: &HeaderMap) -> Result<String, String> {
+    // RFC 6455 11.3.1, 11.3.5: each at most once, or which key is answered is a guess.
+    for name in [SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION] {
+        if headers.get_all(&name).iter().count() > 1 {
+            return Err(format!("{name} is sent more than once; RFC 6455 allows one"));
+        }
+    }
     let version = headers
         .get(SEC_WEBSOCKET_VERSION)
         .map(|v| v.to_str().unwrap_or("(not text)"));

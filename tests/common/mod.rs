@@ -199,6 +199,58 @@ pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str
     tokio::time::timeout(IO_TIMEOUT, exchange).await.expect("no timeout")
 }
 
+/// A keep-alive HTTP/1.1 connection (hyper's client): requests go one after
+/// another over the same TCP connection, as a pooled client's would.
+pub struct KeepAlive {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl KeepAlive {
+    pub async fn open(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("an HTTP/1.1 connection");
+        tokio::spawn(connection);
+        Self {
+            sender,
+            host: addr.to_string(),
+        }
+    }
+
+    /// One request on this connection; `Err` when the connection is gone
+    /// (closed by the server, or closing while the request was sent). A
+    /// request left unanswered for `IO_TIMEOUT` fails the test.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Reply, hyper::Error> {
+        let mut builder = Request::builder().method(method).uri(path).header("host", &self.host);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("a valid request");
+        let exchange = async {
+            self.sender.ready().await?;
+            let (parts, body) = self.sender.send_request(request).await?.into_parts();
+            Ok(Reply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: body.collect().await?.to_bytes(),
+            })
+        };
+        tokio::time::timeout(IO_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{path}: no answer within {IO_TIMEOUT:?}"))
+    }
+}
+
 pub async fn get(addr: SocketAddr, path: &str) -> Reply {
     send(addr, Method::GET, path, &[], b"").await
 }
@@ -286,6 +338,13 @@ fn parse_reply(buffer: &[u8], ended: bool) -> Option<Reply> {
     })
 }
 
+/// A complete response at the start of `buffer`, parsed as [`read_reply`]
+/// does; `ended` says the connection is over. For readers that keep a
+/// connection open across requests, or expect it to close unanswered.
+pub fn complete_reply(buffer: &[u8], ended: bool) -> Option<Reply> {
+    parse_reply(buffer, ended)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -305,6 +364,52 @@ pub fn assert_valid(schema: &CompiledSchema, value: &Value, context: &str) {
         errors.is_empty(),
         "{context}: body breaks its schema: {errors:#?}\n{value:#}"
     );
+}
+
+/// Every way `reply` departs from what `operation` declares for it: a status
+/// it does not declare, a Content-Type that status does not declare, or a
+/// body that breaks the schema of its media type (text bodies are checked as
+/// JSON strings). Empty when the answer conforms.
+pub fn response_problems(operation: &Operation, reply: &Reply) -> Vec<String> {
+    let context = format!("{} {}", operation.id, reply.status);
+    let Some(declared) = operation.response_for(reply.status) else {
+        return vec![format!("{context}: status not declared for the operation")];
+    };
+    let content_type = reply.header("content-type");
+    if declared.content.is_empty() {
+        return match (content_type, reply.body.is_empty()) {
+            (None, true) => Vec::new(),
+            _ => vec![format!(
+                "{context}: declares no content, got {content_type:?} and {} bytes",
+                reply.body.len()
+            )],
+        };
+    }
+    let Some(content_type) = content_type else {
+        return vec![format!("{context}: no Content-Type")];
+    };
+    let essence = specmock::spec::essence(content_type);
+    let Some(media) = declared.content.iter().find(|m| m.media_type == essence) else {
+        return vec![format!("{context}: Content-Type {content_type} is not declared")];
+    };
+    let Some(schema) = &media.schema else {
+        return Vec::new();
+    };
+    let value = if specmock::validate::is_json(&essence) {
+        match serde_json::from_slice(&reply.body) {
+            Ok(value) => value,
+            Err(error) => return vec![format!("{context}: the {essence} body is not JSON: {error}")],
+        }
+    } else {
+        match std::str::from_utf8(&reply.body) {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => return vec![format!("{context}: the {essence} body is not UTF-8")],
+        }
+    };
+    schema_errors(schema, &value)
+        .into_iter()
+        .map(|error| format!("{context}: {error}"))
+        .collect()
 }
 
 /// A directory under the system temp dir, removed on drop.
@@ -610,4 +715,19 @@ pub async fn ws_next(ws: &mut Ws, within: Duration) -> Option<Result<WsMessage, 
         }
     };
     tokio::time::timeout(within, next).await.ok()
+}
+
+impl Binary {
+    /// Stderr once it contains `needle` (or as it is after `IO_TIMEOUT`): the
+    /// thread draining the pipe may lag the process's exit a little.
+    pub fn stderr_once(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(needle) || std::time::Instant::now() > deadline {
+                return stderr;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
