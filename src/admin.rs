@@ -32,11 +32,9 @@ impl App {
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
         // Session ids are "any string": they arrive percent-encoded in the path.
         let decoded: Result<Vec<String>, _> = path.split('/').map(crate::uri::decode_component).collect();
-        let Ok(decoded) = decoded else {
-            return self.problem(
-                Problem::admin_bad_body("the admin path has a malformed percent-escape"),
-                parts,
-            );
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
+            Err(error) => return self.problem(Problem::admin_bad_body(&format!("the admin path: {error}")), parts),
         };
         let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let answer = match (&parts.method, segments.as_slice()) {
