@@ -13,17 +13,15 @@
 # server's RSS per idle stream. Targets: B p99 <= 20 ms, <= 50 KB per idle stream.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$(pwd)
+LOG_TAG=fanout
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 ROUNDS=${ROUNDS:-5}
 SAMPLES=${SAMPLES:-100}
 CONCURRENCY=${CONCURRENCY:-100}
 PERF=${PERF:-0}
-
-log() { echo "[fanout] $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # Both processes hold a descriptor per stream (2 x SUBSCRIBERS streams) and inherit this limit.
 NEEDED=$((2 * SUBSCRIBERS + 64))
@@ -32,39 +30,12 @@ LIMIT=$(ulimit -n)
 [[ $LIMIT == unlimited ]] || ((LIMIT >= NEEDED)) || die "open-file limit $LIMIT < $NEEDED needed (hard limit $(ulimit -Hn))"
 command -v curl >/dev/null || die "curl is required"
 
-log "cargo build --release --bin specmock --example ws_fanout"
-cargo build --release --bin specmock --example ws_fanout
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-SPECMOCK="$TARGET_DIR/release/specmock"
+build_release --bin specmock --example ws_fanout
 FANOUT="$TARGET_DIR/release/examples/ws_fanout"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/specmock-fanout.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # Per-request and per-stream lines at info would make this a logging benchmark.
-SPECMOCK_LOG=warn "$SPECMOCK" --port 0 --host 127.0.0.1 >"$WORK/specmock.out" 2>"$WORK/specmock.err" &
-SPECMOCK_PID=$!
-PIDS+=("$SPECMOCK_PID")
-deadline=$((SECONDS + 20))
-URL=""
-while [[ -z $URL ]]; do
-  URL=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$WORK/specmock.out" | head -n1)
-  kill -0 "$SPECMOCK_PID" 2>/dev/null || die "specmock exited: $(cat "$WORK/specmock.err")"
-  ((SECONDS < deadline)) || die "no 'listening on' line within 20 s"
-  [[ -n $URL ]] || sleep 0.01
-done
-URL=${URL%/}
-curl -sf -o /dev/null --max-time 5 "$URL/.well-known/health" || die "specmock health did not answer"
-log "specmock at $URL (pid $SPECMOCK_PID), open-file limit $LIMIT"
+SPECMOCK_LOG=warn start_specmock
+log "specmock at $SPECMOCK_URL (pid $SPECMOCK_PID), open-file limit $LIMIT"
 
 if [[ $PERF == 1 ]]; then
   command -v perf >/dev/null || die "PERF=1 needs perf"
@@ -77,7 +48,7 @@ if [[ $PERF == 1 ]]; then
   kill -0 "$PERF_PID" 2>/dev/null || die "perf record did not start: $(cat "$WORK/perf.err")"
 fi
 
-"$FANOUT" --addr "${URL#http://}" --subscribers "$SUBSCRIBERS" --rounds "$ROUNDS" \
+"$FANOUT" --addr "${SPECMOCK_URL#http://}" --subscribers "$SUBSCRIBERS" --rounds "$ROUNDS" \
   --samples "$SAMPLES" --concurrency "$CONCURRENCY" --pid "$SPECMOCK_PID"
 
 if [[ $PERF == 1 ]]; then

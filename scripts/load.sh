@@ -1,84 +1,226 @@
 #!/usr/bin/env bash
 # Load comparison: specmock vs. a bare hyper 1 server (examples/bare_hyper.rs) that
-# answers the very same bytes. Loopback only; every run is bounded by DURATION.
+# answers the very same bytes; or, with --soak, a soak of specmock alone. Loopback
+# only; every run is bounded by DURATION (or SOAK).
 #
 #   scripts/load.sh                       # 3 rounds x 10 s per server per endpoint
 #   DURATION=2 ROUNDS=1 scripts/load.sh   # quick smoke run
+#   scripts/load.sh --soak 30             # 30 minutes of mixed traffic (same as SOAK=30)
 #
-# Env: ROUNDS (3), DURATION (10s), WARMUP (3s), THREADS (2), CONNECTIONS (64).
+# Env: ROUNDS (3), DURATION (10s), WARMUP (3s), THREADS (2), CONNECTIONS (64),
+# SOAK (minutes, decimals allowed; unset: the comparison), SOAK_SESSIONS (8).
 # Prints: endpoint | specmock req/s | bare req/s | ratio | p50/p99 each (medians over
 # rounds), plus specmock start-up-to-first-answer time and its max RSS under load.
+# Soak: wrk sends every HTTP operation of the shipped API in turn (all but
+# clear-user, whose signed-out answers are not 2xx), over SOAK_SESSIONS sessions, then
+# prints the requests wrk had answered, errors (non-2xx/3xx, socket errors), the
+# journal's total (admin API) and whether it equals wrk's count (per operation too),
+# violations, and the server's RSS at the start, at its peak and at the end. Exits 1
+# if a count disagrees, or on any error or violation.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$(pwd)
+LOG_TAG=load
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SOAK=${SOAK:-}
+while (($#)); do
+  case $1 in
+    --soak)
+      (($# >= 2)) || die "--soak needs MINUTES"
+      SOAK=$2
+      shift 2
+      ;;
+    *) die "unknown argument: $1 (usage: scripts/load.sh [--soak MINUTES])" ;;
+  esac
+done
+[[ -z $SOAK || $SOAK =~ ^[0-9]*\.?[0-9]+$ ]] || die "SOAK is minutes, e.g. 2 or 0.5: got '$SOAK'"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
+SOAK_SESSIONS=${SOAK_SESSIONS:-8}
 FIXTURE="$ROOT/fixtures/user-signed-in.json"
 [[ $DURATION =~ ^[0-9]+$ ]] && DURATION="${DURATION}s"
 [[ $WARMUP =~ ^[0-9]+$ ]] && WARMUP="${WARMUP}s"
 
-log() { echo "[load] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 # ------------------------------------------------------------------ tools and build
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk (apt-get)"
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
-fi
+# need COMMAND -- installs the Debian package of that name if the command is missing
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $1 (apt-get)"
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
+}
+need wrk
+[[ -z $SOAK ]] || need jq
 command -v curl >/dev/null || die "curl is required"
 [[ -f $FIXTURE ]] || die "missing $FIXTURE"
 
-log "cargo build --release --bin specmock --example bare_hyper"
-cargo build --release --bin specmock --example bare_hyper
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-SPECMOCK="$TARGET_DIR/release/specmock"
+if [[ -n $SOAK ]]; then
+  build_release --bin specmock
+else
+  build_release --bin specmock --example bare_hyper
+fi
 BARE="$TARGET_DIR/release/examples/bare_hyper"
-
-# ------------------------------------------------------------------ cleanup
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/specmock-load.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 now_ns() { date +%s%N; }
 
-# wait_listening FILE PID -> prints the base URL from the "listening on" line
-wait_listening() {
-  local file=$1 pid=$2 deadline=$((SECONDS + 20)) url
-  while ((SECONDS < deadline)); do
-    url=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$file" | head -n1)
-    [[ -n $url ]] && { echo "${url%/}"; return 0; }
-    kill -0 "$pid" 2>/dev/null || die "process $pid exited before listening ($file)"
-    sleep 0.002
+# ------------------------------------------------------------------ RSS sampler
+# Keeps the largest RSS of specmock seen so far in $WORK/rss.max (KiB).
+rss_sampler() {
+  local max=0 kb
+  while kill -0 "$SPECMOCK_PID" 2>/dev/null; do
+    kb=$(rss_kb "$SPECMOCK_PID")
+    if ((kb > max)); then max=$kb; echo "$max" >"$WORK/rss.max"; fi
+    sleep 0.1
   done
-  die "no 'listening on' line in $file within 20 s"
+}
+
+# ------------------------------------------------------------------ soak mode
+# The wrk script: each thread's connections turn through every call in every
+# session; the script counts what it sends, per operation. Once the soak time is
+# over no connection sends again (delay() holds it), so when wrk stops nothing is in
+# flight and its count, what it sent and the journal must all be equal.
+write_soak_lua() { # SECONDS
+  cat <<LUA
+local sessions = $SOAK_SESSIONS
+local f = assert(io.open([[$FIXTURE]], "rb"))
+local profile = f:read("*a")
+f:close()
+local calls = {
+  { op = "user-snapshot", method = "GET", path = "/user" },
+  { op = "update-user", method = "POST", path = "/user/update", body = profile },
+  { op = "refresh-user", method = "GET", path = "/user/refresh" },
+  { op = "user-update-vanity", method = "POST", path = "/user/update/vanity",
+    body = [[{"id":"soak","aesthetics":{"theme":{"dark":true},"font":{"size":14}},"vanityname":"soak"}]] },
+  { op = "user-providers", method = "GET", path = "/user/providers" },
+  { op = "user-beta-status", method = "POST", path = "/user/beta/status",
+    body = [[{"user":"soak","auth0":{"vision":{"continuous":true}}}]] },
+  { op = "select-user", method = "POST", path = "/user/select", bearer = true,
+    body = [[{"user_id":"soak","email":"soak@example.com","name":"Soak"}]] },
+  { op = "health", method = "GET", path = "/.well-known/health" },
+}
+local threads = {}
+function setup(thread)
+  thread:set("first_turn", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  prepared, sent = {}, {}
+  for session = 0, sessions - 1 do
+    for _, call in ipairs(calls) do
+      local headers = { ["X-Mock-Session"] = "soak-" .. session }
+      if call.body then headers["Content-Type"] = "application/json" end
+      if call.bearer then headers["Authorization"] = "Bearer soak" end
+      prepared[#prepared + 1] = { op = call.op, text = wrk.format(call.method, call.path, headers, call.body) }
+    end
+  end
+  turn = first_turn
+  -- wrk calls request() once in its first thread to check the request before the
+  -- run; that call sends nothing.
+  unsent = first_turn == 0 and 1 or 0
+  sending_until = os.time() + $1
+end
+function delay()
+  if os.time() >= sending_until then return 3600000 end
+  return 0
+end
+function request()
+  local next = prepared[turn % #prepared + 1]
+  turn = turn + 1
+  if unsent > 0 then
+    unsent = unsent - 1
+  else
+    sent[next.op] = (sent[next.op] or 0) + 1
+  end
+  return next.text
+end
+function done(summary, latency, requests)
+  local total, by_op = 0, {}
+  for _, thread in ipairs(threads) do
+    for op, n in pairs(thread:get("sent")) do
+      by_op[op] = (by_op[op] or 0) + n
+      total = total + n
+    end
+  end
+  io.write(string.format("soak-sent %d\n", total))
+  for op, n in pairs(by_op) do io.write(string.format("soak-sent-op %s %d\n", op, n)) end
+end
+LUA
+}
+
+run_soak() {
+  local seconds out sent answered non2xx socket journal counts violations op n calls
+  local rss_start rss_end problems=()
+  seconds=$(awk -v m="$SOAK" 'BEGIN { printf "%d", m * 60 }')
+  ((seconds > 0)) || die "SOAK=$SOAK is under a second"
+  write_soak_lua "$seconds" >"$WORK/soak.lua"
+  # The journal then counts the soak's requests only (not the start-up health check).
+  curl -sf -X DELETE -o /dev/null "$SPECMOCK_URL/__mock/journal" || die "cannot clear the journal"
+  rss_start=$(rss_kb "$SPECMOCK_PID")
+  echo "$rss_start" >"$WORK/rss.max"
+  rss_sampler &
+  PIDS+=("$!")
+  log "soak: $SOAK min of wrk -t$THREADS -c$CONNECTIONS over $SOAK_SESSIONS sessions at $SPECMOCK_URL"
+  out="$WORK/soak.wrk"
+  # Two seconds past the sending time: the last answers come in, nothing is cut off.
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((seconds + 2))s" -s "$WORK/soak.lua" "$SPECMOCK_URL" >"$out"
+  rss_end=$(rss_kb "$SPECMOCK_PID")
+  kill -0 "$SPECMOCK_PID" 2>/dev/null || die "specmock died during the soak: $(tail -n 20 "$WORK/specmock.err")"
+
+  answered=$(awk '/ requests in / {print $1}' "$out")
+  sent=$(awk '$1 == "soak-sent" {print $2}' "$out")
+  [[ -n $answered && -n $sent ]] || die "could not parse wrk output: $(cat "$out")"
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  non2xx=${non2xx:-0}
+  socket=$(sed -n 's/^ *Socket errors: *//p' "$out")
+  journal=$(curl -sf "$SPECMOCK_URL/__mock/journal?limit=1" | jq -r .total) || die "no journal total"
+  counts=$(curl -sf "$SPECMOCK_URL/__mock/violations") || die "no violation counts"
+  violations=$(jq -r .violating_requests <<<"$counts")
+
+  echo
+  echo "soak: $SOAK min, wrk -t$THREADS -c$CONNECTIONS, $SOAK_SESSIONS sessions"
+  printf '%-34s %s\n' "requests answered (wrk):" "$answered ($((answered / seconds)) req/s)"
+  printf '%-34s %s\n' "requests sent (wrk script):" "$sent"
+  printf '%-34s %s\n' "errors, non-2xx/3xx:" "$non2xx"
+  printf '%-34s %s\n' "errors, socket:" "${socket:-none}"
+  printf '%-34s %s\n' "journal total (admin API):" "$journal"
+  printf '%-34s %s\n' "violations:" "$violations"
+  printf '%-34s %s\n' "server RSS start/peak/end (MB):" "$(awk -v a="$rss_start" -v b="$(cat "$WORK/rss.max")" \
+    -v c="$rss_end" 'BEGIN { printf "%.1f / %.1f / %.1f", a / 1024, b / 1024, c / 1024 }')"
+  printf '%-34s %10s %10s\n' "per operation:" "sent" "journal"
+  while read -r _ op n; do
+    calls=$(jq -r --arg op "$op" '.by_operation[$op].calls // 0' <<<"$counts")
+    printf '  %-32s %10s %10s\n' "$op" "$n" "$calls"
+    [[ $calls == "$n" ]] || problems+=("$op: $n sent, $calls in the journal")
+  done < <(grep '^soak-sent-op ' "$out" | sort -k2)
+
+  [[ $answered == "$sent" ]] || problems+=("wrk had $answered of $sent requests answered")
+  [[ $journal == "$sent" ]] || problems+=("the journal holds $journal requests, wrk sent $sent")
+  ((non2xx == 0)) || problems+=("$non2xx non-2xx/3xx answers")
+  [[ -z $socket ]] || problems+=("socket errors: $socket")
+  ((violations == 0)) || problems+=("$violations requests broke the contract")
+  if ((${#problems[@]})); then
+    printf 'FAILED: %s\n' "${problems[@]}"
+    exit 1
+  fi
+  echo "OK: every request sent was answered and journaled once, none broke the contract"
 }
 
 # ------------------------------------------------------------------ specmock start-up
+if [[ -n $SOAK ]]; then
+  # A log line per request for minutes would fill the disk and measure the logging.
+  SPECMOCK_LOG=warn start_specmock
+  run_soak
+  exit 0
+fi
 t0=$(now_ns)
-"$SPECMOCK" --port 0 --host 127.0.0.1 >"$WORK/specmock.out" 2>"$WORK/specmock.err" &
-SPECMOCK_PID=$!
-PIDS+=("$SPECMOCK_PID")
-SPECMOCK_URL=$(wait_listening "$WORK/specmock.out" "$SPECMOCK_PID")
-until curl -sf -o /dev/null --max-time 1 "$SPECMOCK_URL/.well-known/health"; do
-  kill -0 "$SPECMOCK_PID" 2>/dev/null || die "specmock died during start-up"
-  (($(now_ns) - t0 < 20000000000)) || die "specmock health never answered"
-done
+start_specmock
 STARTUP_MS=$(( ($(now_ns) - t0) / 1000000 ))
 log "specmock at $SPECMOCK_URL (pid $SPECMOCK_PID), first answer after ${STARTUP_MS} ms"
 
@@ -117,15 +259,7 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 
-# ------------------------------------------------------------------ RSS sampler
-rss_sampler() {
-  local max=0 kb
-  while kill -0 "$SPECMOCK_PID" 2>/dev/null; do
-    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$SPECMOCK_PID/status" 2>/dev/null || echo 0)
-    if [[ -n $kb ]] && ((kb > max)); then max=$kb; echo "$max" >"$WORK/rss.max"; fi
-    sleep 0.1
-  done
-}
+# ------------------------------------------------------------------ RSS under load
 echo 0 >"$WORK/rss.max"
 rss_sampler &
 PIDS+=("$!")

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
+use tracing_appender::non_blocking::WorkerGuard;
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -126,9 +127,9 @@ fn main() -> ExitCode {
         }
         None => cli.serve,
     };
-    let _flush_logs_at_exit = init_logging(args.log_format);
+    let flush_logs = init_logging(args.log_format);
     match runtime() {
-        Ok(runtime) => runtime.block_on(serve(args)),
+        Ok(runtime) => runtime.block_on(serve(args, flush_logs)),
         Err(code) => code,
     }
 }
@@ -143,7 +144,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
-async fn serve(args: ServeArgs) -> ExitCode {
+async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
     // A report that cannot be written is said now, not after the whole run.
     if let Some(report) = &args.report {
         if let Err(why) = report_directory(report) {
@@ -223,6 +224,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     tracing::info!("shutting down: letting in-flight requests finish");
     let app = server.app().clone();
     server.stop().await;
+    // The verdict comes after every log line, where scripts look for it: what
+    // the log writer still holds goes out first.
+    drop(flush_logs);
     conclude(&app.journal().summary(), &args)
 }
 
@@ -300,7 +304,7 @@ fn parse_session_key(text: &str) -> Result<SessionKey, String> {
 /// on the serving threads cost a quarter of the throughput. Nothing is
 /// dropped (`lossy(false)`): a full buffer slows the server down instead.
 /// The returned guard flushes what is left when dropped at exit.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) -> WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECMOCK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
