@@ -70,7 +70,7 @@ impl App {
             None if parts
                 .extensions
                 .get::<Peer>()
-                .is_none_or(|peer| peer.0.ip().is_loopback()) =>
+                .is_none_or(|peer| peer.0.ip().to_canonical().is_loopback()) =>
             {
                 Ok(())
             }

@@ -65,8 +65,51 @@ pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-/// A parser message without its trailing " at line L, column C": the
-/// position is reported on its own.
+/// A parser message without its trailing " at line L, column C" (or, for
+/// an error met through a YAML alias, " (used at line L, column C)"): the
+/// position is reported on its own. Only a real position at the very end is
+/// cut, so "(defined at line L, column C)" in the middle stays.
 pub fn without_position(message: &str) -> &str {
-    message.rfind(" at line ").map_or(message, |index| &message[..index])
+    for (opening, closing) in [(" (used at line ", ")"), (" at line ", "")] {
+        let Some(index) = message.rfind(opening) else { continue };
+        let tail = &message[index + opening.len()..];
+        if tail.strip_suffix(closing).is_some_and(is_line_and_column) {
+            return &message[..index];
+        }
+    }
+    message
+}
+
+/// `L, column C` or `L column C`, as serde-saphyr and serde_json write them.
+fn is_line_and_column(text: &str) -> bool {
+    let Some((line, column)) = text.split_once(" column ") else {
+        return false;
+    };
+    let line = line.strip_suffix(',').unwrap_or(line);
+    [line, column]
+        .iter()
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_position;
+
+    #[test]
+    fn only_a_trailing_position_is_cut() {
+        for (message, kept) in [
+            ("expected value at line 1 column 5", "expected value"),
+            ("invalid type at line 3, column 7", "invalid type"),
+            (
+                "invalid u16 (defined at line 1, column 20) (used at line 4, column 24)",
+                "invalid u16 (defined at line 1, column 20)",
+            ),
+            (
+                "a message about what happens at line ends",
+                "a message about what happens at line ends",
+            ),
+        ] {
+            assert_eq!(without_position(message), kept);
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::confine::Confinement;
 use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, Clone)]
@@ -75,6 +76,8 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String, String)>, Diagnostic>
     let label = dir.display().to_string();
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
+    let confinement = Confinement::of(dir)
+        .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?;
@@ -83,6 +86,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String, String)>, Diagnostic>
             continue;
         }
         let file = path.display().to_string();
+        let path = confinement.check(&path).map_err(|e| Diagnostic::in_file(&file, e))?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Diagnostic::in_file(&file, format!("cannot read the fixture: {e}")))?;
         files.push((entry.file_name().to_string_lossy().into_owned(), file, text));

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod check;
+pub mod confine;
 pub mod control;
 pub mod diagnostic;
 pub mod fixtures;

@@ -248,19 +248,22 @@ fn conclude(summary: &specmock::journal::Summary, args: &ServeArgs) -> ExitCode 
         "specmock: {} requests, {} broke the contract",
         summary.requests, summary.violating
     );
+    let failed = args.fail_on_violation && summary.violating > 0;
+    if failed {
+        for (operation, tally) in summary.tallies.iter().filter(|(_, t)| t.violating_calls > 0) {
+            eprintln!("  {operation}: {} of {} calls", tally.violating_calls, tally.calls);
+        }
+    }
     if let Some(path) = &args.report {
         if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary)) {
             eprintln!("error: cannot write the report to {}: {error}", path.display());
             return ExitCode::from(2);
         }
     }
-    if args.fail_on_violation && summary.violating > 0 {
-        for (operation, tally) in summary.tallies.iter().filter(|(_, t)| t.violating_calls > 0) {
-            eprintln!("  {operation}: {} of {} calls", tally.violating_calls, tally.calls);
-        }
-        return ExitCode::from(1);
+    match failed {
+        true => ExitCode::from(1),
+        false => ExitCode::SUCCESS,
     }
-    ExitCode::SUCCESS
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {

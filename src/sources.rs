@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::app::Inputs;
+use crate::confine::Confinement;
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::{self, Fixtures};
 use crate::scenario::ScenarioSource;
@@ -103,6 +104,8 @@ impl Sources {
                 let label = dir.display().to_string();
                 let entries = std::fs::read_dir(dir)
                     .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenarios directory: {e}")))?;
+                let confinement = Confinement::of(dir)
+                    .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenarios directory: {e}")))?;
                 let mut sources = Vec::new();
                 for entry in entries {
                     let path = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?.path();
@@ -113,6 +116,7 @@ impl Sources {
                         continue;
                     }
                     let label = path.display().to_string();
+                    let path = confinement.check(&path).map_err(|e| Diagnostic::in_file(&label, e))?;
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenario: {e}")))?;
                     sources.push(ScenarioSource { file_name, label, text });

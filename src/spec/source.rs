@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
 
 /// Parses YAML or JSON text into a JSON value, with serde-saphyr's default
@@ -185,6 +186,16 @@ impl Documents {
         if self.loaded.contains_key(&key) {
             return Ok(key);
         }
+        let inside = |problem: String| {
+            Diagnostic::at_pointer(
+                from_file.as_ref(),
+                at_pointer,
+                format!("$ref to file `{relative}`: {problem}"),
+            )
+        };
+        let confinement =
+            Confinement::of(base_dir).map_err(|e| inside(format!("cannot read {}: {e}", base_dir.display())))?;
+        let path = confinement.check(&path).map_err(inside)?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Diagnostic::at_pointer(
                 from_file.as_ref(),
