@@ -34,35 +34,23 @@ pub enum Kind {
     Frame,
 }
 
+/// A recorded request or frame: what the server handed in, numbered and timed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     /// 1 for the first entry since start-up (or the last clear), then one more each.
     pub id: u64,
-    pub kind: Kind,
     /// Shown as `time`, RFC 3339 with milliseconds (written when asked for,
     /// not on the request path).
     #[serde(rename = "time", serialize_with = "as_rfc3339")]
     pub at: SystemTime,
-    pub session: String,
-    pub method: String,
-    /// Path and query, as sent.
-    pub target: String,
-    pub operation: Option<String>,
-    /// The scenario rule that answered.
-    pub rule: Option<String>,
-    /// The status sent (101 for a stream; 0 for a frame).
-    pub status: u16,
-    pub latency_us: u64,
-    pub violations: Vec<Violation>,
-    /// The request body (or the frame), when it is text.
-    #[serde(serialize_with = "body_as_json")]
-    pub body: Option<Bytes>,
+    #[serde(flatten)]
+    pub record: Record,
 }
 
 impl Entry {
     /// The body as JSON, if it is JSON.
     pub fn json(&self) -> Option<Value> {
-        serde_json::from_slice(self.body.as_ref()?).ok()
+        serde_json::from_slice(self.record.body.as_ref()?).ok()
     }
 }
 
@@ -82,17 +70,28 @@ fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, serializer: S) -> Re
 }
 
 /// What a new entry carries; the journal numbers and timestamps it.
+#[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub kind: Kind,
     pub session: String,
     pub method: String,
+    /// Path and query, as sent.
     pub target: String,
     pub operation: Option<String>,
+    /// The scenario rule that answered.
     pub rule: Option<String>,
+    /// The status sent (101 for a stream; 0 for a frame).
     pub status: u16,
+    #[serde(rename = "latency_us", serialize_with = "as_micros")]
     pub latency: Duration,
     pub violations: Vec<Violation>,
+    /// The request body (or the frame), when it is text.
+    #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
+}
+
+fn as_micros<S: serde::Serializer>(latency: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(latency.as_micros() as u64)
 }
 
 /// Calls of one operation, and the contract violations among them.
@@ -136,6 +135,7 @@ pub struct Filter {
 
 impl Filter {
     fn admits(&self, entry: &Entry) -> bool {
+        let (at, entry) = (entry.at, &entry.record);
         self.session.as_ref().is_none_or(|s| *s == entry.session)
             && self
                 .operation
@@ -144,7 +144,7 @@ impl Filter {
             && self.status.is_none_or(|s| s == entry.status)
             // Entry times are shown to the millisecond: `since` the time of an
             // entry must not return that entry again.
-            && self.since.is_none_or(|t| whole_millis(entry.at) > t)
+            && self.since.is_none_or(|t| whole_millis(at) > t)
             && (!self.violating || !entry.violations.is_empty())
     }
 }
@@ -210,24 +210,11 @@ impl Journal {
             return;
         }
         inner.body_bytes += record.body.as_ref().map_or(0, Bytes::len);
-        inner.entries.push_back(Arc::new(Entry {
-            id,
-            kind: record.kind,
-            at,
-            session: record.session,
-            method: record.method,
-            target: record.target,
-            operation: record.operation,
-            rule: record.rule,
-            status: record.status,
-            latency_us: record.latency.as_micros() as u64,
-            violations: record.violations,
-            body: record.body,
-        }));
+        inner.entries.push_back(Arc::new(Entry { id, at, record }));
         let mut rolled_off = Vec::new();
         while inner.entries.len() > self.capacity || (inner.body_bytes > BODY_BUDGET && inner.entries.len() > 1) {
             let Some(oldest) = inner.entries.pop_front() else { break };
-            inner.body_bytes -= oldest.body.as_ref().map_or(0, Bytes::len);
+            inner.body_bytes -= oldest.record.body.as_ref().map_or(0, Bytes::len);
             rolled_off.push(oldest);
         }
         // Freeing what rolled off (a stored profile, say) needs no lock.

@@ -97,7 +97,7 @@ pub fn verify(
     expectation: Expectation,
     entries: &[Arc<Entry>],
 ) -> Verdict {
-    let requests: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.kind == Kind::Request).collect();
+    let requests: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.record.kind == Kind::Request).collect();
     let differences = |entry: &Entry| differences_of(verification, operation, entry);
     let matched: Vec<Arc<Entry>> = requests
         .iter()
@@ -116,7 +116,7 @@ pub fn verify(
         };
         requests
             .iter()
-            .filter(|e| e.session != *session && differences_of(&any_session, operation, e).is_empty())
+            .filter(|e| e.record.session != *session && differences_of(&any_session, operation, e).is_empty())
             .count()
     });
     let mut subject = format!("{expectation} of `{operation}`");
@@ -139,9 +139,14 @@ pub fn verify(
         // The session's own calls first (what the client under test sent),
         // of the operation first among them; then the fewest differences;
         // among equals, the most recent.
-        let other_session = |entry: &Entry| verification.session.as_ref().is_some_and(|s| *s != entry.session);
+        let other_session = |entry: &Entry| {
+            verification
+                .session
+                .as_ref()
+                .is_some_and(|s| *s != entry.record.session)
+        };
         near.sort_by_key(|n| {
-            let other_operation = n.entry.operation.as_deref() != Some(operation);
+            let other_operation = n.entry.record.operation.as_deref() != Some(operation);
             (
                 other_session(&n.entry),
                 other_operation,
@@ -165,20 +170,23 @@ pub fn verify(
 /// How a journal entry differs from what the verification asks for; empty: it matches.
 fn differences_of(verification: &Verification, operation: &str, entry: &Entry) -> Vec<String> {
     let mut found = Vec::new();
-    let called = entry.operation.as_deref().unwrap_or("no operation");
+    let called = entry.record.operation.as_deref().unwrap_or("no operation");
     if called != operation {
         found.push(format!(
             "operation: expected `{operation}`, received `{called}` ({} {})",
-            entry.method, entry.target
+            entry.record.method, entry.record.target
         ));
     }
     if let Some(session) = &verification.session {
-        if *session != entry.session {
-            found.push(format!("session: expected `{session}`, received `{}`", entry.session));
+        if *session != entry.record.session {
+            found.push(format!(
+                "session: expected `{session}`, received `{}`",
+                entry.record.session
+            ));
         }
     }
     if let Some(expected) = &verification.body {
-        match (entry.json(), &entry.body) {
+        match (entry.json(), &entry.record.body) {
             (Some(actual), _) if contains(&actual, expected) => {}
             (Some(actual), _) => body_differences(expected, &actual, "/body", &mut found),
             (None, Some(body)) => found.push(format!(
@@ -216,24 +224,27 @@ fn body_differences(expected: &Value, actual: &Value, at: &str, found: &mut Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Record;
     use bytes::Bytes;
     use serde_json::json;
-    use std::time::SystemTime;
+    use std::time::{Duration, SystemTime};
 
     fn entry(id: u64, session: &str, operation: &str, body: Value) -> Arc<Entry> {
         Arc::new(Entry {
             id,
-            kind: Kind::Request,
             at: SystemTime::UNIX_EPOCH,
-            session: session.into(),
-            method: "POST".into(),
-            target: "/user/update/vanity".into(),
-            operation: Some(operation.into()),
-            rule: None,
-            status: 200,
-            latency_us: 1,
-            violations: Vec::new(),
-            body: Some(Bytes::from(body.to_string())),
+            record: Record {
+                kind: Kind::Request,
+                session: session.into(),
+                method: "POST".into(),
+                target: "/user/update/vanity".into(),
+                operation: Some(operation.into()),
+                rule: None,
+                status: 200,
+                latency: Duration::from_micros(1),
+                violations: Vec::new(),
+                body: Some(Bytes::from(body.to_string())),
+            },
         })
     }
 

@@ -302,7 +302,7 @@ fn assert_journal_credits_the_counted_rules(server: &MockServer, session: &Sessi
     let mut by_rule = vec![0u64; session.counters.len()];
     let mut unruled = 0u64;
     for entry in &entries {
-        match entry.rule.as_deref() {
+        match entry.record.rule.as_deref() {
             Some(label) => by_rule[rule_index(label)] += 1,
             None => unruled += 1,
         }
