@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::report::{Finding, Subject};
 use crate::diagnostic::{escape_pointer_token, Diagnostic};
 use crate::locate::Locations;
-use crate::spec::source::{parse_document, Documents, RefTarget};
+use crate::spec::source::{parse_document, Documents, NodeBudget, RefTarget};
 use crate::spec::{essence, Operation, StatusKey};
 
 pub(super) struct SpecPositions {
@@ -25,7 +25,7 @@ impl SpecPositions {
     pub fn new(label: &str, text: &str, base_dir: Option<PathBuf>) -> Self {
         // The spec has loaded, so its text parses; were it not to, positions
         // would merely be unknown.
-        let raw = parse_document(label, text).unwrap_or(Value::Null);
+        let raw = parse_document(label, text, NodeBudget::Spec).unwrap_or(Value::Null);
         let docs = Documents::new(label, base_dir, raw);
         let locations = HashMap::from([(docs.root_file().clone(), Locations::of_yaml(text))]);
         Self { docs, locations }

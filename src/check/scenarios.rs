@@ -12,7 +12,7 @@ use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::Responder;
 use crate::scenario::{load_catalog, Catalog, ScenarioSource};
-use crate::spec::source::parse_document;
+use crate::spec::source::{parse_document, NodeBudget};
 use crate::spec::Spec;
 
 pub(super) struct ScenarioCheck {
@@ -64,7 +64,7 @@ pub(super) fn check(
     let mut named_fixtures = BTreeSet::new();
     let mut remaining = Vec::new();
     for source in sources {
-        let raw = parse_document(&source.label, &source.text).ok();
+        let raw = parse_document(&source.label, &source.text, NodeBudget::Scenario).ok();
         if let Some(raw) = &raw {
             named_fixtures.extend(referenced_fixtures(raw));
         }

@@ -20,7 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
-use crate::spec::source::{parse_document, parse_typed};
+use crate::spec::source::{parse_document, parse_typed, NodeBudget};
 use crate::spec::{follow_local, MediaSpec, Operation, ParamIn, Spec};
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
@@ -66,8 +66,8 @@ pub fn load_catalog(
         .into_iter()
         .filter(|s| s.file_name.ends_with(".yaml") || s.file_name.ends_with(".yml"))
     {
-        let file: ScenarioFile = parse_typed(&source.label, &source.text)?;
-        let raw = parse_document(&source.label, &source.text)?;
+        let file: ScenarioFile = parse_typed(&source.label, &source.text, NodeBudget::Scenario)?;
+        let raw = parse_document(&source.label, &source.text, NodeBudget::Scenario)?;
         let stem = source
             .file_name
             .rsplit_once('.')

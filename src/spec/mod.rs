@@ -21,7 +21,7 @@ use crate::diagnostic::{escape_pointer_token, Diagnostic};
 use dialect::{Direction, SchemaSet};
 pub use model::*;
 use router::Router;
-use source::{parse_document, parse_typed, unresolved, Documents, RefTarget};
+use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};
 
 /// The vendor extension that marks a GET operation as a WebSocket.
 pub const WEBSOCKET_EXTENSION: &str = "x-websocket";
@@ -66,14 +66,14 @@ pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<S
 }
 
 fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
-    let raw = parse_document(label, text)?;
+    let raw = parse_document(label, text, NodeBudget::Spec)?;
     check_version(label, &raw)?;
     // Typed from the parsed value (fast); only when that fails is the text
     // parsed again, for the line and column of the problem.
     let document: OpenAPI = match serde_json::from_value(raw.clone()) {
         Ok(document) => document,
         Err(error) => {
-            return Err(match parse_typed::<OpenAPI>(label, text) {
+            return Err(match parse_typed::<OpenAPI>(label, text, NodeBudget::Spec) {
                 Err(located) => located,
                 Ok(_) => Diagnostic::in_file(label, format!("not a valid OpenAPI 3.0 document: {error}")),
             })

@@ -12,15 +12,25 @@ use serde_json::Value;
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
 
-/// Parses YAML or JSON text into a JSON value, with serde-saphyr's default
-/// budgets (depth, node count, alias expansion) guarding against YAML bombs.
-pub fn parse_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
-    parse_typed(file, text)
+/// How many YAML nodes a document may have. serde-saphyr's default
+/// (250,000) suits scenario files but refuses large real specs (a 10 MB
+/// public REST API is around a million nodes); aliases, anchors and depth
+/// keep their defaults either way, and they are what stop a YAML bomb.
+#[derive(Debug, Clone, Copy)]
+pub enum NodeBudget {
+    Spec = 2_000_000,
+    Scenario = 250_000,
+}
+
+/// Parses YAML or JSON text into a JSON value, within serde-saphyr's budgets
+/// (depth, node count, alias expansion) against YAML bombs.
+pub fn parse_document(file: &str, text: &str, nodes: NodeBudget) -> Result<Value, Diagnostic> {
+    parse_typed(file, text, nodes)
 }
 
 /// Deserializes YAML text straight into a typed model, so that type errors
 /// carry the line and column of the offending node.
-pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostic> {
+pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str, nodes: NodeBudget) -> Result<T, Diagnostic> {
     if file.ends_with(".json") {
         return serde_json::from_str(text).map_err(|e| {
             Diagnostic::at_line(
@@ -31,16 +41,20 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Re
             )
         });
     }
-    let options = yaml_options();
+    let options = yaml_options(nodes as usize);
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
 }
 
 /// YAML 1.2 booleans only: in YAML 1.1 `n`, `y`, `no`, `on` are booleans,
 /// which silently breaks a property or parameter named `n` or `on`.
-fn yaml_options() -> serde_saphyr::Options {
+fn yaml_options(max_nodes: usize) -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
     options.strict_booleans = true;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = max_nodes;
+    budget.max_events = budget.max_events.max(4 * max_nodes);
+    options.budget = Some(budget);
     options
 }
 
@@ -203,7 +217,7 @@ impl Documents {
                 format!("$ref to file `{relative}`: cannot read {}: {e}", path.display()),
             )
         })?;
-        let value = parse_document(&key, &text)?;
+        let value = parse_document(&key, &text, NodeBudget::Spec)?;
         self.loaded.insert(key.clone(), Arc::new(value));
         Ok(key)
     }
@@ -250,7 +264,7 @@ mod tests {
 
     #[test]
     fn only_yaml_1_2_spellings_are_booleans() {
-        let value = parse_document("x.yaml", "a: n\nb: yes\nc: true\nlist: [n, y, off]\n").unwrap();
+        let value = parse_document("x.yaml", "a: n\nb: yes\nc: true\nlist: [n, y, off]\n", NodeBudget::Spec).unwrap();
         assert_eq!(
             value,
             serde_json::json!({"a": "n", "b": "yes", "c": true, "list": ["n", "y", "off"]})
