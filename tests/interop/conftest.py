@@ -5,12 +5,17 @@ the repository root). It is started with `--port 0` from an empty temporary work
 directory, so it has no ./openapi.yaml and must serve its embedded copy of the
 Pieces OS User API.
 
-`spawn_specmock` starts further, separate servers for tests that need flags of their own
-(e.g. `--fail-on-violation --report FILE`) or must see the exit code.
+`spawn_specmock` (one test) and `running_specmock` (any scope) start further, separate
+servers for tests that need flags of their own (e.g. `--fail-on-violation --report FILE`),
+must see the exit code, or send more requests than the shared journal should hold.
+
+The helpers after the fixtures are shared by the test modules (`from conftest import ...`):
+the Pieces SDK objects they send and the plain HTTP they check the mock's own answers with.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
 import re
@@ -18,14 +23,32 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from pieces_os_client.api.user_api import UserApi
+from pieces_os_client.api_client import ApiClient
+from pieces_os_client.configuration import Configuration
+from pieces_os_client.models.aesthetics import Aesthetics
+from pieces_os_client.models.auth0_user import Auth0User
+from pieces_os_client.models.font import Font
+from pieces_os_client.models.theme import Theme
+from pieces_os_client.models.user_profile import UserProfile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 20.0
 SHUTDOWN_TIMEOUT_S = 10.0
 LISTENING_RE = re.compile(r"^listening on (http://\S+?)/?$")
+
+REQUEST_TIMEOUT_S = 10.0
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_URN = "urn:specmock:problem:"
+# The user of the shipped `default` scenario (fixtures/user-signed-in.json).
+DEFAULT_USER_ID = "c41e9a7d-2f63-4b8e-a915-6d0b3e72f8c4"
 
 
 def _binary_path() -> Path:
@@ -150,23 +173,29 @@ class SpawnedSpecmock:
         return self._server.stderr_tail(n)
 
 
+@contextmanager
+def running_specmock(
+    tmp_path_factory: pytest.TempPathFactory, *extra_args: str
+) -> Iterator[SpawnedSpecmock]:
+    """A separate specmock, stopped (SIGTERM, then SIGKILL if need be) on exit if not before."""
+    server, url = _launch(tmp_path_factory, *extra_args)
+    handle = SpawnedSpecmock(server, url)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
 @pytest.fixture
 def spawn_specmock(tmp_path_factory: pytest.TempPathFactory):
     """Factory: `spawn_specmock("--fail-on-violation", ...)` starts a separate specmock.
 
-    Each is stopped (SIGTERM, then SIGKILL if need be) at teardown if the test did not.
+    Each is stopped at teardown if the test did not.
     """
-    spawned: list[SpawnedSpecmock] = []
-
-    def spawn(*extra_args: str) -> SpawnedSpecmock:
-        server, url = _launch(tmp_path_factory, *extra_args)
-        handle = SpawnedSpecmock(server, url)
-        spawned.append(handle)
-        return handle
-
-    yield spawn
-    for handle in spawned:
-        handle.stop()
+    with ExitStack() as servers:
+        yield lambda *extra_args: servers.enter_context(
+            running_specmock(tmp_path_factory, *extra_args)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -183,3 +212,63 @@ def specmock_url(tmp_path_factory: pytest.TempPathFactory):
     )
     extra = [l for l in server.stdout_lines if LISTENING_RE.match(l.strip())]
     assert len(extra) == 1, f"expected exactly one 'listening on' line: {server.stdout_lines}"
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+@contextmanager
+def session_user_api(
+    base_url: str,
+    session: str,
+    scenario: str | None = None,
+    *,
+    token: str | None = "test-token",
+) -> Iterator[UserApi]:
+    """A UserApi whose every request carries `X-Mock-Session: session` (and the scenario).
+
+    The token is what the SDK sends as `Authorization: Bearer`, which `select-user` requires.
+    """
+    configuration = Configuration(host=base_url, access_token=token)
+    with ApiClient(configuration) as client:
+        client.set_default_header("X-Mock-Session", session)
+        if scenario is not None:
+            client.set_default_header("X-Mock-Scenario", scenario)
+        yield UserApi(client)
+
+
+def aesthetics(dark: bool = True, size: int = 14) -> Aesthetics:
+    return Aesthetics(theme=Theme(dark=dark), font=Font(size=size))
+
+
+def default_user_profile(**fields) -> UserProfile:
+    """The `default` scenario's user as an update: its id, the required aesthetics, `fields`."""
+    return UserProfile(id=DEFAULT_USER_ID, aesthetics=aesthetics(), **fields)
+
+
+def github_auth0_user() -> Auth0User:
+    """The Auth0 record `select-user` signs in: a GitHub login, only the usual fields."""
+    return Auth0User(
+        user_id="github|1234567",
+        email="sam.okafor@example.org",
+        name="Sam Okafor",
+        created_at=datetime(2023, 11, 6, 10, 15, 42, tzinfo=timezone.utc),
+    )
+
+
+def http_request(
+    base_url: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """One request with exact bytes, past the SDK; returns (status, headers, body bytes)."""
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()

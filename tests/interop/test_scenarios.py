@@ -8,53 +8,19 @@ default one, never see these scenarios.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import datetime, timezone
-
 import pytest
-from pieces_os_client.api.user_api import UserApi
-from pieces_os_client.api_client import ApiClient
-from pieces_os_client.configuration import Configuration
+from conftest import DEFAULT_USER_ID, default_user_profile, github_auth0_user, session_user_api
 from pieces_os_client.exceptions import ApiException, ConflictException, ServiceException
-from pieces_os_client.models.aesthetics import Aesthetics
-from pieces_os_client.models.auth0_user import Auth0User
-from pieces_os_client.models.font import Font
 from pieces_os_client.models.returned_user_profile import ReturnedUserProfile
-from pieces_os_client.models.theme import Theme
 from pieces_os_client.models.user_beta_status import UserBetaStatus
 from pieces_os_client.models.user_profile import UserProfile
 
-# The user of the shipped `default` scenario (fixtures/user-signed-in.json).
-DEFAULT_USER_ID = "c41e9a7d-2f63-4b8e-a915-6d0b3e72f8c4"
 # The spec's own `SignedInUser` example, which `Prefer` answers with.
 SPEC_USER_ID = "0b6f3c2e-8d41-4a7e-9c25-3f1e7d9a4b60"
 
 
-@contextmanager
-def _user_api(base_url: str, session: str, scenario: str | None = None):
-    """A UserApi whose every request carries `X-Mock-Session: session` (and the scenario)."""
-    configuration = Configuration(host=base_url, access_token="test-token")
-    with ApiClient(configuration, header_name="X-Mock-Session", header_value=session) as client:
-        if scenario is not None:
-            client.set_default_header("X-Mock-Scenario", scenario)
-        yield UserApi(client)
-
-
-def _profile(vanityname: str = "mark") -> UserProfile:
-    return UserProfile(
-        id="c41e9a7d-2f63-4b8e-a915-6d0b3e72f8c4",
-        vanityname=vanityname,
-        aesthetics=Aesthetics(theme=Theme(dark=True), font=Font(size=14)),
-    )
-
-
-def _auth0_user() -> Auth0User:
-    return Auth0User(
-        user_id="github|1234567",
-        email="sam.okafor@example.org",
-        name="Sam Okafor",
-        created_at=datetime(2023, 11, 6, 10, 15, 42, tzinfo=timezone.utc),
-    )
+def _vanity_update(vanityname: str = "mark") -> UserProfile:
+    return default_user_profile(vanityname=vanityname)
 
 
 def _assert_scripted_error(exc: ApiException, status: int, text: str) -> None:
@@ -66,38 +32,40 @@ def _assert_scripted_error(exc: ApiException, status: int, text: str) -> None:
 
 
 def test_vanity_taken_conflicts_once_then_updates(specmock_url):
-    with _user_api(specmock_url, "interop-vanity-taken", "vanity-taken") as api:
+    with session_user_api(specmock_url, "interop-vanity-taken", "vanity-taken") as api:
         with pytest.raises(ConflictException) as excinfo:
-            api.user_update_vanity(user_profile=_profile())
+            api.user_update_vanity(user_profile=_vanity_update())
         _assert_scripted_error(excinfo.value, 409, "conflict: the vanity name is already taken")
 
-        profile = api.user_update_vanity(user_profile=_profile())
+        profile = api.user_update_vanity(user_profile=_vanity_update())
         assert isinstance(profile, UserProfile), type(profile)
         assert (profile.id, profile.vanityname) == (DEFAULT_USER_ID, "mark")
         # The retry was stored, and later updates keep succeeding.
         assert api.user_snapshot().user.vanityname == "mark"
-        assert api.user_update_vanity(user_profile=_profile("ada")).vanityname == "ada"
+        assert api.user_update_vanity(user_profile=_vanity_update("ada")).vanityname == "ada"
 
 
 def test_prefer_overrides_one_call_without_advancing_vanity_taken(specmock_url):
-    with _user_api(specmock_url, "interop-vanity-prefer", "vanity-taken") as api:
-        forced = api.user_update_vanity(user_profile=_profile(), _headers={"Prefer": "code=200"})
+    with session_user_api(specmock_url, "interop-vanity-prefer", "vanity-taken") as api:
+        forced = api.user_update_vanity(
+            user_profile=_vanity_update(), _headers={"Prefer": "code=200"}
+        )
         assert isinstance(forced, UserProfile), type(forced)
         assert forced.id == SPEC_USER_ID, "the spec's own 200"
         with pytest.raises(ConflictException) as excinfo:
-            api.user_update_vanity(user_profile=_profile())
+            api.user_update_vanity(user_profile=_vanity_update())
         _assert_scripted_error(excinfo.value, 409, "conflict: the vanity name is already taken")
 
 
 def test_signed_out_until_select_user(specmock_url):
     auth_text = "network authentication required: sign in to Pieces first"
-    with _user_api(specmock_url, "interop-signed-out", "signed-out") as api:
+    with session_user_api(specmock_url, "interop-signed-out", "signed-out") as api:
         snapshot = api.user_snapshot()
         assert isinstance(snapshot, ReturnedUserProfile), type(snapshot)
         assert snapshot.user is None, snapshot
 
         with pytest.raises(ServiceException) as excinfo:
-            api.user_update_vanity(user_profile=_profile())
+            api.user_update_vanity(user_profile=_vanity_update())
         _assert_scripted_error(excinfo.value, 511, auth_text)
 
         with pytest.raises(ServiceException) as excinfo:
@@ -108,29 +76,29 @@ def test_signed_out_until_select_user(specmock_url):
             api.refresh_user()
         _assert_scripted_error(excinfo.value, 500, "internal server error: no user is signed in")
 
-        selected = api.select_user(auth0_user=_auth0_user())
+        selected = api.select_user(auth0_user=github_auth0_user())
         assert isinstance(selected, UserProfile), type(selected)
         assert (selected.id, selected.email) == ("github|1234567", "sam.okafor@example.org")
 
         snapshot = api.user_snapshot()
         assert snapshot.user is not None, snapshot
         assert snapshot.user.id == "github|1234567"
-        assert api.user_update_vanity(user_profile=_profile()).vanityname == "mark"
+        assert api.user_update_vanity(user_profile=_vanity_update()).vanityname == "mark"
         assert api.refresh_user().vanityname == "mark"
 
 
 def test_scenario_sessions_do_not_leak_into_other_sessions(specmock_url):
-    with _user_api(specmock_url, "interop-leak-signed-out", "signed-out") as signed_out:
+    with session_user_api(specmock_url, "interop-leak-signed-out", "signed-out") as signed_out:
         assert signed_out.user_snapshot().user is None
-        with _user_api(specmock_url, "interop-leak-fresh") as fresh:
+        with session_user_api(specmock_url, "interop-leak-fresh") as fresh:
             # A new session starts in `default`: signed in, vanity updates succeed.
             assert fresh.user_snapshot().user.id == DEFAULT_USER_ID
-            assert fresh.user_update_vanity(user_profile=_profile()).vanityname == "mark"
+            assert fresh.user_update_vanity(user_profile=_vanity_update()).vanityname == "mark"
         assert signed_out.user_snapshot().user is None
 
 
 def test_unknown_scenario_is_the_mocks_400(specmock_url):
-    with _user_api(specmock_url, "interop-unknown-scenario", "vanity-takne") as api:
+    with session_user_api(specmock_url, "interop-unknown-scenario", "vanity-takne") as api:
         with pytest.raises(ApiException) as excinfo:
             api.user_snapshot()
     exc = excinfo.value

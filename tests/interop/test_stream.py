@@ -16,22 +16,16 @@ import asyncio
 import json
 import queue
 import threading
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from conftest import DEFAULT_USER_ID, default_user_profile, github_auth0_user, session_user_api
 from pieces_os_client.api.connector_api import ConnectorApi
-from pieces_os_client.api.user_api import UserApi
 from pieces_os_client.api_client import ApiClient
 from pieces_os_client.configuration import Configuration
 from pieces_os_client.exceptions import NotFoundException
-from pieces_os_client.models.aesthetics import Aesthetics
-from pieces_os_client.models.auth0_user import Auth0User
-from pieces_os_client.models.font import Font
 from pieces_os_client.models.seeded_connector_connection import SeededConnectorConnection
 from pieces_os_client.models.seeded_tracked_application import SeededTrackedApplication
-from pieces_os_client.models.theme import Theme
 from pieces_os_client.models.user_profile import UserProfile
 from pieces_os_client.wrapper.websockets.auth_ws import AuthWS
 from pieces_os_client.wrapper.websockets.base_websocket import BaseWebsocket
@@ -42,8 +36,6 @@ from websockets.protocol import State
 
 STREAM_PATH = "/user/stream"
 SIGNED_OUT = "signed-out"
-# The user of the shipped `default` scenario (fixtures/user-signed-in.json).
-DEFAULT_USER_ID = "c41e9a7d-2f63-4b8e-a915-6d0b3e72f8c4"
 RECV_TIMEOUT = 5.0  # a frame that is due must arrive within this
 QUIET_S = 0.5  # how long a stream that must not get a frame is watched
 OPEN_TIMEOUT = 5.0
@@ -71,17 +63,6 @@ def _connect(base_url: str, session: str | None = None, scenario: str | None = N
         max_size=None,
         **kwargs,
     )
-
-
-@contextmanager
-def _user_api(base_url: str, session: str, scenario: str | None = None):
-    """A UserApi whose every request carries `X-Mock-Session: session` and a bearer token."""
-    configuration = Configuration(host=base_url, access_token="test-token")
-    with ApiClient(configuration) as client:
-        client.set_default_header("X-Mock-Session", session)
-        if scenario is not None:
-            client.set_default_header("X-Mock-Scenario", scenario)
-        yield UserApi(client)
 
 
 def _parse(frame: str) -> UserProfile | None:
@@ -131,23 +112,9 @@ async def _assert_open(ws) -> None:
     await asyncio.wait_for(pong, RECV_TIMEOUT)
 
 
-def _profile(name: str, vanityname: str = "sam", dark: bool = True) -> UserProfile:
-    return UserProfile(
-        id=DEFAULT_USER_ID,
-        email="sam.okafor@example.org",
-        name=name,
-        username="samokafor",
-        vanityname=vanityname,
-        aesthetics=Aesthetics(theme=Theme(dark=dark), font=Font(size=14)),
-    )
-
-
-def _auth0_user() -> Auth0User:
-    return Auth0User(
-        user_id="github|1234567",
-        email="sam.okafor@example.org",
-        name="Sam Okafor",
-        created_at=datetime(2023, 11, 6, 10, 15, 42, tzinfo=timezone.utc),
+def _profile(name: str, vanityname: str = "sam") -> UserProfile:
+    return default_user_profile(
+        email="sam.okafor@example.org", name=name, username="samokafor", vanityname=vanityname
     )
 
 
@@ -166,7 +133,7 @@ def session(request) -> str:
 
 def test_first_frame_is_the_sessions_current_user(specmock_url, session):
     async def main():
-        with _user_api(specmock_url, session) as api:
+        with session_user_api(specmock_url, session) as api:
             snapshot = (await _call(api.user_snapshot)).user
             async with _connect(specmock_url, session) as ws:
                 streamed = await _recv_profile(ws)
@@ -185,7 +152,10 @@ def test_update_user_is_streamed_to_its_session_and_not_to_another(specmock_url,
     other = session + "-other"
 
     async def main():
-        with _user_api(specmock_url, session) as api, _user_api(specmock_url, other) as other_api:
+        with (
+            session_user_api(specmock_url, session) as api,
+            session_user_api(specmock_url, other) as other_api,
+        ):
             # One stream picks its session with `__session`, the other with the header.
             async with _connect(specmock_url, session) as ws, _connect(
                 specmock_url, additional_headers={"X-Mock-Session": other}
@@ -213,7 +183,7 @@ def test_update_user_is_streamed_to_its_session_and_not_to_another(specmock_url,
 
 def test_vanity_update_is_streamed(specmock_url, session):
     async def main():
-        with _user_api(specmock_url, session) as api:
+        with session_user_api(specmock_url, session) as api:
             async with _connect(specmock_url, session) as ws:
                 assert (await _recv_profile(ws)).vanityname == "sam"
                 returned = await _call(api.user_update_vanity, user_profile=_profile("x", "ada"))
@@ -226,7 +196,7 @@ def test_vanity_update_is_streamed(specmock_url, session):
 
 def test_clear_user_streams_signed_out_and_select_user_the_profile_again(specmock_url, session):
     async def main():
-        with _user_api(specmock_url, session) as api:
+        with session_user_api(specmock_url, session) as api:
             async with _connect(specmock_url, session) as ws:
                 assert (await _recv_profile(ws)).id == DEFAULT_USER_ID
 
@@ -238,7 +208,7 @@ def test_clear_user_streams_signed_out_and_select_user_the_profile_again(specmoc
                     await _recv_signed_out(late)
 
                     # select-user needs the bearer token (the ApiClient's access_token).
-                    selected = await _call(api.select_user, auth0_user=_auth0_user())
+                    selected = await _call(api.select_user, auth0_user=github_auth0_user())
                     for stream in (ws, late):
                         streamed = await _recv_profile(stream)
                         assert streamed.id == "github|1234567"
@@ -256,10 +226,10 @@ def test_signed_out_scenario_streams_signed_out_until_select_user(specmock_url, 
         async with _connect(specmock_url, additional_headers=headers) as ws:
             await _recv_signed_out(ws)
             # Same session, same scenario name: the state is kept, not restarted.
-            with _user_api(specmock_url, session, "signed-out") as api:
+            with session_user_api(specmock_url, session, "signed-out") as api:
                 assert (await _call(api.user_snapshot)).user is None
                 await _assert_quiet(ws)
-                selected = await _call(api.select_user, auth0_user=_auth0_user())
+                selected = await _call(api.select_user, auth0_user=github_auth0_user())
                 streamed = await _recv_profile(ws)
                 assert streamed.id == "github|1234567"
                 assert streamed.email == "sam.okafor@example.org"
@@ -282,7 +252,7 @@ def test_stream_drops_after_two_frames_and_a_reconnect_is_live(specmock_url, ses
             assert ws.close_code == 1006, ws.close_code
 
         # A client that reconnects (same URL, same session) resumes live.
-        with _user_api(specmock_url, session) as api:
+        with session_user_api(specmock_url, session) as api:
             async with _connect(specmock_url, session, "stream-drops") as ws:
                 assert await _recv_profile(ws) == first
                 updated = await _call(api.update_user, user_profile=_profile("Ada Lovelace"))
@@ -436,11 +406,11 @@ def test_sdk_auth_ws_gets_the_user_then_none_after_clear_user(
     assert user.id == DEFAULT_USER_ID
     assert auth_ws.running  # on_open ran
 
-    with _user_api(specmock_url, session) as api:
+    with session_user_api(specmock_url, session) as api:
         api.clear_user()
         assert _next_call(calls) is None  # `signed-out`: the SDK's "logged out"
 
-        selected = api.select_user(auth0_user=_auth0_user())
+        selected = api.select_user(auth0_user=github_auth0_user())
         again = _next_call(calls)
         assert isinstance(again, UserProfile), again
         assert again == selected

@@ -7,16 +7,18 @@ or http.client when the SDK cannot produce the bytes (invalid JSON, HEAD, ...).
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import pytest
-from pieces_os_client.api.user_api import UserApi
-from pieces_os_client.api_client import ApiClient
-from pieces_os_client.configuration import Configuration
+from conftest import (
+    PROBLEM_JSON,
+    PROBLEM_URN,
+    REQUEST_TIMEOUT_S,
+    http_request,
+    session_user_api,
+)
 from pieces_os_client.exceptions import ApiException, UnauthorizedException
 from pieces_os_client.models.aesthetics import Aesthetics
 from pieces_os_client.models.anonymous_temporal_range import AnonymousTemporalRange
@@ -30,10 +32,6 @@ from pieces_os_client.models.theme import Theme
 from pieces_os_client.models.user_beta_status import UserBetaStatus
 from pieces_os_client.models.user_profile import UserProfile
 
-PROBLEM_JSON = "application/problem+json"
-URN = "urn:specmock:problem:"
-TIMEOUT = 10.0
-
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -43,22 +41,20 @@ TIMEOUT = 10.0
 
 
 @pytest.fixture
-def api_client(specmock_url, request):
-    with ApiClient(Configuration(host=specmock_url, access_token="test-token")) as client:
-        client.set_default_header("X-Mock-Session", request.node.name)
-        yield client
+def user_api(specmock_url, request):
+    with session_user_api(specmock_url, request.node.name) as api:
+        yield api
 
 
 @pytest.fixture
-def user_api(api_client):
-    return UserApi(api_client)
+def api_client(user_api):
+    return user_api.api_client
 
 
 @pytest.fixture
 def anonymous_user_api(specmock_url, request):
-    with ApiClient(Configuration(host=specmock_url)) as client:
-        client.set_default_header("X-Mock-Session", request.node.name)
-        yield UserApi(client)
+    with session_user_api(specmock_url, request.node.name, token=None) as api:
+        yield api
 
 
 def _ts(iso: str) -> GroupedTimestamp:
@@ -120,25 +116,13 @@ def _assert_sane_profile(profile) -> None:
     assert isinstance(profile.aesthetics.font.size, int)
 
 
-def _raw(base_url: str, method: str, path: str, body: bytes | None = None, headers=None):
-    """One request with exact bytes; returns (status, headers, body bytes)."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.headers, resp.read()
-    finally:
-        conn.close()
-
-
 def _assert_problem(status, headers, body, *, expected_status: int, kind: str) -> dict:
     media_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     assert status == expected_status, (status, body)
     assert media_type == PROBLEM_JSON, headers.get("Content-Type")
     assert headers.get("X-Mock-Origin") in ("router", "validator"), headers.get("X-Mock-Origin")
     problem = json.loads(body)
-    assert problem["type"] == URN + kind, problem
+    assert problem["type"] == PROBLEM_URN + kind, problem
     assert problem["status"] == expected_status, problem
     assert isinstance(problem["title"], str) and problem["title"], problem
     assert isinstance(problem["detail"], str) and problem["detail"], problem
@@ -160,7 +144,7 @@ def _violation_names(violations, pointer: str, name: str) -> bool:
 
 def test_health_answers_get_and_head_with_text_plain(specmock_url):
     for method in ("GET", "HEAD"):
-        status, headers, _ = _raw(specmock_url, method, "/.well-known/health")
+        status, headers, _ = http_request(specmock_url, method, "/.well-known/health")
         assert status == 200, method
         assert headers.get("Content-Type", "").startswith("text/plain"), method
 
@@ -252,7 +236,9 @@ def test_update_user_schema_violations_are_reported_as_problem_json(api_client):
         header_params={"Content-Type": "application/json", "Accept": "application/json"},
         body={"id": 5, "aesthetics": {"theme": {}}},
     )
-    response = api_client.call_api(method, url, headers, body, post_params, _request_timeout=TIMEOUT)
+    response = api_client.call_api(
+        method, url, headers, body, post_params, _request_timeout=REQUEST_TIMEOUT_S
+    )
     response.read()
     problem = _assert_problem(
         response.status, response.getheaders(), response.data,
@@ -276,7 +262,7 @@ def test_update_user_schema_violations_are_reported_as_problem_json(api_client):
 
 def test_update_user_invalid_json_syntax_is_malformed_body_with_position(specmock_url):
     body = b'{\n  "id": "u1",\n  "aesthetics": }\n'
-    status, headers, raw = _raw(
+    status, headers, raw = http_request(
         specmock_url, "POST", "/user/update", body,
         {"Content-Type": "application/json", "Accept": "application/json"},
     )
@@ -301,13 +287,13 @@ def test_select_user_without_access_token_is_401_with_www_authenticate(
 
 
 def test_unknown_route_is_404_route_not_found(specmock_url):
-    status, headers, body = _raw(specmock_url, "GET", "/user/does-not-exist")
+    status, headers, body = http_request(specmock_url, "GET", "/user/does-not-exist")
     _assert_problem(status, headers, body, expected_status=404, kind="route-not-found")
     assert headers.get("X-Mock-Origin") == "router"
 
 
 def test_wrong_method_is_405_with_allow_header(specmock_url):
-    status, headers, body = _raw(specmock_url, "GET", "/user/update")
+    status, headers, body = http_request(specmock_url, "GET", "/user/update")
     _assert_problem(status, headers, body, expected_status=405, kind="method-not-allowed")
     assert headers.get("X-Mock-Origin") == "router"
     allowed = {m.strip().upper() for m in headers.get("Allow", "").split(",")}
@@ -315,7 +301,7 @@ def test_wrong_method_is_405_with_allow_header(specmock_url):
 
 
 def test_update_user_with_text_plain_body_is_415(specmock_url):
-    status, headers, body = _raw(
+    status, headers, body = http_request(
         specmock_url, "POST", "/user/update", b"hello", {"Content-Type": "text/plain"}
     )
     _assert_problem(status, headers, body, expected_status=415, kind="unsupported-media-type")

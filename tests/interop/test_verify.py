@@ -14,32 +14,29 @@ is filtered by session; nothing here reads global counts or clears the journal. 
 
 from __future__ import annotations
 
-import http.client
 import json
 import uuid
 import warnings
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
+from conftest import (
+    DEFAULT_USER_ID,
+    PROBLEM_JSON,
+    PROBLEM_URN,
+    REQUEST_TIMEOUT_S,
+    aesthetics,
+    default_user_profile,
+    http_request,
+    session_user_api,
+)
 from pieces_os_client.api.user_api import UserApi
-from pieces_os_client.api_client import ApiClient
-from pieces_os_client.configuration import Configuration
 from pieces_os_client.exceptions import ApiException, UnauthorizedException
-from pieces_os_client.models.aesthetics import Aesthetics
 from pieces_os_client.models.auth0_user import Auth0User
-from pieces_os_client.models.font import Font
-from pieces_os_client.models.theme import Theme
 from pieces_os_client.models.user_profile import UserProfile
-
-TIMEOUT = 10.0
-PROBLEM_JSON = "application/problem+json"
-URN = "urn:specmock:problem:"
-# The user of the shipped `default` scenario (fixtures/user-signed-in.json).
-DEFAULT_USER_ID = "c41e9a7d-2f63-4b8e-a915-6d0b3e72f8c4"
 # How many closest calls a failed verification lists (src/verify.rs CLOSEST).
 CLOSEST = 5
 
@@ -53,28 +50,12 @@ def _session(request: pytest.FixtureRequest, tag: str = "") -> str:
     return f"verify-{request.node.name}{suffix}-{uuid.uuid4().hex[:8]}"
 
 
-@contextmanager
-def _user_api(base_url: str, session: str, *, token: str | None = "test-token"):
-    """A UserApi whose every request carries `X-Mock-Session: session` (and a bearer token)."""
-    configuration = Configuration(host=base_url, access_token=token)
-    with ApiClient(configuration) as client:
-        client.set_default_header("X-Mock-Session", session)
-        yield UserApi(client)
-
-
 def _admin(base_url: str, method: str, path: str, payload=None):
     """One admin request; returns (status, headers, parsed JSON body)."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
-    try:
-        body = None if payload is None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        raw = resp.read()
-        return resp.status, resp.headers, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    body = None if payload is None else json.dumps(payload).encode()
+    request_headers = {"Content-Type": "application/json"} if body is not None else {}
+    status, headers, raw = http_request(base_url, method, path, body, request_headers)
+    return status, headers, json.loads(raw) if raw else None
 
 
 def _verify(base_url: str, **verification):
@@ -87,7 +68,7 @@ def _verify(base_url: str, **verification):
     elif status == 417:
         assert media_type == PROBLEM_JSON, headers
         assert headers.get("X-Mock-Origin") == "admin", headers
-        assert body["type"] == URN + "verification-failed", body
+        assert body["type"] == PROBLEM_URN + "verification-failed", body
         assert body["status"] == 417 and body["verified"] is False, body
         assert body["detail"].startswith("expected " + body["expected"]), body
     else:
@@ -108,10 +89,6 @@ def _operation_difference(expected: str, entry: dict) -> str:
         f"operation: expected `{expected}`, received `{entry['operation']}` "
         f"({entry['method']} {entry['target']})"
     )
-
-
-def _aesthetics(dark: bool = True, size: int = 14) -> Aesthetics:
-    return Aesthetics(theme=Theme(dark=dark), font=Font(size=size))
 
 
 def _auth0_user() -> Auth0User:
@@ -147,14 +124,14 @@ def _sdk_flow(api: UserApi) -> Flow:
 
     # The profile as the plugin got it, with the name and the font size changed.
     profile = snapshot.user.model_copy(
-        update={"name": name, "aesthetics": _aesthetics(dark=True, size=font_size)}
+        update={"name": name, "aesthetics": aesthetics(dark=True, size=font_size)}
     )
     updated = api.update_user(user_profile=profile)
     assert isinstance(updated, UserProfile) and updated.name == name, updated
     calls.append(("update-user", 200))
 
     renamed = api.user_update_vanity(
-        user_profile=UserProfile(id=DEFAULT_USER_ID, vanityname=vanityname, aesthetics=_aesthetics())
+        user_profile=default_user_profile(vanityname=vanityname)
     )
     assert renamed.vanityname == vanityname, renamed
     calls.append(("user-update-vanity", 200))
@@ -176,7 +153,7 @@ def _sdk_flow(api: UserApi) -> Flow:
 def flow(specmock_url, request):
     """A fresh session that has run `_sdk_flow`: (session, Flow)."""
     session = _session(request)
-    with _user_api(specmock_url, session) as api:
+    with session_user_api(specmock_url, session) as api:
         return session, _sdk_flow(api)
 
 
@@ -356,7 +333,7 @@ def test_a_body_that_does_not_match_names_the_field(specmock_url, flow):
 
 def test_the_call_of_the_verified_operation_is_listed_first_in_closest(specmock_url, request):
     session = _session(request)
-    with _user_api(specmock_url, session) as api:
+    with session_user_api(specmock_url, session) as api:
         _sdk_flow(api)
         api.user_providers()
         api.user_snapshot()
@@ -374,10 +351,10 @@ def test_the_call_of_the_verified_operation_is_listed_first_in_closest(specmock_
 def test_another_sessions_calls_are_not_counted(specmock_url, request):
     mine, theirs = _session(request, "mine"), _session(request, "theirs")
     vanity = f"v{uuid.uuid4().hex[:10]}"  # this test's own: global counts stay meaningful
-    profile = UserProfile(id=DEFAULT_USER_ID, vanityname=vanity, aesthetics=_aesthetics())
-    with _user_api(specmock_url, mine) as api:
+    profile = default_user_profile(vanityname=vanity)
+    with session_user_api(specmock_url, mine) as api:
         api.user_update_vanity(user_profile=profile)
-    with _user_api(specmock_url, theirs) as api:
+    with session_user_api(specmock_url, theirs) as api:
         api.user_update_vanity(user_profile=profile)
         api.user_update_vanity(user_profile=profile)
         api.user_snapshot()
@@ -414,7 +391,7 @@ def test_malformed_verifications_are_400(specmock_url):
         status, headers, problem = _admin(specmock_url, "POST", "/__mock/verify", payload)
         assert status == 400, (payload, problem)
         assert headers.get("Content-Type", "").startswith(PROBLEM_JSON), headers
-        assert problem["type"] == URN + "admin-bad-request", problem
+        assert problem["type"] == PROBLEM_URN + "admin-bad-request", problem
         assert needle in problem["detail"], (payload, problem["detail"])
 
 
@@ -423,12 +400,12 @@ def test_malformed_verifications_are_400(specmock_url):
 
 def _invalid_profile() -> UserProfile:
     """A UserProfile the SDK serializes without validating: `id` is an integer."""
-    return UserProfile.model_construct(id=5, vanityname="broken", aesthetics=_aesthetics())
+    return UserProfile.model_construct(id=5, vanityname="broken", aesthetics=aesthetics())
 
 
 def test_sdk_invalid_bodies_show_up_as_violations(specmock_url, request):
     session = _session(request)
-    with _user_api(specmock_url, session) as api:
+    with session_user_api(specmock_url, session) as api:
         api.user_snapshot()  # a valid call, which must not be listed
         with warnings.catch_warnings():
             # pydantic warns that `id` is not a str while serializing: that is the point.
@@ -449,7 +426,9 @@ def test_sdk_invalid_bodies_show_up_as_violations(specmock_url, request):
                 "aesthetics": {"theme": {"dark": True}, "font": {"size": "14"}},
             },
         )
-        response = client.call_api(method, url, headers, body, post_params, _request_timeout=TIMEOUT)
+        response = client.call_api(
+            method, url, headers, body, post_params, _request_timeout=REQUEST_TIMEOUT_S
+        )
         response.read()
         assert response.status == 400, response.data
 
@@ -489,7 +468,7 @@ def test_sdk_invalid_bodies_show_up_as_violations(specmock_url, request):
 
 def test_select_user_without_a_token_is_a_security_violation(specmock_url, request):
     session = _session(request)
-    with _user_api(specmock_url, session, token=None) as api:
+    with session_user_api(specmock_url, session, token=None) as api:
         with pytest.raises(UnauthorizedException):
             api.select_user(auth0_user=_auth0_user())
     (entry,) = _journal(specmock_url, session=session, violating="true")["entries"]
@@ -518,7 +497,8 @@ def test_journal_pages_newest_first(specmock_url, flow):
     )
     for bad in malformed:
         status, _, problem = _admin(specmock_url, "GET", "/__mock/journal?" + urlencode(bad))
-        assert status == 400 and problem["type"] == URN + "admin-bad-request", (bad, problem)
+        assert status == 400, (bad, problem)
+        assert problem["type"] == PROBLEM_URN + "admin-bad-request", (bad, problem)
 
 
 # --------------------------------------------------------------------------- shutdown verdict
@@ -532,9 +512,9 @@ def _report_cases(path) -> dict[str, ET.Element]:
 def test_fail_on_violation_exits_1_and_reports_the_sdks_invalid_request(spawn_specmock, tmp_path, request):
     report = tmp_path / "contract.xml"
     server = spawn_specmock("--fail-on-violation", "--report", str(report))
-    with _user_api(server.url, _session(request)) as api:
+    with session_user_api(server.url, _session(request)) as api:
         api.user_snapshot()
-        api.update_user(user_profile=UserProfile(id=DEFAULT_USER_ID, aesthetics=_aesthetics()))
+        api.update_user(user_profile=default_user_profile())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with pytest.raises(ApiException):
@@ -560,7 +540,7 @@ def test_fail_on_violation_exits_1_and_reports_the_sdks_invalid_request(spawn_sp
 def test_fail_on_violation_exits_0_when_the_sdk_kept_the_contract(spawn_specmock, tmp_path, request):
     report = tmp_path / "contract.xml"
     server = spawn_specmock("--fail-on-violation", "--report", str(report))
-    with _user_api(server.url, _session(request)) as api:
+    with session_user_api(server.url, _session(request)) as api:
         _sdk_flow(api)
     code = server.stop()
     assert code == 0, f"exit {code}\n{server.stderr_tail()}"
