@@ -176,16 +176,29 @@ impl Reply {
     }
 }
 
+fn request(
+    builder: http::request::Builder,
+    method: Method,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Request<Full<Bytes>> {
+    let builder = headers.iter().fold(builder.method(method), |builder, (name, value)| {
+        builder.header(*name, *value)
+    });
+    builder
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("a valid request")
+}
+
 /// One request through hyper's client over a fresh TCP connection.
 pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut builder = Request::builder().method(method).uri(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let request = builder
-        .body(Full::new(Bytes::copy_from_slice(body)))
-        .expect("a valid request");
+    let request = request(
+        Request::builder().uri(format!("http://{addr}{path}")),
+        method,
+        headers,
+        body,
+    );
     let exchange = async {
         let response = client.request(request).await.expect("the request is answered");
         let (parts, body) = response.into_parts();
@@ -229,13 +242,12 @@ impl KeepAlive {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Reply, hyper::Error> {
-        let mut builder = Request::builder().method(method).uri(path).header("host", &self.host);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder
-            .body(Full::new(Bytes::copy_from_slice(body)))
-            .expect("a valid request");
+        let request = request(
+            Request::builder().uri(path).header("host", &self.host),
+            method,
+            headers,
+            body,
+        );
         let exchange = async {
             self.sender.ready().await?;
             let (parts, body) = self.sender.send_request(request).await?.into_parts();
