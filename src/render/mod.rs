@@ -247,11 +247,6 @@ pub(crate) fn media_for(content: &[MediaSpec], text: bool) -> Option<&MediaSpec>
 
 pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {
     let schema = media.schema.as_ref()?;
-    // The fast yes/no first: collecting every violation is only worth it
-    // when there are some.
-    if schema.validator.is_valid(value) {
-        return None;
-    }
     let violations = schema_violations(schema, value, "");
     (!violations.is_empty()).then(|| {
         let mut listed = violations

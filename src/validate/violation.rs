@@ -31,6 +31,12 @@ impl Violation {
 
 /// Every violation of `schema` by `instance`, pointers prefixed with `prefix`.
 pub fn schema_violations(schema: &CompiledSchema, instance: &Value, prefix: &str) -> Vec<Violation> {
+    // The fast yes/no first: collecting errors walks the instance with far
+    // more bookkeeping, and most instances have none (a 13 KB profile: a
+    // sixth of the time of a whole POST /user/update).
+    if schema.validator.is_valid(instance) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for error in schema.validator.iter_errors(instance) {
         let at = format!("{prefix}{}", error.instance_path().as_str());
