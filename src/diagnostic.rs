@@ -39,6 +39,13 @@ impl Diagnostic {
         }
     }
 
+    /// Where serde_json met `error`. Its columns count from 1, except that an
+    /// error on a line break itself (a raw line break inside a string) is at
+    /// column 0 of the next line: that is column 1, where an editor can go.
+    pub fn at_json_error(file: impl Into<String>, error: &serde_json::Error, message: impl Into<String>) -> Self {
+        Self::at_line(file, error.line() as u64, json_column(error), message)
+    }
+
     pub fn in_file(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -63,6 +70,11 @@ impl std::error::Error for Diagnostic {}
 /// Escapes one reference token of a JSON pointer (RFC 6901).
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// serde_json's column of an error, counted from 1 even for an error on a line break.
+pub fn json_column(error: &serde_json::Error) -> u64 {
+    error.column().max(1) as u64
 }
 
 /// A parser message without its trailing " at line L, column C" (or, for
@@ -94,6 +106,14 @@ fn is_line_and_column(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::without_position;
+
+    #[test]
+    fn a_json_error_on_a_line_break_is_at_column_1() {
+        // Found by fuzzing the spec loader (fuzz/regressions/spec/).
+        let error = serde_json::from_str::<serde_json::Value>("{\"title\": \"t\n\"}").unwrap_err();
+        assert_eq!((error.line(), error.column()), (2, 0));
+        assert_eq!(super::json_column(&error), 1);
+    }
 
     #[test]
     fn only_a_trailing_position_is_cut() {

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::confine::Confinement;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{without_position, Diagnostic};
 
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -58,7 +58,7 @@ impl Fixtures {
         for (name, file, text) in files {
             let content = if name.ends_with(".json") {
                 let value = serde_json::from_str(&text).map_err(|e| {
-                    Diagnostic::at_line(&file, e.line() as u64, e.column() as u64, format!("invalid JSON: {e}"))
+                    Diagnostic::at_json_error(&file, &e, format!("invalid JSON: {}", without_position(&e.to_string())))
                 })?;
                 FixtureContent::Json(value)
             } else {

@@ -19,7 +19,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::app::{App, Handled, Upgrade};
-use crate::journal::{Kind, Record};
 use crate::problem::Problem;
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
@@ -247,20 +246,9 @@ fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: 
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
-    // Admin requests are the test's own, not the client's: not journaled.
-    let Some(session) = &handled.session else { return };
-    app.journal().record(Record {
-        kind: Kind::Request,
-        session: session.clone(),
-        method: parts.method.to_string(),
-        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
-        operation: handled.operation.clone(),
-        rule: handled.rule.clone(),
-        status,
-        latency,
-        violations: handled.violations.clone(),
-        body: body.filter(|b| !b.is_empty()),
-    });
+    if let Some(record) = handled.record(parts, latency, body) {
+        app.journal().record(record);
+    }
 }
 
 /// Half of the body and then a stray character: never valid JSON.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
-use crate::journal::Journal;
+use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
@@ -592,6 +592,23 @@ impl Handled {
             delay: None,
             fault: None,
         }
+    }
+
+    /// The journal entry for this answer to `parts`; none for the admin
+    /// API's own requests, which are the test's, not the client's.
+    pub fn record(&self, parts: &Parts, latency: std::time::Duration, body: Option<Bytes>) -> Option<Record> {
+        Some(Record {
+            kind: Kind::Request,
+            session: self.session.clone()?,
+            method: parts.method.to_string(),
+            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+            operation: self.operation.clone(),
+            rule: self.rule.clone(),
+            status: self.response.status().as_u16(),
+            latency,
+            violations: self.violations.clone(),
+            body: body.filter(|b| !b.is_empty()),
+        })
     }
 }
 

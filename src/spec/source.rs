@@ -32,14 +32,8 @@ pub fn parse_document(file: &str, text: &str, nodes: NodeBudget) -> Result<Value
 /// carry the line and column of the offending node.
 pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str, nodes: NodeBudget) -> Result<T, Diagnostic> {
     if file.ends_with(".json") {
-        return serde_json::from_str(text).map_err(|e| {
-            Diagnostic::at_line(
-                file,
-                e.line() as u64,
-                e.column() as u64,
-                without_position(&e.to_string()).to_string(),
-            )
-        });
+        return serde_json::from_str(text)
+            .map_err(|e| Diagnostic::at_json_error(file, &e, without_position(&e.to_string())));
     }
     let options = yaml_options(nodes as usize);
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))

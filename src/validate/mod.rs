@@ -205,12 +205,12 @@ fn decode(content_type: &str, body: &[u8]) -> Decoded {
             Err(e) if e.to_string().starts_with("recursion limit exceeded") => Decoded::Malformed(format!(
                 "JSON nested deeper than {MAX_JSON_DEPTH} levels (at line {}, column {})",
                 e.line(),
-                e.column()
+                crate::diagnostic::json_column(&e)
             )),
             Err(e) => Decoded::Malformed(format!(
                 "invalid JSON at line {}, column {}: {}",
                 e.line(),
-                e.column(),
+                crate::diagnostic::json_column(&e),
                 crate::diagnostic::without_position(&e.to_string())
             )),
         };
