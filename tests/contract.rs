@@ -932,19 +932,6 @@ async fn the_journal_and_verify_need_the_admin_token_when_one_is_set() {
 // 5. The binary: --fail-on-violation and --report at shutdown
 // ---------------------------------------------------------------------------
 
-/// The binary's stderr once it has said `needle` (the pipe is drained by a
-/// thread that may lag the exit a little).
-fn stderr_with(binary: &Binary, needle: &str) -> String {
-    let deadline = Instant::now() + IO_TIMEOUT;
-    loop {
-        let stderr = binary.stderr();
-        if stderr.contains(needle) || Instant::now() > deadline {
-            return stderr;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[tokio::test]
 async fn fail_on_violation_exits_0_when_every_request_kept_the_contract() {
     let dir = TempDir::new("fail-on-violation-clean");
@@ -958,7 +945,7 @@ async fn fail_on_violation_exits_0_when_every_request_kept_the_contract() {
     );
     binary.terminate();
     assert_eq!(binary.wait_exit(), Some(0), "stderr:\n{}", binary.stderr());
-    let stderr = stderr_with(&binary, "broke the contract");
+    let stderr = binary.stderr_once("broke the contract");
     assert!(stderr.contains("2 requests, 0 broke the contract"), "{stderr}");
 }
 
@@ -975,7 +962,7 @@ async fn fail_on_violation_exits_1_naming_the_operation() {
     );
     binary.terminate();
     assert_eq!(binary.wait_exit(), Some(1), "stderr:\n{}", binary.stderr());
-    let stderr = stderr_with(&binary, "user-update-vanity: 1 of 1 calls");
+    let stderr = binary.stderr_once("user-update-vanity: 1 of 1 calls");
     assert!(stderr.contains("2 requests, 1 broke the contract"), "{stderr}");
     assert!(stderr.contains("user-update-vanity: 1 of 1 calls"), "{stderr}");
     assert!(
