@@ -10,6 +10,7 @@ pub mod control;
 pub mod diagnostic;
 pub mod fixtures;
 pub mod journal;
+pub mod json_number;
 pub mod junit;
 pub mod locate;
 pub mod problem;

@@ -49,8 +49,9 @@ pub struct Problem {
     pub kind: &'static Kind,
     pub detail: String,
     pub violations: Vec<Violation>,
-    /// Class-specific members (`closest_paths`, `allowed_methods` ...).
-    pub extra: Map<String, Value>,
+    /// Class-specific members (`closest_paths`, `allowed_methods` ...), boxed
+    /// because an order-keeping map would make every `Result<_, Problem>` large.
+    pub extra: Box<Map<String, Value>>,
     /// Extra response headers (`Allow`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, String)>,
 }
@@ -62,7 +63,7 @@ impl Problem {
             kind,
             detail,
             violations: Vec::new(),
-            extra: Map::new(),
+            extra: Box::default(),
             headers: Vec::new(),
         }
     }
@@ -254,7 +255,7 @@ impl Problem {
                 _ => format!("expected {}; {} matched", verdict.expected, verdict.matched),
             },
         );
-        problem.extra = extra;
+        problem.extra = Box::new(extra);
         problem
     }
 
@@ -407,7 +408,7 @@ impl Problem {
         if !self.violations.is_empty() {
             body.insert("violations".into(), json!(self.violations));
         }
-        body.extend(self.extra.clone());
+        body.extend(self.extra.as_ref().clone());
         Bytes::from(serde_json::to_vec(&Value::Object(body)).expect("a JSON value always serializes"))
     }
 }

@@ -306,8 +306,8 @@ fn parameters_credentials_headers_and_scenario_matches() {
     assert!(
         stdout.contains(
             "FAIL get-item (GET /items/{id} -> 200)\n  \
-             GET /items/42?fields=name&fields=size -> 200: /header/X-Rate-Remaining: required header is missing\n  \
-             GET /items/42?fields=name&fields=size -> 200: /header/X-Request-Id: \"not-a-uuid\" is not a valid `uuid`\n"
+             GET /items/42?fields=name&fields=size -> 200: /header/X-Request-Id: \"not-a-uuid\" is not a valid `uuid`\n  \
+             GET /items/42?fields=name&fields=size -> 200: /header/X-Rate-Remaining: required header is missing\n"
         ),
         "{stdout}"
     );

@@ -1260,7 +1260,7 @@ rules:
     assert_eq!(
         load_error(&[("property.yaml", property)]),
         "bad/property.yaml:3:35: request bodies of `save-thing` have no property `colour` \
-         (properties: id, nested, num, tags, x) (at #/rules/0/respond/body)"
+         (properties: x, id, num, nested, tags) (at #/rules/0/respond/body)"
     );
 
     let no_body = "\

@@ -1185,7 +1185,7 @@ fn located(file: &str, line: u32, column: u32, message: &str, pointer: &str) -> 
     format!("tests/scenario_files/bad/{file}:{line}:{column}: {message} (at #{pointer})")
 }
 
-const KNOWN_OPERATIONS: &str = "health, health-head, user-snapshot, user-beta-status, clear-user, user-providers, refresh-user, select-user, stream-user, update-user, user-update-vanity";
+const KNOWN_OPERATIONS: &str = "health, health-head, user-snapshot, clear-user, refresh-user, select-user, stream-user, update-user, user-beta-status, user-providers, user-update-vanity";
 const ONE_SOURCE: &str =
     "a body needs exactly one of `fixture`, `json`, `text`, `example`, `generate: true`, `from` (plus an optional `merge`)";
 

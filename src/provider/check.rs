@@ -327,8 +327,8 @@ paths:
         assert_eq!(
             problems(&get, answer(200, &[JSON, ("x-count", "many")], r#"{"id": 5}"#)),
             vec![
-                "/header/X-Count: expected integer, found string",
                 "/header/X-Request-Id: required header is missing",
+                "/header/X-Count: expected integer, found string",
                 "/body/id: expected string, found integer",
             ]
         );

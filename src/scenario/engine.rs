@@ -137,7 +137,7 @@ pub fn decide(session: &mut SessionState, facts: &Facts<'_>) -> Option<Decision>
     }
     for key in &rule.forget {
         if session.store.contains_key(key) {
-            Arc::make_mut(&mut session.store).remove(key);
+            Arc::make_mut(&mut session.store).shift_remove(key);
             session.store_version += 1;
         }
     }
@@ -370,6 +370,7 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
         (Value::Array(actual), Value::Array(expected)) => {
             actual.len() == expected.len() && actual.iter().zip(expected).all(|(a, e)| contains(a, e))
         }
+        (Value::Number(actual), Value::Number(expected)) => crate::json_number::equal(actual, expected),
         _ => actual == expected,
     }
 }

@@ -317,7 +317,7 @@ impl SchemaSet {
             }
         }
         let values: Vec<Value> = variants.iter().map(|(value, _)| Value::String(value.clone())).collect();
-        let mut all_of = match out.remove("allOf") {
+        let mut all_of = match out.shift_remove("allOf") {
             Some(Value::Array(items)) => items,
             _ => Vec::new(),
         };
@@ -329,7 +329,7 @@ impl SchemaSet {
                 "then": then,
             }));
         }
-        out.remove(combinator);
+        out.shift_remove(combinator);
         out.insert("allOf".into(), Value::Array(all_of));
         Ok(())
     }
