@@ -186,19 +186,22 @@ fn scalar_for(properties: &[(String, Scalar)], key: &str) -> Scalar {
 }
 
 /// Text -> the declared JSON type, or the text itself when it does not parse.
+/// A number written as JSON writes numbers keeps its text (`1.50`, an integer
+/// of any size), as it would in a JSON body.
 pub fn coerce(text: &str, scalar: Scalar) -> Value {
     let parsed = match scalar {
-        Scalar::Integer => text
-            .parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| text.parse::<u64>().map(Value::from).ok()),
+        Scalar::Integer => json_number(text)
+            .filter(crate::json_number::is_integer_text)
+            .map(Value::Number)
+            .or_else(|| text.parse::<i64>().map(Value::from).ok()),
         // Rust also parses "inf" and "NaN"; JSON has no such numbers.
-        Scalar::Number => text.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(|f| {
-            text.parse::<i64>()
-                .map(Value::from)
-                .ok()
-                .or_else(|| serde_json::Number::from_f64(f).map(Value::Number))
+        Scalar::Number => json_number(text).map(Value::Number).or_else(|| {
+            text.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(|f| {
+                text.parse::<i64>()
+                    .map(Value::from)
+                    .ok()
+                    .or_else(|| serde_json::Number::from_f64(f).map(Value::Number))
+            })
         }),
         Scalar::Boolean => match text {
             "true" => Some(Value::Bool(true)),
@@ -208,6 +211,13 @@ pub fn coerce(text: &str, scalar: Scalar) -> Value {
         Scalar::String | Scalar::Any => None,
     };
     parsed.unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// `text` when it is exactly a JSON number (serde_json alone would also skip
+/// surrounding whitespace).
+fn json_number(text: &str) -> Option<serde_json::Number> {
+    let bare = text.trim() == text && !text.is_empty();
+    bare.then(|| serde_json::from_str(text).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -221,7 +231,13 @@ mod tests {
         assert_eq!(coerce("4.5", Scalar::Number), Value::from(4.5));
         assert_eq!(coerce("inf", Scalar::Number), Value::from("inf"));
         assert_eq!(coerce("NaN", Scalar::Number), Value::from("NaN"));
-        assert_eq!(coerce("1e-05", Scalar::Number), Value::from(1e-05));
+        assert_eq!(coerce("1e-05", Scalar::Number).to_string(), "1e-05");
+        assert_eq!(coerce("1.50", Scalar::Number).to_string(), "1.50");
+        assert_eq!(coerce("+1.5", Scalar::Number), Value::from(1.5));
+        let huge = "316999888889838852905107456";
+        assert_eq!(coerce(huge, Scalar::Integer).to_string(), huge);
+        assert_eq!(coerce("1e2", Scalar::Integer), Value::from("1e2"));
+        assert_eq!(coerce(" 5", Scalar::Integer), Value::from(" 5"));
         assert_eq!(coerce("true", Scalar::Boolean), Value::Bool(true));
         assert_eq!(coerce("yes", Scalar::Boolean), Value::from("yes"));
     }
