@@ -246,7 +246,7 @@ fn describe(id: &str, session: &SessionState) -> Value {
 }
 
 /// The admin API described in OpenAPI 3.0: served at `/__mock/openapi.json`.
-pub const ADMIN_OPENAPI: &str = include_str!("admin_openapi.json");
+pub const ADMIN_OPENAPI: &str = include_str!("../admin_openapi.json");
 
 /// Journal entries per page unless `limit` says otherwise, and the most a page holds.
 const DEFAULT_PAGE: usize = 100;
