@@ -227,7 +227,7 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
-    conclude(&app.journal().summary(), &args)
+    conclude(&app.journal().run_summary(), &args)
 }
 
 fn report_directory(report: &std::path::Path) -> Result<(), String> {
