@@ -246,13 +246,7 @@ impl Problem {
                 title: "The expected calls were not made",
                 origin: Origin::Admin,
             },
-            match verdict.in_other_sessions {
-                Some(elsewhere) if elsewhere > 0 => format!(
-                    "expected {}; {} matched ({elsewhere} would match in other sessions: check the client's X-Mock-Session)",
-                    verdict.expected, verdict.matched
-                ),
-                _ => format!("expected {}; {} matched", verdict.expected, verdict.matched),
-            },
+            verdict.explanation(),
         );
         problem.extra = extra;
         problem

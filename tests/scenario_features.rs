@@ -70,14 +70,6 @@ fn feature_app(behaviour: Behaviour) -> App {
     app
 }
 
-/// The shipped spec, fixtures and scenarios (sessions start in `default`).
-fn shipped_scenario_app(behaviour: Behaviour) -> App {
-    let inputs = shipped_sources().inputs(None, 0).expect("the shipped files load");
-    let (app, warnings) = App::build(inputs, behaviour).unwrap_or_else(|e| panic!("the shipped scenarios load: {e}"));
-    assert!(warnings.is_empty(), "{warnings:#?}");
-    app
-}
-
 /// The compiled schema of `operation`'s `status` response (its first media type).
 fn response_schema(app: &App, operation: &str, status: u16) -> CompiledSchema {
     app.spec

@@ -9,11 +9,222 @@ use std::net::SocketAddr;
 
 use common::*;
 use http::Method;
-use serde_json::json;
+use serde_json::{json, Value};
+use specmock::Behaviour;
+
+const VANITY: &str = "/user/update/vanity";
 
 async fn post(addr: SocketAddr, session: &str, path: &str, body: &str) -> Reply {
     let headers = in_session(session, &[("content-type", "application/json")]);
     send(addr, Method::POST, path, &headers, body.as_bytes()).await
+}
+
+/// A valid vanity update in `session`, moved to the `vanity-taken` scenario:
+/// the first such call in a session answers 409, the next 200.
+async fn vanity_taken(addr: SocketAddr, session: &str) -> Reply {
+    let headers = in_session(
+        session,
+        &[
+            ("content-type", "application/json"),
+            ("x-mock-scenario", "vanity-taken"),
+        ],
+    );
+    let body = vanity_body("qa-walker");
+    send(addr, Method::POST, VANITY, &headers, body.as_bytes()).await
+}
+
+async fn verify(addr: SocketAddr, check: Value) -> Reply {
+    let headers = [("content-type", "application/json")];
+    send(
+        addr,
+        Method::POST,
+        "/__mock/verify",
+        &headers,
+        check.to_string().as_bytes(),
+    )
+    .await
+}
+
+/// The pointers of each listed refused call's violations.
+fn refused_pointers(verdict: &Value) -> Vec<Vec<String>> {
+    verdict["refused_entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("refused calls are listed: {verdict:#}"))
+        .iter()
+        .map(|entry| {
+            let mut pointers: Vec<String> = entry["violations"]
+                .as_array()
+                .expect("violations")
+                .iter()
+                .map(|v| v["pointer"].as_str().expect("a pointer").to_string())
+                .collect();
+            pointers.sort();
+            pointers
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_call_the_mock_refused_does_not_verify() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let refused = post(addr, "v1", VANITY, r#"{"vanityname":"qa-walker"}"#).await;
+    refused.assert_problem(400, "invalid-request", "validator");
+
+    let check =
+        json!({"operation": "user-update-vanity", "session": "v1", "body": {"vanityname": "qa-walker"}, "count": 1});
+    let reply = verify(addr, check).await;
+    let problem = reply.assert_problem(417, "verification-failed", "admin");
+    assert_eq!((&problem["verified"], &problem["matched"]), (&json!(false), &json!(0)));
+    assert_eq!(problem["refused"], 1, "{problem:#}");
+    assert_eq!(refused_pointers(&problem), vec![vec!["/body/aesthetics", "/body/id"]]);
+    let detail = problem["detail"].as_str().expect("a detail");
+    assert!(
+        detail.starts_with("expected exactly 1 call of `user-update-vanity`"),
+        "{detail}"
+    );
+    assert!(detail.contains("; 0 matched; refused: 1 ("), "{detail}");
+    assert!(
+        detail.contains("/body/aesthetics") && detail.contains("/body/id"),
+        "each refused call with its violations: {detail}"
+    );
+    // The refused call is the closest, and says why it does not count.
+    let closest = &problem["closest"][0];
+    assert_eq!(closest["entry"]["status"], 400, "{problem:#}");
+    let differences = closest["differences"].as_array().expect("differences");
+    assert_eq!(differences.len(), 1, "{closest:#}");
+    assert!(
+        differences[0].as_str().unwrap().starts_with("refused: answered 400"),
+        "{closest:#}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_verification_that_holds_lists_the_refused_calls_beside_it() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    assert_eq!(post(addr, "v2", VANITY, &vanity_body("qa-walker")).await.status, 200);
+    assert_eq!(
+        post(addr, "v2", VANITY, r#"{"vanityname":"qa-walker"}"#).await.status,
+        400
+    );
+
+    let check =
+        json!({"operation": "user-update-vanity", "session": "v2", "body": {"vanityname": "qa-walker"}, "count": 1});
+    let reply = verify(addr, check).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let verdict = reply.json();
+    assert_eq!(
+        (&verdict["matched"], &verdict["refused"]),
+        (&json!(1), &json!(1)),
+        "{verdict:#}"
+    );
+    assert_eq!(verdict["entries"][0]["status"], 200);
+    assert_eq!(refused_pointers(&verdict), vec![vec!["/body/aesthetics", "/body/id"]]);
+
+    // Nothing refused: the answer says so, with an empty list.
+    let snapshot = verify(addr, json!({"operation": "user-snapshot", "count": 0})).await;
+    assert_eq!(snapshot.status, 200, "{}", snapshot.text());
+    assert_eq!(
+        (&snapshot.json()["refused"], &snapshot.json()["refused_entries"]),
+        (&json!(0), &json!([]))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refused_true_counts_the_refused_calls_instead() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    assert_eq!(
+        post(addr, "v3", VANITY, r#"{"vanityname":"qa-walker"}"#).await.status,
+        400
+    );
+    assert_eq!(post(addr, "v3", VANITY, &vanity_body("qa-walker")).await.status, 200);
+
+    let check = json!({"operation": "user-update-vanity", "session": "v3", "refused": true, "count": 1});
+    let reply = verify(addr, check).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let verdict = reply.json();
+    assert_eq!(verdict["matched"], 1, "{verdict:#}");
+    assert_eq!(verdict["entries"][0]["status"], 400);
+    assert!(
+        verdict["expected"]
+            .as_str()
+            .unwrap()
+            .ends_with("that broke the contract"),
+        "{verdict:#}"
+    );
+
+    let none = json!({"operation": "user-snapshot", "refused": true, "at_least": 1});
+    let problem = verify(addr, none)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(problem["matched"], 0);
+    // Explicitly false is the default.
+    let abiding = json!({"operation": "user-update-vanity", "session": "v3", "refused": false, "count": 1});
+    assert_eq!(verify(addr, abiding).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn status_narrows_a_verification_to_the_answer_given() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let first = vanity_taken(addr, "taken").await;
+    assert_eq!(first.status, 409, "{}", first.text());
+    let retry = vanity_taken(addr, "taken").await;
+    assert_eq!(retry.status, 200, "{}", retry.text());
+
+    for (status, count) in [(409, 1), (200, 1), (500, 0)] {
+        let check = json!({"operation": "user-update-vanity", "session": "taken", "status": status, "count": count});
+        let reply = verify(addr, check).await;
+        assert_eq!(reply.status, 200, "status {status}: {}", reply.text());
+        assert!(
+            reply.json()["expected"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("answered {status}")),
+            "{}",
+            reply.text()
+        );
+    }
+    let wrong = json!({"operation": "user-update-vanity", "session": "taken", "status": 201});
+    let problem = verify(addr, wrong)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert!(
+        problem["closest"][0]["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d.as_str().unwrap().starts_with("status: expected 201, received ")),
+        "{problem:#}"
+    );
+    let malformed = verify(addr, json!({"operation": "user-snapshot", "status": "ok"})).await;
+    malformed.assert_problem(400, "admin-bad-request", "admin");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn under_lenient_a_call_that_broke_the_contract_does_not_verify_either() {
+    let behaviour = Behaviour {
+        lenient: true,
+        ..Behaviour::default()
+    };
+    let server = start(shipped_scenario_app(behaviour)).await;
+    let addr = server.address();
+    let served = post(addr, "lenient", VANITY, r#"{"vanityname":"qa-walker"}"#).await;
+    assert_eq!(served.status, 200, "{}", served.text());
+    assert_eq!(served.header("x-mock-violations"), Some("2"));
+    let abiding = json!({"operation": "user-update-vanity", "session": "lenient", "count": 0});
+    let reply = verify(addr, abiding).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["refused"], 1);
+    let broke = json!({"operation": "user-update-vanity", "session": "lenient", "refused": true, "count": 1});
+    assert_eq!(verify(addr, broke).await.status, 200);
+    server.stop().await;
 }
 
 #[tokio::test]

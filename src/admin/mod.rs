@@ -129,7 +129,7 @@ impl App {
     fn verify(&self, body: &[u8]) -> Result<Value, Problem> {
         let verification: Verification = serde_json::from_slice(body).map_err(|e| {
             Problem::admin_bad_body(&format!(
-                "expected {{\"operation\": ID, \"session\"?, \"body\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
+                "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
             ))
         })?;
         let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_body(&e))?;
