@@ -252,6 +252,23 @@ impl Problem {
         problem
     }
 
+    /// `GET /__mock/sessions/{id}` for a session no request or admin call has named.
+    pub fn unknown_session(id: &str) -> Self {
+        let mut problem = Self::new(
+            404,
+            &Kind {
+                class: "unknown-session",
+                title: "No such session",
+                origin: Origin::Admin,
+            },
+            format!(
+                "no request, handshake or admin call has named session `{id}`, or it expired (unused for an hour) and was forgotten; check the client's X-Mock-Session"
+            ),
+        );
+        problem.extra.insert("session".into(), json!(id));
+        problem
+    }
+
     pub fn admin_bad_body(detail: &str) -> Self {
         Self::new(
             400,

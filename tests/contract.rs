@@ -847,6 +847,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("admin-openapi", 200),
         ("list-scenarios", 200),
         ("get-session", 200),
+        ("get-session", 404),
         ("put-session-scenario", 200),
         ("put-session-scenario", 400),
         ("reset-session", 200),

@@ -259,3 +259,79 @@ async fn clearing_the_journal_keeps_the_runs_contract_verdict() {
     assert!(xml.contains("<testsuites tests=\"1\" failures=\"1\">"), "{xml}");
     assert!(xml.contains("message=\"1 of 1 calls broke the contract\""), "{xml}");
 }
+
+#[tokio::test]
+async fn a_session_nobody_named_is_unknown() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let unknown = get(addr, "/__mock/sessions/never-used").await;
+    let problem = unknown.assert_problem(404, "unknown-session", "admin");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("`never-used`") && detail.contains("expire"), "{detail}");
+    assert_eq!(problem["session"], "never-used", "{problem:#}");
+
+    let put = send(
+        addr,
+        Method::PUT,
+        "/__mock/sessions/made-by-put/scenario",
+        &[("content-type", "application/json")],
+        br#"{"name":"vanity-taken"}"#,
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let reset = send(addr, Method::POST, "/__mock/sessions/made-by-reset/reset", &[], b"").await;
+    assert_eq!(reset.status, 200, "{}", reset.text());
+    assert_eq!(
+        send(addr, Method::GET, "/user", &in_session("made-by-call", &[]), b"")
+            .await
+            .status,
+        200
+    );
+    // A call the mock refused still named its session.
+    assert_eq!(post(addr, "made-by-refusal", VANITY, "{}").await.status, 400);
+    for session in ["made-by-put", "made-by-reset", "made-by-call", "made-by-refusal"] {
+        let described = get(addr, &format!("/__mock/sessions/{session}")).await;
+        assert_eq!(described.status, 200, "{session}: {}", described.text());
+        assert_eq!(described.json()["session"], session);
+    }
+    // Looking did not create it.
+    get(addr, "/__mock/sessions/never-used")
+        .await
+        .assert_problem(404, "unknown-session", "admin");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn counters_name_their_rule() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let taken = vanity_taken(addr, "labelled").await;
+    assert_eq!(taken.status, 409, "{}", taken.text());
+    let entry = get(addr, "/__mock/journal?session=labelled").await.json()["entries"][0].clone();
+    let rule = entry["rule"].as_str().expect("a rule answered").to_string();
+
+    let described = get(addr, "/__mock/sessions/labelled").await.json();
+    let counters = described["counters"].as_array().expect("counters");
+    let scenarios = get(addr, "/__mock/scenarios").await.json();
+    let rules = scenarios["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "vanity-taken")
+        .expect("vanity-taken is listed")["rules"]
+        .clone();
+    assert_eq!(json!(counters.len()), rules, "one counter per rule");
+    assert_eq!(
+        counters[0],
+        json!({"rule": rule, "operation": "user-update-vanity", "calls": 1}),
+        "{described:#}"
+    );
+    assert!(rule.ends_with("vanity-taken.yaml rules[0]"), "{rule}");
+    let called: Vec<&Value> = counters.iter().filter(|c| c["calls"] != 0).collect();
+    assert_eq!(called.len(), 1, "{described:#}");
+    let mut labels: Vec<&str> = counters.iter().map(|c| c["rule"].as_str().expect("a label")).collect();
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels.len(), counters.len(), "each rule is named apart: {described:#}");
+    server.stop().await;
+}

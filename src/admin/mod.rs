@@ -44,7 +44,7 @@ impl App {
             (&Method::POST, ["verify"]) => self.verify(body),
             (&Method::GET, ["violations"]) => Ok(self.violations()),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
-            (&Method::GET, ["sessions", id]) => Ok(self.describe_session(id)),
+            (&Method::GET, ["sessions", id]) => self.describe_session(id),
             (&Method::PUT, ["sessions", id, "scenario"]) => self.put_scenario(id, body),
             (&Method::POST, ["sessions", id, "reset"]) => Ok(self.reset_session(id)),
             _ => Err(Problem::admin_not_found(parts.method.as_str(), parts.uri.path())),
@@ -196,12 +196,11 @@ impl App {
         json!({ "scenarios": scenarios, "sessions_start_in": self.sessions().start_scenario() })
     }
 
-    /// Looking does not create: an unknown session is described as it would start.
-    fn describe_session(&self, id: &str) -> Value {
-        match self.sessions().find(id) {
-            Some(session) => describe(id, &session.lock()),
-            None => describe(id, &SessionState::start(self.sessions().start_with())),
-        }
+    /// Looking does not create: a session nothing has named is unknown.
+    fn describe_session(&self, id: &str) -> Result<Value, Problem> {
+        let session = self.sessions().find(id).ok_or_else(|| Problem::unknown_session(id))?;
+        let described = self.describe(id, &session.lock());
+        Ok(described)
     }
 
     fn put_scenario(&self, id: &str, body: &[u8]) -> Result<Value, Problem> {
@@ -217,7 +216,7 @@ impl App {
         let described = {
             let mut session = shared.lock();
             *session = SessionState::start(Some(scenario));
-            describe(id, &session)
+            self.describe(id, &session)
         };
         shared.publish(Event::restarted());
         Ok(described)
@@ -228,21 +227,31 @@ impl App {
         let described = {
             let mut session = shared.lock();
             *session = SessionState::start(session.scenario.clone());
-            describe(id, &session)
+            self.describe(id, &session)
         };
         shared.publish(Event::restarted());
         described
     }
-}
 
-fn describe(id: &str, session: &SessionState) -> Value {
-    json!({
-        "session": id,
-        "scenario": session.scenario_name(),
-        "state": session.state,
-        "counters": session.counters,
-        "store": session.store,
-    })
+    /// A session as the admin API shows it: each counter names its rule as
+    /// journal entries do, and the operation the rule answers.
+    fn describe(&self, id: &str, session: &SessionState) -> Value {
+        let rules = session.scenario.iter().flat_map(|scenario| scenario.rules.iter());
+        let counters: Vec<Value> = rules
+            .zip(&session.counters)
+            .map(|(rule, calls)| {
+                let operation = &self.spec.operations[rule.operation].id;
+                json!({ "rule": rule.label, "operation": operation, "calls": calls })
+            })
+            .collect();
+        json!({
+            "session": id,
+            "scenario": session.scenario_name(),
+            "state": session.state,
+            "counters": counters,
+            "store": session.store,
+        })
+    }
 }
 
 /// The admin API described in OpenAPI 3.0: served at `/__mock/openapi.json`.

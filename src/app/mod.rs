@@ -198,11 +198,14 @@ impl App {
     }
 
     /// Files a request refused before its controls were read under the
-    /// session it names all the same.
+    /// session it names all the same; the session exists from then on (the
+    /// admin API knows it as one the client called).
     fn name_session(&self, handled: &mut Handled, parts: &Parts) {
         if handled.session.is_none() {
             let query = parts.uri.query().unwrap_or("");
-            handled.session = Some(control::session_of(&parts.headers, query, &self.behaviour.session_key));
+            let session = control::session_of(&parts.headers, query, &self.behaviour.session_key);
+            self.sessions.get(&session);
+            handled.session = Some(session);
         }
     }
 
