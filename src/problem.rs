@@ -269,6 +269,21 @@ impl Problem {
         problem
     }
 
+    /// An admin request whose body is not declared JSON: a web page's form
+    /// cannot send `application/json` without a CORS preflight.
+    pub fn admin_not_json(content_type: Option<&str>) -> Self {
+        let sent = content_type.map_or_else(|| "no Content-Type".to_string(), |t| format!("`{t}`"));
+        Self::new(
+            415,
+            &Kind {
+                class: "admin-unsupported-media-type",
+                title: "Admin request body is not declared JSON",
+                origin: Origin::Admin,
+            },
+            format!("this admin route takes `Content-Type: application/json`; the request sent {sent}"),
+        )
+    }
+
     pub fn admin_bad_body(detail: &str) -> Self {
         Self::new(
             400,

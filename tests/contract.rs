@@ -731,7 +731,13 @@ async fn malformed_verifications_are_400_problems() {
         "",
         "{\"operation\": \"user-snapshot\", \"times\": 2}",
     ] {
-        let reply = admin_malformed(addr, Method::POST, "/__mock/verify", body).await;
+        // An empty body still says it is JSON.
+        let declared: &[(&str, &str)] = if body.is_empty() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        let reply = admin_exchange(addr, Method::POST, "/__mock/verify", declared, body, false).await;
         reply.assert_problem(400, "admin-bad-request", "admin");
     }
 }
@@ -843,6 +849,15 @@ async fn every_admin_answer_matches_the_admin_document() {
         let reply = admin_exchange(addr, method.clone(), &target, &[], &body, conforming).await;
         covered.insert(assert_documented_response(&method, &target, &reply));
     }
+    // What a web page's form would send.
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for (method, target) in [
+        (Method::PUT, "/__mock/sessions/a/scenario"),
+        (Method::POST, "/__mock/verify"),
+    ] {
+        let reply = send(addr, method.clone(), target, &form, b"name=default").await;
+        covered.insert(assert_documented_response(&method, target, &reply));
+    }
     let expected: BTreeSet<(String, u16)> = [
         ("admin-openapi", 200),
         ("list-scenarios", 200),
@@ -850,6 +865,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("get-session", 404),
         ("put-session-scenario", 200),
         ("put-session-scenario", 400),
+        ("put-session-scenario", 415),
         ("reset-session", 200),
         ("get-journal", 200),
         ("get-journal", 400),
@@ -857,6 +873,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("verify", 200),
         ("verify", 417),
         ("verify", 400),
+        ("verify", 415),
         ("clear-journal", 200),
     ]
     .into_iter()

@@ -1021,7 +1021,15 @@ async fn admin_puts_resets_and_describes_sessions() {
         .unwrap()
         .contains(&json!("vanity-taken")));
     for bad in ["not json", r#"{"scenario":"default"}"#, r#"{"name":7}"#, ""] {
-        let reply = admin(addr, Method::PUT, "/__mock/sessions/admin-1/scenario", bad).await;
+        let json = [("content-type", "application/json")];
+        let reply = send(
+            addr,
+            Method::PUT,
+            "/__mock/sessions/admin-1/scenario",
+            &json,
+            bad.as_bytes(),
+        )
+        .await;
         reply.assert_problem(400, "admin-bad-request", "admin");
     }
     for (method, path) in [

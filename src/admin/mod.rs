@@ -1,9 +1,10 @@
 //! The control API under `/__mock/`: scenarios and sessions, the journal,
-//! verifications and violations, and its own OpenAPI document. Refused (403)
-//! to peers beyond loopback unless an admin token is configured and
-//! presented as a bearer token.
+//! verifications and violations, and its own OpenAPI document. Who may use
+//! it is `access.rs`'s to say.
 
-use std::net::SocketAddr;
+mod access;
+
+pub use access::{parse_admin_host, Peer};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -19,14 +20,11 @@ use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
-/// The peer address, put on each request by the server.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
 impl App {
     /// Answers an admin request, or a problem.
     pub(crate) fn admin(&self, parts: &Parts, body: &[u8]) -> Response<Bytes> {
-        if let Err(problem) = self.admin_allowed(parts) {
+        let behaviour = self.behaviour();
+        if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
@@ -41,42 +39,17 @@ impl App {
             (&Method::GET, ["openapi.json"]) => return static_json(ADMIN_OPENAPI),
             (&Method::GET, ["journal"]) => self.journal_page(parts),
             (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
-            (&Method::POST, ["verify"]) => self.verify(body),
+            (&Method::POST, ["verify"]) => json_body(parts).and_then(|()| self.verify(body)),
             (&Method::GET, ["violations"]) => Ok(self.violations()),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
             (&Method::GET, ["sessions", id]) => self.describe_session(id),
-            (&Method::PUT, ["sessions", id, "scenario"]) => self.put_scenario(id, body),
+            (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),
             (&Method::POST, ["sessions", id, "reset"]) => Ok(self.reset_session(id)),
             _ => Err(Problem::admin_not_found(parts.method.as_str(), parts.uri.path())),
         };
         match answer {
             Ok(value) => json_response(&value),
             Err(problem) => self.problem(problem, parts),
-        }
-    }
-
-    fn admin_allowed(&self, parts: &Parts) -> Result<(), Problem> {
-        let presented = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match &self.behaviour().admin_token {
-            Some(token) if presented == Some(token.as_str()) => Ok(()),
-            Some(_) => Err(Problem::admin_forbidden(
-                "the admin API needs `Authorization: Bearer <admin token>`",
-            )),
-            // Requests built in-process (no peer recorded) are trusted like loopback.
-            None if parts
-                .extensions
-                .get::<Peer>()
-                .is_none_or(|peer| peer.0.ip().to_canonical().is_loopback()) =>
-            {
-                Ok(())
-            }
-            None => Err(Problem::admin_forbidden(
-                "the admin API answers loopback peers only; start with --admin-token to allow others",
-            )),
         }
     }
 
@@ -251,6 +224,20 @@ impl App {
             "counters": counters,
             "store": session.store,
         })
+    }
+}
+
+/// Routes that take a body take JSON, and say so: a web page's form cannot
+/// send `application/json` to another origin without a CORS preflight,
+/// which the admin API never answers.
+fn json_body(parts: &Parts) -> Result<(), Problem> {
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|value| value.to_str().unwrap_or("(not ASCII)"));
+    match content_type {
+        Some(media) if crate::spec::essence(media) == "application/json" => Ok(()),
+        other => Err(Problem::admin_not_json(other)),
     }
 }
 

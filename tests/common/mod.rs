@@ -744,6 +744,14 @@ impl Binary {
     }
 }
 
+/// An address of this machine that is not loopback: the source address of
+/// its default route, if it has one. Connecting a UDP socket sends nothing.
+pub fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("198.51.100.1:9").ok()?;
+    Some(probe.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
 /// The shipped spec, fixtures and scenarios, resolved as the binary does:
 /// sessions start in `default`, so journal entries name the rule that answered.
 pub fn shipped_scenario_app(behaviour: Behaviour) -> App {
