@@ -1,7 +1,9 @@
 //! The journal: what clients sent and what they got, for contract checks in
 //! CI. Entries roll off past a bound, but the counts never lose a request:
-//! the total, the violations, and a tally per operation (what `--report`
-//! and `--fail-on-violation` read at shutdown) are kept apart from them.
+//! the total, the violations, and a tally per operation are kept apart from
+//! them. Clearing forgets the entries and the counts a test reads; the run's
+//! own tally (what `--report`, `--fail-on-violation` and the shutdown
+//! summary read) is never cleared.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -113,12 +115,12 @@ struct Inner {
     entries: VecDeque<Arc<Entry>>,
     /// Bytes of the bodies `entries` hold.
     body_bytes: usize,
-    /// Entries ever recorded: requests and client frames.
+    /// Entries recorded since start-up or the last clear: requests and client frames.
     total: u64,
-    requests: u64,
-    violating: u64,
-    /// By operationId; requests no operation matched are under `-`.
-    tallies: BTreeMap<String, Tally>,
+    /// Since start-up or the last clear: what the admin API reports.
+    since_clear: Summary,
+    /// Since start-up, whatever a test clears: the run's contract verdict.
+    run: Summary,
 }
 
 /// `GET /__mock/journal` filters; all optional.
@@ -163,13 +165,40 @@ pub struct Page {
     pub next_offset: Option<usize>,
 }
 
-/// Totals for the shutdown report.
-#[derive(Debug, Clone, Serialize)]
+/// Requests counted and the contract violations among them.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Requests (and handshakes), not client frames.
     pub requests: u64,
     pub violating: u64,
+    /// By operationId; requests no operation matched are under `-`.
     pub tallies: BTreeMap<String, Tally>,
+}
+
+impl Summary {
+    /// Counts a request, numbered `id` in the journal.
+    fn count(&mut self, id: u64, record: &Record) {
+        self.requests += 1;
+        let violating = !record.violations.is_empty();
+        if violating {
+            self.violating += 1;
+        }
+        let key = record.operation.as_deref().unwrap_or("-");
+        if !self.tallies.contains_key(key) {
+            self.tallies.insert(key.to_string(), Tally::default());
+        }
+        let Some(tally) = self.tallies.get_mut(key) else {
+            return;
+        };
+        tally.calls += 1;
+        if violating {
+            tally.violating_calls += 1;
+            let room = SAMPLES_PER_OPERATION.saturating_sub(tally.samples.len());
+            tally
+                .samples
+                .extend(record.violations.iter().take(room).map(|v| (id, v.clone())));
+        }
+    }
 }
 
 impl Journal {
@@ -185,26 +214,9 @@ impl Journal {
         let mut inner = lock(&self.inner);
         inner.total += 1;
         let id = inner.total;
-        if !record.violations.is_empty() {
-            inner.violating += 1;
-        }
         if record.kind == Kind::Request {
-            inner.requests += 1;
-            let key = record.operation.as_deref().unwrap_or("-");
-            if !inner.tallies.contains_key(key) {
-                inner.tallies.insert(key.to_string(), Tally::default());
-            }
-            let Some(tally) = inner.tallies.get_mut(key) else {
-                return;
-            };
-            tally.calls += 1;
-            if !record.violations.is_empty() {
-                tally.violating_calls += 1;
-                let room = SAMPLES_PER_OPERATION.saturating_sub(tally.samples.len());
-                tally
-                    .samples
-                    .extend(record.violations.iter().take(room).map(|v| (id, v.clone())));
-            }
+            inner.since_clear.count(id, &record);
+            inner.run.count(id, &record);
         }
         if self.capacity == 0 {
             return;
@@ -250,19 +262,31 @@ impl Journal {
         inner.total > inner.entries.len() as u64
     }
 
-    /// Forgets everything: entries, counts and tallies. Returns how many
-    /// requests had been recorded.
+    /// Forgets the entries and the counts since the last clear, never the
+    /// run's tally. Returns how many entries had been recorded.
     pub fn clear(&self) -> u64 {
-        std::mem::take(&mut *lock(&self.inner)).total
+        let mut inner = lock(&self.inner);
+        let run = std::mem::take(&mut inner.run);
+        let cleared = std::mem::replace(
+            &mut *inner,
+            Inner {
+                run,
+                ..Inner::default()
+            },
+        );
+        // Freeing the entries needs no lock.
+        drop(inner);
+        cleared.total
     }
 
+    /// Requests since start-up or the last clear (`GET /__mock/violations`).
     pub fn summary(&self) -> Summary {
-        let inner = lock(&self.inner);
-        Summary {
-            requests: inner.requests,
-            violating: inner.violating,
-            tallies: inner.tallies.clone(),
-        }
+        lock(&self.inner).since_clear.clone()
+    }
+
+    /// Requests since start-up, clears or not: the run's contract verdict.
+    pub fn run_summary(&self) -> Summary {
+        lock(&self.inner).run.clone()
     }
 }
 
@@ -350,6 +374,22 @@ mod tests {
         assert!(journal.has_rolled_off());
         assert_eq!(journal.clear(), 10);
         assert_eq!(journal.summary().requests, 0);
+    }
+
+    #[test]
+    fn clearing_keeps_the_runs_tally() {
+        let journal = Journal::new(10);
+        journal.record(record("s", "update-user", 400, 1));
+        journal.record(record("s", "user-snapshot", 200, 0));
+        assert_eq!(journal.clear(), 2);
+        journal.record(record("s", "user-snapshot", 200, 0));
+        let since_clear = journal.summary();
+        assert_eq!((since_clear.requests, since_clear.violating), (1, 0));
+        assert!(!since_clear.tallies.contains_key("update-user"));
+        let run = journal.run_summary();
+        assert_eq!((run.requests, run.violating), (3, 1));
+        assert_eq!(run.tallies["update-user"].violating_calls, 1);
+        assert_eq!(run.tallies["user-snapshot"].calls, 2);
     }
 
     #[test]

@@ -67,6 +67,9 @@ struct ServeArgs {
     /// Token that lets peers beyond loopback use the admin API (`Authorization: Bearer TOKEN`).
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
+    /// A name the admin API answers to besides loopback addresses, `localhost` and --host (repeatable): the name remote clients reach the mock by.
+    #[arg(long, value_name = "NAME", value_parser = specmock::admin::parse_admin_host)]
+    admin_host: Vec<String>,
     /// Do not answer CORS preflights or add Access-Control-* headers.
     #[arg(long)]
     no_cors: bool,
@@ -161,6 +164,9 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
                 lenient: args.lenient,
                 cors: !args.no_cors,
                 admin_token: args.admin_token.clone(),
+                admin_hosts: std::iter::once(args.host.clone())
+                    .chain(args.admin_host.clone())
+                    .collect(),
                 session_key: args.session_key.clone(),
                 journal_size: args.journal_size,
             },
@@ -227,7 +233,7 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
-    conclude(&app.journal().summary(), &args)
+    conclude(&app.journal().run_summary(), &args)
 }
 
 fn report_directory(report: &std::path::Path) -> Result<(), String> {

@@ -247,16 +247,42 @@ impl Problem {
                 title: "The expected calls were not made",
                 origin: Origin::Admin,
             },
-            match verdict.in_other_sessions {
-                Some(elsewhere) if elsewhere > 0 => format!(
-                    "expected {}; {} matched ({elsewhere} would match in other sessions: check the client's X-Mock-Session)",
-                    verdict.expected, verdict.matched
-                ),
-                _ => format!("expected {}; {} matched", verdict.expected, verdict.matched),
-            },
+            verdict.explanation(),
         );
         problem.extra = Box::new(extra);
         problem
+    }
+
+    /// `GET /__mock/sessions/{id}` for a session no request or admin call has named.
+    pub fn unknown_session(id: &str) -> Self {
+        let mut problem = Self::new(
+            404,
+            &Kind {
+                class: "unknown-session",
+                title: "No such session",
+                origin: Origin::Admin,
+            },
+            format!(
+                "no request, handshake or admin call has named session `{id}`, or it expired (unused for an hour) and was forgotten; check the client's X-Mock-Session"
+            ),
+        );
+        problem.extra.insert("session".into(), json!(id));
+        problem
+    }
+
+    /// An admin request whose body is not declared JSON: a web page's form
+    /// cannot send `application/json` without a CORS preflight.
+    pub fn admin_not_json(content_type: Option<&str>) -> Self {
+        let sent = content_type.map_or_else(|| "no Content-Type".to_string(), |t| format!("`{t}`"));
+        Self::new(
+            415,
+            &Kind {
+                class: "admin-unsupported-media-type",
+                title: "Admin request body is not declared JSON",
+                origin: Origin::Admin,
+            },
+            format!("this admin route takes `Content-Type: application/json`; the request sent {sent}"),
+        )
     }
 
     pub fn admin_bad_body(detail: &str) -> Self {

@@ -1,7 +1,7 @@
 //! The report `serve --report FILE` writes at shutdown: one JUnit test case
 //! per operation the clients called, failing with the contract violations
-//! among those calls. Built from the journal's tallies, which never lose a
-//! request even when entries roll off.
+//! among those calls. Built from the run's tallies, which never lose a
+//! request: not when entries roll off, nor when a test clears the journal.
 
 use crate::journal::Summary;
 use crate::junit::{render, Case, Suite};
@@ -85,7 +85,7 @@ mod tests {
             None,
             vec![Violation::new("/path", "route", "no path matches")],
         );
-        let xml = contract_report(&journal.summary());
+        let xml = contract_report(&journal.run_summary());
         assert!(xml.contains("<testsuites tests=\"3\" failures=\"2\">"), "{xml}");
         assert!(xml.contains("message=\"1 of 2 calls broke the contract\""), "{xml}");
         assert!(xml.contains("request #1: /body/id (type): expected string"), "{xml}");

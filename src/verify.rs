@@ -1,6 +1,8 @@
 //! Verifications against the journal: did the client make the calls it
-//! should have, as often as it should have? A failed one explains itself
-//! with the closest calls that were made instead.
+//! should have, as often as it should have? Only calls the mock answered as
+//! the contract allows count, unless the verification asks for the others;
+//! those it did not count are listed beside the verdict. A failed one
+//! explains itself with the closest calls that were made instead.
 
 use std::sync::Arc;
 
@@ -11,11 +13,12 @@ use crate::diagnostic::escape_pointer_token;
 use crate::journal::{Entry, Kind};
 use crate::scenario::engine::contains;
 
-/// Closest calls listed when a verification fails.
+/// Closest calls listed when a verification fails, and refused calls
+/// spelled out in its explanation.
 const CLOSEST: usize = 5;
 
 /// `POST /__mock/verify`: which calls, and how many of them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
     /// An operationId (or `METHOD /path`, resolved by the caller).
@@ -23,6 +26,12 @@ pub struct Verification {
     pub session: Option<String>,
     /// The request body contains this (objects by subset).
     pub body: Option<Value>,
+    /// Answered with this status.
+    pub status: Option<u16>,
+    /// Count the calls that broke the contract (refused, or served anyway
+    /// under `--lenient`) instead of those that kept it.
+    #[serde(default)]
+    pub refused: bool,
     pub count: Option<u64>,
     pub at_least: Option<u64>,
     pub at_most: Option<u64>,
@@ -78,6 +87,13 @@ pub struct Verdict {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_other_sessions: Option<usize>,
     pub entries: Vec<Arc<Entry>>,
+    /// Unless the verification counts refused calls: the calls that would
+    /// match but broke the contract, which do not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<usize>,
+    /// Those calls, each with its violations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_entries: Option<Vec<Arc<Entry>>>,
     /// When it failed: the calls nearest to what was expected, and how they differ.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub closest: Vec<Near>,
@@ -108,16 +124,21 @@ pub fn verify(
     let in_other_sessions = verification.session.as_ref().map(|session| {
         let any_session = Verification {
             session: None,
-            body: verification.body.clone(),
-            operation: verification.operation.clone(),
-            count: None,
-            at_least: None,
-            at_most: None,
+            ..verification.clone()
         };
         requests
             .iter()
             .filter(|e| e.record.session != *session && differences_of(&any_session, operation, e).is_empty())
             .count()
+    });
+    let refused_entries = (!verification.refused).then(|| {
+        requests
+            .iter()
+            .filter(|e| {
+                !e.record.violations.is_empty() && differences_but_the_contract(verification, operation, e).is_empty()
+            })
+            .map(|e| Arc::clone(e))
+            .collect::<Vec<_>>()
     });
     let mut subject = format!("{expectation} of `{operation}`");
     if let Some(session) = &verification.session {
@@ -125,6 +146,12 @@ pub fn verify(
     }
     if let Some(body) = &verification.body {
         subject.push_str(&format!(" with a body containing {body}"));
+    }
+    if let Some(status) = verification.status {
+        subject.push_str(&format!(" answered {status}"));
+    }
+    if verification.refused {
+        subject.push_str(" that broke the contract");
     }
     let closest = if verified || !matched.is_empty() {
         Vec::new()
@@ -163,12 +190,73 @@ pub fn verify(
         matched: matched.len(),
         in_other_sessions,
         entries: matched,
+        refused: refused_entries.as_ref().map(Vec::len),
+        refused_entries,
         closest,
     }
 }
 
+impl Verdict {
+    /// The verdict in one sentence: what was expected, what matched, where
+    /// else matching calls went, and each refused call with its violations.
+    pub fn explanation(&self) -> String {
+        let mut text = format!("expected {}; {} matched", self.expected, self.matched);
+        if let Some(elsewhere) = self.in_other_sessions.filter(|n| *n > 0) {
+            text.push_str(&format!(
+                " ({elsewhere} would match in other sessions: check the client's X-Mock-Session)"
+            ));
+        }
+        if let Some(refused) = self.refused_entries.as_ref().filter(|r| !r.is_empty()) {
+            let listed: Vec<String> = refused.iter().take(CLOSEST).map(|e| refusal(e)).collect();
+            text.push_str(&format!("; refused: {} ({})", refused.len(), listed.join("; ")));
+            if refused.len() > CLOSEST {
+                text.push_str(&format!(" and {} more", refused.len() - CLOSEST));
+            }
+        }
+        text
+    }
+}
+
+/// `request #3 answered 400: /body/id (required): ...`.
+fn refusal(entry: &Entry) -> String {
+    let violations: Vec<String> = entry
+        .record
+        .violations
+        .iter()
+        .map(|v| format!("{} ({}): {}", v.pointer, v.rule, v.message))
+        .collect();
+    format!(
+        "request #{} answered {}: {}",
+        entry.id,
+        entry.record.status,
+        violations.join(", ")
+    )
+}
+
 /// How a journal entry differs from what the verification asks for; empty: it matches.
 fn differences_of(verification: &Verification, operation: &str, entry: &Entry) -> Vec<String> {
+    let mut found = differences_but_the_contract(verification, operation, entry);
+    let broke = !entry.record.violations.is_empty();
+    match (verification.refused, broke) {
+        (false, true) => {
+            let pointers: Vec<&str> = entry.record.violations.iter().map(|v| v.pointer.as_str()).collect();
+            found.push(format!(
+                "refused: answered {} for breaking the contract ({}); such calls count with \"refused\": true",
+                entry.record.status,
+                pointers.join(", ")
+            ));
+        }
+        (true, false) => found.push(format!(
+            "refused: expected a call that broke the contract, this one kept it (answered {})",
+            entry.record.status
+        )),
+        _ => {}
+    }
+    found
+}
+
+/// How an entry differs in operation, session, status and body.
+fn differences_but_the_contract(verification: &Verification, operation: &str, entry: &Entry) -> Vec<String> {
     let mut found = Vec::new();
     let called = entry.record.operation.as_deref().unwrap_or("no operation");
     if called != operation {
@@ -183,6 +271,11 @@ fn differences_of(verification: &Verification, operation: &str, entry: &Entry) -
                 "session: expected `{session}`, received `{}`",
                 entry.record.session
             ));
+        }
+    }
+    if let Some(status) = verification.status {
+        if status != entry.record.status {
+            found.push(format!("status: expected {status}, received {}", entry.record.status));
         }
     }
     if let Some(expected) = &verification.body {
@@ -225,6 +318,7 @@ fn body_differences(expected: &Value, actual: &Value, at: &str, found: &mut Vec<
 mod tests {
     use super::*;
     use crate::journal::Record;
+    use crate::validate::Violation;
     use bytes::Bytes;
     use serde_json::json;
     use std::time::{Duration, SystemTime};
@@ -246,6 +340,14 @@ mod tests {
                 body: Some(Bytes::from(body.to_string())),
             },
         })
+    }
+
+    /// A call the mock refused: 400, with a violation.
+    fn refused(id: u64, session: &str, body: Value) -> Arc<Entry> {
+        let mut refused = Arc::unwrap_or_clone(entry(id, session, "vanity", body));
+        refused.record.status = 400;
+        refused.record.violations = vec![Violation::new("/body/id", "required", "`id` is missing")];
+        Arc::new(refused)
     }
 
     fn verification(value: Value) -> Verification {
@@ -284,6 +386,65 @@ mod tests {
             vec![r#"/body/vanityname: expected "mark", received "ada""#]
         );
         assert!(verdict.closest[1].differences[0].starts_with("operation: expected `vanity`"));
+    }
+
+    #[test]
+    fn refused_calls_are_listed_not_counted_unless_asked_for() {
+        let entries = vec![
+            entry(1, "a", "vanity", json!({"vanityname": "mark"})),
+            refused(2, "a", json!({"vanityname": "mark"})),
+            refused(3, "a", json!({"vanityname": "ada"})),
+        ];
+        let check = verification(json!({"operation": "vanity", "body": {"vanityname": "mark"}, "count": 1}));
+        let verdict = verify(&check, "vanity", Expectation::of(&check).unwrap(), &entries);
+        assert!(verdict.verified);
+        assert_eq!(verdict.refused, Some(1));
+        let listed: Vec<u64> = verdict.refused_entries.iter().flatten().map(|e| e.id).collect();
+        assert_eq!(listed, vec![2], "the call with another body is not listed");
+        assert_eq!(
+            verdict.explanation(),
+            "expected exactly 1 call of `vanity` with a body containing {\"vanityname\":\"mark\"}; 1 matched; \
+             refused: 1 (request #2 answered 400: /body/id (required): `id` is missing)"
+        );
+
+        let refused_only = verification(json!({"operation": "vanity", "refused": true}));
+        let verdict = verify(&refused_only, "vanity", Expectation::AtLeast(1), &entries);
+        assert_eq!(verdict.entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!((verdict.refused, verdict.refused_entries.is_none()), (None, true));
+        assert!(verdict.expected.ends_with("that broke the contract"));
+    }
+
+    #[test]
+    fn a_refused_call_is_the_closest_and_says_how_to_count_it() {
+        let entries = vec![refused(1, "a", json!({"vanityname": "mark"}))];
+        let check = verification(json!({"operation": "vanity", "session": "a"}));
+        let verdict = verify(&check, "vanity", Expectation::AtLeast(1), &entries);
+        assert!(!verdict.verified);
+        assert_eq!(
+            verdict.closest[0].differences,
+            vec![
+                r#"refused: answered 400 for breaking the contract (/body/id); such calls count with "refused": true"#
+            ]
+        );
+    }
+
+    #[test]
+    fn status_narrows_the_match() {
+        let entries = vec![entry(1, "a", "vanity", json!({})), refused(2, "a", json!({}))];
+        let check = verification(json!({"operation": "vanity", "status": 409}));
+        let verdict = verify(&check, "vanity", Expectation::AtLeast(1), &entries);
+        assert_eq!(
+            (verdict.matched, verdict.refused),
+            (0, Some(0)),
+            "a refused 400 is not a 409 either"
+        );
+        assert_eq!(
+            verdict.closest[0].differences,
+            vec!["status: expected 409, received 200"]
+        );
+        assert!(verdict.expected.ends_with("answered 409"));
+        let ok = verification(json!({"operation": "vanity", "status": 200}));
+        assert!(verify(&ok, "vanity", Expectation::Exactly(1), &entries).verified);
     }
 
     #[test]

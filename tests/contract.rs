@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use specmock::spec::router::RouteMatch;
 use specmock::spec::{Operation, Spec};
 use specmock::validate::{ParamSources, RequestView};
-use specmock::{App, Behaviour, MockServer};
+use specmock::{Behaviour, MockServer};
 
 // ---------------------------------------------------------------------------
 // The server and its clients
@@ -29,25 +29,6 @@ const VANITY: &str = "/user/update/vanity";
 /// `id` must be a string: the request breaks the contract at `/body/id`.
 const INVALID_VANITY: &str =
     r#"{"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}, "vanityname": "mark"}"#;
-
-/// A valid `POST /user/update/vanity` body asking for `name`.
-fn vanity(name: &str) -> String {
-    json!({
-        "id": "user-1",
-        "aesthetics": { "theme": { "dark": true }, "font": { "size": 12 } },
-        "vanityname": name
-    })
-    .to_string()
-}
-
-/// The shipped spec, fixtures and scenarios: sessions start in `default`, so
-/// journal entries name the rule that answered.
-fn scenario_app(behaviour: Behaviour) -> App {
-    let inputs = shipped_sources().inputs(None, 0).expect("the shipped files load");
-    let (app, warnings) = App::build(inputs, behaviour).unwrap_or_else(|e| panic!("the shipped scenarios load: {e}"));
-    assert!(warnings.is_empty(), "{warnings:#?}");
-    app
-}
 
 fn with_journal_size(journal_size: usize) -> Behaviour {
     Behaviour {
@@ -101,12 +82,12 @@ impl Populated {
 }
 
 async fn populated() -> Populated {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     let pause = || tokio::time::sleep(Duration::from_millis(3));
     assert_eq!(call(addr, "a", Method::GET, "/user", "").await.status, 200);
     pause().await;
-    let valid = call(addr, "a", Method::POST, VANITY, &vanity("mark")).await;
+    let valid = call(addr, "a", Method::POST, VANITY, &vanity_body("mark")).await;
     assert_eq!(valid.status, 200, "{}", valid.text());
     pause().await;
     let invalid = call(addr, "b", Method::POST, VANITY, INVALID_VANITY).await;
@@ -436,7 +417,7 @@ async fn journal_pages_with_limit_and_offset() {
 
 #[tokio::test]
 async fn malformed_journal_filters_are_400_problems() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     let cases = [
         ("status=abc", "`status`"),
@@ -464,7 +445,7 @@ async fn malformed_journal_filters_are_400_problems() {
 /// malformed filter, not a silent `false`.
 #[tokio::test]
 async fn violating_takes_only_a_boolean() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let reply = admin_malformed(server.address(), Method::GET, "/__mock/journal?violating=yes", "").await;
     reply.assert_problem(400, "admin-bad-request", "admin");
 }
@@ -492,7 +473,7 @@ async fn clearing_the_journal_forgets_entries_and_counts() {
 
 #[tokio::test]
 async fn admin_requests_are_not_journaled() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     call(addr, "a", Method::GET, "/user", "").await;
     journal(addr, "").await;
@@ -512,7 +493,7 @@ async fn admin_requests_are_not_journaled() {
 /// too: it must not show up as a client call (nor in the report).
 #[tokio::test]
 async fn a_websocket_handshake_to_the_admin_api_is_not_journaled() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     let refused = ws_connect(addr, "/__mock/scenarios", &[]).await;
     assert!(refused.is_err(), "the admin API does not speak WebSocket");
@@ -527,7 +508,7 @@ async fn a_websocket_handshake_to_the_admin_api_is_not_journaled() {
 
 #[tokio::test]
 async fn a_bounded_journal_keeps_the_newest_entries_and_exact_counts() {
-    let server = start(scenario_app(with_journal_size(5))).await;
+    let server = start(shipped_scenario_app(with_journal_size(5))).await;
     let addr = server.address();
     // Requests 1, 4, 7 and 10 break the contract; the others are valid snapshots.
     for i in 0..12 {
@@ -567,7 +548,7 @@ async fn a_bounded_journal_keeps_the_newest_entries_and_exact_counts() {
 /// frames are not requests, and `by_operation` does not count them.
 #[tokio::test]
 async fn total_requests_counts_requests_not_websocket_frames() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     call(addr, "frames", Method::GET, "/user", "").await;
     let mut ws = ws_open(addr, "/user/stream", &[("x-mock-session", "frames")]).await;
@@ -595,13 +576,18 @@ async fn total_requests_counts_requests_not_websocket_frames() {
 
 /// Session `v1` asked for `mark`, session `v2` for `ada`; `v1` also read `/user`.
 async fn vanity_calls() -> MockServer {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     assert_eq!(
-        call(addr, "v1", Method::POST, VANITY, &vanity("mark")).await.status,
+        call(addr, "v1", Method::POST, VANITY, &vanity_body("mark"))
+            .await
+            .status,
         200
     );
-    assert_eq!(call(addr, "v2", Method::POST, VANITY, &vanity("ada")).await.status, 200);
+    assert_eq!(
+        call(addr, "v2", Method::POST, VANITY, &vanity_body("ada")).await.status,
+        200
+    );
     assert_eq!(call(addr, "v1", Method::GET, "/user", "").await.status, 200);
     server
 }
@@ -745,14 +731,20 @@ async fn malformed_verifications_are_400_problems() {
         "",
         "{\"operation\": \"user-snapshot\", \"times\": 2}",
     ] {
-        let reply = admin_malformed(addr, Method::POST, "/__mock/verify", body).await;
+        // An empty body still says it is JSON.
+        let declared: &[(&str, &str)] = if body.is_empty() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        let reply = admin_exchange(addr, Method::POST, "/__mock/verify", declared, body, false).await;
         reply.assert_problem(400, "admin-bad-request", "admin");
     }
 }
 
 #[tokio::test]
 async fn a_verdict_says_when_the_journal_has_rolled_off() {
-    let server = start(scenario_app(with_journal_size(2))).await;
+    let server = start(shipped_scenario_app(with_journal_size(2))).await;
     let addr = server.address();
     let check = json!({ "operation": "user-snapshot", "at_least": 1 });
     call(addr, "r", Method::GET, "/user", "").await;
@@ -774,7 +766,7 @@ async fn a_verdict_says_when_the_journal_has_rolled_off() {
 
 #[tokio::test]
 async fn the_admin_api_serves_its_own_openapi_document() {
-    let server = start(scenario_app(Behaviour::default())).await;
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
     let reply = admin(server.address(), Method::GET, "/__mock/openapi.json", "").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -857,12 +849,23 @@ async fn every_admin_answer_matches_the_admin_document() {
         let reply = admin_exchange(addr, method.clone(), &target, &[], &body, conforming).await;
         covered.insert(assert_documented_response(&method, &target, &reply));
     }
+    // What a web page's form would send.
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for (method, target) in [
+        (Method::PUT, "/__mock/sessions/a/scenario"),
+        (Method::POST, "/__mock/verify"),
+    ] {
+        let reply = send(addr, method.clone(), target, &form, b"name=default").await;
+        covered.insert(assert_documented_response(&method, target, &reply));
+    }
     let expected: BTreeSet<(String, u16)> = [
         ("admin-openapi", 200),
         ("list-scenarios", 200),
         ("get-session", 200),
+        ("get-session", 404),
         ("put-session-scenario", 200),
         ("put-session-scenario", 400),
+        ("put-session-scenario", 415),
         ("reset-session", 200),
         ("get-journal", 200),
         ("get-journal", 400),
@@ -870,6 +873,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("verify", 200),
         ("verify", 417),
         ("verify", 400),
+        ("verify", 415),
         ("clear-journal", 200),
     ]
     .into_iter()
@@ -884,7 +888,7 @@ async fn the_journal_and_verify_need_the_admin_token_when_one_is_set() {
         admin_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
-    let server = start(scenario_app(behaviour)).await;
+    let server = start(shipped_scenario_app(behaviour)).await;
     let addr = server.address();
     call(addr, "t", Method::GET, "/user", "").await;
     let check = json!({ "operation": "user-snapshot", "count": 1 }).to_string();
@@ -938,7 +942,7 @@ async fn fail_on_violation_exits_0_when_every_request_kept_the_contract() {
     let mut binary = Binary::start(&["--port", "0", "--fail-on-violation"], dir.path());
     assert_eq!(call(binary.addr, "ok", Method::GET, "/user", "").await.status, 200);
     assert_eq!(
-        call(binary.addr, "ok", Method::POST, VANITY, &vanity("mark"))
+        call(binary.addr, "ok", Method::POST, VANITY, &vanity_body("mark"))
             .await
             .status,
         200
@@ -980,7 +984,10 @@ async fn report_writes_one_junit_test_case_per_operation_called() {
     let addr = binary.addr;
     assert_eq!(call(addr, "r", Method::GET, "/user", "").await.status, 200);
     assert_eq!(call(addr, "r", Method::GET, "/user", "").await.status, 200);
-    assert_eq!(call(addr, "r", Method::POST, VANITY, &vanity("mark")).await.status, 200);
+    assert_eq!(
+        call(addr, "r", Method::POST, VANITY, &vanity_body("mark")).await.status,
+        200
+    );
     assert_eq!(call(addr, "r", Method::POST, VANITY, INVALID_VANITY).await.status, 400);
     assert_eq!(call(addr, "r", Method::GET, "/nope", "").await.status, 404);
     binary.terminate();

@@ -934,7 +934,9 @@ fn huge_number(rng: &mut Rng) -> Case {
                     r#"{{"operation":"health","{}":{number}}}"#,
                     rng.pick(&["count", "at_least", "at_most"])
                 );
-                Wire::new("POST", b"/__mock/verify").body(body.as_bytes())
+                Wire::new("POST", b"/__mock/verify")
+                    .header("content-type", "application/json")
+                    .body(body.as_bytes())
             } else {
                 let filter = rng.pick(&["limit", "offset", "status"]);
                 Wire::get(&format!("/__mock/journal?{filter}={number}")).end()
@@ -1024,7 +1026,9 @@ fn wrong_type_control(rng: &mut Rng) -> Case {
         }
         _ => {
             let body = rng.pick(&[r#"{"name": 5}"#, r#"{"name": null}"#, "[]", r#""default""#, "{}", "{"]);
-            let request = Wire::new("PUT", b"/__mock/sessions/hostile/scenario").body(body.as_bytes());
+            let request = Wire::new("PUT", b"/__mock/sessions/hostile/scenario")
+                .header("content-type", "application/json")
+                .body(body.as_bytes());
             Case::kept(request, ADMIN_BAD_REQUEST)
         }
     }
@@ -1939,10 +1943,10 @@ fn seed() -> u64 {
 struct Wire(Vec<u8>);
 
 impl Wire {
-    /// `line` as the request line, then a Host.
+    /// `line` as the request line, then a Host (one the admin API answers to).
     fn line(line: &[u8]) -> Self {
         let mut bytes = line.to_vec();
-        bytes.extend_from_slice(b"\r\nhost: hostile\r\n");
+        bytes.extend_from_slice(b"\r\nhost: localhost\r\n");
         Self(bytes)
     }
 

@@ -128,7 +128,7 @@ async fn wait_until_decided(addr: SocketAddr, session: &str) {
         if reply.status == 200
             && reply.json()["counters"]
                 .as_array()
-                .is_some_and(|c| c.contains(&json!(1)))
+                .is_some_and(|counters| counters.iter().any(|c| c["calls"] == 1))
         {
             return;
         }

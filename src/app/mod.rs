@@ -40,6 +40,10 @@ pub struct Behaviour {
     /// Lets peers beyond loopback use the admin API when presented as
     /// `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// Names (or addresses) a request may call the mock by to use the admin
+    /// API, besides loopback addresses and `localhost`: the `--host` address
+    /// and each `--admin-host`.
+    pub admin_hosts: Vec<String>,
     /// What keys a session when a request names none.
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
@@ -52,6 +56,7 @@ impl Default for Behaviour {
             lenient: false,
             cors: true,
             admin_token: None,
+            admin_hosts: Vec::new(),
             session_key: SessionKey::Explicit,
             journal_size: crate::journal::DEFAULT_CAPACITY,
         }
@@ -198,11 +203,14 @@ impl App {
     }
 
     /// Files a request refused before its controls were read under the
-    /// session it names all the same.
+    /// session it names all the same; the session exists from then on (the
+    /// admin API knows it as one the client called).
     fn name_session(&self, handled: &mut Handled, parts: &Parts) {
         if handled.session.is_none() {
             let query = parts.uri.query().unwrap_or("");
-            handled.session = Some(control::session_of(&parts.headers, query, &self.behaviour.session_key));
+            let session = control::session_of(&parts.headers, query, &self.behaviour.session_key);
+            self.sessions.get(&session);
+            handled.session = Some(session);
         }
     }
 

@@ -743,3 +743,30 @@ impl Binary {
         }
     }
 }
+
+/// An address of this machine that is not loopback: the source address of
+/// its default route, if it has one. Connecting a UDP socket sends nothing.
+pub fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("198.51.100.1:9").ok()?;
+    Some(probe.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+/// The shipped spec, fixtures and scenarios, resolved as the binary does:
+/// sessions start in `default`, so journal entries name the rule that answered.
+pub fn shipped_scenario_app(behaviour: Behaviour) -> App {
+    let inputs = shipped_sources().inputs(None, 0).expect("the shipped files load");
+    let (app, warnings) = App::build(inputs, behaviour).unwrap_or_else(|e| panic!("the shipped scenarios load: {e}"));
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    app
+}
+
+/// A valid `POST /user/update/vanity` body asking for `name`.
+pub fn vanity_body(name: &str) -> String {
+    serde_json::json!({
+        "id": "user-1",
+        "aesthetics": { "theme": { "dark": true }, "font": { "size": 12 } },
+        "vanityname": name
+    })
+    .to_string()
+}

@@ -461,8 +461,15 @@ def test_sdk_invalid_bodies_show_up_as_violations(specmock_url, request):
         assert 1 <= tally["violating_calls"] <= tally["calls"], (operation, tally)
     assert violations["violating_requests"] <= violations["total_requests"], violations
 
-    # A verification finds the invalid call too: it was made, whatever it carried.
+    # A refused call does not verify the client: it is listed beside the verdict instead,
+    # with its violations, and counts when the verification asks for refused calls.
     status, verdict = _verify(specmock_url, operation="update-user", session=session, body={"id": 5})
+    assert status == 417 and verdict["matched"] == 0, verdict
+    assert verdict["refused"] == 1 and verdict["refused_entries"][0]["violations"], verdict
+    assert "refused: 1 (" in verdict["detail"], verdict
+    status, verdict = _verify(
+        specmock_url, operation="update-user", session=session, body={"id": 5}, refused=True
+    )
     assert status == 200 and verdict["entries"][0]["violations"], verdict
 
 

@@ -1,9 +1,10 @@
 //! The control API under `/__mock/`: scenarios and sessions, the journal,
-//! verifications and violations, and its own OpenAPI document. Refused (403)
-//! to peers beyond loopback unless an admin token is configured and
-//! presented as a bearer token.
+//! verifications and violations, and its own OpenAPI document. Who may use
+//! it is `access.rs`'s to say.
 
-use std::net::SocketAddr;
+mod access;
+
+pub use access::{parse_admin_host, Peer};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -19,14 +20,11 @@ use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
-/// The peer address, put on each request by the server.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
 impl App {
     /// Answers an admin request, or a problem.
     pub(crate) fn admin(&self, parts: &Parts, body: &[u8]) -> Response<Bytes> {
-        if let Err(problem) = self.admin_allowed(parts) {
+        let behaviour = self.behaviour();
+        if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
         let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
@@ -41,42 +39,17 @@ impl App {
             (&Method::GET, ["openapi.json"]) => return static_json(ADMIN_OPENAPI),
             (&Method::GET, ["journal"]) => self.journal_page(parts),
             (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
-            (&Method::POST, ["verify"]) => self.verify(body),
+            (&Method::POST, ["verify"]) => json_body(parts).and_then(|()| self.verify(body)),
             (&Method::GET, ["violations"]) => Ok(self.violations()),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
-            (&Method::GET, ["sessions", id]) => Ok(self.describe_session(id)),
-            (&Method::PUT, ["sessions", id, "scenario"]) => self.put_scenario(id, body),
+            (&Method::GET, ["sessions", id]) => self.describe_session(id),
+            (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),
             (&Method::POST, ["sessions", id, "reset"]) => Ok(self.reset_session(id)),
             _ => Err(Problem::admin_not_found(parts.method.as_str(), parts.uri.path())),
         };
         match answer {
             Ok(value) => json_response(&value),
             Err(problem) => self.problem(problem, parts),
-        }
-    }
-
-    fn admin_allowed(&self, parts: &Parts) -> Result<(), Problem> {
-        let presented = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match &self.behaviour().admin_token {
-            Some(token) if presented == Some(token.as_str()) => Ok(()),
-            Some(_) => Err(Problem::admin_forbidden(
-                "the admin API needs `Authorization: Bearer <admin token>`",
-            )),
-            // Requests built in-process (no peer recorded) are trusted like loopback.
-            None if parts
-                .extensions
-                .get::<Peer>()
-                .is_none_or(|peer| peer.0.ip().to_canonical().is_loopback()) =>
-            {
-                Ok(())
-            }
-            None => Err(Problem::admin_forbidden(
-                "the admin API answers loopback peers only; start with --admin-token to allow others",
-            )),
         }
     }
 
@@ -129,7 +102,7 @@ impl App {
     fn verify(&self, body: &[u8]) -> Result<Value, Problem> {
         let verification: Verification = serde_json::from_slice(body).map_err(|e| {
             Problem::admin_bad_body(&format!(
-                "expected {{\"operation\": ID, \"session\"?, \"body\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
+                "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
             ))
         })?;
         let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_body(&e))?;
@@ -196,12 +169,11 @@ impl App {
         json!({ "scenarios": scenarios, "sessions_start_in": self.sessions().start_scenario() })
     }
 
-    /// Looking does not create: an unknown session is described as it would start.
-    fn describe_session(&self, id: &str) -> Value {
-        match self.sessions().find(id) {
-            Some(session) => describe(id, &session.lock()),
-            None => describe(id, &SessionState::start(self.sessions().start_with())),
-        }
+    /// Looking does not create: a session nothing has named is unknown.
+    fn describe_session(&self, id: &str) -> Result<Value, Problem> {
+        let session = self.sessions().find(id).ok_or_else(|| Problem::unknown_session(id))?;
+        let described = self.describe(id, &session.lock());
+        Ok(described)
     }
 
     fn put_scenario(&self, id: &str, body: &[u8]) -> Result<Value, Problem> {
@@ -217,7 +189,7 @@ impl App {
         let described = {
             let mut session = shared.lock();
             *session = SessionState::start(Some(scenario));
-            describe(id, &session)
+            self.describe(id, &session)
         };
         shared.publish(Event::restarted());
         Ok(described)
@@ -228,25 +200,49 @@ impl App {
         let described = {
             let mut session = shared.lock();
             *session = SessionState::start(session.scenario.clone());
-            describe(id, &session)
+            self.describe(id, &session)
         };
         shared.publish(Event::restarted());
         described
     }
+
+    /// A session as the admin API shows it: each counter names its rule as
+    /// journal entries do, and the operation the rule answers.
+    fn describe(&self, id: &str, session: &SessionState) -> Value {
+        let rules = session.scenario.iter().flat_map(|scenario| scenario.rules.iter());
+        let counters: Vec<Value> = rules
+            .zip(&session.counters)
+            .map(|(rule, calls)| {
+                let operation = &self.spec.operations[rule.operation].id;
+                json!({ "rule": rule.label, "operation": operation, "calls": calls })
+            })
+            .collect();
+        json!({
+            "session": id,
+            "scenario": session.scenario_name(),
+            "state": session.state,
+            "counters": counters,
+            "store": session.store,
+        })
+    }
 }
 
-fn describe(id: &str, session: &SessionState) -> Value {
-    json!({
-        "session": id,
-        "scenario": session.scenario_name(),
-        "state": session.state,
-        "counters": session.counters,
-        "store": session.store,
-    })
+/// Routes that take a body take JSON, and say so: a web page's form cannot
+/// send `application/json` to another origin without a CORS preflight,
+/// which the admin API never answers.
+fn json_body(parts: &Parts) -> Result<(), Problem> {
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|value| value.to_str().unwrap_or("(not ASCII)"));
+    match content_type {
+        Some(media) if crate::spec::essence(media) == "application/json" => Ok(()),
+        other => Err(Problem::admin_not_json(other)),
+    }
 }
 
 /// The admin API described in OpenAPI 3.0: served at `/__mock/openapi.json`.
-pub const ADMIN_OPENAPI: &str = include_str!("admin_openapi.json");
+pub const ADMIN_OPENAPI: &str = include_str!("../admin_openapi.json");
 
 /// Journal entries per page unless `limit` says otherwise, and the most a page holds.
 const DEFAULT_PAGE: usize = 100;

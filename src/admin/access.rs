@@ -1,0 +1,283 @@
+//! Who may use the admin API. A browser on the developer's machine is a
+//! loopback peer too, so the peer (or the token) is not enough: the request
+//! must name the mock by a loopback address, `localhost` or a name the
+//! operator allowed (a page reaching the mock through a DNS-rebound name is
+//! refused), and a request that changes state must not come from another
+//! origin's page.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::header::{AUTHORIZATION, HOST, ORIGIN};
+use http::request::Parts;
+use http::HeaderMap;
+
+use crate::problem::Problem;
+
+/// The peer address, put on each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// Admits `parts` to the admin API, or says why not. `token`: the admin
+/// token, if one is set; `hosts`: the names the Host may carry besides
+/// loopback addresses and `localhost`.
+pub fn admit(parts: &Parts, token: Option<&str>, hosts: &[String]) -> Result<(), Problem> {
+    named_host(parts, hosts)?;
+    credentials(parts, token)?;
+    if !parts.method.is_safe() {
+        same_origin(parts)?;
+    }
+    Ok(())
+}
+
+/// Checks an `--admin-host` value: a host name or IP address, with or without a port.
+pub fn parse_admin_host(text: &str) -> Result<String, String> {
+    match HostName::parse(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!("`{text}` is not a host name or an IP address")),
+    }
+}
+
+/// The host a request names: a loopback address, a name, or another address.
+#[derive(Debug, PartialEq, Eq)]
+enum HostName {
+    Ip(IpAddr),
+    /// Lower case, without a trailing dot.
+    Name(String),
+}
+
+impl HostName {
+    /// A Host header value or URI authority (`[::1]:8080`, `Mock.Test.`),
+    /// or a bare IPv6 address as `--host` takes it.
+    fn parse(text: &str) -> Option<Self> {
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Some(HostName::Ip(ip));
+        }
+        let host = without_port(text)?;
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Some(HostName::Ip(ip));
+        }
+        let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        valid.then_some(HostName::Name(name))
+    }
+
+    /// Loopback addresses, `localhost`, and the names under it (RFC 6761
+    /// 6.3: browsers resolve them to loopback themselves, never through DNS,
+    /// so a page cannot be served from one by a rebinding attacker).
+    fn is_loopback(&self) -> bool {
+        match self {
+            HostName::Ip(ip) => ip.to_canonical().is_loopback(),
+            HostName::Name(name) => name == "localhost" || name.ends_with(".localhost"),
+        }
+    }
+}
+
+/// `host:port` -> `host`; `[v6]:port` -> `v6`; `None` when malformed.
+fn without_port(authority: &str) -> Option<&str> {
+    let is_port = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(is_port);
+        return port_ok.then_some(host);
+    }
+    match authority.split_once(':') {
+        Some((host, port)) => is_port(port).then_some(host),
+        None => Some(authority),
+    }
+}
+
+/// The Host header and, for an absolute-form target, the target's
+/// authority: every name the request gives the mock.
+fn names(parts: &Parts) -> impl Iterator<Item = &str> {
+    let target = parts.uri.authority().map(|a| a.as_str());
+    let hosts = parts
+        .headers
+        .get_all(HOST)
+        .iter()
+        .map(|value| value.to_str().unwrap_or("(not ASCII)"));
+    target.into_iter().chain(hosts)
+}
+
+fn named_host(parts: &Parts, allowed: &[String]) -> Result<(), Problem> {
+    for name in names(parts) {
+        let admitted = HostName::parse(name).is_some_and(|host| {
+            host.is_loopback() || allowed.iter().any(|a| HostName::parse(a).as_ref() == Some(&host))
+        });
+        if !admitted {
+            return Err(Problem::admin_forbidden(&format!(
+                "the admin API answers requests that name the mock by a loopback address, `localhost` or a name \
+                 given to --host or --admin-host; this one names `{name}` (a web page can reach the mock through \
+                 a name that resolves to a loopback address). Start with --admin-host NAME to allow a name"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn credentials(parts: &Parts, token: Option<&str>) -> Result<(), Problem> {
+    match token {
+        Some(token) if bearer(&parts.headers).is_some_and(|p| same_secret(p.as_bytes(), token.as_bytes())) => Ok(()),
+        Some(_) => Err(Problem::admin_forbidden(
+            "the admin API needs `Authorization: Bearer <admin token>`",
+        )),
+        // Requests built in-process (no peer recorded) are trusted like loopback.
+        None if parts
+            .extensions
+            .get::<Peer>()
+            .is_none_or(|peer| peer.0.ip().to_canonical().is_loopback()) =>
+        {
+            Ok(())
+        }
+        None => Err(Problem::admin_forbidden(
+            "the admin API answers loopback peers only; start with --admin-token to allow others",
+        )),
+    }
+}
+
+/// The credentials of `Authorization: Bearer TOKEN`, the scheme in any case (RFC 7235 2.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_matches(' '))
+}
+
+/// Whether `presented` is `expected`, in a time that depends on the lengths
+/// only, never on where the first differing byte is: every presented byte is
+/// compared (against the expected bytes, cycled), the differences are OR-ed
+/// together with no early exit, and `black_box` hides the running value from
+/// the optimiser so it cannot turn the fold back into a comparison that
+/// stops at the first difference.
+fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
+    let lengths_differ = u8::from(presented.len() != expected.len());
+    let difference = presented
+        .iter()
+        .zip(expected.iter().cycle())
+        .fold(lengths_differ, |acc, (p, e)| std::hint::black_box(acc | (p ^ e)));
+    difference == 0
+}
+
+/// A request that changes state must come from the mock's own origin, or
+/// from no page at all (curl, an SDK, a test): a page elsewhere could
+/// otherwise send a form or a `fetch` without a CORS preflight.
+fn same_origin(parts: &Parts) -> Result<(), Problem> {
+    if let Some(site) = parts.headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("(not ASCII)");
+        // `same-site` too: a site ignores ports, so every other server on localhost is the same site.
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Err(Problem::admin_forbidden(&format!(
+                "the admin API does not change state for a web page of another origin (Sec-Fetch-Site: {site})"
+            )));
+        }
+    }
+    if let Some(origin) = parts.headers.get(ORIGIN) {
+        let origin = origin.to_str().unwrap_or("(not ASCII)");
+        let own = match parts.uri.authority() {
+            Some(target) => Some(target.as_str()),
+            None => parts.headers.get(HOST).and_then(|host| host.to_str().ok()),
+        };
+        if !own.is_some_and(|own| same_authority(origin, own)) {
+            return Err(Problem::admin_forbidden(&format!(
+                "the admin API does not change state for a web page of another origin (Origin: {origin})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is the origin of a server named `own` (`host[:port]`).
+fn same_authority(origin: &str, own: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let plain = |authority: &str| {
+        authority
+            .strip_suffix(default_port)
+            .unwrap_or(authority)
+            .to_ascii_lowercase()
+    };
+    plain(authority) == plain(own)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = http::Request::builder().method(method).uri("/__mock/journal");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(()).expect("a request").into_parts().0
+    }
+
+    #[test]
+    fn secrets_match_whole_and_only_whole() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(same_secret(b"", b""));
+        for presented in [&b"s3creT"[..], b"t3cret", b"s3cre", b"s3crets", b"", b"s3crets3cret"] {
+            assert!(!same_secret(presented, b"s3cret"), "{presented:?}");
+        }
+        assert!(!same_secret(b"x", b""));
+    }
+
+    #[test]
+    fn hosts_are_parsed_as_browsers_send_them() {
+        let ip = |text: &str| HostName::Ip(text.parse().unwrap());
+        let name = |text: &str| HostName::Name(text.into());
+        assert_eq!(HostName::parse("[::1]:8080"), Some(ip("::1")));
+        assert_eq!(HostName::parse("::1"), Some(ip("::1")));
+        assert_eq!(HostName::parse("127.0.0.9:1"), Some(ip("127.0.0.9")));
+        assert_eq!(HostName::parse("Mock.Test.:80"), Some(name("mock.test")));
+        for malformed in [
+            "",
+            "a b",
+            "user@localhost",
+            "localhost:x",
+            "[::1",
+            "[::1]x",
+            "127.0.0.1:80:80",
+        ] {
+            assert_eq!(HostName::parse(malformed), None, "{malformed:?}");
+        }
+        assert!(HostName::parse("api.localhost").unwrap().is_loopback());
+        assert!(HostName::parse("[::ffff:127.0.0.1]").unwrap().is_loopback());
+        assert!(!HostName::parse("localhost.example").unwrap().is_loopback());
+        assert!(!HostName::parse("127.1").unwrap().is_loopback());
+    }
+
+    #[test]
+    fn origins_compare_with_default_ports() {
+        assert!(same_authority("http://localhost:1000", "LOCALHOST:1000"));
+        assert!(same_authority("http://mock.test", "mock.test:80"));
+        assert!(same_authority("https://mock.test:443", "mock.test"));
+        assert!(!same_authority("http://localhost:1001", "localhost:1000"));
+        assert!(!same_authority("null", "localhost:1000"));
+        assert!(!same_authority("file://", "localhost"));
+    }
+
+    #[test]
+    fn in_process_requests_without_a_host_are_admitted() {
+        assert!(admit(&parts("POST", &[]), None, &[]).is_ok());
+        assert!(admit(&parts("GET", &[("host", "evil.example")]), None, &[]).is_err());
+        assert!(admit(
+            &parts("GET", &[("host", "evil.example")]),
+            None,
+            &["EVIL.example.".into()]
+        )
+        .is_ok());
+        let cross = parts("POST", &[("host", "localhost"), ("origin", "http://evil.example")]);
+        assert!(admit(&cross, None, &[]).is_err());
+        let read = parts("GET", &[("host", "localhost"), ("origin", "http://evil.example")]);
+        assert!(admit(&read, None, &[]).is_ok(), "reads are not state changes");
+    }
+}
