@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde_json::error::Category;
 use serde_json::Value;
 
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
+use crate::spec::json_budget;
+use crate::spec::source::NodeBudget;
 
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -57,8 +60,13 @@ impl Fixtures {
         let mut by_name = BTreeMap::new();
         for (name, file, text) in files {
             let content = if name.ends_with(".json") {
-                let value = serde_json::from_str(&text).map_err(|e| {
-                    Diagnostic::at_json_error(&file, &e, format!("invalid JSON: {}", without_position(&e.to_string())))
+                let value = json_budget::from_str(&text, NodeBudget::Fixture).map_err(|e| {
+                    let problem = without_position(&e.to_string()).to_string();
+                    let message = match e.classify() {
+                        Category::Data => problem,
+                        _ => format!("invalid JSON: {problem}"),
+                    };
+                    Diagnostic::at_json_error(&file, &e, message)
                 })?;
                 FixtureContent::Json(value)
             } else {

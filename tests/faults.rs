@@ -642,6 +642,46 @@ fn a_fixture_nested_too_deep_is_refused_promptly_at_its_position() {
     );
 }
 
+/// A JSON spec whose `x-big` extension is an array of `count` `item`s.
+fn json_spec_with(item: &str, count: usize) -> String {
+    format!(
+        r#"{{"openapi": "3.0.3", "info": {{"title": "t", "version": "1"}}, "paths": {{}}, "x-big": [{}]}}"#,
+        vec![item; count].join(",")
+    )
+}
+
+#[test]
+fn json_inputs_over_their_node_budget_are_refused_promptly_at_their_position() {
+    // 3,000,000 nodes (an object, its key and its value, a million times):
+    // built whole, far more than the address space allows.
+    assert_input_refused(
+        &["--port", "0", "--spec", "spec.json"],
+        "spec.json",
+        &json_spec_with(r#"{"a": 0}"#, 1_000_000),
+        "budget breached: more than 2000000 nodes",
+    );
+
+    // Beside the shipped inputs, which need their own fixtures.
+    let dir = TempDir::new("fixture-budget");
+    copy_shipped_inputs(&dir);
+    dir.write(
+        "fixtures/big.json",
+        &format!("[{}]", vec![r#"{"a": 0}"#; 100_000].join(",")),
+    );
+    let (code, stdout, stderr) = run_confined(&["--port", "0"], dir.path());
+    let error = assert_refused_at_position(code, &stdout, &stderr, "fixtures/big.json");
+    assert!(error.contains("budget breached: more than 250000 nodes"), "{error}");
+}
+
+#[test]
+fn a_json_spec_within_its_node_budget_loads() {
+    let dir = TempDir::new("large-json");
+    dir.write("spec.json", &json_spec_with("0", 1_900_000));
+    let mut binary = Binary::start(&["--port", "0", "--spec", "spec.json"], dir.path());
+    binary.terminate();
+    assert_eq!(binary.wait_exit(), Some(0), "{}", binary.stderr());
+}
+
 #[test]
 fn an_error_reached_through_an_alias_keeps_its_whole_message() {
     let dir = TempDir::new("alias-message");
