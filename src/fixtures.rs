@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde_json::error::Category;
 use serde_json::Value;
 
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
+use crate::spec::json_budget;
+use crate::spec::source::NodeBudget;
 
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -49,7 +52,7 @@ impl Fixtures {
 
     /// Reads every file directly in `dir` (not below it).
     pub fn load_dir(dir: &Path) -> Result<Self, Diagnostic> {
-        Self::from_files(read_dir(dir)?)
+        Self::from_files(read_dir(dir, |path| path.display().to_string())?)
     }
 
     /// Builds from `(name, label, text)` triples (the embedded copies).
@@ -57,8 +60,13 @@ impl Fixtures {
         let mut by_name = BTreeMap::new();
         for (name, file, text) in files {
             let content = if name.ends_with(".json") {
-                let value = serde_json::from_str(&text).map_err(|e| {
-                    Diagnostic::at_json_error(&file, &e, format!("invalid JSON: {}", without_position(&e.to_string())))
+                let value = json_budget::from_str(&text, NodeBudget::Fixture).map_err(|e| {
+                    let problem = without_position(&e.to_string()).to_string();
+                    let message = match e.classify() {
+                        Category::Data => problem,
+                        _ => format!("invalid JSON: {problem}"),
+                    };
+                    Diagnostic::at_json_error(&file, &e, message)
                 })?;
                 FixtureContent::Json(value)
             } else {
@@ -71,21 +79,22 @@ impl Fixtures {
 }
 
 /// The `(name, label, text)` of every file directly in `dir`, unparsed (so
-/// that `specmock check` can report each broken fixture on its own).
-pub fn read_dir(dir: &Path) -> Result<Vec<(String, String, String)>, Diagnostic> {
-    let label = dir.display().to_string();
+/// that `specmock check` can report each broken fixture on its own); `label`
+/// names a path in diagnostics.
+pub fn read_dir(dir: &Path, label: impl Fn(&Path) -> String) -> Result<Vec<(String, String, String)>, Diagnostic> {
+    let dir_label = label(dir);
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
+        .map_err(|e| Diagnostic::in_file(&dir_label, format!("cannot read the fixtures directory: {e}")))?;
     let confinement = Confinement::of(dir)
-        .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the fixtures directory: {e}")))?;
+        .map_err(|e| Diagnostic::in_file(&dir_label, format!("cannot read the fixtures directory: {e}")))?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Diagnostic::in_file(&label, e.to_string()))?;
+        let entry = entry.map_err(|e| Diagnostic::in_file(&dir_label, e.to_string()))?;
         let path = entry.path();
         if !path.is_file() {
             continue;
         }
-        let file = path.display().to_string();
+        let file = label(&path);
         let path = confinement.check(&path).map_err(|e| Diagnostic::in_file(&file, e))?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Diagnostic::in_file(&file, format!("cannot read the fixture: {e}")))?;

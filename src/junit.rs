@@ -56,18 +56,19 @@ pub fn render(suites: &[Suite]) -> String {
         let seconds: f64 = suite.cases.iter().map(|c| c.seconds).sum();
         let _ = writeln!(
             xml,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{seconds:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{}\">",
             escape(&suite.name),
             suite.cases.len(),
-            suite.failures()
+            suite.failures(),
+            time(seconds)
         );
         for case in &suite.cases {
             let _ = write!(
                 xml,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
                 escape(&case.classname),
                 escape(&case.name),
-                case.seconds
+                time(case.seconds)
             );
             if case.failure.is_none() && case.output.is_none() {
                 xml.push_str("/>\n");
@@ -97,6 +98,18 @@ impl Suite {
     fn failures(&self) -> usize {
         self.cases.iter().filter(|c| c.failure.is_some()).count()
     }
+}
+
+/// Seconds with three decimals. An empty sum of `f64`s is -0.0, which
+/// prints as `-0.000`; a negative or not-a-number time means nothing
+/// measured, and some readers refuse it: it is written as zero.
+fn time(seconds: f64) -> String {
+    let seconds = if seconds.is_finite() && seconds > 0.0 {
+        seconds
+    } else {
+        0.0
+    };
+    format!("{seconds:.3}")
 }
 
 /// Text and attribute escaping; characters XML 1.0 cannot carry become U+FFFD.
@@ -140,5 +153,25 @@ mod tests {
         assert!(xml.contains("name=\"contract &lt;client&gt;\""));
         assert!(xml.contains("<testcase classname=\"specmock\" name=\"user-snapshot\" time=\"0.000\"/>"));
         assert!(xml.contains("found &quot;5&quot; &amp; more\u{FFFD}</failure>"));
+    }
+
+    #[test]
+    fn times_are_never_negative() {
+        let case = |seconds| Case {
+            seconds,
+            ..Case::passed("specmock", "x")
+        };
+        let empty = Suite {
+            name: "empty".into(),
+            cases: Vec::new(),
+        };
+        let odd = Suite {
+            name: "odd".into(),
+            cases: vec![case(-0.0), case(-1e-9), case(f64::NAN), case(0.0004)],
+        };
+        let xml = render(&[empty, odd]);
+        assert!(!xml.contains("-0"), "{xml}");
+        assert!(!xml.contains("NaN"), "{xml}");
+        assert_eq!(xml.matches("time=\"0.000\"").count(), 6, "{xml}");
     }
 }

@@ -1,7 +1,7 @@
 //! Where the spec, fixtures and scenarios come from: files the operator
 //! named, the current directory, or the copies embedded in the binary.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::app::Inputs;
 use crate::confine::Confinement;
@@ -82,7 +82,7 @@ impl Sources {
     pub fn fixture_files(&self) -> Result<Vec<(String, String, String)>, Diagnostic> {
         match &self.fixtures {
             None => Ok(Vec::new()),
-            Some(Source::File(dir)) => fixtures::read_dir(dir),
+            Some(Source::File(dir)) => fixtures::read_dir(dir, |path| self.label(dir, path)),
             Some(Source::Embedded) => Ok(embedded::FIXTURES
                 .iter()
                 .map(|(name, text)| {
@@ -101,7 +101,7 @@ impl Sources {
         match &self.scenarios {
             None => Ok(Vec::new()),
             Some(Source::File(dir)) => {
-                let label = dir.display().to_string();
+                let label = self.label(dir, dir);
                 let entries = std::fs::read_dir(dir)
                     .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenarios directory: {e}")))?;
                 let confinement = Confinement::of(dir)
@@ -115,7 +115,7 @@ impl Sources {
                     if !path.is_file() || !(file_name.ends_with(".yaml") || file_name.ends_with(".yml")) {
                         continue;
                     }
-                    let label = path.display().to_string();
+                    let label = self.label(dir, &path);
                     let path = confinement.check(&path).map_err(|e| Diagnostic::in_file(&label, e))?;
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| Diagnostic::in_file(&label, format!("cannot read the scenario: {e}")))?;
@@ -135,6 +135,33 @@ impl Sources {
         }
     }
 
+    /// How a fixture or scenario file in `dir` (or `dir` itself) is named
+    /// in diagnostics, problem details and log lines: as the operator wrote
+    /// it when that is a relative path (as `specmock check` shows it); else
+    /// relative to the spec's directory (the working directory for the
+    /// embedded spec), or when `dir` is outside it, relative to `dir`'s
+    /// parent. Clients never see where the mock's files sit on the machine.
+    fn label(&self, dir: &Path, path: &Path) -> String {
+        if path.is_relative() {
+            return path.display().to_string();
+        }
+        let spec_dir = match &self.spec {
+            Source::File(spec) => spec.parent().filter(|dir| !dir.as_os_str().is_empty()),
+            Source::Embedded => None,
+        };
+        let spec_dir = std::path::absolute(spec_dir.unwrap_or(Path::new("."))).map(|dir| lexical(&dir));
+        let (dir, path) = (lexical(dir), lexical(path));
+        let base = match spec_dir {
+            Ok(spec_dir) if dir.starts_with(&spec_dir) => spec_dir,
+            _ => dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf),
+        };
+        match path.strip_prefix(&base) {
+            Ok(same) if same.as_os_str().is_empty() => ".".to_string(),
+            Ok(inside) => inside.display().to_string(),
+            Err(_) => path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        }
+    }
+
     /// Everything an `App` is built from, loaded from these sources.
     pub fn inputs(&self, start_scenario: Option<String>, seed: u64) -> Result<Inputs, Diagnostic> {
         Ok(Inputs {
@@ -144,5 +171,62 @@ impl Sources {
             start_scenario,
             seed,
         })
+    }
+}
+
+/// `path` with `.` and `..` taken away by the letter (symlinks are not
+/// followed: this only names a file, confinement is checked elsewhere).
+fn lexical(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The label of `file` in `dir` with the spec at `spec` (`None`: embedded).
+    fn label(spec: Option<&str>, dir: &str, file: &str) -> String {
+        let sources = Sources {
+            spec: spec.map_or(Source::Embedded, |spec| Source::File(PathBuf::from(spec))),
+            fixtures: None,
+            scenarios: None,
+        };
+        let dir = Path::new(dir);
+        sources.label(dir, &dir.join(file))
+    }
+
+    #[test]
+    fn files_are_named_relative_to_the_spec_never_by_absolute_path() {
+        let spec = Some("/srv/api/openapi.yaml");
+        assert_eq!(label(spec, "/srv/api/scenarios", "x.yaml"), "scenarios/x.yaml");
+        assert_eq!(
+            label(spec, "/srv/api/mocks/./s/../scenarios", "x.yaml"),
+            "mocks/scenarios/x.yaml"
+        );
+        assert_eq!(
+            label(Some("/srv/x/../api/openapi.yaml"), "/srv/api", "a.json"),
+            "a.json"
+        );
+        assert_eq!(label(spec, "/srv/api/scenarios", ""), "scenarios");
+        assert_eq!(label(spec, "/srv/api", ""), ".");
+        // Outside the spec's directory: from the directory's parent.
+        assert_eq!(label(spec, "/home/me/packs/scenarios", "x.yaml"), "scenarios/x.yaml");
+        // Written relative: as written, whatever the spec.
+        assert_eq!(label(spec, "packs/scenarios", "x.yaml"), "packs/scenarios/x.yaml");
+        // The embedded spec, or one named relative: from the working directory.
+        let cwd = std::env::current_dir().expect("a working directory");
+        let inside = cwd.join("mocks").join("scenarios").display().to_string();
+        assert_eq!(label(None, &inside, "x.yaml"), "mocks/scenarios/x.yaml");
+        assert_eq!(label(Some("openapi.yaml"), &inside, "x.yaml"), "mocks/scenarios/x.yaml");
     }
 }

@@ -148,7 +148,12 @@ async fn inputs_broken_or_removed_while_running_change_nothing_until_a_restart_n
 
     for ((file, _), original) in broken.iter().zip(originals) {
         let (code, stdout, stderr) = run_to_exit(&["--port", "0"], dir.path());
-        assert_refused_at_position(code, &stdout, &stderr, &dir.path().join(file).display().to_string());
+        // The spec as the mock found it; fixtures and scenarios relative to it.
+        let named = match *file {
+            "openapi.yaml" => dir.path().join(file).display().to_string(),
+            _ => file.to_string(),
+        };
+        assert_refused_at_position(code, &stdout, &stderr, &named);
         dir.write(file, &original);
     }
 }
@@ -640,6 +645,46 @@ fn a_fixture_nested_too_deep_is_refused_promptly_at_its_position() {
     );
 }
 
+/// A JSON spec whose `x-big` extension is an array of `count` `item`s.
+fn json_spec_with(item: &str, count: usize) -> String {
+    format!(
+        r#"{{"openapi": "3.0.3", "info": {{"title": "t", "version": "1"}}, "paths": {{}}, "x-big": [{}]}}"#,
+        vec![item; count].join(",")
+    )
+}
+
+#[test]
+fn json_inputs_over_their_node_budget_are_refused_promptly_at_their_position() {
+    // 3,000,000 nodes (an object, its key and its value, a million times):
+    // built whole, far more than the address space allows.
+    assert_input_refused(
+        &["--port", "0", "--spec", "spec.json"],
+        "spec.json",
+        &json_spec_with(r#"{"a": 0}"#, 1_000_000),
+        "budget breached: more than 2000000 nodes",
+    );
+
+    // Beside the shipped inputs, which need their own fixtures.
+    let dir = TempDir::new("fixture-budget");
+    copy_shipped_inputs(&dir);
+    dir.write(
+        "fixtures/big.json",
+        &format!("[{}]", vec![r#"{"a": 0}"#; 100_000].join(",")),
+    );
+    let (code, stdout, stderr) = run_confined(&["--port", "0"], dir.path());
+    let error = assert_refused_at_position(code, &stdout, &stderr, "fixtures/big.json");
+    assert!(error.contains("budget breached: more than 250000 nodes"), "{error}");
+}
+
+#[test]
+fn a_json_spec_within_its_node_budget_loads() {
+    let dir = TempDir::new("large-json");
+    dir.write("spec.json", &json_spec_with("0", 1_900_000));
+    let mut binary = Binary::start(&["--port", "0", "--spec", "spec.json"], dir.path());
+    binary.terminate();
+    assert_eq!(binary.wait_exit(), Some(0), "{}", binary.stderr());
+}
+
 #[test]
 fn an_error_reached_through_an_alias_keeps_its_whole_message() {
     let dir = TempDir::new("alias-message");
@@ -652,4 +697,98 @@ fn an_error_reached_through_an_alias_keeps_its_whole_message() {
     let error = assert_refused_at_position(code, &stdout, &stderr, "scenarios/alias.yaml");
     assert_eq!(error.matches('(').count(), error.matches(')').count(), "{error}");
     assert!(!error.ends_with("(used"), "{error}");
+}
+
+// ---------------------------------------------------------------------------
+// 8. What clients and logs see of the machine: files are named relative to
+//    the spec's directory, never by absolute path
+// ---------------------------------------------------------------------------
+
+/// The shipped inputs copied into a directory of their own, plus `extra`
+/// files (`(path, text)` relative to it).
+fn shipped_copy_with(extra: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new("named-relative");
+    copy_shipped_inputs(&dir);
+    for (path, text) in extra {
+        dir.write(path, text);
+    }
+    dir
+}
+
+/// `--spec`, `--fixtures` and `--scenarios` naming `dir`'s files by absolute path.
+fn absolute_args(dir: &TempDir) -> Vec<String> {
+    assert!(dir.path().is_absolute(), "{}", dir.path().display());
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    vec![
+        "--spec".into(),
+        at("openapi.yaml"),
+        "--fixtures".into(),
+        at("fixtures"),
+        "--scenarios".into(),
+        at("scenarios"),
+    ]
+}
+
+/// A rule whose templated body leaves out the required `id` when the client
+/// sends no `X-Id`: the mock's 500 at run time, not a load error.
+const BROKEN_AT_RUN_TIME: &str = "rules:\n  - when: { operation: refresh-user }\n    respond: { status: 200, body: { json: { id: \"{{request.headers.x-id}}\" } } }\n";
+
+#[tokio::test]
+async fn a_scripted_response_problem_and_its_log_line_name_the_scenario_relative_to_the_spec() {
+    let dir = shipped_copy_with(&[("scenarios/broken.yaml", BROKEN_AT_RUN_TIME)]);
+    let elsewhere = TempDir::new("elsewhere");
+    let mut args = absolute_args(&dir);
+    args.extend(["--port".into(), "0".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let binary = Binary::start(&args, elsewhere.path());
+
+    let reply = send(
+        binary.addr,
+        Method::GET,
+        "/user/refresh",
+        &[("x-mock-scenario", "broken")],
+        b"",
+    )
+    .await;
+    let problem = reply.assert_problem(500, "invalid-scripted-response", "scenario");
+    let detail = problem["detail"].as_str().expect("a detail");
+    assert!(detail.starts_with("scenarios/broken.yaml rules[0] "), "{detail}");
+
+    let stderr = binary.stderr_once("status=500");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("status=500"))
+        .unwrap_or_else(|| panic!("no log line for the 500:\n{stderr}"));
+    assert!(line.contains("rule=\"scenarios/broken.yaml rules[0]\""), "{line}");
+    let machine_path = dir.path().display().to_string();
+    assert!(!stderr.contains(&machine_path), "{stderr}");
+}
+
+#[test]
+fn start_up_errors_name_scenario_and_fixture_files_relative_to_the_spec() {
+    let elsewhere = TempDir::new("elsewhere");
+    let cases = [
+        (
+            "scenarios/bad.yaml",
+            "rules:\n  - when: { operation: no-such-operation }\n    respond: { status: 200 }\n",
+        ),
+        ("fixtures/user-snapshot.json", "{\"id\": 1,\n"),
+    ];
+    for (file, text) in cases {
+        let dir = shipped_copy_with(&[(file, text)]);
+        let args = absolute_args(&dir);
+        let mut serve: Vec<&str> = args.iter().map(String::as_str).collect();
+        serve.extend(["--port", "0"]);
+        let (code, _, stderr) = run_to_exit(&serve, elsewhere.path());
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {file}:")), "{file}: {stderr}");
+
+        // `check` names it the same way.
+        let mut check = vec!["check"];
+        check.extend(args.iter().map(String::as_str));
+        let (_, stdout, stderr) = run_to_exit(&check, elsewhere.path());
+        assert!(stdout.contains(&format!("error: {file}:")), "{file}: {stdout}{stderr}");
+        let machine_path = dir.path().display().to_string();
+        assert!(!stdout.contains(&machine_path), "{stdout}");
+    }
 }

@@ -4,6 +4,7 @@
 
 mod compile;
 pub mod dialect;
+pub(crate) mod json_budget;
 pub mod model;
 pub mod router;
 pub mod source;
@@ -17,7 +18,7 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::diagnostic::{escape_pointer_token, Diagnostic};
+use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
 use dialect::{Direction, SchemaSet};
 pub use model::*;
 use router::Router;
@@ -59,9 +60,13 @@ pub fn load_file(path: &Path) -> Result<Spec, Diagnostic> {
 pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
     // Problems found after parsing carry a JSON pointer; the source text
     // turns it into a line and column (only on this error path).
-    load_parsed(label, text, base_dir).map_err(|diagnostic| match diagnostic.file == label {
-        true => crate::locate::Locations::of_yaml(text).locate(diagnostic),
-        false => diagnostic,
+    // A parser's error has its position already, and indexing a document
+    // refused for its size would cost what the refusal saved.
+    load_parsed(label, text, base_dir).map_err(|diagnostic| {
+        match diagnostic.file == label && matches!(diagnostic.position, Position::Pointer(_)) {
+            true => crate::locate::Locations::of_yaml(text).locate(diagnostic),
+            false => diagnostic,
+        }
     })
 }
 

@@ -158,7 +158,7 @@ pub enum Credential {
     },
     /// `Authorization: <scheme> ...` (basic, bearer, digest ...).
     HttpScheme(String),
-    /// OAuth2 and OpenID Connect: any non-empty `Authorization` header. The
+    /// OAuth2 and OpenID Connect: an `Authorization` header with a token. The
     /// mock cannot verify tokens, and some SDKs omit the `Bearer ` prefix.
     AuthorizationHeader,
 }

@@ -9,33 +9,58 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::json_budget;
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
 
-/// How many YAML nodes a document may have. serde-saphyr's default
-/// (250,000) suits scenario files but refuses large real specs (a 10 MB
-/// public REST API is around a million nodes); aliases, anchors and depth
-/// keep their defaults either way, and they are what stop a YAML bomb.
+/// How many nodes a document may have: values, and the keys of mappings.
+/// serde-saphyr's default (250,000) suits scenario files and fixtures but
+/// refuses large real specs (a 10 MB public REST API is around a million
+/// nodes); for YAML, aliases, anchors and depth keep their defaults either
+/// way, and they are what stop a YAML bomb.
 #[derive(Debug, Clone, Copy)]
 pub enum NodeBudget {
-    Spec = 2_000_000,
-    Scenario = 250_000,
+    Spec,
+    Scenario,
+    Fixture,
 }
 
-/// Parses YAML or JSON text into a JSON value, within serde-saphyr's budgets
-/// (depth, node count, alias expansion) against YAML bombs.
+impl NodeBudget {
+    pub fn nodes(self) -> usize {
+        match self {
+            NodeBudget::Spec => 2_000_000,
+            NodeBudget::Scenario | NodeBudget::Fixture => 250_000,
+        }
+    }
+
+    /// What a breach names.
+    pub fn input(self) -> &'static str {
+        match self {
+            NodeBudget::Spec => "one spec file",
+            NodeBudget::Scenario => "one scenario file",
+            NodeBudget::Fixture => "one fixture",
+        }
+    }
+}
+
+/// Bytes of scalars (YAML) or strings (JSON) in one document: serde-saphyr's
+/// default, for both.
+pub(super) const SCALAR_BYTES: usize = 64 * 1024 * 1024;
+
+/// Parses YAML or JSON text into a JSON value within its budgets: nodes,
+/// scalar bytes and depth, and for YAML alias expansion (YAML bombs).
 pub fn parse_document(file: &str, text: &str, nodes: NodeBudget) -> Result<Value, Diagnostic> {
     parse_typed(file, text, nodes)
 }
 
-/// Deserializes YAML text straight into a typed model, so that type errors
-/// carry the line and column of the offending node.
+/// Deserializes YAML or JSON text straight into a typed model, so that type
+/// errors carry the line and column of the offending node.
 pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str, nodes: NodeBudget) -> Result<T, Diagnostic> {
     if file.ends_with(".json") {
-        return serde_json::from_str(text)
+        return json_budget::from_str(text, nodes)
             .map_err(|e| Diagnostic::at_json_error(file, &e, without_position(&e.to_string())));
     }
-    let options = yaml_options(nodes as usize);
+    let options = yaml_options(nodes.nodes());
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
 }
 
@@ -47,6 +72,7 @@ fn yaml_options(max_nodes: usize) -> serde_saphyr::Options {
     options.strict_booleans = true;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_nodes = max_nodes;
+    budget.max_total_scalar_bytes = SCALAR_BYTES;
     budget.max_events = budget.max_events.max(4 * max_nodes);
     options.budget = Some(budget);
     options

@@ -39,20 +39,24 @@ pub fn check(
     Err((challenge, format!("missing credentials: expected {expected}")))
 }
 
+/// A credential of only whitespace is no credential, wherever it is sent.
 fn present(credential: &Credential, headers: &HeaderMap, query: &[(String, String)]) -> bool {
-    let authorization = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
     match credential {
-        Credential::AuthorizationHeader => !authorization.is_empty(),
-        Credential::HttpScheme(scheme) => authorization
-            .split_once(' ')
-            .is_some_and(|(given, rest)| given.eq_ignore_ascii_case(scheme) && !rest.trim().is_empty()),
+        Credential::AuthorizationHeader => match authorization(headers) {
+            // Some SDKs send the bare token, which reads here as a scheme
+            // with nothing after it: only `Bearer` alone is no token.
+            (first, "") => !first.is_empty() && !first.eq_ignore_ascii_case("bearer"),
+            _ => true,
+        },
+        Credential::HttpScheme(scheme) => {
+            let (given, credentials) = authorization(headers);
+            given.eq_ignore_ascii_case(scheme) && !credentials.is_empty()
+        }
         Credential::ApiKey { name, location } => match location {
-            ParamIn::Header => headers.get(name.as_str()).is_some_and(|v| !v.is_empty()),
-            ParamIn::Query => query.iter().any(|(key, value)| key == name && !value.is_empty()),
+            ParamIn::Header => headers
+                .get(name.as_str())
+                .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty()),
+            ParamIn::Query => query.iter().any(|(key, value)| key == name && !value.trim().is_empty()),
             ParamIn::Cookie => headers
                 .get_all(http::header::COOKIE)
                 .iter()
@@ -61,10 +65,25 @@ fn present(credential: &Credential, headers: &HeaderMap, query: &[(String, Strin
                 .any(|pair| {
                     pair.trim()
                         .split_once('=')
-                        .is_some_and(|(key, value)| key == name && !value.is_empty())
+                        .is_some_and(|(key, value)| key == name && !value.trim().is_empty())
                 }),
             ParamIn::Path => false,
         },
+    }
+}
+
+/// `Authorization: <scheme> <credentials>` (RFC 7235) as `(scheme,
+/// credentials)`, both trimmed; `("", "")` when the header is absent, not
+/// text, or only whitespace.
+fn authorization(headers: &HeaderMap) -> (&str, &str) {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    match value.split_once(' ') {
+        Some((scheme, credentials)) => (scheme, credentials.trim()),
+        None => (value, ""),
     }
 }
 
@@ -108,7 +127,7 @@ fn quoted(text: &str) -> String {
 
 fn describe(credential: &Credential) -> String {
     match credential {
-        Credential::AuthorizationHeader => "a non-empty Authorization header".to_string(),
+        Credential::AuthorizationHeader => "an Authorization header with a token".to_string(),
         Credential::HttpScheme(scheme) => format!("an `Authorization: {scheme} ...` header"),
         Credential::ApiKey { name, location } => format!("API key `{name}` in the {}", location.as_str()),
     }
