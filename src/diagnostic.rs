@@ -67,6 +67,120 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Every problem found in the inputs, in the order found: one mistake does
+/// not hide the next. As an error it is never empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// The value of `result`, or `None` with its problems kept.
+    pub fn take<T>(&mut self, result: Result<T, impl Into<Diagnostics>>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problems) => {
+                self.0.extend(problems.into().0);
+                None
+            }
+        }
+    }
+
+    /// `value` when nothing was found, else every problem.
+    pub fn or<T>(self, value: T) -> Result<T, Diagnostics> {
+        match self.is_empty() {
+            true => Ok(value),
+            false => Err(self),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Each problem changed by `f` (a pointer turned into a line, say).
+    pub fn map(self, f: impl FnMut(Diagnostic) -> Diagnostic) -> Self {
+        Self(self.0.into_iter().map(f).collect())
+    }
+
+    /// In the order they sit in their files (those without a line last),
+    /// for people reading them top to bottom.
+    pub fn sort_by_position(&mut self) {
+        self.0.sort_by(|a, b| {
+            let key = |d: &Diagnostic| match d.position {
+                Position::LineColumn { line, column } => (false, line, column),
+                _ => (true, 0, 0),
+            };
+            a.file.cmp(&b.file).then(key(a).cmp(&key(b)))
+        });
+    }
+
+    /// The first `cap` problems as `error: ` lines, then a line saying how
+    /// many more there are: what start-up prints.
+    pub fn error_lines(&self, cap: usize) -> String {
+        let mut lines: String = self.0.iter().take(cap).map(|d| format!("error: {d}\n")).collect();
+        if let Some(more) = self.len().checked_sub(cap).filter(|more| *more > 0) {
+            let problems = if more == 1 { "problem" } else { "problems" };
+            lines.push_str(&format!(
+                "error: and {more} more {problems} (`specmock check` lists them all)\n"
+            ));
+        }
+        lines
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self(vec![diagnostic])
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// One problem a line.
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
 /// Escapes one reference token of a JSON pointer (RFC 6901).
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -105,7 +219,44 @@ fn is_line_and_column(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::without_position;
+    use super::{without_position, Diagnostic, Diagnostics};
+
+    fn problems(count: u64) -> Diagnostics {
+        (1..=count)
+            .map(|line| Diagnostic::at_line("a.yaml", line, 1, "broken"))
+            .collect()
+    }
+
+    #[test]
+    fn error_lines_stop_at_the_cap_and_count_the_rest() {
+        assert_eq!(
+            problems(2).error_lines(2),
+            "error: a.yaml:1:1: broken\nerror: a.yaml:2:1: broken\n"
+        );
+        assert_eq!(
+            problems(4).error_lines(2),
+            "error: a.yaml:1:1: broken\nerror: a.yaml:2:1: broken\n\
+             error: and 2 more problems (`specmock check` lists them all)\n"
+        );
+        assert!(problems(3)
+            .error_lines(2)
+            .ends_with("error: and 1 more problem (`specmock check` lists them all)\n"));
+    }
+
+    #[test]
+    fn problems_sort_by_line_then_column_with_unlocated_ones_last() {
+        let mut found: Diagnostics = [
+            Diagnostic::in_file("a.yaml", "whole file"),
+            Diagnostic::at_line("a.yaml", 9, 2, "late"),
+            Diagnostic::at_line("a.yaml", 3, 7, "right"),
+            Diagnostic::at_line("a.yaml", 3, 1, "left"),
+        ]
+        .into_iter()
+        .collect();
+        found.sort_by_position();
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["left", "right", "late", "whole file"]);
+    }
 
     #[test]
     fn a_json_error_on_a_line_break_is_at_column_1() {

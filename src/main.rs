@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
+use specmock::diagnostic::Diagnostics;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
 use tracing_appender::non_blocking::WorkerGuard;
@@ -117,6 +118,10 @@ enum LogFormat {
 /// Port used when the spec names none: Prism's default, so tooling built for it finds us.
 const FALLBACK_PORT: u16 = 4010;
 
+/// Problems start-up prints before "and N more": enough to fix several in
+/// one go, few enough to read (`specmock check` lists every one).
+const PRINTED_PROBLEMS: usize = 50;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
@@ -157,7 +162,10 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
-    let loaded = sources.inputs(args.scenario.clone(), args.seed).and_then(|inputs| {
+    let inputs = sources
+        .inputs(args.scenario.clone(), args.seed)
+        .map_err(Diagnostics::from);
+    let loaded = inputs.and_then(|inputs| {
         App::build(
             inputs,
             Behaviour {
@@ -174,8 +182,8 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
     });
     let (app, warnings) = match loaded {
         Ok(loaded) => loaded,
-        Err(diagnostic) => {
-            eprintln!("error: {diagnostic}");
+        Err(problems) => {
+            eprint!("{}", problems.error_lines(PRINTED_PROBLEMS));
             return ExitCode::from(2);
         }
     };

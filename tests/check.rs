@@ -1,7 +1,8 @@
 //! `specmock check`, the real binary: the shipped files pass with a coverage
 //! table; broken fixtures, scenarios, stream frames and examples are each a
-//! problem at their exact position (exit 1); unreadable inputs exit 2; the
-//! JSON and JUnit reports; `--strict`.
+//! problem at their exact position (exit 1), every one of a file; unreadable
+//! inputs exit 2; the JSON and JUnit reports; `--strict`. Start-up prints
+//! the same scenario problems (the first 50) and exits 2.
 
 mod common;
 
@@ -157,39 +158,6 @@ fn a_missing_operation_id_is_a_warning_at_the_operation() {
             "warning: tests/check_files/no-operation-id.yaml:6:7: no operationId: the mock calls this operation `GET /ping`",
             "GET /ping 204 spec default (no rule)",
         ],
-    );
-}
-
-#[test]
-fn a_state_no_rule_enters_is_a_warning_about_its_scenario_and_its_rule_reaches_nothing() {
-    let dir = TempDir::new("check-states");
-    let junit = dir.path().join("check.xml");
-    let junit_arg = junit.display().to_string();
-    let args = [
-        "--spec",
-        "openapi.yaml",
-        "--fixtures",
-        "fixtures",
-        "--scenarios",
-        "tests/scenario_files/warn",
-    ];
-    let (code, stdout, _) = check(&args);
-    assert_eq!(code, Some(0), "{stdout}");
-    assert_has(
-        &squeezed(&stdout),
-        &[
-            "warning: scenario `unreachable-state`: tests/scenario_files/warn/unreachable-state.yaml rules[1] waits for state `pending`, which no rule enters",
-            // rules[2] waits for `pending` only.
-            "refresh-user 500 UNREACHED: only `Prefer: code=500`",
-            "user-snapshot 200 unreachable-state rules[1] (state: signed-in or pending), spec default (no rule)",
-        ],
-    );
-    let (code, _, _) = check(&[&args[..], &["--strict", "--junit", &junit_arg]].concat());
-    assert_eq!(code, Some(1));
-    let (_, _, cases) = read_junit(&std::fs::read_to_string(&junit).expect("the report is written"));
-    assert!(
-        failing(&cases).contains(&"tests/scenario_files/warn/unreachable-state.yaml"),
-        "{cases:#?}"
     );
 }
 
@@ -385,4 +353,133 @@ fn a_junit_file_that_cannot_be_written_is_an_io_error() {
     let (code, _, stderr) = check(&["--junit", &junit.display().to_string()]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("error: cannot write the JUnit report to"), "{stderr}");
+}
+
+// ------------------------------------------- every problem, where it is
+
+/// `specmock --port 0 ARGS` from the repository root, run to its exit (a start-up failure).
+fn serve_to_exit(args: &[String]) -> (Option<i32>, String, String) {
+    let mut all = vec!["--port", "0"];
+    all.extend(args.iter().map(String::as_str));
+    run_to_exit(&all, &repo_root())
+}
+
+const THREE_MISTAKES: [&str; 3] = [
+    "tests/check_files/three-mistakes/items.yaml:3:24: unknown operation `get-itme`",
+    "tests/check_files/three-mistakes/items.yaml:9:17: status 418 is not declared for `get-item` (declared: 200, 404)",
+    "tests/check_files/three-mistakes/items.yaml:13:15: `soon`: expected a duration",
+];
+
+#[test]
+fn three_mistakes_in_a_scenario_file_are_three_problems_each_at_its_position() {
+    let args = small("three-mistakes");
+    let (code, stdout, _) = check_with(&args, &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let errors: Vec<String> = THREE_MISTAKES.iter().map(|at| format!("error: {at}")).collect();
+    assert_has(&stdout, &errors.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(stdout.contains("\n3 problems, "), "{stdout}");
+
+    let (code, stdout, _) = check_with(&args, &["--format", "json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let found: Vec<(String, u64, u64)> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|problem| {
+            (
+                problem["file"].as_str().expect("a file").to_string(),
+                problem["line"].as_u64().expect("a line"),
+                problem["column"].as_u64().expect("a column"),
+            )
+        })
+        .collect();
+    let file = "tests/check_files/three-mistakes/items.yaml".to_string();
+    assert_eq!(found, [(file.clone(), 3, 24), (file.clone(), 9, 17), (file, 13, 15)]);
+
+    let dir = TempDir::new("three-mistakes-junit");
+    let junit = dir.path().join("check.xml").display().to_string();
+    let (code, _, _) = check_with(&args, &["--junit", &junit]);
+    assert_eq!(code, Some(1));
+    let xml = std::fs::read_to_string(&junit).expect("the report is written");
+    assert!(xml.contains("(and 2 more)"), "{xml}");
+    for at in THREE_MISTAKES {
+        assert!(xml.contains(at), "{at} not in {xml}");
+    }
+}
+
+#[test]
+fn start_up_prints_the_problems_of_every_broken_scenario_file() {
+    let (code, stdout, stderr) = serve_to_exit(&small("broken-files"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    assert_has(
+        &stderr,
+        &[
+            "error: tests/check_files/broken-files/create.yaml:6:15: the body does not match the schema of `create-item` status 201: /id expected string, found integer",
+            "error: tests/check_files/broken-files/create.yaml:8:26: unknown fixture `nope.json` (known: anvil.json, get-item.json)",
+            "error: tests/check_files/broken-files/stream.yaml:5:7: `create-item` is POST /items: only GET operations take a WebSocket handshake",
+        ],
+    );
+    assert_eq!(
+        stderr.lines().filter(|line| line.starts_with("error: ")).count(),
+        3,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn start_up_prints_at_most_fifty_problems_and_how_many_more_there_are() {
+    let dir = TempDir::new("many-problems");
+    let rules: String = (0..60)
+        .map(|n| format!("  - when: {{ operation: nope-{n} }}\n    respond: {{ status: 200 }}\n"))
+        .collect();
+    dir.write("many.yaml", &format!("rules:\n{rules}"));
+    let spec = format!("{FILES}/openapi.yaml");
+    let scenarios = dir.path().display().to_string();
+    let (code, _, stderr) = serve_to_exit(&["--spec".into(), spec, "--scenarios".into(), scenarios.clone()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 51, "{stderr}");
+    let first = format!("error: {scenarios}/many.yaml:2:24: unknown operation `nope-0`");
+    let fiftieth = format!("error: {scenarios}/many.yaml:100:24: unknown operation `nope-49`");
+    assert!(errors[0].starts_with(&first), "{stderr}");
+    assert!(errors[49].starts_with(&fiftieth), "{stderr}");
+    assert_eq!(
+        errors[50],
+        "error: and 10 more problems (`specmock check` lists them all)"
+    );
+}
+
+const UNKNOWN_STATE: &str = "tests/check_files/unknown-state/items.yaml:7:41: no rule enters state `singed-in` and it is not the initial state, so the rule never matches (states: signed-in, signed-out); did you mean `signed-in`?";
+
+#[test]
+fn a_state_nothing_enters_is_an_error_at_the_rule_naming_the_closest_state() {
+    let args = small("unknown-state");
+    let (code, stdout, _) = check_with(&args, &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_has(&stdout, &[&format!("error: {UNKNOWN_STATE}")]);
+
+    let (code, stdout, _) = check_with(&args, &["--format", "json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let problems = report["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{report:#}");
+    assert_eq!(problems[0]["file"], "tests/check_files/unknown-state/items.yaml");
+    assert_eq!(
+        (problems[0]["line"].as_u64(), problems[0]["column"].as_u64()),
+        (Some(7), Some(41))
+    );
+    let message = problems[0]["message"].as_str().expect("a message");
+    assert!(message.contains("did you mean `signed-in`?"), "{message}");
+    assert!(report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .all(|warning| !warning["message"].as_str().unwrap_or_default().contains("singed-in")));
+
+    let (code, stdout, stderr) = serve_to_exit(&args);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    assert_has(&stderr, &[&format!("error: {UNKNOWN_STATE}")]);
 }

@@ -321,7 +321,11 @@ fn app_error(fixtures: &TempDir) -> specmock::diagnostic::Diagnostic {
     let fixtures = specmock::fixtures::Fixtures::load_dir(fixtures.path()).expect("fixtures load");
     match App::new(spec, &fixtures, 0, Behaviour::default()) {
         Ok(_) => panic!("a fixture breaking its schema must stop start-up"),
-        Err(diagnostic) => diagnostic,
+        Err(problems) => {
+            let problems: Vec<_> = problems.into_iter().collect();
+            assert_eq!(problems.len(), 1, "{problems:#?}");
+            problems.into_iter().next().expect("one problem")
+        }
     }
 }
 

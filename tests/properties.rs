@@ -1848,18 +1848,12 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
     sources.push(scenario_source(file_name, text));
     let labels: Vec<(String, String)> = sources.iter().map(|s| (s.label.clone(), s.text.clone())).collect();
     let labels: Vec<(&str, &str)> = labels.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
-    let mut warnings = Vec::new();
-    match load_catalog(
-        sources,
-        &world.strict.spec,
-        &world.responder,
-        &world.fixtures,
-        0,
-        &mut warnings,
-    ) {
+    match load_catalog(sources, &world.strict.spec, &world.responder, &world.fixtures, 0) {
         Ok(catalog) => Ok(Some(catalog)),
-        Err(diagnostic) => {
-            check_diagnostic(&diagnostic, &labels)?;
+        Err(problems) => {
+            for diagnostic in problems.iter() {
+                check_diagnostic(diagnostic, &labels)?;
+            }
             Ok(None)
         }
     }

@@ -82,7 +82,7 @@ fn items() -> SocketAddr {
 fn build_items(
     extra: Vec<ScenarioSource>,
     start: Option<&str>,
-) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostic> {
+) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostics> {
     let dir = scenario_files_dir().join("items");
     let spec = specmock::spec::load_file(&dir.join("openapi.yaml")).unwrap_or_else(|e| panic!("{e}"));
     let mut scenarios = scenario_sources(&dir.join("scenarios"));
@@ -1146,27 +1146,6 @@ fn a_broken_scenario_file_exits_2_with_file_line_and_column() {
     assert!(stderr.contains(expected), "expected {expected:?} in:\n{stderr}");
 }
 
-#[test]
-fn the_binary_logs_the_unreachable_state_warning() {
-    let dir = TempDir::new("scenario-warning");
-    std::fs::create_dir(dir.path().join("scenarios")).unwrap();
-    let text = std::fs::read_to_string(scenario_files_dir().join("warn/unreachable-state.yaml")).unwrap();
-    dir.write("scenarios/unreachable-state.yaml", &text);
-    let spec = repo_root().join("openapi.yaml").display().to_string();
-    let scenarios = dir.path().join("scenarios").display().to_string();
-    let mut binary = Binary::start(&["--port", "0", "--spec", &spec, "--scenarios", &scenarios], dir.path());
-    let needle = "rules[1] waits for state `pending`, which no rule enters and is not the initial state";
-    let deadline = Instant::now() + IO_TIMEOUT;
-    while !binary.stderr().contains(needle) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    binary.terminate();
-    assert_eq!(binary.wait_exit(), Some(0));
-    let stderr = binary.stderr();
-    assert!(stderr.contains(needle), "{stderr}");
-    assert!(stderr.contains("WARN"), "logged as a warning: {stderr}");
-}
-
 // -------------------------------------------------- static checks
 
 fn bad(name: &str) -> ScenarioSource {
@@ -1540,16 +1519,15 @@ fn every_bad_file_is_tested() {
 }
 
 #[test]
-fn a_state_no_rule_enters_is_a_warning_naming_the_first_rule_waiting_for_it() {
-    let source = scenario_source(&scenario_files_dir().join("warn/unreachable-state.yaml"));
-    let (app, warnings) = build_shipped_with_scenarios(vec![source], None).unwrap_or_else(|e| panic!("{e}"));
+fn a_state_no_rule_enters_is_an_error_at_each_rule_waiting_for_it() {
+    let never = "no rule enters state `pending` and it is not the initial state, so the rule never matches (states: signed-in, signed-out)";
     assert_eq!(
-        warnings,
-        ["scenario `unreachable-state`: tests/scenario_files/warn/unreachable-state.yaml rules[1] waits for state `pending`, which no rule enters and is not the initial state"]
-    );
-    assert!(
-        app.scenarios().get("unreachable-state").is_some(),
-        "a warning, not an error"
+        load_error(vec![bad("unreachable-state.yaml")]),
+        [
+            located("unreachable-state.yaml", 7, 58, never, "/rules/1/when/state/1"),
+            located("unreachable-state.yaml", 9, 45, never, "/rules/2/when/state"),
+        ]
+        .join("\n")
     );
 }
 

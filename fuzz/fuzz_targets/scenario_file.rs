@@ -17,7 +17,7 @@ use specmock::scenario::template::EventView;
 use specmock::scenario::{load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody};
 use specmock::spec::source::{parse_document, NodeBudget};
 use specmock::spec::Spec;
-use specmock_fuzz::{check_diagnostic, client_headers, frames, profile, shipped_sources, NOW};
+use specmock_fuzz::{check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};
 
 const LABEL: &str = "fuzz.yaml";
 
@@ -50,7 +50,7 @@ fn shipped() -> &'static Shipped {
         let fixtures = sources.load_fixtures().expect("the shipped fixtures load");
         let responder = Responder::build(&spec, &fixtures, 0, &mut Vec::new()).expect("the shipped spec renders");
         let files = sources.load_scenarios().expect("the shipped scenarios read");
-        load_catalog(files.clone(), &spec, &responder, &fixtures, 0, &mut Vec::new())
+        load_catalog(files.clone(), &spec, &responder, &fixtures, 0)
             .expect("the shipped scenarios load");
         let scenarios = files
             .into_iter()
@@ -162,19 +162,12 @@ fuzz_target!(|input: &[u8]| {
     let mut sources = ancestors(shipped, &fuzzed);
     sources.push(fuzzed);
     let files: Vec<(&str, &str)> = sources.iter().map(|s| (s.label.as_str(), s.text.as_str())).collect();
-    match load_catalog(
-        sources.clone(),
-        &shipped.spec,
-        &shipped.responder,
-        &shipped.fixtures,
-        0,
-        &mut Vec::new(),
-    ) {
+    match load_catalog(sources.clone(), &shipped.spec, &shipped.responder, &shipped.fixtures, 0) {
         Ok(catalog) => {
             for scenario in catalog.scenarios().filter(|s| s.file == LABEL) {
                 play(scenario, &shipped.spec);
             }
         }
-        Err(diagnostic) => check_diagnostic(&diagnostic, &files),
+        Err(problems) => check_diagnostics(&problems, &files),
     }
 });

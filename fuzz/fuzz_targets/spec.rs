@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use specmock::fixtures::Fixtures;
 use specmock::spec::Operation;
 use specmock::{App, Behaviour};
-use specmock_fuzz::{check_answer, check_diagnostic, check_upgrade, HANDSHAKE};
+use specmock_fuzz::{check_answer, check_diagnostic, check_diagnostics, check_upgrade, HANDSHAKE};
 
 /// The operation's path with each `{parameter}` filled in.
 fn concrete_path(template: &str) -> String {
@@ -78,7 +78,7 @@ fuzz_target!(|input: &[u8]| {
     match specmock::spec::load_text(label, text, None) {
         Ok(spec) => match App::new(spec, &Fixtures::default(), 0, Behaviour::default()) {
             Ok((app, _warnings)) => call_every_operation(&app),
-            Err(diagnostic) => check_diagnostic(&diagnostic, &[(label, text)]),
+            Err(problems) => check_diagnostics(&problems, &[(label, text)]),
         },
         Err(diagnostic) => check_diagnostic(&diagnostic, &[(label, text)]),
     }

@@ -10,7 +10,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method};
 use serde_json::{json, Value};
 use specmock::app::{Handled, StreamMode, Upgrade};
-use specmock::diagnostic::{Diagnostic, Position};
+use specmock::diagnostic::{Diagnostic, Diagnostics, Position};
 use specmock::scenario::{Fault, Frame, Step};
 use specmock::sources::{Source, Sources};
 use specmock::spec::{MediaSpec, ResponseSpec};
@@ -204,6 +204,14 @@ pub fn frames(steps: &[Step]) -> Vec<&Frame> {
             _ => Vec::new(),
         })
         .collect()
+}
+
+/// Problems there are, each as [`check_diagnostic`] wants it.
+pub fn check_diagnostics(problems: &Diagnostics, files: &[(&str, &str)]) {
+    assert!(!problems.is_empty(), "an error with no problem in it");
+    for diagnostic in problems.iter() {
+        check_diagnostic(diagnostic, files);
+    }
 }
 
 /// A diagnostic names one of `files` (label, text), says something, and

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::control::{self, Prefer, SessionKey};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::fixtures::Fixtures;
 use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
@@ -109,7 +109,7 @@ impl App {
         fixtures: &Fixtures,
         seed: u64,
         behaviour: Behaviour,
-    ) -> Result<(Self, Vec<String>), Diagnostic> {
+    ) -> Result<(Self, Vec<String>), Diagnostics> {
         let inputs = Inputs {
             spec,
             fixtures: fixtures.clone(),
@@ -121,8 +121,8 @@ impl App {
     }
 
     /// Renders every default body and checks every scenario once; returns
-    /// the warnings an operator should see.
-    pub fn build(inputs: Inputs, behaviour: Behaviour) -> Result<(Self, Vec<String>), Diagnostic> {
+    /// the warnings an operator should see, or every problem found.
+    pub fn build(inputs: Inputs, behaviour: Behaviour) -> Result<(Self, Vec<String>), Diagnostics> {
         let Inputs {
             spec,
             fixtures,
@@ -132,7 +132,7 @@ impl App {
         } = inputs;
         let mut warnings = Vec::new();
         let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
-        let scenarios = load_catalog(scenarios, &spec, &responder, &fixtures, seed, &mut warnings)?;
+        let scenarios = load_catalog(scenarios, &spec, &responder, &fixtures, seed)?;
         let start_with = match start_scenario {
             Some(name) => Some(scenarios.get(&name).cloned().ok_or_else(|| {
                 let known: Vec<&str> = scenarios.names().collect();

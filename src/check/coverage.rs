@@ -2,9 +2,6 @@
 //! every operation and concrete status, the scenario rules that answer it,
 //! the spec's default answer, and the mock's own 426 for a WebSocket.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use super::report::Pair;
 use crate::scenario::{Catalog, Fault, Reaction, Rule};
 use crate::spec::{Operation, Spec, StatusKey};
@@ -47,7 +44,6 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
 /// defines it (`vanity-taken rules[0]`), with its states: a scenario that
 /// `extends` another holds the parent's rules too.
 fn own_rules(catalog: &Catalog) -> Vec<(String, &Rule)> {
-    let live = live_rules(catalog);
     let mut rules = Vec::new();
     for scenario in catalog.scenarios() {
         for rule in &scenario.rules {
@@ -55,9 +51,7 @@ fn own_rules(catalog: &Catalog) -> Vec<(String, &Rule)> {
                 .label
                 .strip_prefix(scenario.file.as_str())
                 .and_then(|rest| rest.strip_prefix(' '));
-            let Some(index) = own.filter(|_| live.contains(&Arc::as_ptr(rule))) else {
-                continue;
-            };
+            let Some(index) = own else { continue };
             let mut name = format!("{} {index}", scenario.name);
             if !rule.states.is_empty() {
                 name.push_str(&format!(" (state: {})", rule.states.join(" or ")));
@@ -66,26 +60,6 @@ fn own_rules(catalog: &Catalog) -> Vec<(String, &Rule)> {
         }
     }
     rules
-}
-
-/// The rules that can match in some scenario: a rule that waits only for
-/// states no rule of that scenario enters never answers (the loader warns
-/// about it); an inherited one may still answer in a child that enters them.
-fn live_rules(catalog: &Catalog) -> HashSet<*const Rule> {
-    let mut live = HashSet::new();
-    for scenario in catalog.scenarios() {
-        let entered: HashSet<&str> = scenario
-            .rules
-            .iter()
-            .filter_map(|rule| rule.then_state.as_deref())
-            .chain([scenario.initial.as_str()])
-            .collect();
-        let waits_for_entered = |rule: &&Arc<Rule>| {
-            rule.states.is_empty() || rule.states.iter().any(|state| entered.contains(state.as_str()))
-        };
-        live.extend(scenario.rules.iter().filter(waits_for_entered).map(Arc::as_ptr));
-    }
-    live
 }
 
 fn reaches(rule: &Rule, operation: &Operation, status: u16) -> bool {
@@ -136,7 +110,7 @@ paths:
     }
 
     #[test]
-    fn resets_and_rules_waiting_for_states_never_entered_reach_nothing_and_inherited_rules_count_once() {
+    fn resets_reach_nothing_and_inherited_rules_count_once() {
         let spec = crate::spec::load_text("spec.yaml", SPEC, None).expect("the spec loads");
         let fixtures = Fixtures::default();
         let responder = Responder::build(&spec, &fixtures, 0, &mut Vec::new()).expect("bodies render");
@@ -147,10 +121,10 @@ paths:
             ),
             scenario(
                 "child.yaml",
-                "extends: base\ninitial: x\nrules:\n  - when: { operation: a, state: [x, y] }\n    respond: { status: 500 }\n  - when: { operation: a, state: never }\n    respond: { status: 503, fault: close }\n",
+                "extends: base\ninitial: x\nrules:\n  - when: { operation: a, state: [x, y] }\n    respond: { status: 500 }\n    then: { state: y }\n",
             ),
         ];
-        let catalog = load_catalog(sources, &spec, &responder, &fixtures, 0, &mut Vec::new()).expect("scenarios load");
+        let catalog = load_catalog(sources, &spec, &responder, &fixtures, 0).expect("scenarios load");
         let pairs: Vec<(u16, Vec<String>)> = coverage(&spec, &catalog)
             .into_iter()
             .map(|pair| (pair.status, pair.reached_by))

@@ -77,10 +77,6 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
     let scenarios = scenarios::check(scenario_sources, &spec, &responder, &fixtures.parsed, SEED);
     scenarios.problems.into_iter().for_each(|d| report.problem(d));
     scenarios.set_aside.into_iter().for_each(|d| report.warning(d));
-    for message in scenarios.warnings {
-        let subject = rule_subject(&report, &message).unwrap_or_else(|| spec_subject.clone());
-        report.warnings.push(Finding::unlocated(subject, message));
-    }
 
     for (name, label) in fixtures.unnamed {
         if !scenarios.fixtures.contains(&name) {
@@ -107,15 +103,4 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
     }
     report.sort();
     Ok(report)
-}
-
-/// The scenario file a loader warning is about: it names a rule as
-/// `FILE rules[N]`.
-fn rule_subject(report: &Report, message: &str) -> Option<Subject> {
-    report
-        .inputs
-        .iter()
-        .filter(|input| input.kind == Kind::Scenario && message.contains(&format!("{} rules[", input.label)))
-        .max_by_key(|input| input.label.len())
-        .map(|input| Subject::Input(input.label.clone()))
 }

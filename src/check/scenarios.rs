@@ -1,57 +1,26 @@
-//! Scenario files, each on its own. The loader stops at the first problem,
-//! so the catalog is loaded again without each file found broken, until it
-//! loads. A file that extends a broken scenario is set aside with a note
-//! instead of being reported for an unknown parent.
+//! Scenario files, each on its own: every problem of a broken file, and the
+//! catalog of those that load. A file that extends a broken scenario is set
+//! aside with a note instead of being reported for an unknown parent.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
-use crate::locate::Locations;
 use crate::render::Responder;
-use crate::scenario::{load_catalog, Catalog, ScenarioSource};
+use crate::scenario::{load_each_file, Catalog, Loaded, ScenarioSource};
 use crate::spec::source::{parse_document, NodeBudget};
 use crate::spec::Spec;
 
 pub(super) struct ScenarioCheck {
     /// The scenarios that load.
     pub catalog: Catalog,
-    pub problems: Vec<Diagnostic>,
+    pub problems: Diagnostics,
     /// Files not checked because they extend a broken scenario.
-    pub set_aside: Vec<Diagnostic>,
-    /// The loader's warnings, as text that names the rule.
-    pub warnings: Vec<String>,
+    pub set_aside: Diagnostics,
     /// The fixtures the files name (broken files included).
     pub fixtures: BTreeSet<String>,
-}
-
-/// What the loader's retries need to know of a file before compiling it.
-struct File {
-    source: ScenarioSource,
-    /// As the loader names it: `name:`, else the file name without extension.
-    name: String,
-    extends: Option<String>,
-}
-
-impl File {
-    fn new(source: ScenarioSource, raw: Option<&Value>) -> Self {
-        let field = |key: &str| {
-            raw.and_then(|raw| raw.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let stem = source
-            .file_name
-            .rsplit_once('.')
-            .map_or(source.file_name.as_str(), |(stem, _)| stem);
-        Self {
-            name: field("name").unwrap_or_else(|| stem.to_string()),
-            extends: field("extends"),
-            source,
-        }
-    }
 }
 
 pub(super) fn check(
@@ -61,63 +30,21 @@ pub(super) fn check(
     fixtures: &Fixtures,
     seed: u64,
 ) -> ScenarioCheck {
-    let mut named_fixtures = BTreeSet::new();
-    let mut remaining = Vec::new();
-    for source in sources {
-        let raw = parse_document(&source.label, &source.text, NodeBudget::Scenario).ok();
-        if let Some(raw) = &raw {
-            named_fixtures.extend(referenced_fixtures(raw));
-        }
-        remaining.push(File::new(source, raw.as_ref()));
-    }
-    let mut broken: Vec<String> = Vec::new();
-    let mut problems = Vec::new();
-    let mut set_aside = Vec::new();
-    loop {
-        while let Some(index) = remaining.iter().position(|file| {
-            file.extends
-                .as_ref()
-                .is_some_and(|parent| broken.contains(parent) && !remaining.iter().any(|other| other.name == *parent))
-        }) {
-            let file = remaining.remove(index);
-            let message = format!(
-                "not checked: it extends `{}`, which has problems",
-                file.extends.as_deref().unwrap_or_default()
-            );
-            let diagnostic = Diagnostic::at_pointer(&file.source.label, "/extends", message);
-            set_aside.push(Locations::of_yaml(&file.source.text).locate(diagnostic));
-            broken.push(file.name);
-        }
-        let mut warnings = Vec::new();
-        let sources = remaining.iter().map(|file| file.source.clone()).collect();
-        match load_catalog(sources, spec, responder, fixtures, seed, &mut warnings) {
-            Ok(catalog) => {
-                return ScenarioCheck {
-                    catalog,
-                    problems,
-                    set_aside,
-                    warnings,
-                    fixtures: named_fixtures,
-                }
-            }
-            Err(diagnostic) => {
-                let index = remaining.iter().position(|file| file.source.label == diagnostic.file);
-                problems.push(diagnostic);
-                match index {
-                    Some(index) => broken.push(remaining.remove(index).name),
-                    // Not one file's problem: there is nothing to leave out and retry.
-                    None => {
-                        return ScenarioCheck {
-                            catalog: Catalog::default(),
-                            problems,
-                            set_aside,
-                            warnings: Vec::new(),
-                            fixtures: named_fixtures,
-                        }
-                    }
-                }
-            }
-        }
+    let named_fixtures = sources
+        .iter()
+        .filter_map(|source| parse_document(&source.label, &source.text, NodeBudget::Scenario).ok())
+        .flat_map(|raw| referenced_fixtures(&raw))
+        .collect();
+    let Loaded {
+        catalog,
+        problems,
+        set_aside,
+    } = load_each_file(sources, spec, responder, fixtures, seed);
+    ScenarioCheck {
+        catalog,
+        problems,
+        set_aside,
+        fixtures: named_fixtures,
     }
 }
 

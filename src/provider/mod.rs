@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderName, HeaderValue};
 
 use crate::app::{App, Behaviour};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Diagnostics;
 use crate::scenario::Scenario;
 use crate::sources::Sources;
 use crate::spec::Spec;
@@ -81,7 +81,7 @@ pub async fn run(args: VerifyArgs) -> ExitCode {
 /// Whether every operation conforms; `Err` for usage and I/O errors.
 async fn verify(args: VerifyArgs) -> Result<bool, String> {
     let target = Target::parse(&args.against)?;
-    let (spec, scenario) = load(&args).map_err(|diagnostic| diagnostic.to_string())?;
+    let (spec, scenario) = load(&args).map_err(|problems| problems.to_string())?;
     let timeout = Duration::from_secs(args.timeout);
     let address = target.resolve(timeout).await?;
     let mut results = Vec::new();
@@ -121,7 +121,7 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
 /// The spec, and the scenario when one is named. A scenario is compiled as
 /// `serve` compiles it (operations, fixtures and templates checked, an
 /// unknown name refused); only its request matches are used.
-fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostic> {
+fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
     let Some(name) = &args.scenario else {

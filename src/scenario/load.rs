@@ -3,9 +3,12 @@
 //! spec does not declare for the operation, static bodies that break the
 //! schema, unknown fixtures and examples, templates that read nothing a
 //! request can have, store keys nothing writes, `extends` cycles, states no
-//! rule ever enters (a warning).
+//! rule ever enters. Each rule, response and stream step is checked on its
+//! own, so a file's problems are all reported at once; only a file that
+//! does not parse (YAML syntax, an unknown field, a wrong type) stops at its
+//! first problem, since nothing after it can be read.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use super::file::{BodyFile, FaultFile, ResponseFile, RuleFile, ScenarioFile};
 use super::stream::{compile_script, StepContext};
 use super::template::{parse_expr, Expr, Template};
 use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scripted, ScriptedBody};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
@@ -47,103 +50,185 @@ struct Parsed {
     source: ScenarioSource,
 }
 
+/// Every file loaded on its own: the scenarios that compiled, every problem
+/// of those that did not, and a note for each file left unchecked because it
+/// extends one of those.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub problems: Diagnostics,
+    pub set_aside: Diagnostics,
+}
+
+/// The catalog, or every problem of every file (what stops start-up).
 pub fn load_catalog(
     sources: Vec<ScenarioSource>,
     spec: &Spec,
     responder: &Responder,
     fixtures: &Fixtures,
     seed: u64,
-    warnings: &mut Vec<String>,
-) -> Result<Catalog, Diagnostic> {
-    let context = Context {
-        spec,
-        responder,
-        fixtures,
-        seed,
+) -> Result<Catalog, Diagnostics> {
+    let loaded = load_each_file(sources, spec, responder, fixtures, seed);
+    loaded.problems.or(loaded.catalog)
+}
+
+/// Every file, each on its own: one with problems is left out of the
+/// catalog and the others are still compiled (what `specmock check` reports).
+pub fn load_each_file(
+    sources: Vec<ScenarioSource>,
+    spec: &Spec,
+    responder: &Responder,
+    fixtures: &Fixtures,
+    seed: u64,
+) -> Loaded {
+    let mut loader = Loader {
+        context: Context {
+            spec,
+            responder,
+            fixtures,
+            seed,
+        },
+        parsed: BTreeMap::new(),
+        known: BTreeSet::new(),
+        broken: BTreeSet::new(),
+        loaded: Loaded::default(),
     };
-    let mut parsed: BTreeMap<String, Parsed> = BTreeMap::new();
     for source in sources
         .into_iter()
         .filter(|s| s.file_name.ends_with(".yaml") || s.file_name.ends_with(".yml"))
     {
-        let file: ScenarioFile = parse_typed(&source.label, &source.text, NodeBudget::Scenario)?;
-        let raw = parse_document(&source.label, &source.text, NodeBudget::Scenario)?;
+        loader.parse(source);
+    }
+    let names: Vec<String> = loader.parsed.keys().cloned().collect();
+    for name in names {
+        loader.compile_with_parents(&name, &mut Vec::new());
+    }
+    loader.loaded
+}
+
+struct Loader<'a> {
+    context: Context<'a>,
+    /// Parsed files not compiled yet, by scenario name.
+    parsed: BTreeMap<String, Parsed>,
+    /// The name of every file that parsed.
+    known: BTreeSet<String>,
+    /// Scenarios with problems, or set aside: what extends them is not checked.
+    broken: BTreeSet<String>,
+    loaded: Loaded,
+}
+
+/// Why a file was not compiled.
+enum NotCompiled {
+    Problems(Diagnostics),
+    /// It extends a scenario that was not compiled.
+    SetAside(Diagnostic),
+}
+
+impl Loader<'_> {
+    fn parse(&mut self, source: ScenarioSource) {
         let stem = source
             .file_name
             .rsplit_once('.')
-            .map_or(source.file_name.as_str(), |(stem, _)| stem);
-        let name = file.name.clone().unwrap_or_else(|| stem.to_string());
-        if let Some(first) = parsed.get(&name) {
-            return Err(Diagnostic::in_file(
+            .map_or(source.file_name.as_str(), |(stem, _)| stem)
+            .to_string();
+        let file = match parse_typed::<ScenarioFile>(&source.label, &source.text, NodeBudget::Scenario) {
+            Ok(file) => file,
+            Err(diagnostic) => {
+                // What extends it is set aside rather than reported for an unknown parent.
+                let raw = parse_document(&source.label, &source.text, NodeBudget::Scenario).ok();
+                let name = raw
+                    .as_ref()
+                    .and_then(|raw| raw.get("name")?.as_str().map(str::to_string));
+                self.broken.insert(name.unwrap_or(stem));
+                self.loaded.problems.push(diagnostic);
+                return;
+            }
+        };
+        let Some(raw) = self
+            .loaded
+            .problems
+            .take(parse_document(&source.label, &source.text, NodeBudget::Scenario))
+        else {
+            return;
+        };
+        let name = file.name.clone().unwrap_or(stem);
+        if let Some(first) = self.parsed.get(&name) {
+            self.loaded.problems.push(Diagnostic::in_file(
                 &source.label,
                 format!("a second scenario named `{name}` (the first is {})", first.source.label),
             ));
+            return;
         }
-        parsed.insert(name, Parsed { file, raw, source });
+        self.known.insert(name.clone());
+        self.parsed.insert(name, Parsed { file, raw, source });
     }
-    let names: Vec<String> = parsed.keys().cloned().collect();
-    let mut compiled: BTreeMap<String, Arc<Scenario>> = BTreeMap::new();
-    for name in names {
-        compile_with_parents(&name, &mut parsed, &mut compiled, &mut Vec::new(), &context, warnings)?;
-    }
-    Ok(Catalog { by_name: compiled })
-}
 
-/// Compiles `name` after the scenario it extends (depth first, cycles refused).
-fn compile_with_parents(
-    name: &str,
-    parsed: &mut BTreeMap<String, Parsed>,
-    compiled: &mut BTreeMap<String, Arc<Scenario>>,
-    visiting: &mut Vec<String>,
-    context: &Context<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<(), Diagnostic> {
-    if compiled.contains_key(name) {
-        return Ok(());
-    }
-    let Some(entry) = parsed.get(name) else { return Ok(()) };
-    let label = entry.source.label.clone();
-    let parent_name = entry.file.extends.clone();
-    visiting.push(name.to_string());
-    let parent = match parent_name {
-        Some(parent) if visiting.contains(&parent) => {
-            let diagnostic = Diagnostic::at_pointer(
-                &label,
-                "/extends",
-                format!("`extends` makes a cycle: {} -> {parent}", visiting.join(" -> ")),
-            );
-            return Err(Locations::of_yaml(&entry.source.text).locate(diagnostic));
+    /// Compiles `name` after the scenario it extends (depth first, cycles
+    /// refused); `None` when it has problems or is set aside.
+    fn compile_with_parents(&mut self, name: &str, visiting: &mut Vec<String>) -> Option<Arc<Scenario>> {
+        if let Some(scenario) = self.loaded.catalog.by_name.get(name) {
+            return Some(scenario.clone());
         }
-        Some(parent) => {
-            if !parsed.contains_key(&parent) && !compiled.contains_key(&parent) {
-                let known: BTreeSet<&str> = parsed.keys().chain(compiled.keys()).map(String::as_str).collect();
-                let known: Vec<&str> = known.into_iter().collect();
-                let diagnostic = Diagnostic::at_pointer(
-                    &label,
-                    "/extends",
-                    format!("unknown scenario `{parent}` (known: {})", known.join(", ")),
-                );
-                return Err(Locations::of_yaml(&entry.source.text).locate(diagnostic));
+        let Parsed { file, raw, source } = self.parsed.remove(name)?;
+        visiting.push(name.to_string());
+        let parent = self.parent(file.extends.as_deref(), &source.label, visiting);
+        visiting.pop();
+        let compiled = parent.and_then(|parent| {
+            compile(file, name, &raw, &source.label, parent.as_deref(), &self.context).map_err(NotCompiled::Problems)
+        });
+        let locations = || Locations::of_yaml(&source.text);
+        match compiled {
+            Ok(scenario) => {
+                let scenario = Arc::new(scenario);
+                self.loaded.catalog.by_name.insert(name.to_string(), scenario.clone());
+                return Some(scenario);
             }
-            compile_with_parents(&parent, parsed, compiled, visiting, context, warnings)?;
-            compiled.get(&parent).cloned()
+            Err(NotCompiled::Problems(problems)) => {
+                let locations = locations();
+                let mut located = problems.map(|diagnostic| locations.locate(diagnostic));
+                located.sort_by_position();
+                self.loaded.problems.extend(located);
+            }
+            Err(NotCompiled::SetAside(note)) => self.loaded.set_aside.push(locations().locate(note)),
         }
-        None => None,
-    };
-    visiting.pop();
-    let entry = parsed.remove(name).expect("checked above");
-    let scenario = compile(
-        entry.file,
-        name,
-        &entry.raw,
-        &label,
-        parent.as_deref(),
-        context,
-        warnings,
-    )
-    .map_err(|diagnostic| Locations::of_yaml(&entry.source.text).locate(diagnostic))?;
-    compiled.insert(name.to_string(), Arc::new(scenario));
-    Ok(())
+        self.broken.insert(name.to_string());
+        None
+    }
+
+    /// The compiled scenario `extends` names, if any.
+    fn parent(
+        &mut self,
+        extends: Option<&str>,
+        label: &str,
+        visiting: &mut Vec<String>,
+    ) -> Result<Option<Arc<Scenario>>, NotCompiled> {
+        let Some(parent) = extends else { return Ok(None) };
+        let problem = |message: String| {
+            let diagnostic = Diagnostic::at_pointer(label, "/extends", message);
+            NotCompiled::Problems(diagnostic.into())
+        };
+        if visiting.iter().any(|name| name == parent) {
+            return Err(problem(format!(
+                "`extends` makes a cycle: {} -> {parent}",
+                visiting.join(" -> ")
+            )));
+        }
+        if !self.known.contains(parent) && !self.broken.contains(parent) {
+            let known: Vec<&str> = self.known.iter().map(String::as_str).collect();
+            return Err(problem(format!(
+                "unknown scenario `{parent}` (known: {})",
+                known.join(", ")
+            )));
+        }
+        match self.compile_with_parents(parent, visiting) {
+            Some(scenario) => Ok(Some(scenario)),
+            None => Err(NotCompiled::SetAside(Diagnostic::at_pointer(
+                label,
+                "/extends",
+                format!("not checked: it extends `{parent}`, which has problems"),
+            ))),
+        }
+    }
 }
 
 fn compile(
@@ -153,47 +238,41 @@ fn compile(
     label: &str,
     parent: Option<&Scenario>,
     context: &Context<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<Scenario, Diagnostic> {
+) -> Result<Scenario, Diagnostics> {
+    let mut problems = Diagnostics::default();
     let mut reads = StoreReads::default();
+    let written = written_keys(&file, parent);
+    let initial = file
+        .initial
+        .or_else(|| parent.map(|p| p.initial.clone()))
+        .unwrap_or_else(|| "start".to_string());
+    problems.extend(unentered_states(&file.rules, raw, &initial, parent, label));
     let mut store = parent.map(|p| (*p.store).clone()).unwrap_or_default();
     for (key, body) in file.store.unwrap_or_default() {
         let at = format!("/store/{key}");
-        let template = body_template(body, None, None, &at, label, context, &mut reads, None)?;
-        let value = template.as_static().ok_or_else(|| {
-            Diagnostic::at_pointer(
-                label,
-                &at,
-                "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
-            )
-        })?;
-        store.insert(key, value);
+        if let Some(value) = problems.take(initial_value(body, &at, label, context, &mut reads)) {
+            store.insert(key, value);
+        }
     }
     let mut rules = Vec::with_capacity(file.rules.len());
     for (index, rule) in file.rules.into_iter().enumerate() {
-        rules.push(Arc::new(compile_rule(rule, index, raw, label, context, &mut reads)?));
+        rules.extend(
+            problems
+                .take(compile_rule(rule, index, raw, label, context, &mut reads))
+                .map(Arc::new),
+        );
     }
     if let Some(parent) = parent {
         rules.extend(parent.rules.iter().cloned());
     }
-    let written: BTreeSet<&str> = store
-        .keys()
-        .map(String::as_str)
-        .chain(rules.iter().flat_map(|r| r.store.iter().map(|(k, _)| k.as_str())))
-        .collect();
-    if let Some((pointer, key)) = reads.0.iter().find(|(_, key)| !written.contains(key.as_str())) {
-        return Err(Diagnostic::at_pointer(
+    for (pointer, key) in reads.0.iter().filter(|(_, key)| !written.contains(key)) {
+        problems.push(Diagnostic::at_pointer(
             label,
             pointer,
             format!("`store.{key}` is read, but no `store:` writes `{key}`"),
         ));
     }
-    let initial = file
-        .initial
-        .or_else(|| parent.map(|p| p.initial.clone()))
-        .unwrap_or_else(|| "start".to_string());
-    warn_about_unreachable_states(&rules, &initial, name, warnings);
-    Ok(Scenario {
+    problems.or(Scenario {
         name: name.to_string(),
         description: file.description,
         file: label.to_string(),
@@ -203,10 +282,49 @@ fn compile(
     })
 }
 
+/// Every key a `store:` writes: this file's, compiled or not (a read of a
+/// key whose writer has a problem of its own is not a second problem), and
+/// the extended scenario's.
+fn written_keys(file: &ScenarioFile, parent: Option<&Scenario>) -> BTreeSet<String> {
+    let own = file
+        .store
+        .iter()
+        .chain(file.rules.iter().filter_map(|rule| rule.store.as_ref()))
+        .flat_map(BTreeMap::keys);
+    let inherited = parent.into_iter().flat_map(|parent| {
+        let rules = parent
+            .rules
+            .iter()
+            .flat_map(|rule| rule.store.iter().map(|(key, _)| key));
+        parent.store.keys().chain(rules)
+    });
+    own.chain(inherited).cloned().collect()
+}
+
+/// An initial store value: fixed, since a session starts with no request.
+fn initial_value(
+    body: BodyFile,
+    at: &str,
+    label: &str,
+    context: &Context<'_>,
+    reads: &mut StoreReads,
+) -> Result<Value, Diagnostic> {
+    let template = body_template(body, None, None, at, label, context, reads, None)?;
+    template.as_static().ok_or_else(|| {
+        Diagnostic::at_pointer(
+            label,
+            at,
+            "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
+        )
+    })
+}
+
 /// Where templates read store keys, checked once every writer is known.
 #[derive(Default)]
 pub(super) struct StoreReads(Vec<(String, String)>);
 
+/// A rule: its operation first (everything else is checked against it),
+/// then each response or stream step, store value and header on its own.
 fn compile_rule(
     rule: RuleFile,
     index: usize,
@@ -214,7 +332,7 @@ fn compile_rule(
     label: &str,
     context: &Context<'_>,
     reads: &mut StoreReads,
-) -> Result<Rule, Diagnostic> {
+) -> Result<Rule, Diagnostics> {
     let at = format!("/rules/{index}");
     let operation = find_operation(context.spec, &rule.when.operation).ok_or_else(|| {
         Diagnostic::at_pointer(
@@ -225,9 +343,17 @@ fn compile_rule(
     })?;
     let op = &context.spec.operations[operation];
     let rule_label = format!("{label} rules[{index}]");
+    let mut problems = Diagnostics::default();
     let reaction = match (rule.respond, rule.stream) {
         (Some(respond), None) => {
             let single = raw.pointer(&format!("{at}/respond")).is_some_and(Value::is_object);
+            if respond.0.is_empty() {
+                problems.push(Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/respond"),
+                    "expected at least one response",
+                ));
+            }
             let mut responses = Vec::with_capacity(respond.0.len());
             for (position, response) in respond.0.into_iter().enumerate() {
                 let response_at = if single {
@@ -235,61 +361,42 @@ fn compile_rule(
                 } else {
                     format!("{at}/respond/{position}")
                 };
-                responses.push(compile_response(
-                    response,
-                    operation,
-                    op,
-                    &response_at,
-                    label,
-                    context,
-                    reads,
-                )?);
+                let compiled = compile_response(response, operation, op, &response_at, label, context, reads);
+                responses.extend(problems.take(compiled));
             }
-            if responses.is_empty() {
-                return Err(Diagnostic::at_pointer(
-                    label,
-                    format!("{at}/respond"),
-                    "expected at least one response",
-                ));
-            }
-            Reaction::Respond {
+            Some(Reaction::Respond {
                 responses,
                 cycle: rule.cycle,
-            }
+            })
         }
         (None, Some(steps)) => {
             let scope = StepContext { context, op, label };
-            let script = compile_script(steps, &format!("{at}/stream"), rule_label.clone(), &scope, reads)?;
-            Reaction::Stream(Arc::new(script))
+            let script = compile_script(steps, &format!("{at}/stream"), rule_label.clone(), &scope, reads);
+            problems.take(script).map(|script| Reaction::Stream(Arc::new(script)))
         }
         _ => {
-            return Err(Diagnostic::at_pointer(
+            problems.push(Diagnostic::at_pointer(
                 label,
                 &at,
                 "a rule needs exactly one of `respond` (HTTP responses) and `stream` (WebSocket frames)",
-            ))
+            ));
+            None
         }
     };
     let mut store = Vec::new();
     for (key, body) in rule.store.unwrap_or_default() {
-        store.push((
-            key.clone(),
-            body_template(
-                body,
-                Some(op),
-                None,
-                &format!("{at}/store/{key}"),
-                label,
-                context,
-                reads,
-                None,
-            )?,
-        ));
+        let at = format!("{at}/store/{key}");
+        let template = body_template(body, Some(op), None, &at, label, context, reads, None);
+        store.extend(problems.take(template).map(|template| (key, template)));
     }
     let mut headers = Vec::new();
     for (name, value) in rule.when.headers {
-        headers.push((header_name(&name, &format!("{at}/when/headers"), label)?, value));
+        let header = header_name(&name, &format!("{at}/when/headers"), label);
+        headers.extend(problems.take(header).map(|header| (header, value)));
     }
+    let Some(reaction) = reaction.filter(|_| problems.is_empty()) else {
+        return Err(problems);
+    };
     Ok(Rule {
         label: rule_label,
         operation,
@@ -306,6 +413,7 @@ fn compile_rule(
     })
 }
 
+/// A response: its status and body, each header and its delay, on their own.
 fn compile_response(
     response: ResponseFile,
     operation: usize,
@@ -314,15 +422,55 @@ fn compile_response(
     label: &str,
     context: &Context<'_>,
     reads: &mut StoreReads,
-) -> Result<Scripted, Diagnostic> {
-    let status = response.status;
-    let fault = response.fault.map(|fault| match fault {
+) -> Result<Scripted, Diagnostics> {
+    let ResponseFile {
+        status,
+        headers,
+        body,
+        delay,
+        fault,
+    } = response;
+    let fault = fault.map(|fault| match fault {
         FaultFile::Reset => Fault::Reset,
         FaultFile::Close => Fault::Close,
         FaultFile::Truncate => Fault::Truncate,
         FaultFile::Malformed => Fault::Malformed,
         FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
     });
+    let mut problems = Diagnostics::default();
+    let body = problems.take(scripted_body(body, status, fault, operation, at, label, context, reads));
+    let mut scripted_headers = Vec::new();
+    for (name, value) in headers {
+        scripted_headers.extend(problems.take(scripted_header(&name, value, op, at, label, reads)));
+    }
+    let delay = delay.and_then(|text| {
+        problems.take(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e)))
+    });
+    let Some(body) = body.filter(|_| problems.is_empty()) else {
+        return Err(problems);
+    };
+    Ok(Scripted {
+        status,
+        headers: scripted_headers,
+        body,
+        delay,
+        fault,
+    })
+}
+
+/// A response's body, checked against what the spec declares for its status.
+#[allow(clippy::too_many_arguments)]
+fn scripted_body(
+    body: Option<BodyFile>,
+    status: u16,
+    fault: Option<Fault>,
+    operation: usize,
+    at: &str,
+    label: &str,
+    context: &Context<'_>,
+    reads: &mut StoreReads,
+) -> Result<ScriptedBody, Diagnostic> {
+    let op = &context.spec.operations[operation];
     if !(100..=599).contains(&status) {
         return Err(Diagnostic::at_pointer(
             label,
@@ -343,83 +491,83 @@ fn compile_response(
             ),
         ));
     }
-    let wants_text = response.body.as_ref().is_some_and(|b| b.text.is_some());
+    let wants_text = body.as_ref().is_some_and(|b| b.text.is_some());
     let media = declared.and_then(|d| media_for(&d.content, wants_text));
-    let body = match response.body {
-        None => match context.responder.for_status(context.spec, operation, status) {
-            Some(rendered) => ScriptedBody::Ready(rendered),
-            None => ScriptedBody::Ready(Rendered {
-                status,
-                content_type: None,
-                body: Default::default(),
-                source: "empty".into(),
-                schema_mismatch: None,
-            }),
-        },
-        Some(body) => {
-            let body_at = format!("{at}/body");
-            if declared.is_some() && media.is_none() {
-                return Err(Diagnostic::at_pointer(
-                    label,
-                    &body_at,
-                    format!("status {status} of `{}` declares no content: remove `body`", op.id),
-                ));
-            }
-            let template = body_template(body, Some(op), media, &body_at, label, context, reads, None)?;
-            match template.as_static() {
-                Some(value) => {
-                    if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
-                        return Err(Diagnostic::at_pointer(
-                            label,
-                            body_at,
-                            format!(
-                                "the body does not match the schema of `{}` status {status}: {problem}",
-                                op.id
-                            ),
-                        ));
-                    }
-                    ScriptedBody::Ready(encode_for(status, media, &value, "scenario".into()))
-                }
-                None => ScriptedBody::Template {
-                    body: template,
-                    media: media.cloned(),
-                },
-            }
-        }
+    let Some(body) = body else {
+        return Ok(ScriptedBody::Ready(
+            context
+                .responder
+                .for_status(context.spec, operation, status)
+                .unwrap_or_else(|| Rendered {
+                    status,
+                    content_type: None,
+                    body: Default::default(),
+                    source: "empty".into(),
+                    schema_mismatch: None,
+                }),
+        ));
     };
-    let mut headers = Vec::new();
-    for (name, value) in response.headers {
-        let value_at = format!("{at}/headers/{name}");
-        let header = header_name(&name, &format!("{at}/headers"), label)?;
-        if RESERVED_HEADERS.contains(&header.as_str()) {
-            return Err(Diagnostic::at_pointer(
-                label,
-                &value_at,
-                format!("`{header}` cannot be scripted: {}", reserved_why(&header)),
-            ));
-        }
-        let template =
-            Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
-        for expr in template.expressions() {
-            check_expression(expr, Some(op), &value_at, label, reads, None)?;
-        }
-        if let Some(Value::String(literal)) = template.as_literal() {
-            HeaderValue::from_str(literal)
-                .map_err(|_| Diagnostic::at_pointer(label, &value_at, "not a valid header value"))?;
-        }
-        headers.push((header, template));
+    let body_at = format!("{at}/body");
+    if declared.is_some() && media.is_none() {
+        return Err(Diagnostic::at_pointer(
+            label,
+            &body_at,
+            format!("status {status} of `{}` declares no content: remove `body`", op.id),
+        ));
     }
-    let delay = match response.delay {
-        Some(text) => Some(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e))?),
-        None => None,
+    let template = body_template(body, Some(op), media, &body_at, label, context, reads, None)?;
+    let Some(value) = template.as_static() else {
+        return Ok(ScriptedBody::Template {
+            body: template,
+            media: media.cloned(),
+        });
     };
-    Ok(Scripted {
+    if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
+        return Err(Diagnostic::at_pointer(
+            label,
+            body_at,
+            format!(
+                "the body does not match the schema of `{}` status {status}: {problem}",
+                op.id
+            ),
+        ));
+    }
+    Ok(ScriptedBody::Ready(encode_for(
         status,
-        headers,
-        body,
-        delay,
-        fault,
-    })
+        media,
+        &value,
+        "scenario".into(),
+    )))
+}
+
+/// A response header: a valid name the server does not set itself, and a
+/// value (a template) that reads what the request can have.
+fn scripted_header(
+    name: &str,
+    value: String,
+    op: &Operation,
+    at: &str,
+    label: &str,
+    reads: &mut StoreReads,
+) -> Result<(HeaderName, Template), Diagnostic> {
+    let value_at = format!("{at}/headers/{name}");
+    let header = header_name(name, &format!("{at}/headers"), label)?;
+    if RESERVED_HEADERS.contains(&header.as_str()) {
+        return Err(Diagnostic::at_pointer(
+            label,
+            &value_at,
+            format!("`{header}` cannot be scripted: {}", reserved_why(&header)),
+        ));
+    }
+    let template = Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
+    for expr in template.expressions() {
+        check_expression(expr, Some(op), &value_at, label, reads, None)?;
+    }
+    if let Some(Value::String(literal)) = template.as_literal() {
+        HeaderValue::from_str(literal)
+            .map_err(|_| Diagnostic::at_pointer(label, &value_at, "not a valid header value"))?;
+    }
+    Ok((header, template))
 }
 
 /// A body or store value: its source as a template, checked. `event` is the
@@ -658,29 +806,136 @@ pub(super) fn unknown_operation(spec: &Spec, reference: &str) -> String {
     )
 }
 
-/// A `when.state` no rule ever moves to (and not the initial one) can never match.
-fn warn_about_unreachable_states(rules: &[Arc<Rule>], initial: &str, scenario: &str, warnings: &mut Vec<String>) {
+/// A `when.state` that is not the initial state and that no rule enters
+/// (this file's or the extended scenario's) can never match: a typo, most
+/// likely. Each is reported at the rule's state.
+fn unentered_states(
+    rules: &[RuleFile],
+    raw: &Value,
+    initial: &str,
+    parent: Option<&Scenario>,
+    label: &str,
+) -> Vec<Diagnostic> {
     let entered: BTreeSet<&str> = rules
         .iter()
-        .filter_map(|r| r.then_state.as_deref())
-        .chain(std::iter::once(initial))
+        .filter_map(|rule| rule.then.as_ref().map(|then| then.state.as_str()))
+        .chain(
+            parent
+                .iter()
+                .flat_map(|p| p.rules.iter().filter_map(|r| r.then_state.as_deref())),
+        )
+        .chain([initial])
         .collect();
-    let mut reported = HashMap::new();
-    for rule in rules {
-        for state in &rule.states {
-            if !entered.contains(state.as_str()) && reported.insert(state.clone(), ()).is_none() {
-                warnings.push(format!(
-                    "scenario `{scenario}`: {} waits for state `{state}`, which no rule enters and is not the initial state",
-                    rule.label
-                ));
+    let mut guesses = Guesses::new(&entered);
+    let mut problems = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let at = format!("/rules/{index}/when/state");
+        let listed = raw.pointer(&at).is_some_and(Value::is_array);
+        for (position, state) in rule.when.state.iter().flat_map(|states| &states.0).enumerate() {
+            if entered.contains(state.as_str()) {
+                continue;
             }
+            let pointer = if listed { format!("{at}/{position}") } else { at.clone() };
+            problems.push(Diagnostic::at_pointer(
+                label,
+                pointer,
+                never_entered(state, &entered, &mut guesses),
+            ));
         }
     }
+    problems
+}
+
+/// How many states a message lists (a file can name thousands).
+const LISTED_STATES: usize = 20;
+
+fn never_entered(state: &str, entered: &BTreeSet<&str>, guesses: &mut Guesses<'_>) -> String {
+    let listed: Vec<&str> = entered.iter().take(LISTED_STATES).copied().collect();
+    let more = match entered.len() - listed.len() {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
+    let mut message = format!(
+        "no rule enters state `{state}` and it is not the initial state, so the rule never matches (states: {}{more})",
+        listed.join(", ")
+    );
+    if let Some(guess) = guesses.closest(state) {
+        message.push_str(&format!("; did you mean `{guess}`?"));
+    }
+    message
+}
+
+/// The state a typo most likely meant. A distance costs the product of both
+/// names' lengths, so names are compared by their first characters only and
+/// a file gets a bounded number of comparisons in all: a hand-written file
+/// needs a few dozen, and no file can make loading slow.
+struct Guesses<'a> {
+    /// Each state, its first characters and how many they are.
+    states: Vec<(&'a str, String, usize)>,
+    comparisons_left: usize,
+}
+
+const COMPARED_CHARS: usize = 64;
+const COMPARISONS: usize = 10_000;
+
+impl<'a> Guesses<'a> {
+    fn new(states: &BTreeSet<&'a str>) -> Self {
+        Self {
+            states: states
+                .iter()
+                .map(|state| {
+                    let (start, chars) = start_of(state);
+                    (*state, start, chars)
+                })
+                .collect(),
+            comparisons_left: COMPARISONS,
+        }
+    }
+
+    /// The nearest state, if at most a third of the typo's characters
+    /// differ (a swap of two neighbours counts once).
+    fn closest(&mut self, typo: &str) -> Option<&'a str> {
+        self.comparisons_left = self.comparisons_left.checked_sub(self.states.len())?;
+        let (typo, chars) = start_of(typo);
+        let allowed = (chars / 3).max(1);
+        self.states
+            .iter()
+            .filter(|(_, _, length)| length.abs_diff(chars) <= allowed)
+            .map(|(state, start, _)| (strsim::osa_distance(&typo, start), *state))
+            .filter(|(distance, _)| *distance <= allowed)
+            .min()
+            .map(|(_, state)| state)
+    }
+}
+
+fn start_of(name: &str) -> (String, usize) {
+    let start: String = name.chars().take(COMPARED_CHARS).collect();
+    let chars = start.chars().count();
+    (start, chars)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_state_is_guessed_and_a_far_one_is_not() {
+        let states = BTreeSet::from(["signed-in", "signed-out", "start"]);
+        let mut guesses = Guesses::new(&states);
+        assert_eq!(guesses.closest("singed-in"), Some("signed-in"));
+        assert_eq!(guesses.closest("signed-ot"), Some("signed-out"));
+        assert_eq!(guesses.closest("pending"), None);
+    }
+
+    #[test]
+    fn guesses_stop_when_their_comparisons_run_out() {
+        let states = BTreeSet::from(["signed-in", "signed-out"]);
+        let mut guesses = Guesses::new(&states);
+        for _ in 0..COMPARISONS / states.len() {
+            assert_eq!(guesses.closest("singed-in"), Some("signed-in"));
+        }
+        assert_eq!(guesses.closest("singed-in"), None);
+    }
 
     #[test]
     fn delays_parse_fixed_and_ranges() {

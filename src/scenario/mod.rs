@@ -18,7 +18,7 @@ use std::time::Duration;
 use http::HeaderName;
 use serde_json::{Map, Value};
 
-pub use load::{load_catalog, ScenarioSource};
+pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
 pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
 
 use crate::render::Rendered;

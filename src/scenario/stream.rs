@@ -10,7 +10,7 @@ use super::engine::contains;
 use super::file::{BodyFile, CloseFile, ExpectFile, RepeatFile, StepFile, StreamFaultFile};
 use super::load::{body_template, find_operation, parse_delay, unknown_operation, Context, StoreReads};
 use super::{Delay, ScriptedBody};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{encode_for, media_for, mismatch};
 use crate::spec::Operation;
 
@@ -123,15 +123,17 @@ pub(super) struct StepContext<'a, 'c> {
     pub label: &'a str,
 }
 
+/// A stream's steps, each checked on its own.
 pub(super) fn compile_script(
     steps: Vec<StepFile>,
     at: &str,
     rule_label: String,
     scope: &StepContext<'_, '_>,
     reads: &mut StoreReads,
-) -> Result<Script, Diagnostic> {
+) -> Result<Script, Diagnostics> {
+    let mut problems = Diagnostics::default();
     if scope.op.method != http::Method::GET {
-        return Err(Diagnostic::at_pointer(
+        problems.push(Diagnostic::at_pointer(
             scope.label,
             at,
             format!(
@@ -140,9 +142,13 @@ pub(super) fn compile_script(
             ),
         ));
     }
+    let steps = problems.take(compile_steps(steps, at, scope, reads));
+    let Some(steps) = steps.filter(|_| problems.is_empty()) else {
+        return Err(problems);
+    };
     Ok(Script {
         label: rule_label,
-        steps: compile_steps(steps, at, scope, reads)?,
+        steps,
     })
 }
 
@@ -151,15 +157,16 @@ fn compile_steps(
     at: &str,
     scope: &StepContext<'_, '_>,
     reads: &mut StoreReads,
-) -> Result<Vec<Step>, Diagnostic> {
+) -> Result<Vec<Step>, Diagnostics> {
     if steps.is_empty() {
-        return Err(Diagnostic::at_pointer(scope.label, at, "expected at least one step"));
+        return Err(Diagnostic::at_pointer(scope.label, at, "expected at least one step").into());
     }
-    steps
-        .into_iter()
-        .enumerate()
-        .map(|(index, step)| compile_step(step, &format!("{at}/{index}"), scope, reads))
-        .collect()
+    let mut problems = Diagnostics::default();
+    let mut compiled = Vec::with_capacity(steps.len());
+    for (index, step) in steps.into_iter().enumerate() {
+        compiled.extend(problems.take(compile_step(step, &format!("{at}/{index}"), scope, reads)));
+    }
+    problems.or(compiled)
 }
 
 fn compile_step(
@@ -167,8 +174,8 @@ fn compile_step(
     at: &str,
     scope: &StepContext<'_, '_>,
     reads: &mut StoreReads,
-) -> Result<Step, Diagnostic> {
-    let fail = |message: &str| Err(Diagnostic::at_pointer(scope.label, at, message.to_string()));
+) -> Result<Step, Diagnostics> {
+    let fail = |message: &str| Err(Diagnostic::at_pointer(scope.label, at, message.to_string()).into());
     let StepFile {
         send,
         wait,
@@ -242,7 +249,8 @@ fn compile_step(
                 scope.label,
                 format!("{at}/steps"),
                 "`repeat: forever` needs a `wait`, `on` or `expect` among its steps, or it floods the client",
-            ));
+            )
+            .into());
         }
         return Ok(Step::Repeat { times, steps });
     }
@@ -252,7 +260,8 @@ fn compile_step(
                 scope.label,
                 format!("{at}/close/code"),
                 format!("{code} cannot be sent in a close frame: expected 1000-1003, 1007-1014 or 3000-4999"),
-            ));
+            )
+            .into());
         }
         if reason.len() > MAX_CLOSE_REASON {
             return Err(Diagnostic::at_pointer(
@@ -262,7 +271,8 @@ fn compile_step(
                     "a close reason has at most {MAX_CLOSE_REASON} bytes (this one has {})",
                     reason.len()
                 ),
-            ));
+            )
+            .into());
         }
         return Ok(Step::Close { code, reason });
     }

@@ -618,7 +618,7 @@ pub fn scenario_sources(dir: &Path) -> Vec<specmock::scenario::ScenarioSource> {
 pub fn build_shipped_with_scenarios(
     scenarios: Vec<specmock::scenario::ScenarioSource>,
     start: Option<&str>,
-) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostic> {
+) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostics> {
     let sources = shipped_sources();
     let inputs = specmock::Inputs {
         spec: sources.load_spec().expect("the shipped openapi.yaml loads"),
