@@ -33,7 +33,7 @@ use specmock::fixtures::Fixtures;
 use specmock::render::Responder;
 use specmock::scenario::engine::{self, Facts, SessionState};
 use specmock::scenario::template::{EventView, Scope, Template};
-use specmock::scenario::{load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step};
+use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step};
 use specmock::spec::{Operation, Spec};
 use specmock::{App, Behaviour};
 
@@ -1850,14 +1850,26 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
     let labels: Vec<(&str, &str)> = labels.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
     let mut warnings = Vec::new();
     match load_catalog(
-        sources,
+        sources.clone(),
         &world.strict.spec,
         &world.responder,
         &world.fixtures,
         0,
         &mut warnings,
     ) {
-        Ok(catalog) => Ok(Some(catalog)),
+        Ok(catalog) => {
+            // Values followed through the store are found in a scenario file or a fixture.
+            let fixtures = world.fixtures.names().filter_map(|name| world.fixtures.get(name));
+            let files: Vec<(&str, &str)> = labels
+                .iter()
+                .copied()
+                .chain(fixtures.map(|f| (f.file.as_str(), f.text.as_str())))
+                .collect();
+            for diagnostic in check_values(&catalog, &world.strict.spec, &world.fixtures, &sources) {
+                check_diagnostic(&diagnostic, &files)?;
+            }
+            Ok(Some(catalog))
+        }
         Err(diagnostic) => {
             check_diagnostic(&diagnostic, &labels)?;
             Ok(None)
