@@ -18,6 +18,8 @@ pub struct Fixture {
     /// The label errors use: the path it was read from.
     pub file: String,
     pub content: FixtureContent,
+    /// The file as read: a problem found later by JSON pointer is located in it.
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -70,9 +72,9 @@ impl Fixtures {
                 })?;
                 FixtureContent::Json(value)
             } else {
-                FixtureContent::Text(text)
+                FixtureContent::Text(text.clone())
             };
-            by_name.insert(name, Fixture { file, content });
+            by_name.insert(name, Fixture { file, content, text });
         }
         Ok(Self { by_name })
     }

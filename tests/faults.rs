@@ -731,7 +731,9 @@ fn absolute_args(dir: &TempDir) -> Vec<String> {
 
 /// A rule whose templated body leaves out the required `id` when the client
 /// sends no `X-Id`: the mock's 500 at run time, not a load error.
-const BROKEN_AT_RUN_TIME: &str = "rules:\n  - when: { operation: refresh-user }\n    respond: { status: 200, body: { json: { id: \"{{request.headers.x-id}}\" } } }\n";
+/// Valid for all `check` can know (a header may hold anything); a string where
+/// `aesthetics` wants an object once the request says `x-aesthetics: flat`.
+const BROKEN_AT_RUN_TIME: &str = "rules:\n  - when: { operation: refresh-user }\n    respond: { status: 200, body: { fixture: user-signed-in.json, merge: { aesthetics: \"{{request.headers.x-aesthetics}}\" } } }\n";
 
 #[tokio::test]
 async fn a_scripted_response_problem_and_its_log_line_name_the_scenario_relative_to_the_spec() {
@@ -746,7 +748,7 @@ async fn a_scripted_response_problem_and_its_log_line_name_the_scenario_relative
         binary.addr,
         Method::GET,
         "/user/refresh",
-        &[("x-mock-scenario", "broken")],
+        &[("x-mock-scenario", "broken"), ("x-aesthetics", "flat")],
         b"",
     )
     .await;

@@ -33,7 +33,7 @@ use specmock::fixtures::Fixtures;
 use specmock::render::Responder;
 use specmock::scenario::engine::{self, Facts, SessionState};
 use specmock::scenario::template::{EventView, Scope, Template};
-use specmock::scenario::{load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step};
+use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step};
 use specmock::spec::{Operation, Spec};
 use specmock::{App, Behaviour};
 
@@ -1848,8 +1848,26 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
     sources.push(scenario_source(file_name, text));
     let labels: Vec<(String, String)> = sources.iter().map(|s| (s.label.clone(), s.text.clone())).collect();
     let labels: Vec<(&str, &str)> = labels.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
-    match load_catalog(sources, &world.strict.spec, &world.responder, &world.fixtures, 0) {
-        Ok(catalog) => Ok(Some(catalog)),
+    match load_catalog(
+        sources.clone(),
+        &world.strict.spec,
+        &world.responder,
+        &world.fixtures,
+        0,
+    ) {
+        Ok(catalog) => {
+            // Values followed through the store are found in a scenario file or a fixture.
+            let fixtures = world.fixtures.names().filter_map(|name| world.fixtures.get(name));
+            let files: Vec<(&str, &str)> = labels
+                .iter()
+                .copied()
+                .chain(fixtures.map(|f| (f.file.as_str(), f.text.as_str())))
+                .collect();
+            for diagnostic in check_values(&catalog, &world.strict.spec, &world.fixtures, &sources) {
+                check_diagnostic(&diagnostic, &files)?;
+            }
+            Ok(Some(catalog))
+        }
         Err(problems) => {
             for diagnostic in problems.iter() {
                 check_diagnostic(diagnostic, &labels)?;

@@ -23,7 +23,7 @@ use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
-use crate::scenario::{load_catalog, Catalog, Fault, Scenario, ScenarioSource};
+use crate::scenario::{check_values, load_catalog, Catalog, Fault, Scenario, ScenarioSource};
 use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
@@ -132,7 +132,15 @@ impl App {
         } = inputs;
         let mut warnings = Vec::new();
         let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
-        let scenarios = load_catalog(scenarios, &spec, &responder, &fixtures, seed)?;
+        let catalog = load_catalog(scenarios.clone(), &spec, &responder, &fixtures, seed)?;
+        // Values followed through the store, once every file loads on its own.
+        let findings: Diagnostics = check_values(&catalog, &spec, &fixtures, &scenarios)
+            .into_iter()
+            .collect();
+        if !findings.is_empty() {
+            return Err(findings);
+        }
+        let scenarios = catalog;
         let start_with = match start_scenario {
             Some(name) => Some(scenarios.get(&name).cloned().ok_or_else(|| {
                 let known: Vec<&str> = scenarios.names().collect();

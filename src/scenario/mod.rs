@@ -6,7 +6,9 @@
 
 pub mod engine;
 mod file;
+mod flow;
 mod load;
+mod partial;
 pub mod stream;
 pub mod template;
 
@@ -18,6 +20,7 @@ use std::time::Duration;
 use http::HeaderName;
 use serde_json::{Map, Value};
 
+pub use flow::check_values;
 pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
 pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
 

@@ -2,7 +2,7 @@
 //! converted to JSON Schema and compiled once, routes built. Everything here
 //! runs at start-up; nothing on the request path touches the document again.
 
-mod compile;
+pub(crate) mod compile;
 pub mod dialect;
 pub(crate) mod json_budget;
 pub mod model;

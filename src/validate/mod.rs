@@ -9,7 +9,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 pub use params::{coerce, ParamSources};
-pub use violation::{schema_violations, Violation};
+pub use violation::{error_violations, schema_violations, Violation};
 
 use crate::spec::{essence, MediaSpec, Operation, Scalar};
 

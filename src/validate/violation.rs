@@ -2,6 +2,7 @@
 //! (`/body/aesthetics/theme`, `/query/limit`, `/header/x-app-id`).
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::ValidationError;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -37,55 +38,60 @@ pub fn schema_violations(schema: &CompiledSchema, instance: &Value, prefix: &str
     if schema.validator.is_valid(instance) {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    for error in schema.validator.iter_errors(instance) {
-        let at = format!("{prefix}{}", error.instance_path().as_str());
-        match error.kind() {
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
-                out.push(Violation::new(
-                    format!("{at}/{}", escape_pointer_token(&name)),
-                    "required",
-                    format!("required property `{name}` is missing"),
-                ));
-            }
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                for name in unexpected {
-                    out.push(Violation::new(
-                        format!("{at}/{}", escape_pointer_token(name)),
-                        "additionalProperties",
-                        format!("property `{name}` is not allowed here"),
-                    ));
-                }
-            }
-            ValidationErrorKind::Enum { options } => out.push(Violation {
-                pointer: at,
-                rule: "enum".into(),
-                message: format!("{} is not one of the allowed values", short(error.instance())),
-                allowed: Some(options.as_ref().clone()),
-            }),
-            ValidationErrorKind::Type { kind } => {
-                let expected = match kind {
-                    TypeKind::Single(single) => single.to_string(),
-                    TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
-                };
-                out.push(Violation::new(
-                    at,
-                    "type",
-                    format!("expected {expected}, found {}", json_type(error.instance())),
-                ));
-            }
-            ValidationErrorKind::Format { format } => {
-                out.push(Violation::new(
-                    at,
-                    "format",
-                    format!("{} is not a valid `{format}`", short(error.instance())),
-                ));
-            }
-            kind => out.push(Violation::new(at, kind.keyword(), error.to_string())),
+    schema
+        .validator
+        .iter_errors(instance)
+        .flat_map(|error| error_violations(&error, prefix))
+        .collect()
+}
+
+/// The violations one validator error stands for (one per unexpected
+/// property), pointers prefixed with `prefix`.
+pub fn error_violations(error: &ValidationError<'_>, prefix: &str) -> Vec<Violation> {
+    let at = format!("{prefix}{}", error.instance_path().as_str());
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
+            vec![Violation::new(
+                format!("{at}/{}", escape_pointer_token(&name)),
+                "required",
+                format!("required property `{name}` is missing"),
+            )]
         }
+        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                Violation::new(
+                    format!("{at}/{}", escape_pointer_token(name)),
+                    "additionalProperties",
+                    format!("property `{name}` is not allowed here"),
+                )
+            })
+            .collect(),
+        ValidationErrorKind::Enum { options } => vec![Violation {
+            pointer: at,
+            rule: "enum".into(),
+            message: format!("{} is not one of the allowed values", short(error.instance())),
+            allowed: Some(options.as_ref().clone()),
+        }],
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(single) => single.to_string(),
+                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+            };
+            vec![Violation::new(
+                at,
+                "type",
+                format!("expected {expected}, found {}", json_type(error.instance())),
+            )]
+        }
+        ValidationErrorKind::Format { format } => vec![Violation::new(
+            at,
+            "format",
+            format!("{} is not a valid `{format}`", short(error.instance())),
+        )],
+        kind => vec![Violation::new(at, kind.keyword(), error.to_string())],
     }
-    out
 }
 
 fn json_type(value: &Value) -> &'static str {
