@@ -34,7 +34,7 @@ build_release --bin specmock --example ws_fanout
 FANOUT="$TARGET_DIR/release/examples/ws_fanout"
 
 # Per-request and per-stream lines at info would make this a logging benchmark.
-SPECMOCK_LOG=warn start_specmock
+SPECMOCK_LOG=warn start_specmock specmock
 log "specmock at $SPECMOCK_URL (pid $SPECMOCK_PID), open-file limit $LIMIT"
 
 if [[ $PERF == 1 ]]; then

@@ -35,7 +35,9 @@ build_release() {
 wait_listening() {
   local file=$1 pid=$2 deadline=$((SECONDS + 20)) url
   while ((SECONDS < deadline)); do
-    url=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$file" | head -n1)
+    # The file appears once the process started in the background has opened it.
+    url=""
+    [[ -f $file ]] && url=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$file" | head -n1)
     [[ -n $url ]] && { echo "${url%/}"; return 0; }
     kill -0 "$pid" 2>/dev/null || die "process $pid exited before listening ($file)"
     sleep 0.002
@@ -43,18 +45,20 @@ wait_listening() {
   die "no 'listening on' line in $file within 20 s"
 }
 
-# start_specmock -- the release binary with the shipped files on a free loopback port,
-# its output in $WORK (specmock.out, specmock.err), waited for until its health check
-# answers. Sets SPECMOCK_PID and SPECMOCK_URL. The environment passes through
-# (SPECMOCK_LOG=warn start_specmock).
+# start_specmock NAME [SPECMOCK ARGS...] -- the release binary on a free loopback port
+# (with no ARGS: the shipped files, found beside ./openapi.yaml), its output in $WORK
+# (NAME.out, NAME.err), waited for until its health check answers. Sets SPECMOCK_PID
+# and SPECMOCK_URL. The environment passes through (SPECMOCK_LOG=warn start_specmock x).
 start_specmock() {
-  local deadline=$((SECONDS + 20))
-  "$SPECMOCK" --port 0 --host 127.0.0.1 >"$WORK/specmock.out" 2>"$WORK/specmock.err" &
+  local name=$1 deadline=$((SECONDS + 20))
+  shift
+  # NAME.err is opened for appending, so that it can be emptied while specmock runs.
+  "$SPECMOCK" --port 0 --host 127.0.0.1 "$@" >"$WORK/$name.out" 2>>"$WORK/$name.err" &
   SPECMOCK_PID=$!
   PIDS+=("$SPECMOCK_PID")
-  SPECMOCK_URL=$(wait_listening "$WORK/specmock.out" "$SPECMOCK_PID")
+  SPECMOCK_URL=$(wait_listening "$WORK/$name.out" "$SPECMOCK_PID")
   until curl -sf -o /dev/null --max-time 1 "$SPECMOCK_URL/.well-known/health"; do
-    kill -0 "$SPECMOCK_PID" 2>/dev/null || die "specmock exited during start-up: $(tail -n 5 "$WORK/specmock.err")"
+    kill -0 "$SPECMOCK_PID" 2>/dev/null || die "specmock exited during start-up: $(tail -n 5 "$WORK/$name.err")"
     ((SECONDS < deadline)) || die "specmock health never answered"
   done
 }

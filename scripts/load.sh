@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Load comparison: specmock vs. a bare hyper 1 server (examples/bare_hyper.rs) that
-# answers the very same bytes; or, with --soak, a soak of specmock alone. Loopback
-# only; every run is bounded by DURATION (or SOAK).
+# Load comparison: specmock against the limits it is measured by, each a bare hyper 1
+# server (examples/bare_hyper.rs) answering fixed bytes or writing back the JSON it
+# parsed, and specmock serving the spec alone; or, with --soak, a soak of specmock
+# alone. Loopback only; every run is bounded by DURATION (or SOAK).
 #
-#   scripts/load.sh                       # 3 rounds x 10 s per server per endpoint
+#   scripts/load.sh                       # 3 rounds x 10 s per series
 #   DURATION=2 ROUNDS=1 scripts/load.sh   # quick smoke run
 #   scripts/load.sh --soak 30             # 30 minutes of mixed traffic (same as SOAK=30)
 #
 # Env: ROUNDS (3), DURATION (10s), WARMUP (3s), THREADS (2), CONNECTIONS (64),
-# SOAK (minutes, decimals allowed; unset: the comparison), SOAK_SESSIONS (8).
-# Prints: endpoint | specmock req/s | bare req/s | ratio | p50/p99 each (medians over
-# rounds), plus specmock start-up-to-first-answer time and its max RSS under load.
+# SESSIONS (64), STARTUP_RUNS (20), SOAK (minutes, decimals allowed; unset: the
+# comparison), SOAK_SESSIONS (8).
+# Comparison: specmock runs twice, with the shipped files (`default` scenario, one log
+# line per request) and with `--spec openapi.yaml` alone (no fixtures, no scenarios).
+# POSTs send the signed-in profile fixture as compact JSON (8 KB), in one session or
+# spread over SESSIONS. Prints one row per comparison: specmock req/s, the limit's
+# req/s, their ratio and the target it has, p50/p99 of each (medians over rounds);
+# then per specmock its max RSS and the request bodies its journal holds at the end,
+# and the start-up time (exec to first answer, embedded inputs, median of
+# STARTUP_RUNS, examples/startup_probe.rs). Exits 1 if any answer was not 2xx.
 # Soak: wrk sends every HTTP operation of the shipped API in turn (all but
 # clear-user, whose signed-out answers are not 2xx), over SOAK_SESSIONS sessions, then
 # prints the requests wrk had answered, errors (non-2xx/3xx, socket errors), the
@@ -41,10 +49,14 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
+SESSIONS=${SESSIONS:-64}
+STARTUP_RUNS=${STARTUP_RUNS:-20}
 SOAK_SESSIONS=${SOAK_SESSIONS:-8}
 FIXTURE="$ROOT/fixtures/user-signed-in.json"
 [[ $DURATION =~ ^[0-9]+$ ]] && DURATION="${DURATION}s"
 [[ $WARMUP =~ ^[0-9]+$ ]] && WARMUP="${WARMUP}s"
+# Each wrk thread takes its own share of the sessions (see write_post_lua).
+((SESSIONS >= THREADS)) || die "SESSIONS ($SESSIONS) must be at least THREADS ($THREADS)"
 
 # ------------------------------------------------------------------ tools and build
 # need COMMAND -- installs the Debian package of that name if the command is missing
@@ -57,26 +69,26 @@ need() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
 }
 need wrk
-[[ -z $SOAK ]] || need jq
+need jq
 command -v curl >/dev/null || die "curl is required"
 [[ -f $FIXTURE ]] || die "missing $FIXTURE"
 
 if [[ -n $SOAK ]]; then
   build_release --bin specmock
 else
-  build_release --bin specmock --example bare_hyper
+  build_release --bin specmock --example bare_hyper --example startup_probe
 fi
 BARE="$TARGET_DIR/release/examples/bare_hyper"
-
-now_ns() { date +%s%N; }
+PROBE="$TARGET_DIR/release/examples/startup_probe"
 
 # ------------------------------------------------------------------ RSS sampler
-# Keeps the largest RSS of specmock seen so far in $WORK/rss.max (KiB).
+# rss_sampler PID FILE -- keeps the largest RSS of PID seen so far in FILE (KiB),
+# until PID is gone.
 rss_sampler() {
-  local max=0 kb
-  while kill -0 "$SPECMOCK_PID" 2>/dev/null; do
-    kb=$(rss_kb "$SPECMOCK_PID")
-    if ((kb > max)); then max=$kb; echo "$max" >"$WORK/rss.max"; fi
+  local pid=$1 file=$2 max=0 kb
+  while kill -0 "$pid" 2>/dev/null; do
+    kb=$(rss_kb "$pid")
+    if ((kb > max)); then max=$kb; echo "$max" >"$file"; fi
     sleep 0.1
   done
 }
@@ -164,7 +176,7 @@ run_soak() {
   curl -sf -X DELETE -o /dev/null "$SPECMOCK_URL/__mock/journal" || die "cannot clear the journal"
   rss_start=$(rss_kb "$SPECMOCK_PID")
   echo "$rss_start" >"$WORK/rss.max"
-  rss_sampler &
+  rss_sampler "$SPECMOCK_PID" "$WORK/rss.max" &
   PIDS+=("$!")
   log "soak: $SOAK min of wrk -t$THREADS -c$CONNECTIONS over $SOAK_SESSIONS sessions at $SPECMOCK_URL"
   out="$WORK/soak.wrk"
@@ -212,59 +224,146 @@ run_soak() {
   echo "OK: every request sent was answered and journaled once, none broke the contract"
 }
 
-# ------------------------------------------------------------------ specmock start-up
 if [[ -n $SOAK ]]; then
   # A log line per request for minutes would fill the disk and measure the logging.
-  SPECMOCK_LOG=warn start_specmock
+  SPECMOCK_LOG=warn start_specmock specmock
   run_soak
   exit 0
 fi
-t0=$(now_ns)
-start_specmock
-STARTUP_MS=$(( ($(now_ns) - t0) / 1000000 ))
-log "specmock at $SPECMOCK_URL (pid $SPECMOCK_PID), first answer after ${STARTUP_MS} ms"
 
-# ------------------------------------------------------------------ reference bodies
-# fetch NAME METHOD PATH [curl args...] -> $WORK/NAME.body, prints the content type
+# ------------------------------------------------------------------ comparison mode
+# What is measured. A series is one server, path and wrk script, measured once a
+# round; a row compares two series. Servers: `shipped` is specmock with the shipped
+# files (the `default` scenario answers), `spec_only` specmock with the spec alone;
+# `bare_get` and `bare_post` answer fixed bytes (what the shipped mock answers), and
+# `bare_echo` parses the body into a serde_json::Value and writes it back.
+declare -A SERIES=( # LABEL -> "SERVER PATH WRK-SCRIPT"
+  [mock_get]="shipped /user -"
+  [bare_get]="bare_get /user -"
+  [mock_post]="shipped /user/update post.lua"
+  [spec_post]="spec_only /user/update post.lua"
+  [bare_echo]="bare_echo /user/update post.lua"
+  [bare_post]="bare_post /user/update post.lua"
+  [mock_post_sessions]="shipped /user/update sessions.lua"
+  [spec_post_sessions]="spec_only /user/update sessions.lua"
+  [bare_echo_sessions]="bare_echo /user/update sessions.lua"
+)
+ORDER=(mock_get bare_get mock_post spec_post bare_echo bare_post
+  mock_post_sessions spec_post_sessions bare_echo_sessions)
+# request | specmock as | limit | series | limit's series | target ratio, where one is set
+ROWS=(
+  "GET /user|default|bare fixed bytes|mock_get|bare_get|0.80"
+  "POST /user/update|default|no scenarios|mock_post|spec_post|0.80"
+  "POST /user/update|no scenarios|bare echo-json|spec_post|bare_echo|0.80"
+  "POST /user/update|default|bare echo-json|mock_post|bare_echo|-"
+  "POST /user/update|default|bare fixed bytes|mock_post|bare_post|-"
+  "POST, $SESSIONS sessions|default|no scenarios|mock_post_sessions|spec_post_sessions|0.80"
+  "POST, $SESSIONS sessions|no scenarios|bare echo-json|spec_post_sessions|bare_echo_sessions|0.80"
+  "POST, $SESSIONS sessions|default|bare echo-json|mock_post_sessions|bare_echo_sessions|-"
+)
+MOCKS=(shipped spec_only)
+declare -A MOCK_NAME=([shipped]="shipped files, default" [spec_only]="--spec openapi.yaml alone")
+declare -A URL=() PID=()
+
+# The fixture as the 8 KB a client sends (it is kept indented for reading).
+PROFILE="$WORK/profile.json"
+jq -cj . "$FIXTURE" >"$PROFILE"
+PROFILE_BYTES=$(wc -c <"$PROFILE")
+
+# measure_startup -- exec to first answer with the embedded inputs, before any
+# server runs: sets STARTUP to the probe's summary line
+measure_startup() {
+  local out
+  log "start-up probe: $STARTUP_RUNS runs"
+  out=$("$PROBE" --bin "$SPECMOCK" --runs "$STARTUP_RUNS") || die "the start-up probe failed"
+  log "start-up runs (ms): $(sed -n 's/^run [0-9]*: \([0-9.]*\) ms$/\1/p' <<<"$out" | tr '\n' ' ')"
+  STARTUP=$(tail -n 1 <<<"$out")
+}
+
+# start_mock NAME [SPECMOCK ARGS...] -- a specmock, its largest RSS kept in $WORK/NAME.rss
+start_mock() {
+  local name=$1
+  start_specmock "$@"
+  URL[$name]=$SPECMOCK_URL
+  PID[$name]=$SPECMOCK_PID
+  echo 0 >"$WORK/$name.rss"
+  rss_sampler "$SPECMOCK_PID" "$WORK/$name.rss" &
+  PIDS+=("$!")
+  log "specmock $name at $SPECMOCK_URL (pid $SPECMOCK_PID)"
+}
+
+# start_bare NAME [BARE ARGS...]
+start_bare() {
+  local name=$1 pid
+  shift
+  "$BARE" --port 0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  pid=$!
+  PIDS+=("$pid")
+  URL[$name]=$(wait_listening "$WORK/$name.out" "$pid")
+}
+
+# fetch NAME METHOD URL [curl args...] -> $WORK/NAME.body, prints the content type
 fetch() {
-  local name=$1 method=$2 path=$3 out code ctype
+  local name=$1 method=$2 url=$3 out code ctype
   shift 3
-  out=$(curl -sS -X "$method" "$@" -o "$WORK/$name.body" \
-    -w '%{http_code} %{content_type}' "$SPECMOCK_URL$path")
+  out=$(curl -sS -X "$method" "$@" -o "$WORK/$name.body" -w '%{http_code} %{content_type}' "$url")
   code=${out%% *}
   ctype=${out#* }
-  [[ $code == 200 ]] || die "$method $path answered $code: $(head -c 400 "$WORK/$name.body")"
+  [[ $code == 200 ]] || die "$method $url answered $code: $(head -c 400 "$WORK/$name.body")"
   echo "${ctype:-application/json}"
 }
-GET_CT=$(fetch get_user GET /user)
-POST_CT=$(fetch update_user POST /user/update \
-  -H 'Content-Type: application/json' --data-binary "@$FIXTURE")
-log "GET /user body $(wc -c <"$WORK/get_user.body") B ($GET_CT); POST /user/update body $(wc -c <"$WORK/update_user.body") B ($POST_CT)"
 
-start_bare() { # NAME BODY CT -> prints URL
-  "$BARE" --port 0 --body-file "$2" --content-type "$3" >"$WORK/$1.out" 2>"$WORK/$1.err" &
-  PIDS+=("$!")
-  BARE_LAST_PID=$!
+# start_servers -- both specmocks, and the bare servers answering what the shipped
+# mock answers
+start_servers() {
+  local get_ct post_ct
+  start_mock shipped
+  start_mock spec_only --spec openapi.yaml
+  get_ct=$(fetch get_user GET "${URL[shipped]}/user")
+  post_ct=$(fetch update_user POST "${URL[shipped]}/user/update" \
+    -H 'Content-Type: application/json' --data-binary "@$PROFILE")
+  log "GET /user body $(wc -c <"$WORK/get_user.body") B ($get_ct);" \
+    "POST /user/update sends $PROFILE_BYTES B, gets $(wc -c <"$WORK/update_user.body") B ($post_ct)"
+  start_bare bare_get --body-file "$WORK/get_user.body" --content-type "$get_ct"
+  start_bare bare_post --body-file "$WORK/update_user.body" --content-type "$post_ct"
+  start_bare bare_echo --echo-json
 }
-start_bare bare_get "$WORK/get_user.body" "$GET_CT"
-BARE_GET_URL=$(wait_listening "$WORK/bare_get.out" "$BARE_LAST_PID")
-start_bare bare_post "$WORK/update_user.body" "$POST_CT"
-BARE_POST_URL=$(wait_listening "$WORK/bare_post.out" "$BARE_LAST_PID")
 
-cat >"$WORK/post.lua" <<LUA
+# write_post_lua SESSIONS -- wrk script POSTing the profile. With SESSIONS > 1 each
+# request names a session in X-Mock-Session. wrk tells a script nothing about its
+# connections, so each thread takes its own share of the sessions and its connections
+# take them in turn: with as many sessions as connections, that is about one session
+# a connection.
+write_post_lua() {
+  cat <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open([[$FIXTURE]], "rb"))
+local f = assert(io.open([[$PROFILE]], "rb"))
 wrk.body = f:read("*a")
 f:close()
 LUA
+  (($1 > 1)) || return 0
+  cat <<LUA
+local sessions, threads = $1, 0
+function setup(thread)
+  thread:set("me", threads)
+  threads = threads + 1
+end
+function init(args)
+  -- Built once: formatting a request per call would load wrk, not the server.
+  prepared, turn = {}, 0
+  for session = me, sessions - 1, $THREADS do
+    local headers = { ["Content-Type"] = "application/json", ["X-Mock-Session"] = "load-" .. session }
+    prepared[#prepared + 1] = wrk.format(nil, nil, headers, nil)
+  end
+end
+function request()
+  turn = turn % #prepared + 1
+  return prepared[turn]
+end
+LUA
+}
 
-# ------------------------------------------------------------------ RSS under load
-echo 0 >"$WORK/rss.max"
-rss_sampler &
-PIDS+=("$!")
-
-# ------------------------------------------------------------------ wrk runs
 to_ms() { # "1.23ms" / "456.00us" / "1.01s" -> milliseconds
   awk -v v="$1" 'BEGIN {
     n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
@@ -272,14 +371,16 @@ to_ms() { # "1.23ms" / "456.00us" / "1.01s" -> milliseconds
     printf "%.3f", n }'
 }
 
-# run_wrk LABEL URL [lua] -> appends "rps p50ms p99ms" to $WORK/LABEL.samples
+# run_wrk LABEL -- one measurement of a series: appends "rps p50ms p99ms" to
+# $WORK/LABEL.samples
 run_wrk() {
-  local label=$1 url=$2 lua=${3:-} out rps p50 p99 bad
+  local label=$1 server path script out rps p50 p99 bad
+  read -r server path script <<<"${SERIES[$label]}"
   local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
-  [[ -n $lua ]] && args+=(-s "$lua")
-  wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null
+  [[ $script != - ]] && args+=(-s "$WORK/$script")
+  wrk "${args[@]}" -d"$WARMUP" "${URL[$server]}$path" >/dev/null
   out="$WORK/$label.$(date +%s%N).wrk"
-  wrk "${args[@]}" -d"$DURATION" "$url" >"$out"
+  wrk "${args[@]}" -d"$DURATION" "${URL[$server]}$path" >"$out"
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
@@ -290,52 +391,94 @@ run_wrk() {
     echo "$label" >>"$WORK/non2xx"
   fi
   grep -q 'Socket errors' "$out" && log "WARNING: $label: $(grep 'Socket errors' "$out")"
-  log "$(printf '%-22s %10s req/s  p50 %8s ms  p99 %8s ms' "$label" "$rps" "$p50" "$p99")"
+  log "$(printf '%-20s %10s req/s  p50 %8s ms  p99 %8s ms' "$label" "$rps" "$p50" "$p99")"
   echo "$rps $p50 $p99" >>"$WORK/$label.samples"
+  # A log line a request adds up to gigabytes over a full run: only the last run's
+  # lines are kept (the file is open for appending, so emptying it is safe).
+  : >"$WORK/$server.err"
 }
 
-ENDPOINTS=("GET /user" "POST /user/update")
-for ((round = 1; round <= ROUNDS; round++)); do
-  for i in "${!ENDPOINTS[@]}"; do
-    if ((i == 0)); then
-      mock=("specmock_get" "$SPECMOCK_URL/user"); bare=("bare_get" "$BARE_GET_URL/user")
-    else
-      mock=("specmock_post" "$SPECMOCK_URL/user/update" "$WORK/post.lua")
-      bare=("bare_post" "$BARE_POST_URL/user/update" "$WORK/post.lua")
+# run_rounds -- every series once a round, in reverse order every other round so
+# that a drift of the machine's speed does not favour one side of a row
+run_rounds() {
+  local round label order i
+  for ((round = 1; round <= ROUNDS; round++)); do
+    order=("${ORDER[@]}")
+    if ((round % 2 == 0)); then
+      for ((i = 0; i < ${#ORDER[@]}; i++)); do order[i]=${ORDER[${#ORDER[@]} - 1 - i]}; done
     fi
-    log "round $round/$ROUNDS: ${ENDPOINTS[$i]}"
-    if (((round + i) % 2 == 1)); then
-      run_wrk "${mock[@]}"; run_wrk "${bare[@]}"
-    else
-      run_wrk "${bare[@]}"; run_wrk "${mock[@]}"
-    fi
+    log "round $round/$ROUNDS"
+    for label in "${order[@]}"; do run_wrk "$label"; done
   done
-done
+}
 
-# ------------------------------------------------------------------ report
 median() { # FILE COLUMN
   awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{a[NR] = $1} END {
     if (NR == 0) { print "nan"; exit }
     if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
-RSS_MB=$(awk '{printf "%.1f", $1 / 1024}' "$WORK/rss.max")
+
+latencies() { # LABEL -> "p50/p99", medians over rounds
+  printf '%.2f/%.2f' "$(median "$WORK/$1.samples" 2)" "$(median "$WORK/$1.samples" 3)"
+}
+
+print_rows() {
+  local row request as limit series limit_series target rps limit_rps ratio
+  echo "specmock and its limits: $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION" \
+    "(after $WARMUP warm-up), medians; POST body $PROFILE_BYTES B"
+  printf '%-20s | %-12s | %-16s | %9s | %9s | %5s | %6s | %13s | %13s\n' "request" "specmock" "limit" \
+    "req/s" "limit r/s" "ratio" "target" "p50/p99 ms" "limit p50/p99"
+  printf '%s\n' "---------------------+--------------+------------------+-----------+-----------+-------+--------+---------------+--------------"
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r request as limit series limit_series target <<<"$row"
+    rps=$(median "$WORK/$series.samples" 1)
+    limit_rps=$(median "$WORK/$limit_series.samples" 1)
+    ratio=$(awk -v a="$rps" -v b="$limit_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    [[ $target == - ]] || target=">=$target"
+    printf '%-20s | %-12s | %-16s | %9.0f | %9.0f | %5s | %6s | %13s | %13s\n' "$request" "$as" "$limit" \
+      "$rps" "$limit_rps" "$ratio" "$target" "$(latencies "$series")" "$(latencies "$limit_series")"
+  done
+}
+
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; } # BYTES
+
+# print_memory -- each specmock's max RSS, and the request bodies its journal holds.
+# No endpoint reports the bytes the journal holds: only POST /user/update sends a
+# body here, always the same one, so they are its entries still held times its size.
+print_memory() {
+  local mock page total retained posts rss held
+  echo "specmock memory (max RSS while the script ran; the journal at the end):"
+  printf '%-26s | %11s | %15s | %8s | %17s | %19s\n' "specmock" "max RSS MiB" "journal entries" \
+    "retained" "bodies held MiB" "RSS beyond them MiB"
+  for mock in "${MOCKS[@]}"; do
+    page=$(curl -sf "${URL[$mock]}/__mock/journal?limit=1") || die "no journal from $mock"
+    total=$(jq -r .total <<<"$page")
+    retained=$(jq -r .retained <<<"$page")
+    posts=$(curl -sf "${URL[$mock]}/__mock/journal?limit=1&operation=update-user" | jq -r .matched) ||
+      die "no journal from $mock"
+    rss=$(($(cat "$WORK/$mock.rss") * 1024))
+    held=$((posts * PROFILE_BYTES))
+    printf '%-26s | %11s | %15s | %8s | %17s | %19s\n' "${MOCK_NAME[$mock]}" "$(mib "$rss")" \
+      "$total" "$retained" "$(mib "$held")" "$(mib $((rss - held)))"
+  done
+  echo "bodies held: POST /user/update entries retained x $PROFILE_BYTES B (the admin API reports entries, not bytes)"
+}
+
+measure_startup
+start_servers
+write_post_lua 1 >"$WORK/post.lua"
+write_post_lua "$SESSIONS" >"$WORK/sessions.lua"
+run_rounds
+for mock in "${MOCKS[@]}"; do
+  kill -0 "${PID[$mock]}" 2>/dev/null || die "specmock $mock died during the run: $(tail -n 20 "$WORK/$mock.err")"
+done
 
 echo
-echo "specmock vs bare hyper: $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after $WARMUP warm-up), medians"
-printf '%-18s | %15s | %11s | %6s | %22s | %22s\n' \
-  "endpoint" "specmock req/s" "bare req/s" "ratio" "specmock p50/p99 ms" "bare p50/p99 ms"
-printf '%s\n' "-------------------+-----------------+-------------+--------+------------------------+-----------------------"
-for i in "${!ENDPOINTS[@]}"; do
-  if ((i == 0)); then m=specmock_get b=bare_get; else m=specmock_post b=bare_post; fi
-  m_rps=$(median "$WORK/$m.samples" 1); b_rps=$(median "$WORK/$b.samples" 1)
-  ratio=$(awk -v a="$m_rps" -v b="$b_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  printf '%-18s | %15.0f | %11.0f | %6s | %22s | %22s\n' "${ENDPOINTS[$i]}" "$m_rps" "$b_rps" "$ratio" \
-    "$(printf '%.2f/%.2f' "$(median "$WORK/$m.samples" 2)" "$(median "$WORK/$m.samples" 3)")" \
-    "$(printf '%.2f/%.2f' "$(median "$WORK/$b.samples" 2)" "$(median "$WORK/$b.samples" 3)")"
-done
+print_rows
 echo
-echo "specmock start-up to first answer: ${STARTUP_MS} ms"
-echo "specmock max RSS under load:       ${RSS_MB} MB"
+print_memory
+echo
+echo "specmock start-up to first answer, embedded inputs: $STARTUP"
 if [[ -f $WORK/non2xx ]]; then
   echo "WARNING: non-2xx responses during: $(sort -u "$WORK/non2xx" | tr '\n' ' ')"
   exit 1
