@@ -128,11 +128,53 @@ impl<'de> Visitor<'de> for Counting<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
         let tally = self.0;
-        tally.count(0)?;
-        while entries.next_key_seed(Counting(&mut *tally))?.is_some() {
-            entries.next_value_seed(Counting(&mut *tally))?;
+        match entries.next_key::<FirstKey>()? {
+            None => tally.count(0),
+            // serde_json (with `arbitrary_precision`) hands a number over as a
+            // map of one private key whose value is the number's text: one node.
+            Some(FirstKey::NumberToken) => entries.next_value_seed(Counting(tally)),
+            Some(FirstKey::Key(bytes)) => {
+                tally.count(0)?;
+                tally.count(bytes)?;
+                entries.next_value_seed(Counting(&mut *tally))?;
+                while entries.next_key_seed(Counting(&mut *tally))?.is_some() {
+                    entries.next_value_seed(Counting(&mut *tally))?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
+    }
+}
+
+/// serde_json's name for the key under which it hands over a number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// The first key of a map: serde_json's number token, or a key of this many bytes.
+enum FirstKey {
+    NumberToken,
+    Key(usize),
+}
+
+impl<'de> de::Deserialize<'de> for FirstKey {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(FirstKeyVisitor)
+    }
+}
+
+struct FirstKeyVisitor;
+
+impl Visitor<'_> for FirstKeyVisitor {
+    type Value = FirstKey;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<FirstKey, E> {
+        Ok(match key {
+            NUMBER_TOKEN => FirstKey::NumberToken,
+            _ => FirstKey::Key(key.len()),
+        })
     }
 }
 
@@ -165,6 +207,20 @@ mod tests {
             "{message}"
         );
         assert_eq!((line, column), (1, 19));
+    }
+
+    #[test]
+    fn a_number_of_any_kind_is_one_node() {
+        let huge = "316999888889838852905107456";
+        for number in ["1.5", "-0.0", "1e400", huge, "7"] {
+            let text = format!("[{number}, {number}]");
+            assert!(fits(&text, limits(3, 1 << 20)).is_ok(), "{text}");
+            let (_, _, message) = refusal(&text, limits(2, 1 << 20));
+            assert!(message.starts_with("budget breached: more than 2 nodes"), "{message}");
+        }
+        // An object whose first key looks like nothing special is still an object.
+        assert!(fits(r#"{"$serde": 1.5, "b": [2.5]}"#, limits(6, 1 << 20)).is_ok());
+        assert!(fits(r#"{"$serde": 1.5, "b": [2.5]}"#, limits(5, 1 << 20)).is_err());
     }
 
     #[test]
