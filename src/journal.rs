@@ -84,6 +84,9 @@ pub struct Record {
     pub rule: Option<String>,
     /// The status sent (101 for a stream; 0 for a frame).
     pub status: u16,
+    /// The mock answered with a problem of its own (unrouted, invalid, an
+    /// unknown scenario, a plain GET on a WebSocket …) instead of the API's answer.
+    pub refused: bool,
     #[serde(rename = "latency_us", serialize_with = "as_micros")]
     pub latency: Duration,
     pub violations: Vec<Violation>,
@@ -346,6 +349,7 @@ mod tests {
             operation: Some(operation.into()),
             rule: None,
             status,
+            refused: false,
             latency: Duration::from_micros(5),
             violations: (0..violations)
                 .map(|i| Violation::new(format!("/body/{i}"), "type", "wrong"))

@@ -335,3 +335,84 @@ async fn counters_name_their_rule() {
     assert_eq!(labels.len(), counters.len(), "each rule is named apart: {described:#}");
     server.stop().await;
 }
+
+/// The journal entry of the session's only request.
+async fn only_entry(addr: SocketAddr, session: &str) -> Value {
+    let page = get(addr, &format!("/__mock/journal?session={session}")).await.json();
+    assert_eq!(page["matched"], 1, "{page:#}");
+    page["entries"][0].clone()
+}
+
+#[tokio::test]
+async fn a_plain_get_on_a_websocket_operation_is_refused_and_does_not_verify() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let plain = send(addr, Method::GET, "/user/stream", &in_session("w1", &[]), b"").await;
+    plain.assert_problem(426, "upgrade-required", "router");
+    let entry = only_entry(addr, "w1").await;
+    assert_eq!(
+        (&entry["refused"], &entry["status"]),
+        (&json!(true), &json!(426)),
+        "{entry:#}"
+    );
+
+    let check = json!({"operation": "stream-user", "session": "w1", "count": 1});
+    let problem = verify(addr, check)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(
+        (&problem["matched"], &problem["refused"]),
+        (&json!(0), &json!(1)),
+        "{problem:#}"
+    );
+    let detail = problem["detail"].as_str().expect("a detail");
+    assert!(detail.contains("refused: 1 (request #"), "{detail}");
+    let counted = json!({"operation": "stream-user", "session": "w1", "refused": true, "count": 1});
+    assert_eq!(verify(addr, counted).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_naming_an_unknown_scenario_is_refused_and_does_not_verify() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let headers = in_session("w2", &[("x-mock-scenario", "no-such-scenario")]);
+    let refused = send(addr, Method::GET, "/user", &headers, b"").await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let entry = only_entry(addr, "w2").await;
+    assert_eq!(
+        (&entry["refused"], &entry["violations"]),
+        (&json!(true), &json!([])),
+        "{entry:#}"
+    );
+
+    let check = json!({"operation": "user-snapshot", "session": "w2", "count": 1});
+    let problem = verify(addr, check)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(
+        (&problem["matched"], &problem["refused"]),
+        (&json!(0), &json!(1)),
+        "{problem:#}"
+    );
+    let differences = problem["closest"][0]["differences"].as_array().expect("differences");
+    assert!(
+        differences[0].as_str().unwrap().starts_with("refused: answered 400"),
+        "{problem:#}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_answered_call_is_not_refused() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    assert_eq!(
+        send(addr, Method::GET, "/user", &in_session("w3", &[]), b"")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(only_entry(addr, "w3").await["refused"], json!(false));
+    server.stop().await;
+}
