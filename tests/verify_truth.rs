@@ -416,3 +416,30 @@ async fn an_answered_call_is_not_refused() {
     assert_eq!(only_entry(addr, "w3").await["refused"], json!(false));
     server.stop().await;
 }
+#[tokio::test]
+async fn journal_ids_keep_counting_after_a_clear() {
+    let dir = TempDir::new("ids-after-clear");
+    let report = dir.path().join("out.xml");
+    let report_arg = report.display().to_string();
+    let mut binary = Binary::start(&["--port", "0", "--report", &report_arg], dir.path());
+    let addr = binary.addr;
+    post(addr, "ids", "/user/update", r#"{"id": 5}"#)
+        .await
+        .assert_problem(400, "invalid-request", "validator");
+    let before = only_entry(addr, "ids").await["id"].clone();
+    let cleared = send(addr, Method::DELETE, "/__mock/journal", &[], b"").await;
+    assert_eq!(cleared.status, 200, "{}", cleared.text());
+    post(addr, "ids", "/user/update", r#"{"id": 6}"#)
+        .await
+        .assert_problem(400, "invalid-request", "validator");
+    let after = only_entry(addr, "ids").await["id"].clone();
+    assert_eq!((&before, &after), (&json!(1), &json!(2)));
+
+    binary.terminate();
+    binary.wait_exit();
+    let xml = std::fs::read_to_string(&report).expect("the report is written");
+    assert!(
+        xml.contains("request #1: ") && xml.contains("request #2: "),
+        "each request under its own id: {xml}"
+    );
+}
