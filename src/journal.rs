@@ -190,12 +190,7 @@ impl Summary {
             self.violating += 1;
         }
         let key = record.operation.as_deref().unwrap_or("-");
-        if !self.tallies.contains_key(key) {
-            self.tallies.insert(key.to_string(), Tally::default());
-        }
-        let Some(tally) = self.tallies.get_mut(key) else {
-            return;
-        };
+        let tally = self.tallies.entry(key.to_string()).or_default();
         tally.calls += 1;
         if violating {
             tally.violating_calls += 1;
