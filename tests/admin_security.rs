@@ -130,6 +130,22 @@ async fn the_address_given_to_host_is_an_admin_name() {
         .assert_problem(403, "admin-forbidden", "admin");
 }
 
+/// `--host` reaches the admitted names whatever this machine's interfaces:
+/// `0.0.0.0` is no loopback address, and a client on loopback may name the
+/// mock by it.
+#[tokio::test]
+async fn the_wildcard_given_to_host_is_an_admin_name() {
+    let dir = TempDir::new("admin-host-wildcard");
+    let binary = Binary::start(&["--host", "0.0.0.0", "--port", "0"], dir.path());
+    let port = binary.addr.port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let allowed = journal_with_host(addr, &format!("0.0.0.0:{port}")).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    journal_with_host(addr, &format!("10.0.0.5:{port}"))
+        .await
+        .assert_problem(403, "admin-forbidden", "admin");
+}
+
 #[tokio::test]
 async fn a_cross_site_page_cannot_change_state_and_the_api_keeps_its_cors() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;

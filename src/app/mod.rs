@@ -43,7 +43,7 @@ pub struct Behaviour {
     /// Names (or addresses) a request may call the mock by to use the admin
     /// API, besides loopback addresses and `localhost`: the `--host` address
     /// and each `--admin-host`.
-    pub admin_hosts: Vec<String>,
+    pub admin_hosts: Vec<crate::admin::HostName>,
     /// What keys a session when a request names none.
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
