@@ -147,6 +147,22 @@ async fn the_wildcard_given_to_host_is_an_admin_name() {
 }
 
 #[tokio::test]
+async fn an_https_origin_is_not_the_mocks_own() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let host = format!("localhost:{}", addr.port());
+    for scheme in ["https", "HTTPS", "ws"] {
+        let origin = format!("{scheme}://{host}");
+        reset(addr, "s", &[("host", &host), ("origin", &origin)])
+            .await
+            .assert_problem(403, "admin-forbidden", "admin");
+    }
+    let own = reset(addr, "s", &[("host", &host), ("origin", &format!("http://{host}"))]).await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_cross_site_page_cannot_change_state_and_the_api_keeps_its_cors() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();

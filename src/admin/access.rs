@@ -185,22 +185,17 @@ fn same_origin(parts: &Parts) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Whether `origin` (`scheme://host[:port]`) is the origin of a server named `own` (`host[:port]`).
+/// Whether `origin` (`http://host[:port]`) is the origin of the server
+/// named `own` (`host[:port]`). The mock serves plain HTTP only, so an
+/// `https://` page on the same host is another origin.
 fn same_authority(origin: &str, own: &str) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return false,
-    };
-    let plain = |authority: &str| {
-        authority
-            .strip_suffix(default_port)
-            .unwrap_or(authority)
-            .to_ascii_lowercase()
-    };
+    if !scheme.eq_ignore_ascii_case("http") {
+        return false;
+    }
+    let plain = |authority: &str| authority.strip_suffix(":80").unwrap_or(authority).to_ascii_lowercase();
     plain(authority) == plain(own)
 }
 
@@ -255,7 +250,10 @@ mod tests {
     fn origins_compare_with_default_ports() {
         assert!(same_authority("http://localhost:1000", "LOCALHOST:1000"));
         assert!(same_authority("http://mock.test", "mock.test:80"));
-        assert!(same_authority("https://mock.test:443", "mock.test"));
+        assert!(same_authority("HTTP://mock.test", "mock.test"));
+        assert!(!same_authority("https://mock.test:443", "mock.test"));
+        assert!(!same_authority("https://mock.test", "mock.test"));
+        assert!(!same_authority("https://localhost:1000", "localhost:1000"));
         assert!(!same_authority("http://localhost:1001", "localhost:1000"));
         assert!(!same_authority("null", "localhost:1000"));
         assert!(!same_authority("file://", "localhost"));
