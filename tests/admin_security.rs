@@ -116,6 +116,7 @@ async fn the_host_rule_holds_with_a_token_and_admin_host_adds_names() {
 #[tokio::test]
 async fn the_address_given_to_host_is_an_admin_name() {
     let Some(ip) = non_loopback_address() else {
+        // the_wildcard_given_to_host_is_an_admin_name proves the --host path anywhere.
         eprintln!("this machine has no address beyond loopback: --host cannot name one here");
         return;
     };
