@@ -39,7 +39,8 @@ pub enum Kind {
 /// A recorded request or frame: what the server handed in, numbered and timed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
-    /// 1 for the first entry since start-up (or the last clear), then one more each.
+    /// 1 for the first entry since start-up, then one more each; a clear
+    /// does not restart it, so the run's tally names each request once.
     pub id: u64,
     /// Shown as `time`, RFC 3339 with milliseconds (written when asked for,
     /// not on the request path).
@@ -84,6 +85,9 @@ pub struct Record {
     pub rule: Option<String>,
     /// The status sent (101 for a stream; 0 for a frame).
     pub status: u16,
+    /// The mock answered with a problem of its own (unrouted, invalid, an
+    /// unknown scenario, a plain GET on a WebSocket …) instead of the API's answer.
+    pub refused: bool,
     #[serde(rename = "latency_us", serialize_with = "as_micros")]
     pub latency: Duration,
     pub violations: Vec<Violation>,
@@ -117,6 +121,8 @@ struct Inner {
     body_bytes: usize,
     /// Entries recorded since start-up or the last clear: requests and client frames.
     total: u64,
+    /// The id of the latest entry (0: none yet); never cleared.
+    last_id: u64,
     /// Since start-up or the last clear: what the admin API reports.
     since_clear: Summary,
     /// Since start-up, whatever a test clears: the run's contract verdict.
@@ -184,12 +190,7 @@ impl Summary {
             self.violating += 1;
         }
         let key = record.operation.as_deref().unwrap_or("-");
-        if !self.tallies.contains_key(key) {
-            self.tallies.insert(key.to_string(), Tally::default());
-        }
-        let Some(tally) = self.tallies.get_mut(key) else {
-            return;
-        };
+        let tally = self.tallies.entry(key.to_string()).or_default();
         tally.calls += 1;
         if violating {
             tally.violating_calls += 1;
@@ -213,7 +214,8 @@ impl Journal {
         let at = SystemTime::now();
         let mut inner = lock(&self.inner);
         inner.total += 1;
-        let id = inner.total;
+        inner.last_id += 1;
+        let id = inner.last_id;
         if record.kind == Kind::Request {
             inner.since_clear.count(id, &record);
             inner.run.count(id, &record);
@@ -267,10 +269,12 @@ impl Journal {
     pub fn clear(&self) -> u64 {
         let mut inner = lock(&self.inner);
         let run = std::mem::take(&mut inner.run);
+        let last_id = inner.last_id;
         let cleared = std::mem::replace(
             &mut *inner,
             Inner {
                 run,
+                last_id,
                 ..Inner::default()
             },
         );
@@ -346,6 +350,7 @@ mod tests {
             operation: Some(operation.into()),
             rule: None,
             status,
+            refused: false,
             latency: Duration::from_micros(5),
             violations: (0..violations)
                 .map(|i| Violation::new(format!("/body/{i}"), "type", "wrong"))
@@ -383,6 +388,8 @@ mod tests {
         journal.record(record("s", "user-snapshot", 200, 0));
         assert_eq!(journal.clear(), 2);
         journal.record(record("s", "user-snapshot", 200, 0));
+        let after = journal.page(&Filter::default(), 0, 10);
+        assert_eq!((after.total, after.entries[0].id), (1, 3), "ids go on after a clear");
         let since_clear = journal.summary();
         assert_eq!((since_clear.requests, since_clear.violating), (1, 0));
         assert!(!since_clear.tallies.contains_key("update-user"));

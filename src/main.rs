@@ -70,7 +70,7 @@ struct ServeArgs {
     admin_token: Option<String>,
     /// A name the admin API answers to besides loopback addresses, `localhost` and --host (repeatable): the name remote clients reach the mock by.
     #[arg(long, value_name = "NAME", value_parser = specmock::admin::parse_admin_host)]
-    admin_host: Vec<String>,
+    admin_host: Vec<specmock::admin::HostName>,
     /// Do not answer CORS preflights or add Access-Control-* headers.
     #[arg(long)]
     no_cors: bool,
@@ -172,7 +172,9 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
                 lenient: args.lenient,
                 cors: !args.no_cors,
                 admin_token: args.admin_token.clone(),
-                admin_hosts: std::iter::once(args.host.clone())
+                // A --host that is no host name cannot be bound either.
+                admin_hosts: specmock::admin::parse_admin_host(&args.host)
+                    .into_iter()
                     .chain(args.admin_host.clone())
                     .collect(),
                 session_key: args.session_key.clone(),

@@ -64,6 +64,7 @@ mod tests {
             operation: operation.map(str::to_string),
             rule: None,
             status: 200,
+            refused: false,
             latency: Duration::ZERO,
             violations,
             body: None,

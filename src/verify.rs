@@ -134,9 +134,7 @@ pub fn verify(
     let refused_entries = (!verification.refused).then(|| {
         requests
             .iter()
-            .filter(|e| {
-                !e.record.violations.is_empty() && differences_but_the_contract(verification, operation, e).is_empty()
-            })
+            .filter(|e| not_counted(e) && differences_but_the_contract(verification, operation, e).is_empty())
             .map(|e| Arc::clone(e))
             .collect::<Vec<_>>()
     });
@@ -151,7 +149,7 @@ pub fn verify(
         subject.push_str(&format!(" answered {status}"));
     }
     if verification.refused {
-        subject.push_str(" that broke the contract");
+        subject.push_str(" that the mock refused or that broke the contract");
     }
     let closest = if verified || !matched.is_empty() {
         Vec::new()
@@ -217,37 +215,46 @@ impl Verdict {
     }
 }
 
-/// `request #3 answered 400: /body/id (required): ...`.
+/// Refused by the mock, or served despite violations under `--lenient`:
+/// not what a verification counts unless it asks for such calls.
+fn not_counted(entry: &Entry) -> bool {
+    entry.record.refused || !entry.record.violations.is_empty()
+}
+
+/// `request #3 answered 400: /body/id (required): ...`, or `request #4
+/// answered 426 with a problem of its own` when no violation says why.
 fn refusal(entry: &Entry) -> String {
+    let answered = format!("request #{} answered {}", entry.id, entry.record.status);
+    if entry.record.violations.is_empty() {
+        return format!("{answered} with a problem of its own");
+    }
     let violations: Vec<String> = entry
         .record
         .violations
         .iter()
         .map(|v| format!("{} ({}): {}", v.pointer, v.rule, v.message))
         .collect();
-    format!(
-        "request #{} answered {}: {}",
-        entry.id,
-        entry.record.status,
-        violations.join(", ")
-    )
+    format!("{answered}: {}", violations.join(", "))
 }
 
 /// How a journal entry differs from what the verification asks for; empty: it matches.
 fn differences_of(verification: &Verification, operation: &str, entry: &Entry) -> Vec<String> {
     let mut found = differences_but_the_contract(verification, operation, entry);
-    let broke = !entry.record.violations.is_empty();
-    match (verification.refused, broke) {
+    match (verification.refused, not_counted(entry)) {
         (false, true) => {
             let pointers: Vec<&str> = entry.record.violations.iter().map(|v| v.pointer.as_str()).collect();
+            let why = if pointers.is_empty() {
+                "with a problem of its own".to_string()
+            } else {
+                format!("for breaking the contract ({})", pointers.join(", "))
+            };
             found.push(format!(
-                "refused: answered {} for breaking the contract ({}); such calls count with \"refused\": true",
-                entry.record.status,
-                pointers.join(", ")
+                "refused: answered {} {why}; such calls count with \"refused\": true",
+                entry.record.status
             ));
         }
         (true, false) => found.push(format!(
-            "refused: expected a call that broke the contract, this one kept it (answered {})",
+            "refused: expected a call the mock refused or that broke the contract, this one kept it (answered {})",
             entry.record.status
         )),
         _ => {}
@@ -335,6 +342,7 @@ mod tests {
                 operation: Some(operation.into()),
                 rule: None,
                 status: 200,
+                refused: false,
                 latency: Duration::from_micros(1),
                 violations: Vec::new(),
                 body: Some(Bytes::from(body.to_string())),
@@ -346,6 +354,7 @@ mod tests {
     fn refused(id: u64, session: &str, body: Value) -> Arc<Entry> {
         let mut refused = Arc::unwrap_or_clone(entry(id, session, "vanity", body));
         refused.record.status = 400;
+        refused.record.refused = true;
         refused.record.violations = vec![Violation::new("/body/id", "required", "`id` is missing")];
         Arc::new(refused)
     }
@@ -426,6 +435,31 @@ mod tests {
                 r#"refused: answered 400 for breaking the contract (/body/id); such calls count with "refused": true"#
             ]
         );
+    }
+
+    #[test]
+    fn a_refusal_without_violations_is_not_counted_either() {
+        let mut unknown_scenario = Arc::unwrap_or_clone(entry(1, "a", "vanity", json!({})));
+        unknown_scenario.record.status = 400;
+        unknown_scenario.record.refused = true;
+        let entries = vec![Arc::new(unknown_scenario)];
+        let check = verification(json!({"operation": "vanity", "count": 1}));
+        let verdict = verify(&check, "vanity", Expectation::of(&check).unwrap(), &entries);
+        assert!(!verdict.verified);
+        assert_eq!(verdict.refused, Some(1));
+        assert!(
+            verdict
+                .explanation()
+                .ends_with("refused: 1 (request #1 answered 400 with a problem of its own)"),
+            "{}",
+            verdict.explanation()
+        );
+        assert_eq!(
+            verdict.closest[0].differences,
+            vec![r#"refused: answered 400 with a problem of its own; such calls count with "refused": true"#]
+        );
+        let counted = verification(json!({"operation": "vanity", "refused": true, "count": 1}));
+        assert!(verify(&counted, "vanity", Expectation::of(&counted).unwrap(), &entries).verified);
     }
 
     #[test]

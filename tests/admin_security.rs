@@ -116,6 +116,7 @@ async fn the_host_rule_holds_with_a_token_and_admin_host_adds_names() {
 #[tokio::test]
 async fn the_address_given_to_host_is_an_admin_name() {
     let Some(ip) = non_loopback_address() else {
+        // the_wildcard_given_to_host_is_an_admin_name proves the --host path anywhere.
         eprintln!("this machine has no address beyond loopback: --host cannot name one here");
         return;
     };
@@ -128,6 +129,38 @@ async fn the_address_given_to_host_is_an_admin_name() {
     scenarios_as(addr, &format!("attacker.example:{port}"))
         .await
         .assert_problem(403, "admin-forbidden", "admin");
+}
+
+/// `--host` reaches the admitted names whatever this machine's interfaces:
+/// `0.0.0.0` is no loopback address, and a client on loopback may name the
+/// mock by it.
+#[tokio::test]
+async fn the_wildcard_given_to_host_is_an_admin_name() {
+    let dir = TempDir::new("admin-host-wildcard");
+    let binary = Binary::start(&["--host", "0.0.0.0", "--port", "0"], dir.path());
+    let port = binary.addr.port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let allowed = journal_with_host(addr, &format!("0.0.0.0:{port}")).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    journal_with_host(addr, &format!("10.0.0.5:{port}"))
+        .await
+        .assert_problem(403, "admin-forbidden", "admin");
+}
+
+#[tokio::test]
+async fn an_https_origin_is_not_the_mocks_own() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let host = format!("localhost:{}", addr.port());
+    for scheme in ["https", "HTTPS", "ws"] {
+        let origin = format!("{scheme}://{host}");
+        reset(addr, "s", &[("host", &host), ("origin", &origin)])
+            .await
+            .assert_problem(403, "admin-forbidden", "admin");
+    }
+    let own = reset(addr, "s", &[("host", &host), ("origin", &format!("http://{host}"))]).await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -335,3 +335,111 @@ async fn counters_name_their_rule() {
     assert_eq!(labels.len(), counters.len(), "each rule is named apart: {described:#}");
     server.stop().await;
 }
+
+/// The journal entry of the session's only request.
+async fn only_entry(addr: SocketAddr, session: &str) -> Value {
+    let page = get(addr, &format!("/__mock/journal?session={session}")).await.json();
+    assert_eq!(page["matched"], 1, "{page:#}");
+    page["entries"][0].clone()
+}
+
+#[tokio::test]
+async fn a_plain_get_on_a_websocket_operation_is_refused_and_does_not_verify() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let plain = send(addr, Method::GET, "/user/stream", &in_session("w1", &[]), b"").await;
+    plain.assert_problem(426, "upgrade-required", "router");
+    let entry = only_entry(addr, "w1").await;
+    assert_eq!(
+        (&entry["refused"], &entry["status"]),
+        (&json!(true), &json!(426)),
+        "{entry:#}"
+    );
+
+    let check = json!({"operation": "stream-user", "session": "w1", "count": 1});
+    let problem = verify(addr, check)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(
+        (&problem["matched"], &problem["refused"]),
+        (&json!(0), &json!(1)),
+        "{problem:#}"
+    );
+    let detail = problem["detail"].as_str().expect("a detail");
+    assert!(detail.contains("refused: 1 (request #"), "{detail}");
+    let counted = json!({"operation": "stream-user", "session": "w1", "refused": true, "count": 1});
+    assert_eq!(verify(addr, counted).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_naming_an_unknown_scenario_is_refused_and_does_not_verify() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let headers = in_session("w2", &[("x-mock-scenario", "no-such-scenario")]);
+    let refused = send(addr, Method::GET, "/user", &headers, b"").await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let entry = only_entry(addr, "w2").await;
+    assert_eq!(
+        (&entry["refused"], &entry["violations"]),
+        (&json!(true), &json!([])),
+        "{entry:#}"
+    );
+
+    let check = json!({"operation": "user-snapshot", "session": "w2", "count": 1});
+    let problem = verify(addr, check)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(
+        (&problem["matched"], &problem["refused"]),
+        (&json!(0), &json!(1)),
+        "{problem:#}"
+    );
+    let differences = problem["closest"][0]["differences"].as_array().expect("differences");
+    assert!(
+        differences[0].as_str().unwrap().starts_with("refused: answered 400"),
+        "{problem:#}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_answered_call_is_not_refused() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    assert_eq!(
+        send(addr, Method::GET, "/user", &in_session("w3", &[]), b"")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(only_entry(addr, "w3").await["refused"], json!(false));
+    server.stop().await;
+}
+#[tokio::test]
+async fn journal_ids_keep_counting_after_a_clear() {
+    let dir = TempDir::new("ids-after-clear");
+    let report = dir.path().join("out.xml");
+    let report_arg = report.display().to_string();
+    let mut binary = Binary::start(&["--port", "0", "--report", &report_arg], dir.path());
+    let addr = binary.addr;
+    post(addr, "ids", "/user/update", r#"{"id": 5}"#)
+        .await
+        .assert_problem(400, "invalid-request", "validator");
+    let before = only_entry(addr, "ids").await["id"].clone();
+    let cleared = send(addr, Method::DELETE, "/__mock/journal", &[], b"").await;
+    assert_eq!(cleared.status, 200, "{}", cleared.text());
+    post(addr, "ids", "/user/update", r#"{"id": 6}"#)
+        .await
+        .assert_problem(400, "invalid-request", "validator");
+    let after = only_entry(addr, "ids").await["id"].clone();
+    assert_eq!((&before, &after), (&json!(1), &json!(2)));
+
+    binary.terminate();
+    binary.wait_exit();
+    let xml = std::fs::read_to_string(&report).expect("the report is written");
+    assert!(
+        xml.contains("request #1: ") && xml.contains("request #2: "),
+        "each request under its own id: {xml}"
+    );
+}

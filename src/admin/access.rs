@@ -20,7 +20,7 @@ pub struct Peer(pub SocketAddr);
 /// Admits `parts` to the admin API, or says why not. `token`: the admin
 /// token, if one is set; `hosts`: the names the Host may carry besides
 /// loopback addresses and `localhost`.
-pub fn admit(parts: &Parts, token: Option<&str>, hosts: &[String]) -> Result<(), Problem> {
+pub fn admit(parts: &Parts, token: Option<&str>, hosts: &[HostName]) -> Result<(), Problem> {
     named_host(parts, hosts)?;
     credentials(parts, token)?;
     if !parts.method.is_safe() {
@@ -29,17 +29,15 @@ pub fn admit(parts: &Parts, token: Option<&str>, hosts: &[String]) -> Result<(),
     Ok(())
 }
 
-/// Checks an `--admin-host` value: a host name or IP address, with or without a port.
-pub fn parse_admin_host(text: &str) -> Result<String, String> {
-    match HostName::parse(text) {
-        Some(_) => Ok(text.to_string()),
-        None => Err(format!("`{text}` is not a host name or an IP address")),
-    }
+/// Reads an `--admin-host` (or `--host`) value: a host name or IP address,
+/// with or without a port.
+pub fn parse_admin_host(text: &str) -> Result<HostName, String> {
+    HostName::parse(text).ok_or_else(|| format!("`{text}` is not a host name or an IP address"))
 }
 
 /// The host a request names: a loopback address, a name, or another address.
-#[derive(Debug, PartialEq, Eq)]
-enum HostName {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostName {
     Ip(IpAddr),
     /// Lower case, without a trailing dot.
     Name(String),
@@ -101,11 +99,9 @@ fn names(parts: &Parts) -> impl Iterator<Item = &str> {
     target.into_iter().chain(hosts)
 }
 
-fn named_host(parts: &Parts, allowed: &[String]) -> Result<(), Problem> {
+fn named_host(parts: &Parts, allowed: &[HostName]) -> Result<(), Problem> {
     for name in names(parts) {
-        let admitted = HostName::parse(name).is_some_and(|host| {
-            host.is_loopback() || allowed.iter().any(|a| HostName::parse(a).as_ref() == Some(&host))
-        });
+        let admitted = HostName::parse(name).is_some_and(|host| host.is_loopback() || allowed.contains(&host));
         if !admitted {
             return Err(Problem::admin_forbidden(&format!(
                 "the admin API answers requests that name the mock by a loopback address, `localhost` or a name \
@@ -189,22 +185,17 @@ fn same_origin(parts: &Parts) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Whether `origin` (`scheme://host[:port]`) is the origin of a server named `own` (`host[:port]`).
+/// Whether `origin` (`http://host[:port]`) is the origin of the server
+/// named `own` (`host[:port]`). The mock serves plain HTTP only, so an
+/// `https://` page on the same host is another origin.
 fn same_authority(origin: &str, own: &str) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return false,
-    };
-    let plain = |authority: &str| {
-        authority
-            .strip_suffix(default_port)
-            .unwrap_or(authority)
-            .to_ascii_lowercase()
-    };
+    if !scheme.eq_ignore_ascii_case("http") {
+        return false;
+    }
+    let plain = |authority: &str| authority.strip_suffix(":80").unwrap_or(authority).to_ascii_lowercase();
     plain(authority) == plain(own)
 }
 
@@ -259,7 +250,10 @@ mod tests {
     fn origins_compare_with_default_ports() {
         assert!(same_authority("http://localhost:1000", "LOCALHOST:1000"));
         assert!(same_authority("http://mock.test", "mock.test:80"));
-        assert!(same_authority("https://mock.test:443", "mock.test"));
+        assert!(same_authority("HTTP://mock.test", "mock.test"));
+        assert!(!same_authority("https://mock.test:443", "mock.test"));
+        assert!(!same_authority("https://mock.test", "mock.test"));
+        assert!(!same_authority("https://localhost:1000", "localhost:1000"));
         assert!(!same_authority("http://localhost:1001", "localhost:1000"));
         assert!(!same_authority("null", "localhost:1000"));
         assert!(!same_authority("file://", "localhost"));
@@ -269,15 +263,21 @@ mod tests {
     fn in_process_requests_without_a_host_are_admitted() {
         assert!(admit(&parts("POST", &[]), None, &[]).is_ok());
         assert!(admit(&parts("GET", &[("host", "evil.example")]), None, &[]).is_err());
-        assert!(admit(
-            &parts("GET", &[("host", "evil.example")]),
-            None,
-            &["EVIL.example.".into()]
-        )
-        .is_ok());
+        let allowed = [parse_admin_host("EVIL.example.").unwrap()];
+        assert!(admit(&parts("GET", &[("host", "evil.example")]), None, &allowed).is_ok());
         let cross = parts("POST", &[("host", "localhost"), ("origin", "http://evil.example")]);
         assert!(admit(&cross, None, &[]).is_err());
         let read = parts("GET", &[("host", "localhost"), ("origin", "http://evil.example")]);
         assert!(admit(&read, None, &[]).is_ok(), "reads are not state changes");
+    }
+
+    #[test]
+    fn an_admin_host_address_is_admitted_with_any_port() {
+        let named = parts("GET", &[("host", "10.0.0.5:1")]);
+        let admin_host = [parse_admin_host("10.0.0.5").unwrap()];
+        assert!(admit(&named, None, &admin_host).is_ok());
+        assert!(admit(&named, None, &[]).is_err(), "not loopback, not allowed");
+        let other = [parse_admin_host("10.0.0.6:1").unwrap()];
+        assert!(admit(&named, None, &other).is_err());
     }
 }

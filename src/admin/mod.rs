@@ -4,7 +4,7 @@
 
 mod access;
 
-pub use access::{parse_admin_host, Peer};
+pub use access::{parse_admin_host, HostName, Peer};
 
 use bytes::Bytes;
 use http::request::Parts;

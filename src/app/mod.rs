@@ -43,7 +43,7 @@ pub struct Behaviour {
     /// Names (or addresses) a request may call the mock by to use the admin
     /// API, besides loopback addresses and `localhost`: the `--host` address
     /// and each `--admin-host`.
-    pub admin_hosts: Vec<String>,
+    pub admin_hosts: Vec<crate::admin::HostName>,
     /// What keys a session when a request names none.
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
@@ -92,6 +92,9 @@ pub struct Handled {
     pub session: Option<String>,
     pub operation: Option<String>,
     pub violations: Vec<Violation>,
+    /// The mock answered with a problem of its own instead of the API's
+    /// answer: verifications do not count the call (unless asked to).
+    pub refused: bool,
     /// The scenario rule that answered (`file rules[N]`), if one did.
     pub rule: Option<String>,
     /// Wait this long before answering.
@@ -238,9 +241,7 @@ impl App {
             }
         };
         let operation = &self.spec.operations[operation_index];
-        let refuse = |problem: Problem, violations| {
-            Box::new(self.attributed(operation_index, self.problem(problem, parts), violations))
-        };
+        let refuse = |problem, violations| Box::new(self.refusal(operation_index, problem, parts, violations));
         if operation.websocket && !upgrading {
             return Err(refuse(
                 Problem::upgrade_required(&operation.id, "is a WebSocket"),
@@ -337,6 +338,7 @@ impl App {
     fn answer(&self, parts: &Parts, admitted: Admitted) -> Handled {
         let operation_index = admitted.operation;
         let attribute = |response, violations| self.attributed(operation_index, response, violations);
+        let refuse = |problem, violations| self.refusal(operation_index, problem, parts, violations);
         let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
         let prefer = admitted.controls.prefer.is_set();
         let Entered {
@@ -354,7 +356,7 @@ impl App {
         let rendered: Cow<'_, Rendered> = if prefer {
             match self.preferred(operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
-                Err(problem) => return attribute(self.problem(problem, parts), violations),
+                Err(problem) => return refuse(problem, violations),
             }
         } else {
             match decision {
@@ -364,7 +366,7 @@ impl App {
                 }) => {
                     if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
-                        let mut handled = attribute(self.problem(problem, parts), violations);
+                        let mut handled = refuse(problem, violations);
                         handled.rule = Some(label);
                         return handled;
                     }
@@ -380,7 +382,7 @@ impl App {
                 }) => {
                     let why = format!("is answered by a WebSocket stream here ({label})");
                     let problem = Problem::upgrade_required(&self.spec.operations[operation_index].id, &why);
-                    let mut handled = attribute(self.problem(problem, parts), violations);
+                    let mut handled = refuse(problem, violations);
                     handled.rule = Some(label);
                     return handled;
                 }
@@ -395,7 +397,7 @@ impl App {
         };
         self.announce(&shared, operation_index, request_body, Some(&rendered), changed);
         if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
-            return attribute(self.problem(Problem::unrenderable(mismatch.clone()), parts), violations);
+            return refuse(Problem::unrenderable(mismatch.clone()), violations);
         }
         let mut response = to_response(&rendered, parts.method == Method::HEAD);
         self.add_declared_headers(&mut response, operation_index);
@@ -449,7 +451,16 @@ impl App {
         let violation = Violation::new("/path", "route", problem.detail.clone());
         Handled {
             violations: vec![violation],
+            refused: true,
             ..Handled::unattributed(self.problem(problem, parts))
+        }
+    }
+
+    /// The mock's own problem instead of the operation's answer.
+    fn refusal(&self, operation: usize, problem: Problem, parts: &Parts, violations: Vec<Violation>) -> Handled {
+        Handled {
+            refused: true,
+            ..self.attributed(operation, self.problem(problem, parts), violations)
         }
     }
 
@@ -548,7 +559,10 @@ impl App {
         if self.behaviour.cors {
             add_cors_headers(&mut response, parts);
         }
-        let mut handled = Handled::unattributed(response);
+        let mut handled = Handled {
+            refused: true,
+            ..Handled::unattributed(response)
+        };
         self.name_session(&mut handled, parts);
         handled
     }
@@ -604,6 +618,7 @@ impl Handled {
             session: None,
             operation: None,
             violations: Vec::new(),
+            refused: false,
             rule: None,
             delay: None,
             fault: None,
@@ -621,6 +636,7 @@ impl Handled {
             operation: self.operation.clone(),
             rule: self.rule.clone(),
             status: self.response.status().as_u16(),
+            refused: self.refused,
             latency,
             violations: self.violations.clone(),
             body: body.filter(|b| !b.is_empty()),

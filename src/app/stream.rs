@@ -117,7 +117,7 @@ impl App {
             Err(refused) => return Upgrade::Refused(refused),
         };
         let refuse = |problem: Problem, rule: Option<String>| {
-            let mut handled = self.attributed(admitted.operation, self.problem(problem, parts), Vec::new());
+            let mut handled = self.refusal(admitted.operation, problem, parts, Vec::new());
             handled.rule = rule;
             Upgrade::Refused(Box::new(handled))
         };

@@ -220,6 +220,7 @@ impl Client<'_> {
             operation: Some(self.operation.to_string()),
             rule: None,
             status: 0,
+            refused: false,
             latency: Duration::ZERO,
             violations: Vec::new(),
             body: Some(body),
