@@ -50,10 +50,10 @@ use crate::spec::Spec;
 /// Values kept per store key and state; more are not followed (fewer
 /// reports, never a wrong one).
 const VALUES_PER_KEY: usize = 16;
-/// Steps the check takes in all, whatever the files: the shipped ones need
-/// a few hundred, a generated file of 800 rules and 400 states about
-/// 60,000; past them no file can make start-up slow.
-pub const STEPS: usize = 200_000;
+/// Steps the check takes in all, whatever the files (about half a second
+/// in a release build): the shipped ones need about 900, a generated file
+/// of 800 rules in 400 states about 170,000.
+pub const STEPS: usize = 500_000;
 
 /// What following values found: problems, and a warning for each file
 /// whose values were followed only part of the way.
@@ -157,17 +157,58 @@ fn store_keys(template: &BodyTemplate) -> Vec<&str> {
     keys
 }
 
-/// What each store key may hold (values with nothing known are left out),
-/// shared between states: most keys pass from one state to the next as they are.
-pub(super) type Store = BTreeMap<String, Vec<Arc<Partial>>>;
+/// The rules a session fired to get somewhere, the last first.
+#[derive(Clone, Default)]
+struct Trail(Option<Arc<Step>>);
 
-/// Adds to `held` those of `values` it lacks; whether any was new.
-fn add<'v>(held: &mut Vec<Arc<Partial>>, values: impl IntoIterator<Item = &'v Arc<Partial>>) -> bool {
+struct Step {
+    rule: usize,
+    before: Trail,
+}
+
+impl Trail {
+    fn then(&self, rule: usize) -> Trail {
+        Trail(Some(Arc::new(Step {
+            rule,
+            before: self.clone(),
+        })))
+    }
+
+    fn uses(&self, rule: usize) -> bool {
+        let mut at = &self.0;
+        while let Some(step) = at {
+            if step.rule == rule {
+                return true;
+            }
+            at = &step.before.0;
+        }
+        false
+    }
+}
+
+/// A value a store key may hold, and one way a session gets it there.
+#[derive(Clone)]
+struct Held {
+    value: Arc<Partial>,
+    trail: Trail,
+}
+
+/// What each store key may hold (values with nothing known are left out).
+type Store = BTreeMap<String, Vec<Held>>;
+
+/// Adds to `held` those of `values` it lacks, each reached by firing `via`
+/// after its own trail (if given); whether any was new.
+fn add(held: &mut Vec<Held>, values: &[Held], via: Option<usize>) -> bool {
     let mut added = false;
-    for value in values {
-        let known = held.iter().any(|h| Arc::ptr_eq(h, value) || h == value);
+    for candidate in values {
+        let value = &candidate.value;
+        let known = held.iter().any(|h| Arc::ptr_eq(&h.value, value) || h.value == *value);
         if !known && held.len() < VALUES_PER_KEY {
-            held.push(value.clone());
+            let trail = via.map_or_else(|| candidate.trail.clone(), |rule| candidate.trail.then(rule));
+            held.push(Held {
+                value: value.clone(),
+                trail,
+            });
             added = true;
         }
     }
@@ -176,10 +217,14 @@ fn add<'v>(held: &mut Vec<Arc<Partial>>, values: impl IntoIterator<Item = &'v Ar
 
 /// The keys a rule writes or forgets, with what each may hold after it
 /// fired; a key listed twice holds what the last entry says.
-type Writes = Vec<(String, Vec<Arc<Partial>>)>;
+type Writes = Vec<(String, Vec<Held>)>;
 
-/// What each numbered state's store may hold; `None`: not reached.
-type Reached = Vec<Option<Store>>;
+/// A state a session can be in: one way to get there, and what its store may hold.
+#[derive(Clone)]
+struct Reached {
+    trail: Trail,
+    store: Store,
+}
 
 /// One scenario's rules, followed from its initial state (state 0).
 struct Paths<'r, 'a> {
@@ -198,7 +243,7 @@ struct Paths<'r, 'a> {
 impl<'r, 'a> Paths<'r, 'a> {
     /// The rules' states numbered and where each rule fires, found once.
     /// With `budget` spent before that is known, no rule is followed.
-    fn new(rules: &'r [Placed<'a>], initial: &'r str, store: Store, budget: &mut Budget) -> Self {
+    fn new(rules: &'r [Placed<'a>], initial: &'r str, store: BTreeMap<String, Partial>, budget: &mut Budget) -> Self {
         let mut numbers: HashMap<&str, usize> = HashMap::from([(initial, 0)]);
         let mut names = vec![initial];
         let named = rules
@@ -213,6 +258,16 @@ impl<'r, 'a> Paths<'r, 'a> {
         let next = rules
             .iter()
             .map(|p| p.rule.then_state.as_ref().map(|name| numbers[name.as_str()]))
+            .collect();
+        let store = store
+            .into_iter()
+            .map(|(key, value)| {
+                let held = Held {
+                    value: Arc::new(value),
+                    trail: Trail::default(),
+                };
+                (key, vec![held])
+            })
             .collect();
         let mut paths = Self {
             rules,
@@ -275,37 +330,51 @@ impl<'r, 'a> Paths<'r, 'a> {
         Some(())
     }
 
-    /// What firing rule `index` on `store` does to the keys it writes
+    /// What firing rule `index` in `state` does to the keys it writes
     /// (in order: a write reads those before it) and forgets; `None` when
     /// `budget` is spent before it is known.
-    fn writes(&self, index: usize, store: &Store, budget: &mut Budget) -> Option<Writes> {
+    fn writes(&self, index: usize, state: &Reached, budget: &mut Budget) -> Option<Writes> {
         let placed = &self.rules[index];
         let mut writes: Writes = Vec::new();
         for ((key, template), origins) in placed.rule.store.iter().zip(&placed.writes) {
-            let held = |writes: &Writes, key: &str| -> Vec<Arc<Partial>> {
+            let held = |writes: &Writes, key: &str| -> Vec<Held> {
                 match writes.iter().rev().find(|(k, _)| k == key) {
                     Some((_, values)) => values.clone(),
-                    None => store.get(key).cloned().unwrap_or_default(),
+                    None => {
+                        let before = state.store.get(key).map_or(&[][..], Vec::as_slice);
+                        let mut after = Vec::new();
+                        add(&mut after, before, Some(index));
+                        after
+                    }
                 }
             };
             budget.spend(1).then_some(())?;
-            let mut values = placed.render(template, origins, None);
+            let fired = state.trail.then(index);
+            let mut values: Vec<(Partial, Trail)> = placed
+                .render(template, origins, None)
+                .into_iter()
+                .map(|value| (value, fired.clone()))
+                .collect();
             for read in store_keys(template) {
-                for value in held(&writes, read) {
+                for held in held(&writes, read) {
                     budget.spend(1).then_some(())?;
-                    values.extend(placed.render(template, origins, Some((read, &value))));
+                    let rendered = placed.render(template, origins, Some((read, &held.value)));
+                    values.extend(rendered.into_iter().map(|value| (value, held.trail.clone())));
                 }
             }
-            let mut after = Vec::new();
-            let fresh: Vec<Arc<Partial>> = values
+            let fresh: Vec<Held> = values
                 .into_iter()
-                .filter(|v| *v != Partial::Unknown)
-                .map(Arc::new)
+                .filter(|(value, _)| *value != Partial::Unknown)
+                .map(|(value, trail)| Held {
+                    value: Arc::new(value),
+                    trail,
+                })
                 .collect();
-            add(&mut after, &fresh);
+            let mut after = Vec::new();
+            add(&mut after, &fresh, None);
             // A write that renders nothing leaves the key as it was.
             if matches!(&template.base, Template::Expr(expr) if placed.may_lack(expr)) {
-                add(&mut after, &held(&writes, key));
+                add(&mut after, &held(&writes, key), None);
             }
             writes.push((key.clone(), after));
         }
@@ -315,27 +384,27 @@ impl<'r, 'a> Paths<'r, 'a> {
         Some(writes)
     }
 
-    /// What each state's store may hold, on paths that do not use rule
-    /// `without`: each state's rules fired again whenever its store gained
-    /// a value. With `budget` spent, fewer (all of them reachable).
-    fn states(&self, without: Option<usize>, budget: &mut Budget) -> Reached {
-        let mut reached: Reached = vec![None; self.states];
-        reached[0] = Some(self.store.clone());
+    /// The states a session can reach and what each one's store may hold:
+    /// each state's rules fired again whenever its store gained a value.
+    /// With `budget` spent, fewer (all of them reachable).
+    fn states(&self, budget: &mut Budget) -> Vec<Option<Reached>> {
+        let mut reached: Vec<Option<Reached>> = vec![None; self.states];
+        reached[0] = Some(Reached {
+            trail: Trail::default(),
+            store: self.store.clone(),
+        });
         let mut queued = vec![false; self.states];
         queued[0] = true;
         let mut queue = VecDeque::from([0]);
         while let Some(state) = queue.pop_front() {
             queued[state] = false;
-            let Some(store) = reached[state].clone() else { continue };
+            let Some(from) = reached[state].clone() else { continue };
             for &index in &self.paths_from[state] {
-                if Some(index) == without {
-                    continue;
-                }
-                let Some(writes) = self.writes(index, &store, budget) else {
+                let Some(writes) = self.writes(index, &from, budget) else {
                     return reached;
                 };
                 let next = self.next[index].unwrap_or(state);
-                if join(&mut reached[next], &store, writes) && !queued[next] {
+                if join(&mut reached[next], &from, index, writes) && !queued[next] {
                     queued[next] = true;
                     queue.push_back(next);
                 }
@@ -347,18 +416,17 @@ impl<'r, 'a> Paths<'r, 'a> {
     /// Every templated response, checked with the store unknown, then with
     /// each value a key it reads may hold where it can be sent.
     fn check(&self, found: &mut Findings, budget: &mut Budget) {
-        let states = self.states(None, budget);
+        let states = self.states(budget);
         for (index, placed) in self.rules.iter().enumerate() {
             let sequence = match &placed.rule.reaction {
                 Reaction::Respond { responses, .. } => responses.len(),
                 Reaction::Stream(_) => 0,
             };
             // States reached where the rule fires.
-            let fires: Vec<(usize, &Store)> = self.fires_in[index]
+            let fires: Vec<(usize, &Reached)> = self.fires_in[index]
                 .iter()
                 .filter_map(|&state| Some((state, states[state].as_ref()?)))
                 .collect();
-            let mut without_rule = None;
             for (position, template, media, status) in placed.templated() {
                 let origins = &placed.bodies[position];
                 let context = Context { placed, media, status };
@@ -379,17 +447,13 @@ impl<'r, 'a> Paths<'r, 'a> {
                             && !placed.rule.forget.iter().any(|k| k == key)
                             && placed.rule.times.is_none_or(|times| (position as u64) < times)
                     };
-                    for (state, store) in &fires {
+                    for (state, reached) in &fires {
                         if sequence == 1 || repeatable(*state) {
-                            self.follow(index, key, store, &mut held, budget);
-                        }
-                    }
-                    // The first response of a sequence, on paths that never used the rule.
-                    if sequence > 1 && position == 0 && !fires.is_empty() {
-                        let paths = without_rule.get_or_insert_with(|| self.states(Some(index), budget));
-                        for &state in &self.fires_in[index] {
-                            if let Some(store) = &paths[state] {
-                                self.follow(index, key, store, &mut held, budget);
+                            self.follow(index, key, reached, &mut held, budget);
+                        } else if position == 0 {
+                            // The first response of a sequence, on a way there that never used the rule.
+                            if let Some(before) = without(reached, index) {
+                                self.follow(index, key, &before, &mut held, budget);
                             }
                         }
                     }
@@ -397,7 +461,7 @@ impl<'r, 'a> Paths<'r, 'a> {
                         if !budget.spend(1) {
                             return;
                         }
-                        for rendered in placed.render(template, origins, Some((key, value))) {
+                        for rendered in placed.render(template, origins, Some((key, &value.value))) {
                             found.add(&context, &rendered);
                         }
                     }
@@ -406,38 +470,63 @@ impl<'r, 'a> Paths<'r, 'a> {
         }
     }
 
-    /// Adds to `held` what `key` may hold once rule `index` fired on `store`.
-    fn follow(&self, index: usize, key: &str, store: &Store, held: &mut Vec<Arc<Partial>>, budget: &mut Budget) {
-        let Some(writes) = self.writes(index, store, budget) else {
+    /// Adds to `held` what `key` may hold once rule `index` fired in `state`.
+    fn follow(&self, index: usize, key: &str, state: &Reached, held: &mut Vec<Held>, budget: &mut Budget) {
+        let Some(writes) = self.writes(index, state, budget) else {
             return;
         };
         let after = match writes.iter().rev().find(|(k, _)| k == key) {
             Some((_, values)) => values,
-            None => store.get(key).map_or(&[][..], Vec::as_slice),
+            None => state.store.get(key).map_or(&[][..], Vec::as_slice),
         };
-        add(held, after);
+        add(held, after, None);
     }
 }
 
-/// Adds to `target` what a state's store holds after a rule fired on
-/// `store` with `writes`; whether it gained anything.
-fn join(target: &mut Option<Store>, store: &Store, writes: Writes) -> bool {
+/// `state` as far as it is known to be reached without firing `rule`: the
+/// values whose way there does not use it; `None` if the way to the state does.
+fn without(state: &Reached, rule: usize) -> Option<Reached> {
+    if state.trail.uses(rule) {
+        return None;
+    }
+    let store = state
+        .store
+        .iter()
+        .map(|(key, values)| {
+            let kept = values.iter().filter(|held| !held.trail.uses(rule)).cloned().collect();
+            (key.clone(), kept)
+        })
+        .collect();
+    Some(Reached {
+        trail: state.trail.clone(),
+        store,
+    })
+}
+
+/// Adds to `target` what a state's store holds after rule `index` fired
+/// `from` another with `writes`; whether it gained anything.
+fn join(target: &mut Option<Reached>, from: &Reached, index: usize, writes: Writes) -> bool {
+    let unwritten = |key: &String| !writes.iter().any(|(k, _)| k == key);
     let Some(target) = target else {
-        let mut after = store.clone();
-        after.extend(writes);
-        *target = Some(after);
+        let mut store = Store::new();
+        for (key, values) in from.store.iter().filter(|(key, _)| unwritten(key)) {
+            add(store.entry(key.clone()).or_default(), values, Some(index));
+        }
+        store.extend(writes);
+        *target = Some(Reached {
+            trail: from.trail.then(index),
+            store,
+        });
         return true;
     };
     let mut changed = false;
-    for (key, values) in store {
-        if !writes.iter().any(|(k, _)| k == key) {
-            changed |= add(target.entry(key.clone()).or_default(), values);
-        }
+    for (key, values) in from.store.iter().filter(|(key, _)| unwritten(key)) {
+        changed |= add(target.store.entry(key.clone()).or_default(), values, Some(index));
     }
     for (position, (key, values)) in writes.iter().enumerate() {
         let last = !writes[position + 1..].iter().any(|(k, _)| k == key);
         if last {
-            changed |= add(target.entry(key.clone()).or_default(), values);
+            changed |= add(target.store.entry(key.clone()).or_default(), values, None);
         }
     }
     changed

@@ -3,13 +3,12 @@
 //! the store check needs to know of each rule: where its writes and bodies
 //! were written, which requests it answers, whether one can reach it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::engine::contains;
-use super::flow::Store;
 use super::partial::{body, violations, BodyOrigins, Field, Origin, Partial, Reads};
 use super::template::Expr;
 use super::{BodyTemplate, Catalog, Reaction, Rule, Scenario, ScriptedBody};
@@ -276,9 +275,9 @@ pub(super) fn initial_store(
     catalog: &Catalog,
     files: &HashMap<&str, File>,
     fixtures: &Fixtures,
-) -> Store {
+) -> BTreeMap<String, Partial> {
     let chain = chain(scenario, catalog, files);
-    let mut store = Store::new();
+    let mut store = BTreeMap::new();
     for (key, value) in scenario.store.iter() {
         let at = format!("/store/{}", escape_pointer_token(key));
         let Some(file) = chain.iter().find(|file| file.raw.pointer(&at).is_some()) else {
@@ -302,7 +301,7 @@ pub(super) fn initial_store(
             (Some(base), None) => Partial::Known(base, origins.base),
             _ => Partial::Known(value.clone(), Origin::entry(&file.label, at)),
         };
-        store.insert(key.clone(), vec![Arc::new(partial)]);
+        store.insert(key.clone(), partial);
     }
     store
 }
