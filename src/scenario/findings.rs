@@ -31,7 +31,7 @@ pub(super) struct Findings {
 }
 
 impl Findings {
-    pub(super) fn add(&mut self, context: &Context<'_, '_>, value: &Partial) {
+    pub(super) fn add(&mut self, context: &Context<'_, '_>, value: Partial) {
         let Some(schema) = &context.media.schema else { return };
         let response = (
             context.placed.rule.label.clone(),
@@ -39,11 +39,12 @@ impl Findings {
             context.media.media_type.clone(),
         );
         let checked = self.checked.entry(response).or_default();
-        if checked.contains(value) {
+        if checked.contains(&value) {
             return;
         }
-        checked.push(value.clone());
-        for Found { violation, origin } in violations(schema, value) {
+        let found = violations(schema, &value);
+        checked.push(value);
+        for Found { violation, origin } in found {
             let pointer = if violation.pointer.is_empty() {
                 "/"
             } else {

@@ -433,7 +433,7 @@ impl<'r, 'a> Paths<'r, 'a> {
                 // With the store unknown, a body is the same in every scenario: checked in its own.
                 if placed.own {
                     for value in placed.render(template, origins, None) {
-                        found.add(&context, &value);
+                        found.add(&context, value);
                     }
                 }
                 for key in store_keys(template) {
@@ -462,7 +462,7 @@ impl<'r, 'a> Paths<'r, 'a> {
                             return;
                         }
                         for rendered in placed.render(template, origins, Some((key, &value.value))) {
-                            found.add(&context, &rendered);
+                            found.add(&context, rendered);
                         }
                     }
                 }
