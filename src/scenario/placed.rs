@@ -226,7 +226,7 @@ fn open(expected: &Value) -> Partial {
             Partial::Object(fields, origin)
         }
         Value::Array(items) => Partial::Array(items.iter().map(open).collect(), origin),
-        scalar => Partial::Known(scalar.clone(), origin),
+        scalar => Partial::Known(Arc::new(scalar.clone()), origin),
     }
 }
 
@@ -295,11 +295,11 @@ pub(super) fn initial_store(
             .or_else(|| written.and_then(|w| w.get("json").or_else(|| w.get("text"))).cloned());
         let partial = match (base, merge) {
             (Some(base), Some(merge)) => super::partial::merge(
-                Partial::Known(base, origins.base),
-                Partial::Known(merge.clone(), origins.merge),
+                Partial::Known(Arc::new(base), origins.base),
+                Partial::Known(Arc::new(merge.clone()), origins.merge),
             ),
-            (Some(base), None) => Partial::Known(base, origins.base),
-            _ => Partial::Known(value.clone(), Origin::entry(&file.label, at)),
+            (Some(base), None) => Partial::Known(Arc::new(base), origins.base),
+            _ => Partial::Known(Arc::new(value.clone()), Origin::entry(&file.label, at)),
         };
         store.insert(key.clone(), partial);
     }
