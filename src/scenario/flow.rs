@@ -27,7 +27,8 @@
 //!   does not write the key), else only the first, on paths without the
 //!   rule;
 //! - the whole check takes at most `STEPS` steps (a rule compared with an
-//!   earlier one or tried in a state, a value rendered): past them, values
+//!   earlier one or tried in a state, a value rendered, a rule on the way
+//!   to a value looked at): past them, values
 //!   are followed no further, with a warning naming the scenario's file.
 //!
 //! Not followed: stream scripts' frames (the store changes while a stream
@@ -52,7 +53,7 @@ use crate::spec::Spec;
 const VALUES_PER_KEY: usize = 16;
 /// Steps the check takes in all, whatever the files (about half a second
 /// in a release build): the shipped ones need about 900, a generated file
-/// of 800 rules in 400 states about 170,000.
+/// of 800 rules in 400 states about 200,000.
 pub const STEPS: usize = 500_000;
 
 /// What following values found: problems, and a warning for each file
@@ -174,15 +175,18 @@ impl Trail {
         })))
     }
 
-    fn uses(&self, rule: usize) -> bool {
+    /// Whether it fires `rule`; `None` when `budget` (a step a rule looked
+    /// at) is spent before that is known.
+    fn uses(&self, rule: usize, budget: &mut Budget) -> Option<bool> {
         let mut at = &self.0;
         while let Some(step) = at {
+            budget.spend(1).then_some(())?;
             if step.rule == rule {
-                return true;
+                return Some(true);
             }
             at = &step.before.0;
         }
-        false
+        Some(false)
     }
 }
 
@@ -452,14 +456,14 @@ impl<'r, 'a> Paths<'r, 'a> {
                             self.follow(index, key, reached, &mut held, budget);
                         } else if position == 0 {
                             // The first response of a sequence, on a way there that never used the rule.
-                            if let Some(before) = without(reached, index) {
+                            if let Some(before) = without(reached, index, budget) {
                                 self.follow(index, key, &before, &mut held, budget);
                             }
                         }
                     }
                     for value in &held {
                         if !budget.spend(1) {
-                            return;
+                            break;
                         }
                         for rendered in placed.render(template, origins, Some((key, &value.value))) {
                             found.add(&context, rendered);
@@ -484,19 +488,22 @@ impl<'r, 'a> Paths<'r, 'a> {
 }
 
 /// `state` as far as it is known to be reached without firing `rule`: the
-/// values whose way there does not use it; `None` if the way to the state does.
-fn without(state: &Reached, rule: usize) -> Option<Reached> {
-    if state.trail.uses(rule) {
+/// values whose way there does not use it; `None` if the way to the state
+/// does, or `budget` is spent before that is known.
+fn without(state: &Reached, rule: usize, budget: &mut Budget) -> Option<Reached> {
+    if state.trail.uses(rule, budget)? {
         return None;
     }
-    let store = state
-        .store
-        .iter()
-        .map(|(key, values)| {
-            let kept = values.iter().filter(|held| !held.trail.uses(rule)).cloned().collect();
-            (key.clone(), kept)
-        })
-        .collect();
+    let mut store = Store::new();
+    for (key, values) in &state.store {
+        let mut kept = Vec::new();
+        for held in values {
+            if !held.trail.uses(rule, budget)? {
+                kept.push(held.clone());
+            }
+        }
+        store.insert(key.clone(), kept);
+    }
     Some(Reached {
         trail: state.trail.clone(),
         store,
