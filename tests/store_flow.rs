@@ -131,3 +131,55 @@ async fn bodies_and_stored_values_that_a_request_could_make_valid_are_accepted()
     assert_eq!(snapshot.status, 200, "{}", snapshot.text());
     assert_eq!(snapshot.json()["user"]["aesthetics"]["theme"]["dark"], true);
 }
+
+/// A scenario of `rules` rules in `states` states, every one a sequence
+/// answered from `store.user` that writes the user and moves on; the last
+/// writes one that breaks the profile schema.
+fn generated_scenario(rules: usize, states: usize) -> String {
+    let operations = ["refresh-user", "update-user", "user-update-vanity", "select-user"];
+    let mut text = String::from("name: big\ninitial: s0\nstore:\n  user: { fixture: user-signed-in.json }\nrules:\n");
+    for index in 0..rules {
+        let broken = match index + 1 == rules {
+            true => ", aesthetics: dark",
+            false => "",
+        };
+        text.push_str(&format!(
+            concat!(
+                "  - when: {{ operation: {operation}, state: s{state} }}\n",
+                "    store:\n",
+                "      user: {{ fixture: user-minimal.json, merge: {{ vanityname: \"v-{index}\", name: \"{{{{store.user.name}}}}\"{broken} }} }}\n",
+                "    respond:\n",
+                "      - {{ status: 200, body: {{ from: store.user }} }}\n",
+                "      - {{ status: 200, body: {{ from: store.user, merge: {{ username: \"u-{index}\" }} }} }}\n",
+                "    then: {{ state: s{next} }}\n",
+            ),
+            operation = operations[index % operations.len()],
+            state = (index / 2) % states,
+            index = index,
+            broken = broken,
+            next = (index * 7 + 1) % states,
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_large_scenario_file_is_followed_to_the_end_in_bounded_time() {
+    let dir = TempDir::new("store-flow-large");
+    let text = generated_scenario(800, 400);
+    assert!(text.len() > 250_000, "{}", text.len());
+    dir.write("big.yaml", &text);
+    let scenarios = dir.path().to_string_lossy().into_owned();
+    let started = std::time::Instant::now();
+    let (code, stdout) = check(&inputs("fixtures", &scenarios));
+    let took = started.elapsed();
+    // About 2 s in a debug build on 2 busy cores; the quadratic check took minutes.
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    assert_eq!(code, Some(1), "{stdout}");
+    // The value written last is followed to the rules of the state it moves to.
+    assert_has(
+        &stdout,
+        &["rules[799] -> select-user 200: /aesthetics expected object, found string"],
+    );
+    assert!(!stdout.contains("followed only part of the way"), "{stdout}");
+}

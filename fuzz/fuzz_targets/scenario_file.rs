@@ -1,7 +1,9 @@
 //! Any text as a scenario file, checked against the shipped spec and
 //! fixtures (and loaded beside the shipped scenarios it extends): it loads,
-//! or a diagnostic says where it is broken. A file that loads is played:
-//! every operation called twice with a few bodies, every stream frame rendered.
+//! or a diagnostic says where it is broken. A file that loads has its store
+//! values followed (each finding names a scenario or fixture file and a
+//! line in it) and is played: every operation called twice with a few
+//! bodies, every stream frame rendered.
 
 #![no_main]
 
@@ -14,10 +16,10 @@ use specmock::fixtures::Fixtures;
 use specmock::render::Responder;
 use specmock::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use specmock::scenario::template::EventView;
-use specmock::scenario::{load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody};
+use specmock::scenario::{follow_values, load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody, STEPS};
 use specmock::spec::source::{parse_document, NodeBudget};
 use specmock::spec::Spec;
-use specmock_fuzz::{check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};
+use specmock_fuzz::{check_diagnostic, check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};
 
 const LABEL: &str = "fuzz.yaml";
 
@@ -164,6 +166,15 @@ fuzz_target!(|input: &[u8]| {
     let files: Vec<(&str, &str)> = sources.iter().map(|s| (s.label.as_str(), s.text.as_str())).collect();
     match load_catalog(sources.clone(), &shipped.spec, &shipped.responder, &shipped.fixtures, 0) {
         Ok(catalog) => {
+            let fixture_files = shipped.fixtures.names().filter_map(|name| {
+                let fixture = shipped.fixtures.get(name)?;
+                Some((fixture.file.as_str(), fixture.text.as_str()))
+            });
+            let written: Vec<(&str, &str)> = files.iter().copied().chain(fixture_files).collect();
+            let followed = follow_values(&catalog, &shipped.spec, &shipped.fixtures, &sources, STEPS);
+            for finding in followed.problems.iter().chain(&followed.warnings) {
+                check_diagnostic(finding, &written);
+            }
             for scenario in catalog.scenarios().filter(|s| s.file == LABEL) {
                 play(scenario, &shipped.spec);
             }

@@ -10,7 +10,7 @@ use super::report::{Finding, Input, Kind, Report, Subject};
 use super::{fixtures, scenarios, spec_lint};
 use crate::diagnostic::Diagnostic;
 use crate::render::Responder;
-use crate::scenario::check_values;
+use crate::scenario::{follow_values, STEPS};
 use crate::sources::{Source, Sources, EMBEDDED_SPEC_LABEL};
 use crate::spec::StatusKey;
 
@@ -77,9 +77,9 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
 
     let scenarios = scenarios::check(scenario_sources.clone(), &spec, &responder, &fixtures.parsed, SEED);
     scenarios.problems.into_iter().for_each(|d| report.problem(d));
-    check_values(&scenarios.catalog, &spec, &fixtures.parsed, &scenario_sources)
-        .into_iter()
-        .for_each(|d| report.problem(d));
+    let followed = follow_values(&scenarios.catalog, &spec, &fixtures.parsed, &scenario_sources, STEPS);
+    followed.problems.into_iter().for_each(|d| report.problem(d));
+    followed.warnings.into_iter().for_each(|d| report.warning(d));
     scenarios.set_aside.into_iter().for_each(|d| report.warning(d));
 
     for (name, label) in fixtures.unnamed {

@@ -438,7 +438,8 @@ fn compile_response(
         FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
     });
     let mut problems = Diagnostics::default();
-    let body = problems.take(scripted_body(body, status, fault, operation, at, label, context, reads));
+    let place = ResponsePlace { label, at, operation };
+    let body = problems.take(scripted_body(body, status, fault, place, context, reads));
     let mut scripted_headers = Vec::new();
     for (name, value) in headers {
         scripted_headers.extend(problems.take(scripted_header(&name, value, op, at, label, reads)));
@@ -458,18 +459,25 @@ fn compile_response(
     })
 }
 
+/// Where a response is written: its file, its pointer there, and the
+/// operation it answers.
+#[derive(Clone, Copy)]
+struct ResponsePlace<'a> {
+    label: &'a str,
+    at: &'a str,
+    operation: usize,
+}
+
 /// A response's body, checked against what the spec declares for its status.
-#[allow(clippy::too_many_arguments)]
 fn scripted_body(
     body: Option<BodyFile>,
     status: u16,
     fault: Option<Fault>,
-    operation: usize,
-    at: &str,
-    label: &str,
+    place: ResponsePlace<'_>,
     context: &Context<'_>,
     reads: &mut StoreReads,
 ) -> Result<ScriptedBody, Diagnostic> {
+    let ResponsePlace { label, at, operation } = place;
     let op = &context.spec.operations[operation];
     if !(100..=599).contains(&status) {
         return Err(Diagnostic::at_pointer(

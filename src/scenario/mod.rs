@@ -6,9 +6,11 @@
 
 pub mod engine;
 mod file;
+mod findings;
 mod flow;
 mod load;
 mod partial;
+mod placed;
 pub mod stream;
 pub mod template;
 
@@ -20,7 +22,7 @@ use std::time::Duration;
 use http::HeaderName;
 use serde_json::{Map, Value};
 
-pub use flow::check_values;
+pub use flow::{check_values, follow_values, Followed, STEPS};
 pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
 pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
 

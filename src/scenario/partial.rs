@@ -84,7 +84,8 @@ impl Origin {
 /// A value as far as it is known before it is rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Partial {
-    Known(Value, Origin),
+    /// Shared: a stored value reaches many bodies.
+    Known(Arc<Value>, Origin),
     /// An object with some unknown parts; its keys are all listed.
     Object(Vec<(String, Field)>, Origin),
     /// An array with some unknown items (none that may be left out).
@@ -145,7 +146,7 @@ pub fn body(template: &BodyTemplate, origins: &BodyOrigins, reads: &Reads<'_>) -
 /// A template's value and whether it is always there; `None`: never there.
 fn eval(template: &Template, origin: &Origin, reads: &Reads<'_>) -> Option<(Partial, bool)> {
     match template {
-        Template::Literal(value) => Some((Partial::Known(value.clone(), origin.clone()), true)),
+        Template::Literal(value) => Some((Partial::Known(Arc::new(value.clone()), origin.clone()), true)),
         Template::Text(_) => Some((Partial::Text(origin.clone()), true)),
         Template::Expr(expr) => expression(expr, origin, reads),
         Template::Array(items) => {
@@ -213,11 +214,14 @@ impl Partial {
     fn into_fields(self) -> Result<(Vec<(String, Field)>, Origin), Partial> {
         match self {
             Partial::Object(fields, origin) => Ok((fields, origin)),
-            Partial::Known(Value::Object(map), origin) => {
+            Partial::Known(value, origin) if value.is_object() => {
+                let Value::Object(map) = Arc::unwrap_or_clone(value) else {
+                    return Err(Partial::Unknown);
+                };
                 let fields = map
                     .into_iter()
                     .map(|(key, value)| {
-                        let value = Partial::Known(value, origin.child(&key));
+                        let value = Partial::Known(Arc::new(value), origin.child(&key));
                         (key, Field { value, always: true })
                     })
                     .collect();
@@ -245,12 +249,12 @@ impl Partial {
         };
         match self {
             Partial::Known(value, origin) => {
-                let child = match value {
+                let child = match value.as_ref() {
                     Value::Object(map) => map.get(first)?,
                     Value::Array(items) => items.get(first.parse::<usize>().ok()?)?,
                     _ => return None,
                 };
-                Partial::Known(child.clone(), origin.child(first)).descend(rest)
+                Partial::Known(Arc::new(child.clone()), origin.child(first)).descend(rest)
             }
             Partial::Object(fields, _) => {
                 let field = &fields.iter().find(|(k, _)| k == first)?.1;
@@ -266,7 +270,7 @@ impl Partial {
     /// The value with a stand-in for each unknown part, for the validator.
     fn stand_in(&self) -> Value {
         match self {
-            Partial::Known(value, _) => value.clone(),
+            Partial::Known(value, _) => value.as_ref().clone(),
             Partial::Object(fields, _) => Value::Object(
                 fields
                     .iter()
@@ -339,7 +343,7 @@ impl<'a> Node<'a> {
     fn property(&self, name: &str) -> Option<Origin> {
         match self {
             Node::Value(Value::Object(map), origin) if map.contains_key(name) => Some(origin.child(name)),
-            Node::Partial(Partial::Known(Value::Object(map), origin)) if map.contains_key(name) => {
+            Node::Partial(Partial::Known(value, origin)) if value.get(name).is_some() && value.is_object() => {
                 Some(origin.child(name))
             }
             Node::Partial(Partial::Object(fields, origin)) => fields
@@ -362,7 +366,7 @@ pub struct Found {
 /// Every violation of `schema` that `value` has whatever its unknown parts are.
 pub fn violations(schema: &CompiledSchema, value: &Partial) -> Vec<Found> {
     let instance = match value {
-        Partial::Known(value, _) => Cow::Borrowed(value),
+        Partial::Known(value, _) => Cow::Borrowed(value.as_ref()),
         partial => Cow::Owned(partial.stand_in()),
     };
     if schema.validator.is_valid(&instance) {
@@ -610,7 +614,7 @@ mod tests {
     #[test]
     fn a_followed_store_value_is_read_with_its_own_origins() {
         let stored = Partial::Known(
-            json!({"id": 1, "aesthetics": {"dark": true}}),
+            Arc::new(json!({"id": 1, "aesthetics": {"dark": true}})),
             Origin::exact(&file(), ""),
         );
         let template = BodyTemplate {
@@ -801,7 +805,7 @@ mod tests {
                     uuid_state: &uuid,
                 };
                 let Some(concrete) = template.render(&scope) else { return Ok(()) };
-                let followed = stored.map(|v| Partial::Known(v, Origin::exact(&file(), "")));
+                let followed = stored.map(|v| Partial::Known(Arc::new(v), Origin::exact(&file(), "")));
                 let may_lack = |expr: &Expr| lookup(expr, &scope).is_none();
                 let reads = Reads { store: followed.as_ref().map(|v| ("user", v)), may_lack: &may_lack };
                 let origins = BodyOrigins {
