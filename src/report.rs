@@ -28,7 +28,7 @@ pub fn contract_report(summary: &Summary) -> String {
             let mut details: Vec<String> = tally
                 .samples
                 .iter()
-                .map(|(request, v)| format!("request #{request}: {} ({}): {}", v.pointer, v.rule, v.message))
+                .map(|(request, violation)| format!("request #{request}: {violation}"))
                 .collect();
             let listed = tally.samples.len() as u64;
             if tally.violating_calls > listed {

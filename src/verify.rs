@@ -228,12 +228,7 @@ fn refusal(entry: &Entry) -> String {
     if entry.record.violations.is_empty() {
         return format!("{answered} with a problem of its own");
     }
-    let violations: Vec<String> = entry
-        .record
-        .violations
-        .iter()
-        .map(|v| format!("{} ({}): {}", v.pointer, v.rule, v.message))
-        .collect();
+    let violations: Vec<String> = entry.record.violations.iter().map(ToString::to_string).collect();
     format!("{answered}: {}", violations.join(", "))
 }
 

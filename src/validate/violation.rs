@@ -30,6 +30,14 @@ impl Violation {
     }
 }
 
+/// `/body/id (type): expected string, found integer`, as reports and
+/// verifications quote a violation.
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.pointer, self.rule, self.message)
+    }
+}
+
 /// Every violation of `schema` by `instance`, pointers prefixed with `prefix`.
 pub fn schema_violations(schema: &CompiledSchema, instance: &Value, prefix: &str) -> Vec<Violation> {
     // The fast yes/no first: collecting errors walks the instance with far
