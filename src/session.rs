@@ -2,15 +2,18 @@
 //! sequence counters, keyed by `X-Mock-Session` (or `__session`). Each
 //! session has its own lock, so parallel tests never wait on each other and
 //! counters stay exact under concurrent requests to one session. Each also
-//! announces the calls made in it, so its WebSocket streams can follow.
+//! announces the calls made in it, so its WebSocket streams can follow, and
+//! keeps the frame its live streams show, built once per change for all.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::app::LiveFrame;
 use crate::render::Rendered;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
@@ -37,6 +40,30 @@ pub type SharedSession = Arc<Session>;
 pub struct Session {
     state: Mutex<SessionState>,
     events: broadcast::Sender<Arc<Event>>,
+    /// Bumped by each change announced to the streams and by each stream
+    /// that subscribes (a change made while no stream followed was not
+    /// announced, and a handshake counts its call): a live frame built at
+    /// a version shows every change made before it.
+    version: AtomicU64,
+    /// The frame each live operation shows, shared by its streams.
+    shown: Mutex<Vec<Shown>>,
+    live_frames_built: AtomicU64,
+}
+
+/// The live frame of one operation as of a version of its session.
+struct Shown {
+    operation: usize,
+    version: u64,
+    /// `None`: the frame reads each stream's own handshake; each builds its own.
+    frame: Option<LiveFrame>,
+}
+
+/// Whom a live frame built from the session's state is for.
+pub enum FrameFor {
+    /// Every stream of the operation sees the same frame.
+    EveryStream,
+    /// The frame reads the stream's own handshake (query, headers, path).
+    ThisStream,
 }
 
 /// A call made in a session (or a reset of it), as its streams see it.
@@ -68,6 +95,9 @@ impl Session {
         Self {
             state: Mutex::new(state),
             events: broadcast::channel(EVENT_BACKLOG).0,
+            version: AtomicU64::new(0),
+            shown: Mutex::new(Vec::new()),
+            live_frames_built: AtomicU64::new(0),
         }
     }
 
@@ -77,6 +107,7 @@ impl Session {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.version.fetch_add(1, Ordering::AcqRel);
         self.events.subscribe()
     }
 
@@ -86,8 +117,59 @@ impl Session {
     }
 
     pub fn publish(&self, event: Event) {
+        if event.changed {
+            // Before the event: a stream that receives it finds the frame it shared stale.
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
         // No receiver is not an error: streams come and go.
         let _ = self.events.send(Arc::new(event));
+    }
+
+    /// What a live stream of `operation` shows as of the latest change: the
+    /// frame another stream built already, or the one `build` makes from
+    /// the session's state (under the lock that keeps it to one build per
+    /// change). A frame `build` says is for this stream alone is built
+    /// again by each stream.
+    pub fn live_frame(
+        &self,
+        operation: usize,
+        build: impl Fn(&mut SessionState) -> (LiveFrame, FrameFor),
+    ) -> LiveFrame {
+        let mut shown = lock(&self.shown);
+        // Read before the state is: what is built next shows at least this version.
+        let version = self.version.load(Ordering::Acquire);
+        let slot = shown.iter().position(|s| s.operation == operation);
+        if let Some(current) = slot.map(|i| &shown[i]).filter(|s| s.version >= version) {
+            match &current.frame {
+                Some(frame) => return frame.clone(),
+                None => {
+                    drop(shown);
+                    return self.build_live(build).0;
+                }
+            }
+        }
+        let (frame, made_for) = self.build_live(build);
+        let current = Shown {
+            operation,
+            version,
+            frame: matches!(made_for, FrameFor::EveryStream).then(|| frame.clone()),
+        };
+        match slot {
+            Some(index) => shown[index] = current,
+            None => shown.push(current),
+        }
+        frame
+    }
+
+    fn build_live(&self, build: impl Fn(&mut SessionState) -> (LiveFrame, FrameFor)) -> (LiveFrame, FrameFor) {
+        self.live_frames_built.fetch_add(1, Ordering::Relaxed);
+        build(&mut self.lock())
+    }
+
+    /// How many live frames were built from this session's state (streams
+    /// that share a frame count it once).
+    pub fn live_frames_built(&self) -> u64 {
+        self.live_frames_built.load(Ordering::Relaxed)
     }
 }
 
@@ -174,6 +256,52 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_frame_is_built_once_per_change_unless_it_reads_the_handshake() {
+        let session = Session::new(SessionState::start(None));
+        let _stream = session.subscribe();
+        let built = || session.live_frames_built();
+        // Each build makes a frame of its own, to tell which one a stream got.
+        let for_every_stream = |_: &mut SessionState| (LiveFrame::Nothing, FrameFor::EveryStream);
+        let first = session.live_frame(0, |_| (closing(built()), FrameFor::EveryStream));
+        assert_eq!(session.live_frame(0, for_every_stream), first, "shared");
+        assert_eq!(built(), 1);
+
+        session.publish(Event {
+            changed: false,
+            ..Event::restarted()
+        });
+        assert_eq!(
+            session.live_frame(0, for_every_stream),
+            first,
+            "a call that changed nothing"
+        );
+        session.publish(Event::restarted());
+        assert_eq!(session.live_frame(0, for_every_stream), LiveFrame::Nothing, "a change");
+        session.live_frame(0, for_every_stream);
+        assert_eq!(built(), 2);
+
+        // A handshake may count a call without announcing a change.
+        let _another = session.subscribe();
+        session.live_frame(0, for_every_stream);
+        assert_eq!(built(), 3);
+        session.live_frame(1, for_every_stream);
+        assert_eq!(built(), 4, "another operation has a frame of its own");
+
+        let for_this_stream = |_: &mut SessionState| (LiveFrame::Nothing, FrameFor::ThisStream);
+        session.publish(Event::restarted());
+        session.live_frame(0, for_this_stream);
+        session.live_frame(0, for_this_stream);
+        assert_eq!(built(), 6, "a frame that reads the handshake is built per stream");
+    }
+
+    fn closing(code: u64) -> LiveFrame {
+        LiveFrame::Close {
+            code: 4000 + code as u16,
+            reason: String::new(),
+        }
+    }
 
     #[test]
     fn past_capacity_the_least_recently_used_session_is_forgotten() {

@@ -277,6 +277,65 @@ async fn an_upgrade_on_another_get_operation_streams_its_answer_and_follows_chan
     assert_eq!(next_json(&mut ws).await, json!({ "user": user }));
 }
 
+/// Streams of one session that see the same frame share it: each change is
+/// built into a frame once, not once per stream.
+#[tokio::test]
+async fn a_change_is_built_into_one_frame_for_every_stream_of_its_session() {
+    let server = server_with(StreamLimits::default()).await;
+    let (addr, session) = (server.address(), "one-frame-per-change");
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        streams.push(open_stream(addr, session, None).await);
+    }
+    let mut profile = fixture("user-signed-in.json");
+    for ws in &mut streams {
+        assert_eq!(next_json(ws).await, profile);
+    }
+    for (changes, vanity) in [(1, "first"), (2, "second")] {
+        profile["vanityname"] = json!(vanity);
+        let reply = post_in(addr, session, "/user/update", &profile.to_string(), &[]).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        for ws in &mut streams {
+            assert_eq!(next_json(ws).await, profile);
+        }
+        let built = server.app().sessions().find(session).expect("the session exists");
+        assert_eq!(
+            built.live_frames_built(),
+            changes,
+            "frames built after {changes} change(s)"
+        );
+    }
+}
+
+/// A frame that reads the stream's own handshake is built for each stream.
+#[tokio::test]
+async fn a_frame_that_reads_the_handshake_is_built_for_each_stream() {
+    let server = server_with(StreamLimits::default()).await;
+    let (addr, session) = (server.address(), "frame-per-stream");
+    // Moved to the scenario before the streams open, so that no handshake changes the session.
+    let switch = in_session(session, &[("x-mock-scenario", "live-by-header")]);
+    assert_eq!(send(addr, Method::GET, "/user", &switch, b"").await.status, 200);
+    let path = stream_path(session, None);
+    let mut ada = ws_open(addr, &path, &[("x-vanity", "ada")]).await;
+    let mut bob = ws_open(addr, &path, &[("x-vanity", "bob")]).await;
+    let mut profile = fixture("user-signed-in.json");
+    let with_vanity = |profile: &Value, vanity: &str| {
+        let mut profile = profile.clone();
+        profile["vanityname"] = json!(vanity);
+        profile
+    };
+    assert_eq!(next_json(&mut ada).await, with_vanity(&profile, "ada"));
+    assert_eq!(next_json(&mut bob).await, with_vanity(&profile, "bob"));
+
+    profile["name"] = json!("Renamed");
+    let reply = post_in(addr, session, "/user/update", &profile.to_string(), &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(next_json(&mut ada).await, with_vanity(&profile, "ada"));
+    assert_eq!(next_json(&mut bob).await, with_vanity(&profile, "bob"));
+    let built = server.app().sessions().find(session).expect("the session exists");
+    assert_eq!(built.live_frames_built(), 2, "one frame per stream");
+}
+
 // ---------------------------------------------------------------- handshake refusals
 
 #[tokio::test]

@@ -15,10 +15,10 @@ use tokio::sync::broadcast;
 use super::{now_rfc3339, Admitted, App, Entered, Handled};
 use crate::problem::Problem;
 use crate::render::Rendered;
-use crate::scenario::engine::{self, Decision, Facts, Outcome};
-use crate::scenario::template::EventView;
-use crate::scenario::{Frame, Script, ScriptedBody};
-use crate::session::{Event, SharedSession};
+use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
+use crate::scenario::template::{EventView, Expr, Template};
+use crate::scenario::{Frame, Reaction, Scenario, Script, ScriptedBody};
+use crate::session::{Event, FrameFor, SharedSession};
 use crate::websocket::handshake;
 
 /// What to do with a WebSocket handshake.
@@ -78,7 +78,7 @@ impl Outgoing {
 }
 
 /// A live stream's view of its session right now.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveFrame {
     Send(Outgoing),
     /// The answer has no body (or a script owns the stream in this state).
@@ -197,11 +197,23 @@ impl App {
     }
 
     /// What a live stream shows now: the operation's answer in its session,
-    /// read without counting it as a call.
+    /// read without counting it as a call. Built once per change and shared
+    /// by the session's streams, unless it reads the stream's handshake.
     pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
+        plan.session.live_frame(plan.operation, |session| {
+            let made_for = if same_for_every_stream(session.scenario.as_deref(), plan.operation) {
+                FrameFor::EveryStream
+            } else {
+                FrameFor::ThisStream
+            };
+            (self.read_live_frame(plan, session), made_for)
+        })
+    }
+
+    fn read_live_frame(&self, plan: &StreamPlan, session: &mut SessionState) -> LiveFrame {
         let now = now_rfc3339();
         let facts = plan.facts(&now, self.next_entropy());
-        let decision = engine::peek(&mut plan.session.lock(), &facts);
+        let decision = engine::peek(session, &facts);
         let rendered = match decision {
             Some(Decision {
                 outcome: Outcome::Respond(answer),
@@ -284,6 +296,37 @@ impl StreamPlan {
             entropy,
         }
     }
+}
+
+/// Whether every live stream of `operation` sees the same frame: no rule
+/// answering it matches on the handshake (query, headers, path), and each
+/// of its bodies and headers reads nothing but the store (not the
+/// handshake, the clock or a fresh UUID, which differ per stream).
+fn same_for_every_stream(scenario: Option<&Scenario>, operation: usize) -> bool {
+    let reads_only_store = |template: &Template| {
+        template
+            .expressions()
+            .iter()
+            .all(|expr| matches!(expr, Expr::Store(..)))
+    };
+    let rules = scenario.iter().flat_map(|scenario| &scenario.rules);
+    rules.filter(|rule| rule.operation == operation).all(|rule| {
+        let responses = match &rule.reaction {
+            Reaction::Respond { responses, .. } => responses.as_slice(),
+            // A script owns the stream here: a live stream shows nothing.
+            Reaction::Stream(_) => &[],
+        };
+        rule.query.is_empty()
+            && rule.headers.is_empty()
+            && rule.path.is_empty()
+            && responses.iter().all(|response| {
+                let body = match &response.body {
+                    ScriptedBody::Ready(_) => true,
+                    ScriptedBody::Template { body, .. } => body.reads_only_store(),
+                };
+                body && response.headers.iter().all(|(_, value)| reads_only_store(value))
+            })
+    })
 }
 
 fn is_admin(parts: &Parts) -> bool {
