@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::stream::FuturesUnordered;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -73,6 +74,10 @@ impl std::fmt::Display for Ending {
 }
 
 type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
+
+/// One of a stream's concurrent parts: how it ends the stream, or `None`
+/// for the server shutting down.
+type Part<'a> = Pin<Box<dyn Future<Output = Option<Ending>> + Send + 'a>>;
 
 /// The sending half, shared by the plan's driver and the pinger.
 struct Outbox<S> {
@@ -148,20 +153,31 @@ where
             operation: &operation,
             target: &target,
         };
-        let reader = read(
-            &mut incoming,
-            scripted.then_some(&inbox_tx),
-            &answered_ping,
-            &received,
-            &client,
-        );
-        let driver = drive(&app, &mut plan, &outbox, inbox_rx, &limits);
-        let pinger = keep_alive(&outbox, &answered_ping, limits.ping_interval);
-        tokio::select! {
-            ending = reader => ending,
-            ending = driver => ending,
-            ending = pinger => ending,
-            _ = shutdown.signalled() => outbox.close(GOING_AWAY, "server shutting down").await,
+        // Each part is polled only when its own waker fires (`select!` would
+        // poll all four): a frame sent to a live stream of a busy session
+        // does not also poll its reader, pinger and shutdown signal. Each is
+        // made inside its box, so that no copy of it stays in this future.
+        let inbox = scripted.then_some(&inbox_tx);
+        let mut parts: FuturesUnordered<Part<'_>> = FuturesUnordered::new();
+        parts.push(Box::pin(async {
+            Some(read(&mut incoming, inbox, &answered_ping, &received, &client).await)
+        }));
+        parts.push(Box::pin(async {
+            Some(drive(&app, &mut plan, &outbox, inbox_rx, &limits).await)
+        }));
+        parts.push(Box::pin(async {
+            Some(keep_alive(&outbox, &answered_ping, limits.ping_interval).await)
+        }));
+        parts.push(Box::pin(async {
+            shutdown.signalled().await;
+            None
+        }));
+        let first = parts.next().await.flatten();
+        // The other parts go first: one may hold the sink a close needs.
+        drop(parts);
+        match first {
+            Some(ending) => ending,
+            None => outbox.close(GOING_AWAY, "server shutting down").await,
         }
     };
     if let Ending::Refused(code, reason) = &ending {
