@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{now_rfc3339, Admitted, App, Entered, Handled};
 use crate::problem::Problem;
@@ -57,11 +58,11 @@ pub enum StreamMode {
     Script(Arc<Script>),
 }
 
-/// A data frame, ready for the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A data frame, ready for the wire. Text is checked to be UTF-8 once, when
+/// the frame is made, not again by each stream that sends it.
+#[derive(Debug, Clone, Eq)]
 pub enum Outgoing {
-    /// UTF-8 text.
-    Text(Bytes),
+    Text(Utf8Bytes),
     Binary(Bytes),
 }
 
@@ -70,10 +71,30 @@ impl Outgoing {
         if body.is_empty() {
             return None;
         }
-        Some(match std::str::from_utf8(body) {
-            Ok(_) => Outgoing::Text(body.clone()),
+        Some(match Utf8Bytes::try_from(body.clone()) {
+            Ok(text) => Outgoing::Text(text),
             Err(_) => Outgoing::Binary(body.clone()),
         })
+    }
+
+    fn payload(&self) -> &[u8] {
+        match self {
+            Outgoing::Text(text) => text.as_bytes(),
+            Outgoing::Binary(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for Outgoing {
+    /// A frame shared by the streams of a session is one buffer: equal
+    /// without reading it.
+    fn eq(&self, other: &Self) -> bool {
+        let same_kind = matches!(
+            (self, other),
+            (Outgoing::Text(_), Outgoing::Text(_)) | (Outgoing::Binary(_), Outgoing::Binary(_))
+        );
+        let (mine, theirs) = (self.payload(), other.payload());
+        same_kind && (std::ptr::eq(mine, theirs) || mine == theirs)
     }
 }
 
@@ -346,7 +367,7 @@ fn close_for(reason: String) -> LiveFrame {
 
 /// A scripted text frame; an empty one is still a frame.
 fn text_of(rendered: &Rendered) -> Outgoing {
-    Outgoing::of(&rendered.body).unwrap_or(Outgoing::Text(Bytes::new()))
+    Outgoing::of(&rendered.body).unwrap_or(Outgoing::Text(Utf8Bytes::default()))
 }
 
 /// The status whose schema frames follow: the operation's success response.

@@ -396,7 +396,7 @@ struct Runner<'a, S> {
     inbox: mpsc::Receiver<Message>,
     limits: &'a StreamLimits,
     /// The last text frame sent: what `fault: malformed` breaks.
-    last_text: Option<Bytes>,
+    last_text: Option<Utf8Bytes>,
 }
 
 type StepResult<'f> = Pin<Box<dyn Future<Output = Result<(), Ending>> + Send + 'f>>;
@@ -496,30 +496,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Runner<'_, S> {
 
 fn to_message(frame: Outgoing) -> Message {
     match frame {
-        Outgoing::Text(bytes) => Utf8Bytes::try_from(bytes.clone()).map_or(Message::Binary(bytes), Message::Text),
+        Outgoing::Text(text) => Message::Text(text),
         Outgoing::Binary(bytes) => Message::Binary(bytes),
     }
 }
 
 /// The first half of the last text frame and a stray `<`: never valid JSON.
-fn malformed(last: Option<&Bytes>) -> Bytes {
-    let text = last
-        .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .unwrap_or("{\"malformed\": ");
+fn malformed(last: Option<&Utf8Bytes>) -> Utf8Bytes {
+    let text = last.map_or("{\"malformed\": ", Utf8Bytes::as_str);
     let mut cut = text.len() / 2;
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    Bytes::from(format!("{}<", &text[..cut]))
+    Utf8Bytes::from(format!("{}<", &text[..cut]))
 }
 
-/// A JSON string `size` bytes long.
-fn oversize(size: usize) -> Bytes {
-    let mut text = Vec::with_capacity(size);
-    text.push(b'"');
-    text.resize(size.saturating_sub(1).max(1), b'x');
-    text.push(b'"');
-    Bytes::from(text)
+/// A JSON string `size` bytes long (at least the two quotes).
+fn oversize(size: usize) -> Utf8Bytes {
+    Utf8Bytes::from(format!("\"{}\"", "x".repeat(size.saturating_sub(2))))
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
@@ -540,12 +534,13 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_never_json() {
-        let last = Bytes::from_static(br#"{"id":"u1","name":"Ada"}"#);
+        let last = Utf8Bytes::from_static(r#"{"id":"u1","name":"Ada"}"#);
         let broken = malformed(Some(&last));
-        assert!(serde_json::from_slice::<serde_json::Value>(&broken).is_err());
-        assert!(serde_json::from_slice::<serde_json::Value>(&malformed(None)).is_err());
-        let accented = Bytes::from("\"ééééé\"");
-        assert!(std::str::from_utf8(&malformed(Some(&accented))).is_ok());
+        assert!(serde_json::from_str::<serde_json::Value>(&broken).is_err());
+        assert!(serde_json::from_str::<serde_json::Value>(&malformed(None)).is_err());
+        // Cut before the character that straddles the middle.
+        let accented = Utf8Bytes::from_static("\"ééééé\"");
+        assert_eq!(malformed(Some(&accented)), "\"éé<");
     }
 
     #[test]
