@@ -10,7 +10,7 @@
 # Env: SUBSCRIBERS (1000), ROUNDS (5), SAMPLES (100), CONCURRENCY (100), PERF (0).
 # Prints: p50/p99/max delay from the POST to the frame (A: one subscriber per
 # session; B: all subscribers in one session), medians over rounds, and the
-# server's RSS per idle stream. Targets: B p99 <= 20 ms, <= 50 KB per idle stream.
+# server's RSS per idle stream. Targets: B p99 <= 15 ms, <= 50 KB per idle stream.
 set -euo pipefail
 
 LOG_TAG=fanout
