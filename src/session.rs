@@ -54,7 +54,7 @@ pub struct Session {
 struct Shown {
     operation: usize,
     version: u64,
-    /// `None`: the frame reads each stream's own handshake; each builds its own.
+    /// `None`: the frame differs per stream; each builds its own.
     frame: Option<LiveFrame>,
 }
 
@@ -62,7 +62,8 @@ struct Shown {
 pub enum FrameFor {
     /// Every stream of the operation sees the same frame.
     EveryStream,
-    /// The frame reads the stream's own handshake (query, headers, path).
+    /// The frame reads what differs per stream: its handshake (query,
+    /// headers, path), the clock or a fresh UUID.
     ThisStream,
 }
 
@@ -128,8 +129,8 @@ impl Session {
     /// What a live stream of `operation` shows as of the latest change: the
     /// frame another stream built already, or the one `build` makes from
     /// the session's state (under the lock that keeps it to one build per
-    /// change). A frame `build` says is for this stream alone is built
-    /// again by each stream.
+    /// change). A frame `build` says differs per stream is built again by
+    /// each stream.
     pub fn live_frame(
         &self,
         operation: usize,
