@@ -44,7 +44,7 @@ pub struct Session {
 pub struct Event {
     /// `None`: the session was reset or moved to another scenario.
     pub operation: Option<usize>,
-    pub request: Option<Value>,
+    pub request: Option<Arc<Value>>,
     /// As sent; parsed only when a script reads `event.response`.
     pub response: Option<Rendered>,
     /// Whether the call changed the session's store or state.

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Method, Response, StatusCode};
-use serde_json::Value;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +22,12 @@ use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
+use crate::scenario::template::RequestTime;
 use crate::scenario::{check_values, load_catalog, Catalog, Fault, Scenario, ScenarioSource};
 use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
-use crate::validate::{self, ParamSources, RequestView, Violation};
+use crate::validate::{self, Checked, ParamSources, RequestView, Violation};
 
 /// How the request path behaves.
 #[derive(Debug, Clone)]
@@ -311,7 +311,7 @@ impl App {
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
         let decision = if decide {
-            let now = now_rfc3339();
+            let now = request_time();
             let facts = Facts {
                 operation: admitted.operation,
                 body: admitted.request_body.as_ref(),
@@ -363,6 +363,7 @@ impl App {
                 Some(Decision {
                     rule: label,
                     outcome: Outcome::Respond(answer),
+                    ..
                 }) => {
                     if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
@@ -379,6 +380,7 @@ impl App {
                 Some(Decision {
                     rule: label,
                     outcome: Outcome::Stream(_),
+                    ..
                 }) => {
                     let why = format!("is answered by a WebSocket stream here ({label})");
                     let problem = Problem::upgrade_required(&self.spec.operations[operation_index].id, &why);
@@ -422,7 +424,7 @@ impl App {
         &self,
         session: &Session,
         operation: usize,
-        request: Option<Value>,
+        request: Option<Checked>,
         response: Option<&Rendered>,
         changed: bool,
     ) {
@@ -431,7 +433,7 @@ impl App {
         }
         session.publish(Event {
             operation: Some(operation),
-            request,
+            request: request.map(|body| body.value),
             response: response.cloned(),
             changed,
         });
@@ -578,7 +580,7 @@ struct Admitted {
     controls: control::Controls,
     chosen: Option<Arc<Scenario>>,
     violations: Vec<Violation>,
-    request_body: Option<Value>,
+    request_body: Option<Checked>,
 }
 
 /// A session entered, and what its scenario decided.
@@ -602,8 +604,8 @@ fn switch_scenario(session: &mut SessionState, chosen: Option<Arc<Scenario>>) ->
     }
 }
 
-fn now_rfc3339() -> String {
-    crate::scenario::template::rfc3339(
+fn request_time() -> RequestTime {
+    RequestTime::at(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default(),

@@ -12,11 +12,11 @@ use http::request::Parts;
 use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
 
-use super::{now_rfc3339, Admitted, App, Entered, Handled};
+use super::{request_time, Admitted, App, Entered, Handled};
 use crate::problem::Problem;
 use crate::render::Rendered;
 use crate::scenario::engine::{self, Decision, Facts, Outcome};
-use crate::scenario::template::EventView;
+use crate::scenario::template::{EventView, RequestTime};
 use crate::scenario::{Frame, Script, ScriptedBody};
 use crate::session::{Event, SharedSession};
 use crate::websocket::handshake;
@@ -145,10 +145,12 @@ impl App {
             Some(Decision {
                 rule,
                 outcome: Outcome::Stream(script),
+                ..
             }) => (StreamMode::Script(script), Some(rule), None),
             Some(Decision {
                 rule,
                 outcome: Outcome::Respond(answer),
+                ..
             }) => {
                 if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                     return refuse(Problem::invalid_scripted_response(problem.clone()), Some(rule));
@@ -199,13 +201,14 @@ impl App {
     /// What a live stream shows now: the operation's answer in its session,
     /// read without counting it as a call.
     pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
-        let now = now_rfc3339();
+        let now = request_time();
         let facts = plan.facts(&now, self.next_entropy());
         let decision = engine::peek(&mut plan.session.lock(), &facts);
         let rendered = match decision {
             Some(Decision {
                 outcome: Outcome::Respond(answer),
                 rule,
+                ..
             }) => match (answer.problem, self.behaviour.lenient) {
                 (Some(problem), false) => return close_for(format!("{rule}: {problem}")),
                 _ => answer.rendered,
@@ -239,13 +242,13 @@ impl App {
         };
         let (template, media) = body;
         let status = media_status(self, plan.operation);
-        let now = now_rfc3339();
+        let now = request_time();
         let facts = plan.facts(&now, self.next_entropy());
         let response = event
             .and_then(|event| event.response.as_ref())
             .and_then(Rendered::value);
         let view = event.map(|event| EventView {
-            request: event.request.as_ref(),
+            request: event.request.as_deref(),
             response: response.as_ref(),
         });
         let uuid_state = Cell::new(facts.entropy);
@@ -273,7 +276,7 @@ impl App {
 }
 
 impl StreamPlan {
-    fn facts<'a>(&'a self, now: &'a str, entropy: u64) -> Facts<'a> {
+    fn facts<'a>(&'a self, now: &'a RequestTime, entropy: u64) -> Facts<'a> {
         Facts {
             operation: self.operation,
             body: None,
