@@ -518,7 +518,7 @@ impl App {
                 .iter()
                 .find(|(n, _)| n == name)
                 .ok_or_else(|| Problem::unknown_example(&op.id, status, name, &known))?;
-            return Ok(encode(status, media, value, format!("example:{name}")));
+            return Ok(encode(status, media, value));
         }
         let Some(schema) = &media.schema else {
             return Err(Problem::no_content(&op.id, status));
@@ -528,7 +528,7 @@ impl App {
         // a schema (a `pattern`), and the mock never sends what its spec forbids.
         Ok(Rendered {
             schema_mismatch: mismatch(media, &generated),
-            ..encode(status, media, &generated, "generated:dynamic".into())
+            ..encode(status, media, &generated)
         })
     }
 
@@ -662,12 +662,10 @@ fn to_response(rendered: &Rendered, head: bool) -> Response<Bytes> {
             .insert(http::header::CONTENT_LENGTH, HeaderValue::from(rendered.body.len()));
     }
     *response.status_mut() = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::OK);
-    if let Some(content_type) = rendered
-        .content_type
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
-        response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+    if let Some(content_type) = &rendered.content_type {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, content_type.clone());
     }
     response
 }

@@ -306,14 +306,13 @@ fn render_template(
             let unproven = media.filter(|m| !m.schema.as_ref().is_some_and(|s| value.is_known_to_satisfy(s)));
             let problem = unproven.and_then(|m| mismatch(m, &value.value));
             let problem = problem.map(|p| format!("{rule} rendered a body that breaks the response schema: {p}"));
-            (encode_for(status, media, &value.value, "scenario".into()), problem)
+            (encode_for(status, media, &value.value), problem)
         }
         None => (
             Rendered {
                 status,
                 content_type: None,
                 body: Bytes::new(),
-                source: "scenario".into(),
                 schema_mismatch: None,
             },
             Some(format!(
@@ -396,7 +395,6 @@ mod tests {
             status,
             content_type: None,
             body: Default::default(),
-            source: "test".into(),
             schema_mismatch: None,
         };
         Scripted {

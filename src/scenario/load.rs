@@ -511,7 +511,6 @@ fn scripted_body(
                     status,
                     content_type: None,
                     body: Default::default(),
-                    source: "empty".into(),
                     schema_mismatch: None,
                 }),
         ));
@@ -541,12 +540,7 @@ fn scripted_body(
             ),
         ));
     }
-    Ok(ScriptedBody::Ready(encode_for(
-        status,
-        media,
-        &value,
-        "scenario".into(),
-    )))
+    Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
 }
 
 /// A response header: a valid name the server does not set itself, and a
