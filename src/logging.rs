@@ -210,7 +210,11 @@ impl Shared {
                 if left.is_zero() {
                     break;
                 }
-                state = self.lines.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+                state = self
+                    .lines
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             std::mem::swap(&mut state.pending, &mut batch);
             let taken = state.appended;
@@ -291,6 +295,9 @@ mod tests {
         assert_eq!(lock(&gated.bytes).len(), lines * 1024, "flushed: every line is out");
         drop(flusher);
         (&writer).write_all(b"after\n").unwrap();
-        assert!(lock(&gated.bytes).ends_with(b"x\nafter\n"), "a line after the guard is written at once");
+        assert!(
+            lock(&gated.bytes).ends_with(b"x\nafter\n"),
+            "a line after the guard is written at once"
+        );
     }
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
 use specmock::diagnostic::Diagnostics;
+use specmock::logging;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
-use specmock::logging;
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Journal entries kept for /__mock/journal and /__mock/verify (the counts never lose a request).
     #[arg(long, value_name = "N", default_value_t = specmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    /// Bytes of request bodies the journal holds, each distinct body counted once; past them the oldest entries roll off.
+    #[arg(long, value_name = "BYTES", default_value_t = specmock::journal::DEFAULT_BODY_BUDGET)]
+    journal_bytes: usize,
     /// Exit with code 1 at shutdown if any request broke the contract.
     #[arg(long)]
     fail_on_violation: bool,
@@ -189,6 +192,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    app.journal().set_body_budget(args.journal_bytes);
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
