@@ -442,6 +442,7 @@ print_rows() {
 }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; } # BYTES
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }    # BYTES
 
 # print_memory -- each specmock's max RSS, and what its journal holds at the end as
 # GET /__mock/status reports it: entries, and the bytes of the distinct request bodies
@@ -450,14 +451,14 @@ print_memory() {
   local mock status rss held
   echo "specmock memory (max RSS while the script ran; the journal at the end, GET /__mock/status):"
   printf '%-26s | %11s | %15s | %8s | %6s | %17s | %19s\n' "specmock" "max RSS MiB" "journal entries" \
-    "retained" "bodies" "bodies held MiB" "RSS beyond them MiB"
+    "retained" "bodies" "bodies held KiB" "RSS beyond them MiB"
   for mock in "${MOCKS[@]}"; do
     status=$(curl -sf "${URL[$mock]}/__mock/status") || die "no status from $mock"
     rss=$(($(cat "$WORK/$mock.rss") * 1024))
     held=$(jq -r .journal.body_bytes <<<"$status")
     printf '%-26s | %11s | %15s | %8s | %6s | %17s | %19s\n' "${MOCK_NAME[$mock]}" "$(mib "$rss")" \
       "$(jq -r .journal.entries_total <<<"$status")" "$(jq -r .journal.retained <<<"$status")" \
-      "$(jq -r .journal.bodies <<<"$status")" "$(mib "$held")" "$(mib $((rss - held)))"
+      "$(jq -r .journal.bodies <<<"$status")" "$(kib "$held")" "$(mib $((rss - held)))"
   done
 }
 
