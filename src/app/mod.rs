@@ -629,19 +629,24 @@ impl Handled {
 
     /// The journal entry for this answer to `parts`; none for the admin
     /// API's own requests, which are the test's, not the client's.
-    pub fn record(&self, parts: &Parts, latency: std::time::Duration, body: Option<Bytes>) -> Option<Record> {
+    pub fn record<'a>(
+        &'a self,
+        parts: &'a Parts,
+        latency: std::time::Duration,
+        body: Option<Bytes>,
+    ) -> Option<Record<&'a str>> {
         Some(Record {
             kind: Kind::Request,
-            session: self.session.clone()?,
-            method: parts.method.to_string(),
-            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
-            operation: self.operation.clone(),
-            rule: self.rule.clone(),
+            session: self.session.as_deref()?,
+            method: parts.method.as_str(),
+            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+            operation: self.operation.as_deref(),
+            rule: self.rule.as_deref(),
             status: self.response.status().as_u16(),
             refused: self.refused,
             latency,
             violations: self.violations.clone(),
-            body: body.filter(|b| !b.is_empty()),
+            body,
         })
     }
 }
