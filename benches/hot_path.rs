@@ -8,10 +8,12 @@ use http::request::Parts;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour};
 
-/// The shipped spec, fixtures and scenarios, as `cargo run --release` serves them.
-fn shipped_app() -> App {
+/// The shipped spec, fixtures and scenarios, as `cargo run --release` serves
+/// them; or (`spec_alone`) as `--spec openapi.yaml` does: no fixtures, no scenarios.
+fn shipped_app(spec_alone: bool) -> App {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let sources = Sources::resolve(None, None, None, &root);
+    let spec = spec_alone.then(|| root.join("openapi.yaml"));
+    let sources = Sources::resolve(spec, None, None, &root);
     let inputs = sources.inputs(None, 0).expect("the shipped files load");
     App::build(inputs, Behaviour::default())
         .expect("the shipped files build")
@@ -27,7 +29,8 @@ fn parts(method: &str, path: &str, content_type: Option<&str>) -> Parts {
 }
 
 fn hot_path(c: &mut Criterion) {
-    let app = shipped_app();
+    let app = shipped_app(false);
+    let spec_alone = shipped_app(true);
     let profile = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/user-signed-in.json"))
         .expect("the full profile fixture exists");
 
@@ -41,6 +44,13 @@ fn hot_path(c: &mut Criterion) {
         BenchmarkId::new("POST /user/update", "full profile"),
         &profile,
         |b, body| b.iter(|| app.handle(&update, body)),
+    );
+    // What the scenario adds to the request path (store, render, answer):
+    // the same request answered from the spec's pre-rendered default.
+    group.bench_with_input(
+        BenchmarkId::new("POST /user/update, spec alone", "full profile"),
+        &profile,
+        |b, body| b.iter(|| spec_alone.handle(&update, body)),
     );
     let invalid = br#"{"id": 5, "aesthetics": {"theme": {}}}"#;
     group.bench_function("POST /user/update (3 violations)", |b| {

@@ -16,9 +16,10 @@
 # POSTs send the signed-in profile fixture as compact JSON (8 KB), in one session or
 # spread over SESSIONS. Prints one row per comparison: specmock req/s, the limit's
 # req/s, their ratio and the target it has, p50/p99 of each (medians over rounds);
-# then per specmock its max RSS and the request bodies its journal holds at the end,
-# and the start-up time (exec to first answer, embedded inputs, median of
-# STARTUP_RUNS, examples/startup_probe.rs). Exits 1 if any answer was not 2xx.
+# then per specmock its max RSS and what its journal holds at the end (entries, and
+# the bytes of its distinct request bodies, from GET /__mock/status), and the start-up
+# time (exec to first answer, embedded inputs, median of STARTUP_RUNS,
+# examples/startup_probe.rs). Exits 1 if any answer was not 2xx.
 # Soak: wrk sends every HTTP operation of the shipped API in turn (all but
 # clear-user, whose signed-out answers are not 2xx), over SOAK_SESSIONS sessions, then
 # prints the requests wrk had answered, errors (non-2xx/3xx, socket errors), the
@@ -441,27 +442,24 @@ print_rows() {
 }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; } # BYTES
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }    # BYTES
 
-# print_memory -- each specmock's max RSS, and the request bodies its journal holds.
-# No endpoint reports the bytes the journal holds: only POST /user/update sends a
-# body here, always the same one, so they are its entries still held times its size.
+# print_memory -- each specmock's max RSS, and what its journal holds at the end as
+# GET /__mock/status reports it: entries, and the bytes of the distinct request bodies
+# they carry; RSS beyond them is what the mock itself takes.
 print_memory() {
-  local mock page total retained posts rss held
-  echo "specmock memory (max RSS while the script ran; the journal at the end):"
-  printf '%-26s | %11s | %15s | %8s | %17s | %19s\n' "specmock" "max RSS MiB" "journal entries" \
-    "retained" "bodies held MiB" "RSS beyond them MiB"
+  local mock status rss held
+  echo "specmock memory (max RSS while the script ran; the journal at the end, GET /__mock/status):"
+  printf '%-26s | %11s | %15s | %8s | %6s | %17s | %19s\n' "specmock" "max RSS MiB" "journal entries" \
+    "retained" "bodies" "bodies held KiB" "RSS beyond them MiB"
   for mock in "${MOCKS[@]}"; do
-    page=$(curl -sf "${URL[$mock]}/__mock/journal?limit=1") || die "no journal from $mock"
-    total=$(jq -r .total <<<"$page")
-    retained=$(jq -r .retained <<<"$page")
-    posts=$(curl -sf "${URL[$mock]}/__mock/journal?limit=1&operation=update-user" | jq -r .matched) ||
-      die "no journal from $mock"
+    status=$(curl -sf "${URL[$mock]}/__mock/status") || die "no status from $mock"
     rss=$(($(cat "$WORK/$mock.rss") * 1024))
-    held=$((posts * PROFILE_BYTES))
-    printf '%-26s | %11s | %15s | %8s | %17s | %19s\n' "${MOCK_NAME[$mock]}" "$(mib "$rss")" \
-      "$total" "$retained" "$(mib "$held")" "$(mib $((rss - held)))"
+    held=$(jq -r .journal.body_bytes <<<"$status")
+    printf '%-26s | %11s | %15s | %8s | %6s | %17s | %19s\n' "${MOCK_NAME[$mock]}" "$(mib "$rss")" \
+      "$(jq -r .journal.entries_total <<<"$status")" "$(jq -r .journal.retained <<<"$status")" \
+      "$(jq -r .journal.bodies <<<"$status")" "$(kib "$held")" "$(mib $((rss - held)))"
   done
-  echo "bodies held: POST /user/update entries retained x $PROFILE_BYTES B (the admin API reports entries, not bytes)"
 }
 
 measure_startup

@@ -5,7 +5,9 @@
 //! own tally (what `--report`, `--fail-on-violation` and the shutdown
 //! summary read) is never cleared.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -19,9 +21,10 @@ use crate::validate::Violation;
 /// Entries kept by default (`--journal-size`).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// Request bodies held by the journal at most; past it the oldest entries
-/// roll off early (the counts still never lose a request).
-pub const BODY_BUDGET: usize = 32 * 1024 * 1024;
+/// Bytes of request bodies held by default (`--journal-bytes`); past them
+/// the oldest entries roll off early (the counts still never lose a
+/// request). Identical bodies are held once and counted once.
+pub const DEFAULT_BODY_BUDGET: usize = 8 * 1024 * 1024;
 
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;
@@ -47,8 +50,12 @@ pub struct Entry {
     #[serde(rename = "time", serialize_with = "as_rfc3339")]
     pub at: SystemTime,
     #[serde(flatten)]
-    pub record: Record,
+    pub record: Record<Name>,
 }
+
+/// A text an entry holds (session, method, target, operation, rule),
+/// shared with every other entry that holds the same text.
+pub type Name = Arc<str>;
 
 impl Entry {
     /// The body as JSON, if it is JSON.
@@ -72,17 +79,19 @@ fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, serializer: S) -> Re
     }
 }
 
-/// What a new entry carries; the journal numbers and timestamps it.
+/// What an entry carries: its texts borrowed (`&str`) or owned when handed
+/// to [`Journal::record`], which numbers and timestamps it and keeps them
+/// as shared [`Name`]s.
 #[derive(Debug, Clone, Serialize)]
-pub struct Record {
+pub struct Record<T> {
     pub kind: Kind,
-    pub session: String,
-    pub method: String,
+    pub session: T,
+    pub method: T,
     /// Path and query, as sent.
-    pub target: String,
-    pub operation: Option<String>,
+    pub target: T,
+    pub operation: Option<T>,
     /// The scenario rule that answered.
-    pub rule: Option<String>,
+    pub rule: Option<T>,
     /// The status sent (101 for a stream; 0 for a frame).
     pub status: u16,
     /// The mock answered with a problem of its own (unrouted, invalid, an
@@ -91,7 +100,8 @@ pub struct Record {
     #[serde(rename = "latency_us", serialize_with = "as_micros")]
     pub latency: Duration,
     pub violations: Vec<Violation>,
-    /// The request body (or the frame), when it is text.
+    /// The request body (or the frame), when it is text. The journal holds
+    /// a copy of its own, shared by the entries whose bodies are the same.
     #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
 }
@@ -111,14 +121,18 @@ pub struct Tally {
 
 pub struct Journal {
     capacity: usize,
+    /// Bytes of bodies held at most (`--journal-bytes`).
+    body_budget: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
     entries: VecDeque<Arc<Entry>>,
-    /// Bytes of the bodies `entries` hold.
-    body_bytes: usize,
+    /// The bodies `entries` hold, each once.
+    bodies: Bodies,
+    /// The texts `entries` hold, each once.
+    names: Names,
     /// Entries recorded since start-up or the last clear: requests and client frames.
     total: u64,
     /// The id of the latest entry (0: none yet); never cleared.
@@ -144,11 +158,11 @@ pub struct Filter {
 impl Filter {
     fn admits(&self, entry: &Entry) -> bool {
         let (at, entry) = (entry.at, &entry.record);
-        self.session.as_ref().is_none_or(|s| *s == entry.session)
+        self.session.as_deref().is_none_or(|s| s == &*entry.session)
             && self
                 .operation
-                .as_ref()
-                .is_none_or(|o| entry.operation.as_ref() == Some(o))
+                .as_deref()
+                .is_none_or(|o| entry.operation.as_deref() == Some(o))
             && self.status.is_none_or(|s| s == entry.status)
             // Entry times are shown to the millisecond: `since` the time of an
             // entry must not return that entry again.
@@ -183,14 +197,18 @@ pub struct Summary {
 
 impl Summary {
     /// Counts a request, numbered `id` in the journal.
-    fn count(&mut self, id: u64, record: &Record) {
+    fn count<T: AsRef<str>>(&mut self, id: u64, record: &Record<T>) {
         self.requests += 1;
         let violating = !record.violations.is_empty();
         if violating {
             self.violating += 1;
         }
-        let key = record.operation.as_deref().unwrap_or("-");
-        let tally = self.tallies.entry(key.to_string()).or_default();
+        let key = record.operation.as_ref().map_or("-", AsRef::as_ref);
+        // The key is copied once per operation, not per request.
+        let tally = match self.tallies.get_mut(key) {
+            Some(tally) => tally,
+            None => self.tallies.entry(key.to_string()).or_default(),
+        };
         tally.calls += 1;
         if violating {
             tally.violating_calls += 1;
@@ -206,12 +224,19 @@ impl Journal {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
+            body_budget: AtomicUsize::new(DEFAULT_BODY_BUDGET),
             inner: Mutex::new(Inner::default()),
         }
     }
 
-    pub fn record(&self, record: Record) {
+    /// Holds bodies up to `bytes` from the next entry on.
+    pub fn set_body_budget(&self, bytes: usize) {
+        self.body_budget.store(bytes, Ordering::Relaxed);
+    }
+
+    pub fn record<T: AsRef<str>>(&self, record: Record<T>) {
         let at = SystemTime::now();
+        let budget = self.body_budget.load(Ordering::Relaxed);
         let mut inner = lock(&self.inner);
         inner.total += 1;
         inner.last_id += 1;
@@ -223,17 +248,47 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        inner.body_bytes += record.body.as_ref().map_or(0, Bytes::len);
+        let Inner { names, bodies, .. } = &mut *inner;
+        let mut name = |text: &T| names.get(text.as_ref());
+        let record = Record {
+            kind: record.kind,
+            session: name(&record.session),
+            method: name(&record.method),
+            target: name(&record.target),
+            operation: record.operation.as_ref().map(&mut name),
+            rule: record.rule.as_ref().map(&mut name),
+            status: record.status,
+            refused: record.refused,
+            latency: record.latency,
+            violations: record.violations,
+            body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
+        };
         inner.entries.push_back(Arc::new(Entry { id, at, record }));
-        let mut rolled_off = Vec::new();
-        while inner.entries.len() > self.capacity || (inner.body_bytes > BODY_BUDGET && inner.entries.len() > 1) {
-            let Some(oldest) = inner.entries.pop_front() else { break };
-            inner.body_bytes -= oldest.record.body.as_ref().map_or(0, Bytes::len);
-            rolled_off.push(oldest);
+        // Usually one entry rolls off; more only when a body passes the budget.
+        let (mut rolled_off, mut more) = (None, Vec::new());
+        while inner.entries.len() > self.capacity || (inner.bodies.bytes > budget && inner.entries.len() > 1) {
+            let Some(entry) = inner.entries.pop_front() else { break };
+            if let Some(body) = &entry.record.body {
+                inner.bodies.release(body);
+            }
+            more.extend(rolled_off.replace(entry));
         }
         // Freeing what rolled off (a stored profile, say) needs no lock.
         drop(inner);
-        drop(rolled_off);
+        drop((rolled_off, more));
+    }
+
+    /// What the journal holds now (`GET /__mock/status`).
+    pub fn status(&self) -> Status {
+        let inner = lock(&self.inner);
+        Status {
+            entries_total: inner.total,
+            retained: inner.entries.len(),
+            capacity: self.capacity,
+            bodies: inner.bodies.held.len(),
+            body_bytes: inner.bodies.bytes,
+            body_budget: self.body_budget.load(Ordering::Relaxed),
+        }
     }
 
     /// Entries the filter admits, newest first, `limit` from `offset`.
@@ -294,6 +349,86 @@ impl Journal {
     }
 }
 
+/// The journal's size and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Entries recorded since start-up or the last clear, rolled off or not.
+    pub entries_total: u64,
+    /// Entries held.
+    pub retained: usize,
+    /// Entries held at most (`--journal-size`).
+    pub capacity: usize,
+    /// Distinct request bodies held.
+    pub bodies: usize,
+    /// Their bytes: each body once, however many entries hold it.
+    pub body_bytes: usize,
+    /// Bytes of bodies held at most (`--journal-bytes`).
+    pub body_budget: usize,
+}
+
+/// Bodies held once each: entries whose bodies are the same share one
+/// exact-size copy (never a slice of the connection's read buffer, which
+/// would keep the whole buffer alive).
+#[derive(Default)]
+struct Bodies {
+    /// Each body, and how many entries hold it.
+    held: HashMap<Bytes, Cell<usize>>,
+    /// The bytes of `held`'s bodies.
+    bytes: usize,
+}
+
+impl Bodies {
+    /// The held copy of `body`, made if none is held yet.
+    fn hold(&mut self, body: &[u8]) -> Bytes {
+        if let Some((held, holders)) = self.held.get_key_value(body) {
+            holders.set(holders.get() + 1);
+            return held.clone();
+        }
+        let held = Bytes::copy_from_slice(body);
+        self.bytes += held.len();
+        self.held.insert(held.clone(), Cell::new(1));
+        held
+    }
+
+    /// An entry holding `body` rolled off; the last one lets the body go.
+    fn release(&mut self, body: &Bytes) {
+        let Some(holders) = self.held.get(body) else { return };
+        holders.set(holders.get() - 1);
+        if holders.get() == 0 {
+            self.held.remove(body);
+            self.bytes -= body.len();
+        }
+    }
+}
+
+/// Texts held once each, shared by the entries that hold them. Texts no
+/// entry holds any more are let go when the set has doubled since the last
+/// time: a bounded cost per entry, and a set at most about twice what the
+/// entries hold.
+#[derive(Default)]
+struct Names {
+    held: HashSet<Name>,
+    let_go_at: usize,
+}
+
+/// Texts held before the first look for ones no entry holds.
+const NAMES_AT_FIRST: usize = 1024;
+
+impl Names {
+    fn get(&mut self, text: &str) -> Name {
+        if let Some(name) = self.held.get(text) {
+            return name.clone();
+        }
+        if self.held.len() >= self.let_go_at.max(NAMES_AT_FIRST) {
+            self.held.retain(|name| Arc::strong_count(name) > 1);
+            self.let_go_at = 2 * self.held.len();
+        }
+        let name: Name = Arc::from(text);
+        self.held.insert(name.clone());
+        name
+    }
+}
+
 fn whole_millis(at: SystemTime) -> SystemTime {
     let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     SystemTime::UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64)
@@ -341,13 +476,13 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 mod tests {
     use super::*;
 
-    fn record(session: &str, operation: &str, status: u16, violations: usize) -> Record {
+    fn record<'a>(session: &'a str, operation: &'a str, status: u16, violations: usize) -> Record<&'a str> {
         Record {
             kind: Kind::Request,
-            session: session.into(),
-            method: "GET".into(),
-            target: "/user".into(),
-            operation: Some(operation.into()),
+            session,
+            method: "GET",
+            target: "/user",
+            operation: Some(operation),
             rule: None,
             status,
             refused: false,
@@ -399,19 +534,117 @@ mod tests {
         assert_eq!(run.tallies["user-snapshot"].calls, 2);
     }
 
+    fn with_body<'a>(body: &Bytes) -> Record<&'a str> {
+        Record {
+            body: Some(body.clone()),
+            ..record("s", "update-user", 200, 0)
+        }
+    }
+
     #[test]
     fn bodies_past_the_budget_roll_off_early() {
         let journal = Journal::new(100);
-        let big = Bytes::from(vec![b'x'; BODY_BUDGET / 4 + 1]);
-        for _ in 0..5 {
-            journal.record(Record {
-                body: Some(big.clone()),
-                ..record("s", "update-user", 200, 0)
-            });
+        for i in 0..5u8 {
+            journal.record(with_body(&Bytes::from(vec![i; DEFAULT_BODY_BUDGET / 4 + 1])));
         }
         let page = journal.page(&Filter::default(), 0, 100);
         assert_eq!((page.total, page.retained), (5, 3), "four bodies would pass the budget");
         assert_eq!(journal.summary().tallies["update-user"].calls, 5);
+        assert_eq!(journal.status().body_bytes, 3 * (DEFAULT_BODY_BUDGET / 4 + 1));
+    }
+
+    #[test]
+    fn identical_bodies_are_held_once_and_counted_once() {
+        let journal = Journal::new(100);
+        let (profile, other) = (Bytes::from(vec![b'p'; DEFAULT_BODY_BUDGET / 4 + 1]), Bytes::from("{}"));
+        for _ in 0..10 {
+            // A fresh buffer each time, as each request reads its own.
+            journal.record(with_body(&Bytes::copy_from_slice(&profile)));
+            journal.record(with_body(&other));
+        }
+        let page = journal.page(&Filter::default(), 0, 100);
+        assert_eq!((page.total, page.retained), (20, 20), "one profile is held, not ten");
+        let held: HashSet<*const u8> = page
+            .entries
+            .iter()
+            .filter_map(|e| e.record.body.as_ref())
+            .map(|body| body.as_ptr())
+            .collect();
+        assert_eq!(held.len(), 2, "two distinct bodies, two copies");
+        let status = journal.status();
+        assert_eq!((status.bodies, status.body_bytes), (2, profile.len() + 2));
+    }
+
+    #[test]
+    fn a_held_body_is_a_copy_of_its_own() {
+        let journal = Journal::new(100);
+        let read_buffer = Bytes::from(vec![b'x'; 64 * 1024]);
+        journal.record(with_body(&read_buffer.slice(100..200)));
+        let page = journal.page(&Filter::default(), 0, 1);
+        let held = page.entries[0].record.body.clone().expect("a body");
+        assert_eq!(held, read_buffer.slice(100..200));
+        let buffer = read_buffer.as_ptr_range();
+        assert!(!buffer.contains(&held.as_ptr()), "the body keeps the read buffer alive");
+        assert_eq!(journal.status().body_bytes, 100);
+    }
+
+    #[test]
+    fn bodies_and_names_go_with_the_last_entry_that_holds_them() {
+        let journal = Journal::new(4);
+        let bodies: Vec<Bytes> = (0..3).map(|i| Bytes::from(format!("{{\"n\":{i}}}"))).collect();
+        for body in bodies.iter().cycle().take(9) {
+            journal.record(with_body(body));
+        }
+        // Entries 6..9 hold bodies 2, 0, 1, 2.
+        let status = journal.status();
+        assert_eq!((status.retained, status.bodies, status.body_bytes), (4, 3, 21));
+        for _ in 0..4 {
+            journal.record(record("s", "user-snapshot", 200, 0));
+        }
+        let status = journal.status();
+        assert_eq!(
+            (status.retained, status.bodies, status.body_bytes),
+            (4, 0, 0),
+            "every body rolled off"
+        );
+        for body in &bodies[..1] {
+            journal.record(with_body(body));
+        }
+        assert_eq!(journal.status().bodies, 1);
+        journal.clear();
+        let status = journal.status();
+        assert_eq!(
+            (status.retained, status.bodies, status.body_bytes),
+            (0, 0, 0),
+            "cleared"
+        );
+    }
+
+    #[test]
+    fn the_body_budget_can_be_set() {
+        let journal = Journal::new(100);
+        journal.set_body_budget(10);
+        for i in 0..3 {
+            journal.record(with_body(&Bytes::from(format!("{i}12345"))));
+        }
+        let status = journal.status();
+        assert_eq!((status.retained, status.body_bytes, status.body_budget), (1, 6, 10));
+    }
+
+    #[test]
+    fn texts_no_entry_holds_are_let_go() {
+        let journal = Journal::new(10);
+        let targets: Vec<String> = (0..10 * NAMES_AT_FIRST).map(|i| format!("/items/{i}")).collect();
+        for target in &targets {
+            journal.record(Record {
+                target: target.as_str(),
+                ..record("s", "get-item", 200, 0)
+            });
+        }
+        let held = lock(&journal.inner).names.held.len();
+        assert!(held <= 2 * NAMES_AT_FIRST, "{held} texts held for 10 entries");
+        let page = journal.page(&Filter::default(), 0, 1);
+        assert_eq!(&*page.entries[0].record.target, targets.last().unwrap().as_str());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod journal;
 pub mod json_number;
 pub mod junit;
 pub mod locate;
+pub mod logging;
 pub mod problem;
 pub mod provider;
 pub mod random;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
 use specmock::diagnostic::Diagnostics;
+use specmock::logging;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
-use tracing_appender::non_blocking::WorkerGuard;
 
 /// A mock and contract-testing server driven by an OpenAPI 3.0 document.
 #[derive(Parser)]
@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Journal entries kept for /__mock/journal and /__mock/verify (the counts never lose a request).
     #[arg(long, value_name = "N", default_value_t = specmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
+    /// Bytes of request bodies the journal holds, each distinct body counted once; past them the oldest entries roll off.
+    #[arg(long, value_name = "BYTES", default_value_t = specmock::journal::DEFAULT_BODY_BUDGET)]
+    journal_bytes: usize,
     /// Exit with code 1 at shutdown if any request broke the contract.
     #[arg(long)]
     fail_on_violation: bool,
@@ -152,7 +155,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
-async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
+async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     // A report that cannot be written is said now, not after the whole run.
     if let Some(report) = &args.report {
         if let Err(why) = report_directory(report) {
@@ -189,6 +192,7 @@ async fn serve(args: ServeArgs, flush_logs: WorkerGuard) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    app.journal().set_body_budget(args.journal_bytes);
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
@@ -319,24 +323,18 @@ fn parse_session_key(text: &str) -> Result<SessionKey, String> {
     text.parse()
 }
 
-/// Log lines are written by a dedicated thread: a write to stderr per request
-/// on the serving threads cost a quarter of the throughput. Nothing is
-/// dropped (`lossy(false)`): a full buffer slows the server down instead.
-/// The returned guard flushes what is left when dropped at exit.
-fn init_logging(format: LogFormat) -> WorkerGuard {
+/// Log lines go to stderr through `logging`'s writer, which keeps the
+/// serving threads off the write; the returned guard writes what is left
+/// when dropped at exit.
+fn init_logging(format: LogFormat) -> logging::Flusher {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPECMOCK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(colour);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-    guard
+    let format = match format {
+        LogFormat::Text => logging::Format::Text,
+        LogFormat::Json => logging::Format::Json,
+    };
+    let (writer, flusher) = logging::writer(std::io::stderr());
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(logging::dispatch(format, filter, colour, writer));
+    flusher
 }

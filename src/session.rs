@@ -72,7 +72,7 @@ pub enum FrameFor {
 pub struct Event {
     /// `None`: the session was reset or moved to another scenario.
     pub operation: Option<usize>,
-    pub request: Option<Value>,
+    pub request: Option<Arc<Value>>,
     /// As sent; parsed only when a script reads `event.response`.
     pub response: Option<Rendered>,
     /// Whether the call changed the session's store or state.
@@ -238,13 +238,15 @@ impl Sessions {
                 tracing::warn!(session = %evicted, capacity = self.capacity, "session forgotten early: too many sessions");
             }
         }
-        let start_with = &self.start_with;
-        let entry = registry
-            .by_id
-            .entry(id.to_string())
-            .or_insert_with(|| (Arc::new(Session::new(SessionState::start(start_with.clone()))), now));
-        entry.1 = now;
-        entry.0.clone()
+        // Looked up before inserting: a known session (nearly every call)
+        // needs no copy of its name.
+        if let Some((session, seen)) = registry.by_id.get_mut(id) {
+            *seen = now;
+            return session.clone();
+        }
+        let session = Arc::new(Session::new(SessionState::start(self.start_with.clone())));
+        registry.by_id.insert(id.to_string(), (session.clone(), now));
+        session
     }
 }
 

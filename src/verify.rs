@@ -128,7 +128,7 @@ pub fn verify(
         };
         requests
             .iter()
-            .filter(|e| e.record.session != *session && differences_of(&any_session, operation, e).is_empty())
+            .filter(|e| *e.record.session != **session && differences_of(&any_session, operation, e).is_empty())
             .count()
     });
     let refused_entries = (!verification.refused).then(|| {
@@ -168,7 +168,7 @@ pub fn verify(
             verification
                 .session
                 .as_ref()
-                .is_some_and(|s| *s != entry.record.session)
+                .is_some_and(|s| **s != *entry.record.session)
         };
         near.sort_by_key(|n| {
             let other_operation = n.entry.record.operation.as_deref() != Some(operation);
@@ -268,7 +268,7 @@ fn differences_but_the_contract(verification: &Verification, operation: &str, en
         ));
     }
     if let Some(session) = &verification.session {
-        if *session != entry.record.session {
+        if **session != *entry.record.session {
             found.push(format!(
                 "session: expected `{session}`, received `{}`",
                 entry.record.session

@@ -760,6 +760,68 @@ async fn a_verdict_says_when_the_journal_has_rolled_off() {
     assert_eq!(failed.json()["journal_rolled_off"], true);
 }
 
+/// `GET /__mock/status`'s `journal`, which must answer 200.
+async fn journal_status(addr: SocketAddr) -> Value {
+    let reply = admin(addr, Method::GET, "/__mock/status", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["journal"].clone()
+}
+
+#[tokio::test]
+async fn the_status_says_what_the_journal_holds_each_body_once() {
+    let server = start(shipped_scenario_app(with_journal_size(5))).await;
+    let addr = server.address();
+    let status = journal_status(addr).await;
+    assert_eq!(
+        status,
+        json!({ "entries_total": 0, "retained": 0, "capacity": 5, "bodies": 0, "body_bytes": 0,
+                "body_budget": specmock::journal::DEFAULT_BODY_BUDGET })
+    );
+    let (mark, ada) = (vanity_body("mark"), vanity_body("ada"));
+    for body in [&mark, &mark, &ada, &mark] {
+        assert_eq!(call(addr, "s", Method::POST, VANITY, body).await.status, 200);
+    }
+    assert_eq!(call(addr, "s", Method::GET, "/user", "").await.status, 200);
+    let status = journal_status(addr).await;
+    assert_eq!(status["entries_total"], 5);
+    assert_eq!(status["retained"], 5);
+    assert_eq!(status["bodies"], 2, "{status:#}");
+    assert_eq!(status["body_bytes"], mark.len() + ada.len(), "each body counted once");
+    for _ in 0..5 {
+        call(addr, "s", Method::GET, "/user", "").await;
+    }
+    let status = journal_status(addr).await;
+    assert_eq!(
+        (status["retained"].clone(), status["bodies"].clone()),
+        (json!(5), json!(0))
+    );
+    assert_eq!(status["body_bytes"], 0, "the bodies rolled off with their entries");
+    call(addr, "s", Method::POST, VANITY, &ada).await;
+    admin(addr, Method::DELETE, "/__mock/journal", "").await;
+    let status = journal_status(addr).await;
+    assert_eq!(
+        (status["retained"].clone(), status["body_bytes"].clone()),
+        (json!(0), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn journal_bytes_bounds_the_bodies_held() {
+    let dir = TempDir::new("journal-bytes");
+    let (mark, ada) = (vanity_body("mark"), vanity_body("ada"));
+    let budget = (mark.len() + ada.len() - 1).to_string();
+    let binary = Binary::start(&["--port", "0", "--journal-bytes", &budget], dir.path());
+    let addr = binary.addr;
+    for body in [&mark, &mark, &ada] {
+        assert_eq!(call(addr, "s", Method::POST, VANITY, body).await.status, 200);
+    }
+    let status = journal_status(addr).await;
+    assert_eq!(status["body_budget"], mark.len() + ada.len() - 1);
+    assert_eq!(status["retained"], 1, "both bodies would pass the budget: {status:#}");
+    assert_eq!(status["body_bytes"], ada.len());
+    assert_eq!(status["entries_total"], 3);
+}
+
 // ---------------------------------------------------------------------------
 // 4. The admin API's own document
 // ---------------------------------------------------------------------------
@@ -783,6 +845,7 @@ async fn the_admin_api_serves_its_own_openapi_document() {
         "clear-journal",
         "verify",
         "get-violations",
+        "get-status",
     ]
     .into();
     assert_eq!(served, expected);
@@ -829,6 +892,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ),
         (Method::GET, "/__mock/journal?status=abc".into(), String::new(), false),
         (Method::GET, "/__mock/violations".into(), String::new(), true),
+        (Method::GET, "/__mock/status".into(), String::new(), true),
         (
             Method::POST,
             "/__mock/verify".into(),
@@ -870,6 +934,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("get-journal", 200),
         ("get-journal", 400),
         ("get-violations", 200),
+        ("get-status", 200),
         ("verify", 200),
         ("verify", 417),
         ("verify", 400),
@@ -892,10 +957,11 @@ async fn the_journal_and_verify_need_the_admin_token_when_one_is_set() {
     let addr = server.address();
     call(addr, "t", Method::GET, "/user", "").await;
     let check = json!({ "operation": "user-snapshot", "count": 1 }).to_string();
-    let routes: [(Method, &str, &str); 5] = [
+    let routes: [(Method, &str, &str); 6] = [
         (Method::GET, "/__mock/journal", ""),
         (Method::POST, "/__mock/verify", &check),
         (Method::GET, "/__mock/violations", ""),
+        (Method::GET, "/__mock/status", ""),
         (Method::GET, "/__mock/openapi.json", ""),
         (Method::DELETE, "/__mock/journal", ""),
     ];

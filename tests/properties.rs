@@ -32,9 +32,10 @@ use specmock::diagnostic::{Diagnostic, Position};
 use specmock::fixtures::Fixtures;
 use specmock::render::Responder;
 use specmock::scenario::engine::{self, Facts, SessionState};
-use specmock::scenario::template::{EventView, Scope, Template};
-use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step};
+use specmock::scenario::template::{EventView, RequestTime, Scope, Template};
+use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step, Store};
 use specmock::spec::{Operation, Spec};
+use specmock::validate::Checked;
 use specmock::{App, Behaviour};
 
 // ------------------------------------------------------------------ setup
@@ -548,6 +549,7 @@ const SHIPPED_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/__mock/journal"),
     ("POST", "/__mock/verify"),
     ("GET", "/__mock/violations"),
+    ("GET", "/__mock/status"),
     ("GET", "/__mock/scenarios"),
     ("GET", "/__mock/openapi.json"),
     ("GET", "/__mock/sessions/s1"),
@@ -588,6 +590,7 @@ const ADMIN_PATHS: &[&str] = &[
     "/__mock/journal",
     "/__mock/verify",
     "/__mock/violations",
+    "/__mock/status",
     "/__mock/scenarios",
     "/__mock/openapi.json",
     "/__mock/sessions/s1",
@@ -1878,8 +1881,8 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
 }
 
 /// Request bodies a loaded scenario is driven with.
-fn sample_bodies() -> Vec<Option<Value>> {
-    vec![
+fn sample_bodies() -> Vec<Option<Checked>> {
+    [
         None,
         Some(profile().clone()),
         Some(json!({})),
@@ -1887,6 +1890,9 @@ fn sample_bodies() -> Vec<Option<Value>> {
         Some(json!([1, {"a": null}])),
         Some(nested(120, true, json!(1))),
     ]
+    .into_iter()
+    .map(|body| body.map(Checked::unchecked))
+    .collect()
 }
 
 /// Runs every scenario of a loaded catalog: each operation called in turn,
@@ -1895,6 +1901,7 @@ fn sample_bodies() -> Vec<Option<Value>> {
 fn exercise(catalog: &Catalog, spec: &Spec) -> Result<(), TestCaseError> {
     let headers = HeaderMap::new();
     let bodies = sample_bodies();
+    let now = RequestTime::at(std::time::Duration::from_secs(1_795_894_800));
     for scenario in catalog.scenarios() {
         let mut session = SessionState::start(Some(scenario.clone()));
         for round in 0..2u64 {
@@ -1906,7 +1913,7 @@ fn exercise(catalog: &Catalog, spec: &Spec) -> Result<(), TestCaseError> {
                         query: &[],
                         headers: &headers,
                         path: &[],
-                        now: "2026-11-28T19:40:00Z",
+                        now: &now,
                         entropy: round * 31 + b as u64,
                     };
                     let _ = engine::peek(&mut session, &facts);
@@ -1946,8 +1953,11 @@ fn exercise(catalog: &Catalog, spec: &Spec) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn body_ref(bodies: &[Option<Value>], index: usize) -> Option<&Value> {
-    bodies.get(index).and_then(Option::as_ref)
+fn body_ref(bodies: &[Option<Checked>], index: usize) -> Option<&Value> {
+    bodies
+        .get(index)
+        .and_then(Option::as_ref)
+        .map(|body| body.value.as_ref())
 }
 
 proptest! {
@@ -2684,14 +2694,16 @@ fn render_in(template: &Template, inputs: &ScopeInputs) -> Option<Value> {
         response: inputs.event_response.as_ref(),
     };
     let uuid_state = Cell::new(inputs.uuid);
+    let store: Store = inputs.store.clone().into_iter().collect();
+    let now = RequestTime::at(std::time::Duration::from_secs(1_795_894_800));
     let scope = Scope {
         body: inputs.body.as_ref(),
         path: &inputs.path,
         query: &inputs.query,
         headers: &headers,
-        store: &inputs.store,
+        store: &store,
         event: Some(&event),
-        now: "2026-11-28T19:40:00Z",
+        now: &now,
         uuid_state: &uuid_state,
     };
     template.render(&scope)

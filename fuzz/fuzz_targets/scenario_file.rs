@@ -15,10 +15,11 @@ use serde_json::{json, Value};
 use specmock::fixtures::Fixtures;
 use specmock::render::Responder;
 use specmock::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
-use specmock::scenario::template::EventView;
+use specmock::scenario::template::{EventView, RequestTime};
 use specmock::scenario::{follow_values, load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody, STEPS};
 use specmock::spec::source::{parse_document, NodeBudget};
 use specmock::spec::Spec;
+use specmock::validate::Checked;
 use specmock_fuzz::{check_diagnostic, check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};
 
 const LABEL: &str = "fuzz.yaml";
@@ -82,18 +83,19 @@ fn play(scenario: &Arc<Scenario>, spec: &Spec) {
     let path = [("id".to_string(), "42".to_string())];
     let query = [("q".to_string(), "1".to_string())];
     let partial = json!({ "user_id": "auth0|fuzz", "email": "fuzz@example.com", "vanityname": "fuzz" });
-    let bodies: [Option<&Value>; 3] = [None, Some(profile()), Some(&partial)];
+    let bodies = [None, Some(profile().clone()), Some(partial)].map(|body| body.map(Checked::unchecked));
+    let now = RequestTime::at(NOW);
     let mut session = SessionState::start(Some(scenario.clone()));
     for round in 0..2u64 {
         for operation in 0..spec.operations.len() {
-            for (entropy, body) in (round * 10..).zip(bodies) {
+            for (entropy, body) in (round * 10..).zip(bodies.iter().map(Option::as_ref)) {
                 let facts = Facts {
                     operation,
                     body,
                     query: &query,
                     headers: &headers,
                     path: &path,
-                    now: NOW,
+                    now: &now,
                     entropy,
                 };
                 let _ = engine::peek(&mut session, &facts);
@@ -101,6 +103,7 @@ fn play(scenario: &Arc<Scenario>, spec: &Spec) {
                     Some(Decision {
                         rule,
                         outcome: Outcome::Respond(answer),
+                        ..
                     }) => {
                         let status = answer.rendered.status;
                         let declared = spec.operations[operation].response_for(status).is_some();
@@ -115,7 +118,7 @@ fn play(scenario: &Arc<Scenario>, spec: &Spec) {
                         ..
                     }) => {
                         let event = EventView {
-                            request: body,
+                            request: body.map(|body| body.value.as_ref()),
                             response: Some(profile()),
                         };
                         for frame in frames(&script.steps) {

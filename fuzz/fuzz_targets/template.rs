@@ -8,19 +8,22 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{json, Map, Value};
-use specmock::scenario::template::{merge, parse_expr, EventView, Scope, Template};
+use serde_json::{json, Value};
+use specmock::scenario::template::{merge, parse_expr, EventView, RequestTime, Scope, Template};
+use specmock::scenario::Store;
 use specmock_fuzz::{client_headers, profile, NOW};
 
 /// The store of a signed-in session of the shipped scenarios, and a few more keys.
-fn store() -> &'static Map<String, Value> {
-    static STORE: OnceLock<Map<String, Value>> = OnceLock::new();
+fn store() -> &'static Store {
+    static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
-        let mut store = Map::new();
-        store.insert("user".into(), profile().clone());
-        store.insert("note".into(), json!("fuzz"));
-        store.insert("list".into(), json!([1, "two", { "three": [3] }, null]));
-        store
+        [
+            ("user".to_string(), profile().clone()),
+            ("note".to_string(), json!("fuzz")),
+            ("list".to_string(), json!([1, "two", { "three": [3] }, null])),
+        ]
+        .into_iter()
+        .collect()
     })
 }
 
@@ -39,6 +42,7 @@ fn render(template: &Template) -> Option<Value> {
         response: Some(profile()),
     };
     let uuid_state = Cell::new(0);
+    let now = RequestTime::at(NOW);
     let scope = Scope {
         body: Some(profile()),
         path: &path,
@@ -46,7 +50,7 @@ fn render(template: &Template) -> Option<Value> {
         headers: &headers,
         store: store(),
         event: Some(&event),
-        now: NOW,
+        now: &now,
         uuid_state: &uuid_state,
     };
     let rendered = template.render(&scope)?;

@@ -61,7 +61,8 @@ pub const HANDSHAKE: [(&str, &str); 4] = [
 ];
 
 /// The fixed request time templates read as `{{now}}`.
-pub const NOW: &str = "2026-11-28T19:40:00Z";
+/// (2026-11-28T19:40:00Z, since the Unix epoch.)
+pub const NOW: std::time::Duration = std::time::Duration::from_secs(1_795_894_800);
 
 /// The 5xx problems `App::handle` and `App::upgrade` may make (README,
 /// "Mock-made errors"); the 503s of the connection and stream limits come

@@ -1,5 +1,6 @@
 //! The control API under `/__mock/`: scenarios and sessions, the journal,
-//! verifications and violations, and its own OpenAPI document. Who may use
+//! verifications and violations, the mock's status, and its own OpenAPI
+//! document. Who may use
 //! it is `access.rs`'s to say.
 
 mod access;
@@ -41,6 +42,7 @@ impl App {
             (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
             (&Method::POST, ["verify"]) => json_body(parts).and_then(|()| self.verify(body)),
             (&Method::GET, ["violations"]) => Ok(self.violations()),
+            (&Method::GET, ["status"]) => Ok(json!({ "journal": self.journal().status() })),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
             (&Method::GET, ["sessions", id]) => self.describe_session(id),
             (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),

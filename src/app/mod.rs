@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Method, Response, StatusCode};
-use serde_json::Value;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +22,12 @@ use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
+use crate::scenario::template::RequestTime;
 use crate::scenario::{check_values, load_catalog, Catalog, Fault, Scenario, ScenarioSource};
 use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
-use crate::validate::{self, ParamSources, RequestView, Violation};
+use crate::validate::{self, Checked, ParamSources, RequestView, Violation};
 
 /// How the request path behaves.
 #[derive(Debug, Clone)]
@@ -311,7 +311,7 @@ impl App {
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
         let decision = if decide {
-            let now = now_rfc3339();
+            let now = request_time();
             let facts = Facts {
                 operation: admitted.operation,
                 body: admitted.request_body.as_ref(),
@@ -363,6 +363,7 @@ impl App {
                 Some(Decision {
                     rule: label,
                     outcome: Outcome::Respond(answer),
+                    ..
                 }) => {
                     if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
@@ -379,6 +380,7 @@ impl App {
                 Some(Decision {
                     rule: label,
                     outcome: Outcome::Stream(_),
+                    ..
                 }) => {
                     let why = format!("is answered by a WebSocket stream here ({label})");
                     let problem = Problem::upgrade_required(&self.spec.operations[operation_index].id, &why);
@@ -422,7 +424,7 @@ impl App {
         &self,
         session: &Session,
         operation: usize,
-        request: Option<Value>,
+        request: Option<Checked>,
         response: Option<&Rendered>,
         changed: bool,
     ) {
@@ -431,7 +433,7 @@ impl App {
         }
         session.publish(Event {
             operation: Some(operation),
-            request,
+            request: request.map(|body| body.value),
             response: response.cloned(),
             changed,
         });
@@ -516,7 +518,7 @@ impl App {
                 .iter()
                 .find(|(n, _)| n == name)
                 .ok_or_else(|| Problem::unknown_example(&op.id, status, name, &known))?;
-            return Ok(encode(status, media, value, format!("example:{name}")));
+            return Ok(encode(status, media, value));
         }
         let Some(schema) = &media.schema else {
             return Err(Problem::no_content(&op.id, status));
@@ -526,7 +528,7 @@ impl App {
         // a schema (a `pattern`), and the mock never sends what its spec forbids.
         Ok(Rendered {
             schema_mismatch: mismatch(media, &generated),
-            ..encode(status, media, &generated, "generated:dynamic".into())
+            ..encode(status, media, &generated)
         })
     }
 
@@ -578,7 +580,7 @@ struct Admitted {
     controls: control::Controls,
     chosen: Option<Arc<Scenario>>,
     violations: Vec<Violation>,
-    request_body: Option<Value>,
+    request_body: Option<Checked>,
 }
 
 /// A session entered, and what its scenario decided.
@@ -602,8 +604,8 @@ fn switch_scenario(session: &mut SessionState, chosen: Option<Arc<Scenario>>) ->
     }
 }
 
-fn now_rfc3339() -> String {
-    crate::scenario::template::rfc3339(
+fn request_time() -> RequestTime {
+    RequestTime::at(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default(),
@@ -627,19 +629,24 @@ impl Handled {
 
     /// The journal entry for this answer to `parts`; none for the admin
     /// API's own requests, which are the test's, not the client's.
-    pub fn record(&self, parts: &Parts, latency: std::time::Duration, body: Option<Bytes>) -> Option<Record> {
+    pub fn record<'a>(
+        &'a self,
+        parts: &'a Parts,
+        latency: std::time::Duration,
+        body: Option<Bytes>,
+    ) -> Option<Record<&'a str>> {
         Some(Record {
             kind: Kind::Request,
-            session: self.session.clone()?,
-            method: parts.method.to_string(),
-            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
-            operation: self.operation.clone(),
-            rule: self.rule.clone(),
+            session: self.session.as_deref()?,
+            method: parts.method.as_str(),
+            target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+            operation: self.operation.as_deref(),
+            rule: self.rule.as_deref(),
             status: self.response.status().as_u16(),
             refused: self.refused,
             latency,
             violations: self.violations.clone(),
-            body: body.filter(|b| !b.is_empty()),
+            body,
         })
     }
 }
@@ -660,12 +667,10 @@ fn to_response(rendered: &Rendered, head: bool) -> Response<Bytes> {
             .insert(http::header::CONTENT_LENGTH, HeaderValue::from(rendered.body.len()));
     }
     *response.status_mut() = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::OK);
-    if let Some(content_type) = rendered
-        .content_type
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
-        response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+    if let Some(content_type) = &rendered.content_type {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, content_type.clone());
     }
     response
 }

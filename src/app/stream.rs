@@ -13,11 +13,11 @@ use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{now_rfc3339, Admitted, App, Entered, Handled};
+use super::{request_time, Admitted, App, Entered, Handled};
 use crate::problem::Problem;
 use crate::render::Rendered;
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
-use crate::scenario::template::{EventView, Expr, Template};
+use crate::scenario::template::{EventView, Expr, RequestTime, Template};
 use crate::scenario::{Frame, Reaction, Scenario, Script, ScriptedBody};
 use crate::session::{Event, FrameFor, SharedSession};
 use crate::websocket::handshake;
@@ -166,10 +166,12 @@ impl App {
             Some(Decision {
                 rule,
                 outcome: Outcome::Stream(script),
+                ..
             }) => (StreamMode::Script(script), Some(rule), None),
             Some(Decision {
                 rule,
                 outcome: Outcome::Respond(answer),
+                ..
             }) => {
                 if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                     return refuse(Problem::invalid_scripted_response(problem.clone()), Some(rule));
@@ -232,13 +234,14 @@ impl App {
     }
 
     fn read_live_frame(&self, plan: &StreamPlan, session: &mut SessionState) -> LiveFrame {
-        let now = now_rfc3339();
+        let now = request_time();
         let facts = plan.facts(&now, self.next_entropy());
         let decision = engine::peek(session, &facts);
         let rendered = match decision {
             Some(Decision {
                 outcome: Outcome::Respond(answer),
                 rule,
+                ..
             }) => match (answer.problem, self.behaviour.lenient) {
                 (Some(problem), false) => return close_for(format!("{rule}: {problem}")),
                 _ => answer.rendered,
@@ -272,13 +275,13 @@ impl App {
         };
         let (template, media) = body;
         let status = media_status(self, plan.operation);
-        let now = now_rfc3339();
+        let now = request_time();
         let facts = plan.facts(&now, self.next_entropy());
         let response = event
             .and_then(|event| event.response.as_ref())
             .and_then(Rendered::value);
         let view = event.map(|event| EventView {
-            request: event.request.as_ref(),
+            request: event.request.as_deref(),
             response: response.as_ref(),
         });
         let uuid_state = Cell::new(facts.entropy);
@@ -306,7 +309,7 @@ impl App {
 }
 
 impl StreamPlan {
-    fn facts<'a>(&'a self, now: &'a str, entropy: u64) -> Facts<'a> {
+    fn facts<'a>(&'a self, now: &'a RequestTime, entropy: u64) -> Facts<'a> {
         Facts {
             operation: self.operation,
             body: None,

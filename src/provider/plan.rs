@@ -271,8 +271,9 @@ fn encode_body(media: &MediaSpec, value: &Value) -> (String, Bytes) {
         };
         return (FORM.to_string(), Bytes::from(query_string(&pairs)));
     }
-    let encoded = crate::render::encode(0, media, value, String::new());
-    (encoded.content_type.unwrap_or_default(), encoded.body)
+    let encoded = crate::render::encode(0, media, value);
+    let content_type = encoded.content_type.as_ref().and_then(|c| c.to_str().ok());
+    (content_type.unwrap_or_default().to_string(), encoded.body)
 }
 
 /// Placeholder credentials of the right shape, as `(where, name, value)`,

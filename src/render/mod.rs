@@ -19,10 +19,9 @@ use crate::validate::{is_json, schema_violations};
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub status: u16,
-    pub content_type: Option<String>,
+    /// Ready to send: a cached answer is not parsed into a header again each time.
+    pub content_type: Option<HeaderValue>,
     pub body: Bytes,
-    /// Where the body came from, for logs: `fixture:NAME`, `example:NAME`, `generated`, `empty`.
-    pub source: String,
     /// Set when the body breaks its schema (a generated body the generator
     /// could not make valid, e.g. a `pattern`): what is wrong with it.
     pub schema_mismatch: Option<String>,
@@ -35,7 +34,11 @@ impl Rendered {
         if self.body.is_empty() {
             return None;
         }
-        let json = self.content_type.as_deref().is_some_and(is_json);
+        let json = self
+            .content_type
+            .as_ref()
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(is_json);
         match json {
             true => serde_json::from_slice(&self.body).ok(),
             false => std::str::from_utf8(&self.body)
@@ -167,7 +170,6 @@ fn render_response(
             status,
             content_type: None,
             body: Bytes::new(),
-            source: "empty".into(),
             schema_mismatch: None,
         });
     };
@@ -181,11 +183,11 @@ fn render_response(
                 format!("does not match the response schema of {context}: {problem}"),
             ));
         }
-        return Ok(encode(status, media, &value, format!("fixture:{name}")));
+        return Ok(encode(status, media, &value));
     }
     for (name, value) in &media.examples {
         match mismatch(media, value) {
-            None => return Ok(encode(status, media, value, format!("example:{name}"))),
+            None => return Ok(encode(status, media, value)),
             Some(problem) => warnings.push(format!(
                 "{context}: example `{name}` is skipped, it does not match its schema: {problem}"
             )),
@@ -196,7 +198,7 @@ fn render_response(
         None if is_json(&media.media_type) => Value::Object(Default::default()),
         None => Value::String(String::new()),
     };
-    let mut rendered = encode(status, media, &value, "generated".into());
+    let mut rendered = encode(status, media, &value);
     if let Some(problem) = mismatch(media, &value) {
         warnings.push(format!(
             "{context}: cannot generate a body that matches its schema ({problem}); requests get a 500 until an example or a fixture is added"
@@ -268,9 +270,9 @@ const MISMATCHES_LISTED: usize = 5;
 
 /// Like [`encode`], for a body with no declared media type (a scripted
 /// undeclared status): text stays text, anything else is JSON.
-pub fn encode_for(status: u16, media: Option<&MediaSpec>, value: &Value, source: String) -> Rendered {
+pub fn encode_for(status: u16, media: Option<&MediaSpec>, value: &Value) -> Rendered {
     match media {
-        Some(media) => encode(status, media, value, source),
+        Some(media) => encode(status, media, value),
         None => {
             let media_type = if value.is_string() {
                 "text/plain"
@@ -282,12 +284,12 @@ pub fn encode_for(status: u16, media: Option<&MediaSpec>, value: &Value, source:
                 schema: None,
                 examples: Vec::new(),
             };
-            encode(status, &media, value, source)
+            encode(status, &media, value)
         }
     }
 }
 
-pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> Rendered {
+pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
     let media_type = media.media_type.as_str();
     let (content_type, body) = match value {
         Value::String(text) if !is_json(media_type) => (
@@ -301,9 +303,9 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value, source: String) -> 
     };
     Rendered {
         status,
-        content_type: Some(content_type),
+        // A media type the spec declares that is no header value goes unsent.
+        content_type: HeaderValue::from_str(&content_type).ok(),
         body,
-        source,
         schema_mismatch: None,
     }
 }

@@ -251,7 +251,7 @@ fn compile(
     for (key, body) in file.store.unwrap_or_default() {
         let at = format!("/store/{key}");
         if let Some(value) = problems.take(initial_value(body, &at, label, context, &mut reads)) {
-            store.insert(key, value);
+            store.insert(&key, crate::validate::Checked::unchecked(value));
         }
     }
     let mut rules = Vec::with_capacity(file.rules.len());
@@ -290,15 +290,16 @@ fn written_keys(file: &ScenarioFile, parent: Option<&Scenario>) -> BTreeSet<Stri
         .store
         .iter()
         .chain(file.rules.iter().filter_map(|rule| rule.store.as_ref()))
-        .flat_map(BTreeMap::keys);
+        .flat_map(BTreeMap::keys)
+        .map(String::as_str);
     let inherited = parent.into_iter().flat_map(|parent| {
         let rules = parent
             .rules
             .iter()
-            .flat_map(|rule| rule.store.iter().map(|(key, _)| key));
+            .flat_map(|rule| rule.store.iter().map(|(key, _)| key.as_str()));
         parent.store.keys().chain(rules)
     });
-    own.chain(inherited).cloned().collect()
+    own.chain(inherited).map(str::to_string).collect()
 }
 
 /// An initial store value: fixed, since a session starts with no request.
@@ -510,7 +511,6 @@ fn scripted_body(
                     status,
                     content_type: None,
                     body: Default::default(),
-                    source: "empty".into(),
                     schema_mismatch: None,
                 }),
         ));
@@ -540,12 +540,7 @@ fn scripted_body(
             ),
         ));
     }
-    Ok(ScriptedBody::Ready(encode_for(
-        status,
-        media,
-        &value,
-        "scenario".into(),
-    )))
+    Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
 }
 
 /// A response header: a valid name the server does not set itself, and a

@@ -11,24 +11,26 @@ mod flow;
 mod load;
 mod partial;
 mod placed;
+mod store;
 pub mod stream;
 pub mod template;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderName;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use flow::{check_values, follow_values, Followed, STEPS};
 pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
+pub use store::Store;
 pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
 
 use crate::render::Rendered;
 use crate::spec::MediaSpec;
-use template::{merge, Scope, Template};
+use crate::validate::Checked;
+use template::{merge, Expr, Scope, Template};
 
 /// A loaded, checked scenario.
 #[derive(Debug)]
@@ -39,7 +41,7 @@ pub struct Scenario {
     pub initial: String,
     /// The store a session starts with, shared by every session until it
     /// writes its own (a stored profile is not copied per session).
-    pub store: Arc<Map<String, Value>>,
+    pub store: Arc<Store>,
     /// Own rules first, then those of the scenario it extends.
     pub rules: Vec<Arc<Rule>>,
 }
@@ -104,12 +106,15 @@ pub struct BodyTemplate {
 }
 
 impl BodyTemplate {
-    /// The rendered value, borrowed when the body is a single expression
-    /// over the request or the store.
-    pub fn render_borrowed<'s>(&self, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
+    /// The rendered value. A whole stored value or the whole request body
+    /// (`from: store.KEY`, `from: request.body`) is shared, with what its
+    /// schema check proved; any other is a new value no schema has checked.
+    pub fn render_shared(&self, scope: &Scope<'_>, request: Option<&Checked>) -> Option<Checked> {
         match (&self.base, &self.merge) {
-            (Template::Expr(expr), None) => template::lookup(expr, scope),
-            _ => self.render(scope).map(Cow::Owned),
+            (Template::Expr(Expr::RequestBody(path)), None) if path.is_empty() => request.cloned(),
+            (Template::Expr(Expr::Store(key, path)), None) if path.is_empty() => scope.store.get(key).cloned(),
+            (Template::Expr(expr), None) => template::lookup(expr, scope).map(|v| Checked::unchecked(v.into_owned())),
+            _ => self.render(scope).map(Checked::unchecked),
         }
     }
 

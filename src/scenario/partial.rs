@@ -670,7 +670,8 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
-        use crate::scenario::template::{lookup, Scope};
+        use crate::scenario::template::{lookup, RequestTime, Scope};
+        use crate::scenario::Store;
         use crate::validate::schema_violations;
 
         const TEMPLATES: &[&str] = &[
@@ -790,7 +791,7 @@ mod tests {
                 if header {
                     headers.insert("x-a", "h".parse().unwrap());
                 }
-                let store: Map<String, Value> = stored.iter().map(|v| ("user".to_string(), v.clone())).collect();
+                let store: Store = stored.iter().map(|v| ("user".to_string(), v.clone())).collect();
                 let query = if query { vec![("q".to_string(), "1".to_string())] } else { Vec::new() };
                 let path = [("id".to_string(), "p".to_string())];
                 let uuid = Cell::new(1);
@@ -801,7 +802,7 @@ mod tests {
                     headers: &headers,
                     store: &store,
                     event: None,
-                    now: "2026-01-01T00:00:00Z",
+                    now: &RequestTime::at(std::time::Duration::from_secs(1_767_225_600)),
                     uuid_state: &uuid,
                 };
                 let Some(concrete) = template.render(&scope) else { return Ok(()) };

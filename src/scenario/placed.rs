@@ -301,7 +301,7 @@ pub(super) fn initial_store(
             (Some(base), None) => Partial::Known(Arc::new(base), origins.base),
             _ => Partial::Known(Arc::new(value.clone()), Origin::entry(&file.label, at)),
         };
-        store.insert(key.clone(), partial);
+        store.insert(key.to_string(), partial);
     }
     store
 }

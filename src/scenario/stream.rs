@@ -350,7 +350,7 @@ fn compile_frame(
                     ),
                 ));
             }
-            ScriptedBody::Ready(encode_for(status, media, &value, "stream".into()))
+            ScriptedBody::Ready(encode_for(status, media, &value))
         }
         None => ScriptedBody::Template {
             body: template,

@@ -6,11 +6,13 @@
 //! UUIDs: never files or the environment.
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
+use std::time::Duration;
 
 use http::HeaderMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::Store;
 use crate::random::SplitMix64;
 
 /// What a template may read.
@@ -50,13 +52,33 @@ pub struct Scope<'a> {
     pub path: &'a [(String, String)],
     pub query: &'a [(String, String)],
     pub headers: &'a HeaderMap,
-    pub store: &'a Map<String, Value>,
+    pub store: &'a Store,
     /// The call a stream step waited for, if any.
     pub event: Option<&'a EventView<'a>>,
-    /// RFC 3339, fixed for the whole request.
-    pub now: &'a str,
+    pub now: &'a RequestTime,
     /// Source of `{{uuid}}` values; advanced on each use.
     pub uuid_state: &'a Cell<u64>,
+}
+
+/// The time of a request, fixed for the whole request and written out
+/// (RFC 3339) only if a template reads it: most answers never do.
+#[derive(Debug)]
+pub struct RequestTime {
+    since_epoch: Duration,
+    text: OnceCell<String>,
+}
+
+impl RequestTime {
+    pub fn at(since_epoch: Duration) -> Self {
+        Self {
+            since_epoch,
+            text: OnceCell::new(),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| rfc3339(self.since_epoch))
+    }
 }
 
 /// The request and response bodies of a call, as `event.*` reads them.
@@ -216,13 +238,13 @@ pub fn lookup<'s>(expr: &Expr, scope: &Scope<'s>) -> Option<Cow<'s, Value>> {
     let text = |value: &str| Some(Cow::Owned(Value::String(value.to_string())));
     match expr {
         Expr::RequestBody(path) => descend(scope.body?, path).map(Cow::Borrowed),
-        Expr::Store(key, path) => descend(scope.store.get(key)?, path).map(Cow::Borrowed),
+        Expr::Store(key, path) => descend(scope.store.value(key)?, path).map(Cow::Borrowed),
         Expr::EventRequest(path) => descend(scope.event?.request?, path).map(Cow::Borrowed),
         Expr::EventResponse(path) => descend(scope.event?.response?, path).map(Cow::Borrowed),
         Expr::RequestPath(name) => text(find(scope.path, name)?),
         Expr::RequestQuery(name) => text(find(scope.query, name)?),
         Expr::RequestHeader(name) => text(scope.headers.get(name.as_str())?.to_str().ok()?),
-        Expr::Now => text(scope.now),
+        Expr::Now => text(scope.now.text()),
         Expr::Uuid => {
             let state = scope.uuid_state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
             scope.uuid_state.set(state);
@@ -297,9 +319,10 @@ mod tests {
 
     fn scope<'a>(
         body: Option<&'a Value>,
-        store: &'a Map<String, Value>,
+        store: &'a Store,
         headers: &'a HeaderMap,
         uuid: &'a Cell<u64>,
+        now: &'a RequestTime,
     ) -> Scope<'a> {
         Scope {
             body,
@@ -308,7 +331,7 @@ mod tests {
             headers,
             store,
             event: None,
-            now: "2026-01-02T03:04:05Z",
+            now,
             uuid_state: uuid,
         }
     }
@@ -316,34 +339,39 @@ mod tests {
     #[test]
     fn a_whole_string_template_keeps_the_value_type() {
         let body = json!({"user": {"id": "u1", "size": 14}});
-        let store = Map::new();
+        let store = Store::default();
+        let now = RequestTime::at(std::time::Duration::from_secs(1_767_323_045));
         let headers = HeaderMap::new();
         let uuid = Cell::new(0);
         let template =
             Template::parse(&json!({"who": "{{request.body.user}}", "text": "id={{request.body.user.id}}!"})).unwrap();
-        let rendered = template.render(&scope(Some(&body), &store, &headers, &uuid)).unwrap();
+        let rendered = template
+            .render(&scope(Some(&body), &store, &headers, &uuid, &now))
+            .unwrap();
         assert_eq!(rendered, json!({"who": {"id": "u1", "size": 14}, "text": "id=u1!"}));
     }
 
     #[test]
     fn absent_values_leave_their_key_out() {
-        let store = Map::new();
+        let store = Store::default();
+        let now = RequestTime::at(std::time::Duration::from_secs(1_767_323_045));
         let headers = HeaderMap::new();
         let uuid = Cell::new(0);
         let template = Template::parse(&json!({"id": "{{request.body.user_id}}", "fixed": 1})).unwrap();
         assert_eq!(
-            template.render(&scope(None, &store, &headers, &uuid)).unwrap(),
+            template.render(&scope(None, &store, &headers, &uuid, &now)).unwrap(),
             json!({"fixed": 1})
         );
     }
 
     #[test]
     fn uuids_differ_and_now_is_the_request_time() {
-        let store = Map::new();
+        let store = Store::default();
+        let now = RequestTime::at(std::time::Duration::from_secs(1_767_323_045));
         let headers = HeaderMap::new();
         let uuid = Cell::new(7);
         let template = Template::parse(&json!(["{{uuid}}", "{{uuid}}", "{{now}}"])).unwrap();
-        let rendered = template.render(&scope(None, &store, &headers, &uuid)).unwrap();
+        let rendered = template.render(&scope(None, &store, &headers, &uuid, &now)).unwrap();
         assert_ne!(rendered[0], rendered[1]);
         assert_eq!(rendered[2], json!("2026-01-02T03:04:05Z"));
     }

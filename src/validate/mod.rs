@@ -1,6 +1,7 @@
 //! Request validation: the pure check of one request against one operation.
 //! Plain data in (parts of the request), a verdict out; no I/O.
 
+mod checked;
 mod params;
 mod security;
 mod violation;
@@ -8,6 +9,7 @@ mod violation;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
+pub use checked::Checked;
 pub use params::{coerce, ParamSources};
 pub use violation::{error_violations, schema_violations, Violation};
 
@@ -30,13 +32,13 @@ pub enum Rejection {
     Invalid {
         violations: Vec<Violation>,
         /// The parsed body, which `--lenient` still matches and templates on.
-        body: Option<Value>,
+        body: Option<Checked>,
     },
 }
 
 impl Rejection {
     /// The well-formed body of a request that broke the schema, if any.
-    pub fn into_body(self) -> Option<Value> {
+    pub fn into_body(self) -> Option<Checked> {
         match self {
             Rejection::Invalid { body, .. } => body,
             _ => None,
@@ -67,7 +69,7 @@ pub struct RequestView<'a> {
 #[derive(Debug, Default)]
 pub struct Accepted {
     /// The parsed body, when it is JSON (or a form) and present.
-    pub body: Option<Value>,
+    pub body: Option<Checked>,
 }
 
 pub fn request(operation: &Operation, request: &RequestView<'_>) -> Result<Accepted, Rejection> {
@@ -108,7 +110,7 @@ fn check_body(
     operation: &Operation,
     request: &RequestView<'_>,
     violations: &mut Vec<Violation>,
-) -> Result<Option<Value>, Rejection> {
+) -> Result<Option<Checked>, Rejection> {
     let Some(declared) = &operation.request_body else {
         if !request.body.is_empty() {
             violations.push(Violation::new(
@@ -167,10 +169,15 @@ fn check_body(
         (Value::Object(form), Some(schema)) if is_form(&content_type) => coerce_form(form, &schema.document),
         (instance, _) => instance,
     };
-    if let Some(schema) = &media.schema {
-        violations.extend(schema_violations(schema, &instance, "/body"));
+    let Some(schema) = &media.schema else {
+        return Ok(Some(Checked::unchecked(instance)));
+    };
+    let found = schema_violations(schema, &instance, "/body");
+    if found.is_empty() {
+        return Ok(Some(Checked::passed(instance, schema)));
     }
-    Ok(Some(instance))
+    violations.extend(found);
+    Ok(Some(Checked::unchecked(instance)))
 }
 
 /// Exact match first, then `type/*`, then `*/*`.
@@ -258,4 +265,68 @@ fn coerce_form(form: Map<String, Value>, document: &Value) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things:
+    post:
+      operationId: save
+      requestBody:
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/Thing' }
+      responses:
+        '200':
+          description: the thing
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Thing' }
+components:
+  schemas:
+    Thing: { type: object, required: [id], properties: { id: { type: string } } }
+"#;
+
+    #[test]
+    fn only_a_body_its_schema_accepted_carries_the_proof() {
+        let spec = crate::spec::load_text("t.yaml", SPEC, None).unwrap();
+        let operation = &spec.operations[0];
+        let response = operation.responses[0].content[0].schema.as_ref().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let send = |body: &'static str| {
+            let view = RequestView {
+                params: ParamSources {
+                    path: &[],
+                    query: &[],
+                    headers: &headers,
+                },
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            request(operation, &view)
+        };
+        let accepted = send(r#"{"id":"a"}"#).unwrap().body.unwrap();
+        assert!(
+            accepted.is_known_to_satisfy(response),
+            "the request and response share one compiled schema"
+        );
+        let refused = send(r#"{"id":1}"#).unwrap_err().into_body().unwrap();
+        assert!(
+            !refused.is_known_to_satisfy(response),
+            "a body that broke its schema proves nothing"
+        );
+        let reloaded = crate::spec::load_text("t.yaml", SPEC, None).unwrap();
+        let elsewhere = reloaded.operations[0].responses[0].content[0].schema.as_ref().unwrap();
+        assert!(
+            !accepted.is_known_to_satisfy(elsewhere),
+            "a proof holds for the compiled schema it was made with"
+        );
+    }
 }
