@@ -227,7 +227,6 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
     Ok(Response::from_parts(head, body))
 }
 
-/// One line per request (and per handshake).
 /// One log line per request (and per handshake), and its journal entry.
 fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: Instant, body: Option<Bytes>) {
     let status = handled.response.status().as_u16();
