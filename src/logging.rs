@@ -40,6 +40,37 @@ pub enum Format {
     Json,
 }
 
+/// What one request's log line says (target `specmock::request`).
+pub struct RequestLine<'a> {
+    pub method: &'a http::Method,
+    pub path: &'a str,
+    /// The operationId, or `-`.
+    pub operation: &'a str,
+    pub status: u16,
+    /// The scenario rule that answered, or `-`.
+    pub rule: &'a str,
+    /// The wire fault sent, or `-`.
+    pub fault: &'a str,
+    pub violations: usize,
+    pub latency_us: u64,
+}
+
+impl RequestLine<'_> {
+    pub fn log(&self) {
+        tracing::info!(
+            target: "specmock::request",
+            method = %self.method,
+            path = %self.path,
+            operation = self.operation,
+            status = self.status,
+            rule = self.rule,
+            fault = self.fault,
+            violations = self.violations,
+            latency_us = self.latency_us,
+        );
+    }
+}
+
 /// The subscriber `serve` logs through.
 pub fn dispatch(format: Format, filter: EnvFilter, colour: bool, writer: Writer) -> Dispatch {
     let builder = tracing_subscriber::fmt()
@@ -420,17 +451,17 @@ mod tests {
 
     /// Every kind of field the text format writes, plainly and otherwise.
     fn events() {
-        tracing::info!(
-            target: "specmock::request",
-            method = %http::Method::GET,
-            path = "/user",
-            operation = "user-snapshot",
-            status = 200u16,
-            rule = "scenarios/default.yaml rules[5]",
-            fault = "-",
-            violations = 0usize,
-            latency_us = 12u64,
-        );
+        RequestLine {
+            method: &http::Method::POST,
+            path: "/user/update",
+            operation: "update-user",
+            status: 400,
+            rule: "-",
+            fault: "truncate",
+            violations: 2,
+            latency_us: 12_345,
+        }
+        .log();
         tracing::warn!("a message with \"quotes\" and \x1b[31mescapes\x1b[0m: {}", 5);
         tracing::warn!(
             low = i64::MIN,

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::app::{App, Handled, Upgrade};
+use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
@@ -227,22 +228,20 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
     Ok(Response::from_parts(head, body))
 }
 
-/// One line per request (and per handshake).
 /// One log line per request (and per handshake), and its journal entry.
 fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: Instant, body: Option<Bytes>) {
-    let status = handled.response.status().as_u16();
     let latency = started.elapsed();
-    tracing::info!(
-        target: "specmock::request",
-        method = %parts.method,
-        path = %parts.uri.path(),
-        operation = handled.operation.as_deref().unwrap_or("-"),
-        status,
-        rule = handled.rule.as_deref().unwrap_or("-"),
-        fault = handled.fault.map_or("-", Fault::as_str),
-        violations = handled.violations.len(),
-        latency_us = latency.as_micros() as u64,
-    );
+    RequestLine {
+        method: &parts.method,
+        path: parts.uri.path(),
+        operation: handled.operation.as_deref().unwrap_or("-"),
+        status: handled.response.status().as_u16(),
+        rule: handled.rule.as_deref().unwrap_or("-"),
+        fault: handled.fault.map_or("-", Fault::as_str),
+        violations: handled.violations.len(),
+        latency_us: latency.as_micros() as u64,
+    }
+    .log();
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }

@@ -74,19 +74,19 @@ impl Captured {
     }
 }
 
-/// One line as `server.rs` writes it for a request.
+/// The line `server.rs` writes for a `GET /user`.
 fn request_line(latency_us: u64) {
-    tracing::info!(
-        target: "specmock::request",
-        method = %http::Method::GET,
-        path = "/user",
-        operation = "user-snapshot",
-        status = 200u16,
-        rule = "scenarios/default.yaml rules[5]",
-        fault = "-",
-        violations = 0usize,
+    logging::RequestLine {
+        method: &http::Method::GET,
+        path: "/user",
+        operation: "user-snapshot",
+        status: 200,
+        rule: "scenarios/default.yaml rules[5]",
+        fault: "-",
+        violations: 0,
         latency_us,
-    );
+    }
+    .log();
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! The control API under `/__mock/`: scenarios and sessions, the journal,
 //! verifications and violations, the mock's status, and its own OpenAPI
-//! document. Who may use
-//! it is `access.rs`'s to say.
+//! document. Who may use it is `access.rs`'s to say.
 
 mod access;
 
