@@ -325,8 +325,6 @@ impl hyper::body::Body for WireBody {
     }
 }
 
-/// Reads the whole body, refusing early (from Content-Length) or midway
-/// (chunked) once it passes the limit.
 /// RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. hyper leaves
 /// that to the service, and a request without one (or with two) is a
 /// client or proxy bug its test should hear about.
@@ -346,6 +344,8 @@ fn host_problem(parts: &http::request::Parts) -> Option<Problem> {
     )))
 }
 
+/// Reads the whole body, refusing early (from Content-Length) or midway
+/// (chunked) once it passes the limit.
 async fn read_body(body: Incoming, headers: &http::HeaderMap, max_body: usize) -> Result<Bytes, Problem> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
