@@ -2,6 +2,7 @@
 //! converted to JSON Schema and compiled once, routes built. Everything here
 //! runs at start-up; nothing on the request path touches the document again.
 
+mod budget;
 pub(crate) mod compile;
 pub mod dialect;
 pub(crate) mod json_budget;
