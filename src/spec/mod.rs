@@ -17,6 +17,7 @@ use std::sync::Arc;
 use http::Method;
 use openapiv3::{OpenAPI, ReferenceOr};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
@@ -76,7 +77,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
     check_version(label, &raw)?;
     // Typed from the parsed value (fast); only when that fails is the text
     // parsed again, for the line and column of the problem.
-    let document: OpenAPI = match serde_json::from_value(raw.clone()) {
+    let document = match OpenAPI::deserialize(&raw) {
         Ok(document) => document,
         Err(error) => {
             return Err(match parse_typed::<OpenAPI>(label, text, NodeBudget::Spec) {
@@ -766,6 +767,16 @@ components:
         let order = serde_json::json!({"item": item});
         assert!(sent.validator.is_valid(&order));
         assert!(!answered.validator.is_valid(&order));
+    }
+
+    #[test]
+    fn the_document_read_from_the_parsed_value_is_the_one_read_from_a_copy_of_it() {
+        for (label, text) in [("openapi.yaml", crate::embedded::SPEC), ("t.yaml", SHARED)] {
+            let raw = parse_document(label, text, NodeBudget::Spec).expect("the spec parses");
+            let borrowed = OpenAPI::deserialize(&raw).expect("an OpenAPI document");
+            let owned: OpenAPI = serde_json::from_value(raw.clone()).expect("an OpenAPI document");
+            assert!(borrowed == owned, "{label}");
+        }
     }
 
     #[test]
