@@ -73,6 +73,7 @@ pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<S
 }
 
 fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
+    compile::prepare_in_background();
     let raw = parse_document(label, text, NodeBudget::Spec)?;
     check_version(label, &raw)?;
     // Typed from the parsed value (fast); only when that fails is the text
