@@ -100,19 +100,12 @@ impl SchemaSet {
 
     /// The converted schema as a standalone document: the schema itself plus
     /// the `$defs` it reaches (and only those, to keep compilation small).
-    pub fn standalone(&self, converted: &Value) -> Value {
-        let mut reachable = Map::new();
-        let mut queue = Vec::new();
-        collect_refs(converted, &mut queue);
-        while let Some(name) = queue.pop() {
-            if reachable.contains_key(&name) {
-                continue;
-            }
-            if let Some(def) = self.defs.get(&name) {
-                collect_refs(def, &mut queue);
-                reachable.insert(name, def.clone());
-            }
-        }
+    pub fn standalone(&mut self, converted: &Value) -> Value {
+        let reachable: Map<String, Value> = self
+            .reachable(converted)
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.defs.get(&name)?.clone())))
+            .collect();
         let mut document = match converted {
             Value::Object(map) => map.clone(),
             other => Map::from_iter([("allOf".to_string(), json!([other]))]),
@@ -124,9 +117,25 @@ impl SchemaSet {
     }
 
     /// What `standalone(converted)` would be, as text, without building it:
-    /// equal texts are the same document up to the order of `$defs` (the
-    /// key under which a compiled schema is shared, in either direction).
+    /// equal texts, the same document (the key under which a compiled schema
+    /// is shared, in either direction).
     pub fn identity(&mut self, converted: &Value) -> String {
+        let reachable = self.reachable(converted);
+        // `[schema, {name: def, ...}]`, the defs by name.
+        let mut identity = format!("[{converted},{{");
+        for (index, name) in reachable.iter().enumerate() {
+            if index > 0 {
+                identity.push(',');
+            }
+            let text = &self.written[name].text;
+            write!(identity, "{}:{text}", Value::String(name.clone())).expect("writing to a String succeeds");
+        }
+        identity.push_str("}]");
+        identity
+    }
+
+    /// The names of the defs `converted` reaches.
+    fn reachable(&mut self, converted: &Value) -> BTreeSet<String> {
         let mut reachable = BTreeSet::new();
         let mut queue = Vec::new();
         collect_refs(converted, &mut queue);
@@ -139,17 +148,7 @@ impl SchemaSet {
                 reachable.insert(name);
             }
         }
-        // `[schema, {name: def, ...}]`, the defs by name.
-        let mut identity = format!("[{converted},{{");
-        for (index, name) in reachable.iter().enumerate() {
-            if index > 0 {
-                identity.push(',');
-            }
-            let text = &self.written[name].text;
-            write!(identity, "{}:{text}", Value::String(name.clone())).expect("writing to a String succeeds");
-        }
-        identity.push_str("}]");
-        identity
+        reachable
     }
 
     /// The def `name` written, if there is one.
