@@ -8,6 +8,7 @@ pub mod check;
 pub mod confine;
 pub mod control;
 pub mod diagnostic;
+mod embedded;
 pub mod fixtures;
 pub mod journal;
 pub mod json_number;

@@ -6,13 +6,10 @@ use std::path::{Component, Path, PathBuf};
 use crate::app::Inputs;
 use crate::confine::Confinement;
 use crate::diagnostic::Diagnostic;
+use crate::embedded;
 use crate::fixtures::{self, Fixtures};
 use crate::scenario::ScenarioSource;
 use crate::spec::{self, Spec};
-
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
 
 /// Label used in diagnostics for the embedded spec.
 pub const EMBEDDED_SPEC_LABEL: &str = "openapi.yaml (embedded)";

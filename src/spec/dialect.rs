@@ -8,7 +8,8 @@
 //! properties. Every reachable schema lands in `$defs`, under its component
 //! name where it has one, so that recursive models stay references.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -28,6 +29,15 @@ pub struct SchemaSet {
     defs: Map<String, Value>,
     names: HashMap<RefTarget, String>,
     pending: Vec<(RefTarget, String)>,
+    /// Each def's text and the defs it names, written once: a def does not
+    /// change once converted, and the large ones are reached from many schemas.
+    written: HashMap<String, Written>,
+}
+
+/// A converted def as JSON text, and the names of the defs it references.
+struct Written {
+    text: String,
+    refs: Vec<String>,
 }
 
 const COPIED_KEYWORDS: &[&str] = &[
@@ -61,6 +71,7 @@ impl SchemaSet {
             defs: Map::new(),
             names: HashMap::new(),
             pending: Vec::new(),
+            written: HashMap::new(),
         }
     }
 
@@ -89,19 +100,12 @@ impl SchemaSet {
 
     /// The converted schema as a standalone document: the schema itself plus
     /// the `$defs` it reaches (and only those, to keep compilation small).
-    pub fn standalone(&self, converted: &Value) -> Value {
-        let mut reachable = Map::new();
-        let mut queue = Vec::new();
-        collect_refs(converted, &mut queue);
-        while let Some(name) = queue.pop() {
-            if reachable.contains_key(&name) {
-                continue;
-            }
-            if let Some(def) = self.defs.get(&name) {
-                collect_refs(def, &mut queue);
-                reachable.insert(name, def.clone());
-            }
-        }
+    pub fn standalone(&mut self, converted: &Value) -> Value {
+        let reachable: Map<String, Value> = self
+            .reachable(converted)
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.defs.get(&name)?.clone())))
+            .collect();
         let mut document = match converted {
             Value::Object(map) => map.clone(),
             other => Map::from_iter([("allOf".to_string(), json!([other]))]),
@@ -110,6 +114,53 @@ impl SchemaSet {
             document.insert("$defs".into(), Value::Object(reachable));
         }
         Value::Object(document)
+    }
+
+    /// What `standalone(converted)` would be, as text, without building it:
+    /// equal texts, the same document (the key under which a compiled schema
+    /// is shared, in either direction).
+    pub fn identity(&mut self, converted: &Value) -> String {
+        let reachable = self.reachable(converted);
+        // `[schema, {name: def, ...}]`, the defs by name.
+        let mut identity = format!("[{converted},{{");
+        for (index, name) in reachable.iter().enumerate() {
+            if index > 0 {
+                identity.push(',');
+            }
+            let text = &self.written[name].text;
+            write!(identity, "{}:{text}", Value::String(name.clone())).expect("writing to a String succeeds");
+        }
+        identity.push_str("}]");
+        identity
+    }
+
+    /// The names of the defs `converted` reaches.
+    fn reachable(&mut self, converted: &Value) -> BTreeSet<String> {
+        let mut reachable = BTreeSet::new();
+        let mut queue = Vec::new();
+        collect_refs(converted, &mut queue);
+        while let Some(name) = queue.pop() {
+            if reachable.contains(&name) {
+                continue;
+            }
+            if let Some(written) = self.written(&name) {
+                queue.extend(written.refs.iter().cloned());
+                reachable.insert(name);
+            }
+        }
+        reachable
+    }
+
+    /// The def `name` written, if there is one.
+    fn written(&mut self, name: &str) -> Option<&Written> {
+        if !self.written.contains_key(name) {
+            let def = self.defs.get(name)?;
+            let mut refs = Vec::new();
+            collect_refs(def, &mut refs);
+            let text = def.to_string();
+            self.written.insert(name.to_string(), Written { text, refs });
+        }
+        self.written.get(name)
     }
 
     fn name_for(&mut self, docs: &Documents, target: RefTarget) -> String {

@@ -2,6 +2,7 @@
 //! converted to JSON Schema and compiled once, routes built. Everything here
 //! runs at start-up; nothing on the request path touches the document again.
 
+mod budget;
 pub(crate) mod compile;
 pub mod dialect;
 pub(crate) mod json_budget;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use http::Method;
 use openapiv3::{OpenAPI, ReferenceOr};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
@@ -71,11 +73,12 @@ pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<S
 }
 
 fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
+    compile::prepare_in_background();
     let raw = parse_document(label, text, NodeBudget::Spec)?;
     check_version(label, &raw)?;
     // Typed from the parsed value (fast); only when that fails is the text
     // parsed again, for the line and column of the problem.
-    let document: OpenAPI = match serde_json::from_value(raw.clone()) {
+    let document = match OpenAPI::deserialize(&raw) {
         Ok(document) => document,
         Err(error) => {
             return Err(match parse_typed::<OpenAPI>(label, text, NodeBudget::Spec) {
@@ -522,12 +525,11 @@ impl Loader<'_> {
             Direction::Response => &mut self.response,
         };
         let converted = set.convert(&mut self.docs, file, pointer, &raw)?;
-        let standalone = set.standalone(&converted);
-        let key = standalone.to_string();
+        let key = set.identity(&converted);
         if let Some(compiled) = self.compiled.get(&key) {
             return Ok(compiled.clone());
         }
-        let compiled = compile::compile(standalone)
+        let compiled = compile::compile(set.standalone(&converted))
             .map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, format!("schema does not compile: {e}")))?;
         self.compiled.insert(key, compiled.clone());
         Ok(compiled)
@@ -687,6 +689,95 @@ mod tests {
         assert_eq!(server_base_path("/v2"), "/v2");
         assert_eq!(server_port("http://localhost:1000"), Some(1000));
         assert_eq!(server_port("https://api.example.com/v1"), None);
+    }
+
+    const SHARED: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}}
+    post:
+      operationId: addPet
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}}
+  /items:
+    post:
+      operationId: addItem
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+  /orders:
+    post:
+      operationId: addOrder
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
+components:
+  schemas:
+    Pet: {type: object, required: [name], properties: {name: {type: string}, tag: {$ref: '#/components/schemas/Tag'}}}
+    Tag: {type: string, maxLength: 3}
+    Item: {type: object, required: [id, label], properties: {id: {type: string, readOnly: true}, label: {type: string}}}
+    Order: {type: object, required: [item], properties: {item: {$ref: '#/components/schemas/Item'}}}
+"#;
+
+    fn body_schema(spec: &Spec, id: &str, status: Option<u16>) -> CompiledSchema {
+        let operation = spec.operation(id).expect("the operation is declared");
+        let content = match status {
+            Some(status) => &operation.response_for(status).expect("the status is declared").content,
+            None => &operation.request_body.as_ref().expect("a request body").content,
+        };
+        content[0].schema.clone().expect("a schema")
+    }
+
+    #[test]
+    fn identical_schemas_share_one_validator_that_reports_the_pointer_in_each_body() {
+        let spec = load_text("t.yaml", SHARED, None).expect("the spec loads");
+        let listed = body_schema(&spec, "listPets", Some(200));
+        let added = body_schema(&spec, "addPet", Some(201));
+        let sent = body_schema(&spec, "addPet", None);
+        assert!(Arc::ptr_eq(&listed.validator, &added.validator));
+        // A request and a response schema that say the same thing share too.
+        assert!(Arc::ptr_eq(&listed.validator, &sent.validator));
+        let pet = serde_json::json!({"name": "Rex", "tag": "four"});
+        for schema in [&listed, &sent] {
+            let violations = crate::validate::schema_violations(schema, &pet, "");
+            let pointers: Vec<&str> = violations.iter().map(|v| v.pointer.as_str()).collect();
+            assert_eq!(pointers, ["/tag"]);
+        }
+    }
+
+    #[test]
+    fn schemas_that_differ_by_direction_keep_their_own_validators() {
+        let spec = load_text("t.yaml", SHARED, None).expect("the spec loads");
+        let sent = body_schema(&spec, "addItem", None);
+        let answered = body_schema(&spec, "addItem", Some(201));
+        assert!(!Arc::ptr_eq(&sent.validator, &answered.validator));
+        // `id` is read-only: required in the answer, not in the request.
+        let item = serde_json::json!({"label": "x"});
+        assert!(sent.validator.is_valid(&item));
+        assert!(!answered.validator.is_valid(&item));
+        // The same where the difference is in a schema referenced further down.
+        let sent = body_schema(&spec, "addOrder", None);
+        let answered = body_schema(&spec, "addOrder", Some(201));
+        assert!(!Arc::ptr_eq(&sent.validator, &answered.validator));
+        let order = serde_json::json!({"item": item});
+        assert!(sent.validator.is_valid(&order));
+        assert!(!answered.validator.is_valid(&order));
+    }
+
+    #[test]
+    fn the_document_read_from_the_parsed_value_is_the_one_read_from_a_copy_of_it() {
+        for (label, text) in [("openapi.yaml", crate::embedded::SPEC), ("t.yaml", SHARED)] {
+            let raw = parse_document(label, text, NodeBudget::Spec).expect("the spec parses");
+            let borrowed = OpenAPI::deserialize(&raw).expect("an OpenAPI document");
+            let owned: OpenAPI = serde_json::from_value(raw.clone()).expect("an OpenAPI document");
+            assert!(borrowed == owned, "{label}");
+        }
     }
 
     #[test]

@@ -9,73 +9,39 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::budget::yaml_options;
 use super::json_budget;
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
 
-/// How many nodes a document may have: values, and the keys of mappings.
-/// serde-saphyr's default (250,000) suits scenario files and fixtures but
-/// refuses large real specs (a 10 MB public REST API is around a million
-/// nodes); for YAML, aliases, anchors and depth keep their defaults either
-/// way, and they are what stop a YAML bomb.
-#[derive(Debug, Clone, Copy)]
-pub enum NodeBudget {
-    Spec,
-    Scenario,
-    Fixture,
-}
-
-impl NodeBudget {
-    pub fn nodes(self) -> usize {
-        match self {
-            NodeBudget::Spec => 2_000_000,
-            NodeBudget::Scenario | NodeBudget::Fixture => 250_000,
-        }
-    }
-
-    /// What a breach names.
-    pub fn input(self) -> &'static str {
-        match self {
-            NodeBudget::Spec => "one spec file",
-            NodeBudget::Scenario => "one scenario file",
-            NodeBudget::Fixture => "one fixture",
-        }
-    }
-}
-
-/// Bytes of scalars (YAML) or strings (JSON) in one document: serde-saphyr's
-/// default, for both.
-pub(super) const SCALAR_BYTES: usize = 64 * 1024 * 1024;
+pub use super::budget::{NodeBudget, SCALAR_BYTES};
 
 /// Parses YAML or JSON text into a JSON value within its budgets: nodes,
 /// scalar bytes and depth, and for YAML alias expansion (YAML bombs).
 pub fn parse_document(file: &str, text: &str, nodes: NodeBudget) -> Result<Value, Diagnostic> {
+    if let Some(value) = Some(text)
+        .filter(|_| !is_json(file))
+        .and_then(crate::embedded::parsed_yaml)
+    {
+        return Ok(value);
+    }
     parse_typed(file, text, nodes)
+}
+
+/// Whether a document is read as JSON (else as YAML).
+fn is_json(file: &str) -> bool {
+    file.ends_with(".json")
 }
 
 /// Deserializes YAML or JSON text straight into a typed model, so that type
 /// errors carry the line and column of the offending node.
 pub fn parse_typed<T: serde::de::DeserializeOwned>(file: &str, text: &str, nodes: NodeBudget) -> Result<T, Diagnostic> {
-    if file.ends_with(".json") {
+    if is_json(file) {
         return json_budget::from_str(text, nodes)
             .map_err(|e| Diagnostic::at_json_error(file, &e, without_position(&e.to_string())));
     }
-    let options = yaml_options(nodes.nodes());
+    let options = yaml_options(nodes);
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(file, &e))
-}
-
-/// YAML 1.2 booleans only: in YAML 1.1 `n`, `y`, `no`, `on` are booleans,
-/// which silently breaks a property or parameter named `n` or `on`.
-fn yaml_options(max_nodes: usize) -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.with_snippet = false;
-    options.strict_booleans = true;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = max_nodes;
-    budget.max_total_scalar_bytes = SCALAR_BYTES;
-    budget.max_events = budget.max_events.max(4 * max_nodes);
-    options.budget = Some(budget);
-    options
 }
 
 fn yaml_diagnostic(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
