@@ -23,8 +23,10 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 
 /// Bytes of request bodies held by default (`--journal-bytes`); past them
 /// the oldest entries roll off early (the counts still never lose a
-/// request). Identical bodies are held once and counted once.
-pub const DEFAULT_BODY_BUDGET: usize = 8 * 1024 * 1024;
+/// request). Identical bodies are held once and counted once, so a test
+/// sending the same profile all day holds one copy; the budget is for
+/// distinct bodies, which a verification may need to see.
+pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;

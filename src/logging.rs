@@ -312,12 +312,17 @@ struct State {
 impl Shared {
     fn append(&self, line: &[u8]) {
         let mut state = lock(&self.state);
-        if state.stopped {
-            drop(state);
-            let _ = lock(&self.out).write_all(line);
-            return;
-        }
-        while !state.pending.is_empty() && state.pending.len() + line.len() > CAPACITY {
+        loop {
+            // Checked after every wait too: the writing thread may have
+            // ended meanwhile, and a line left in `pending` then is lost.
+            if state.stopped {
+                drop(state);
+                let _ = lock(&self.out).write_all(line);
+                return;
+            }
+            if state.pending.is_empty() || state.pending.len() + line.len() <= CAPACITY {
+                break;
+            }
             state = self.wait_for_progress(state);
         }
         let before = state.pending.len();
@@ -352,6 +357,9 @@ impl Shared {
     /// The writing thread: waits for a line, lets others gather, writes them
     /// in one go; until the guard is dropped and nothing is left.
     fn write_batches(&self) {
+        // However this thread ends (a panic included), threads that log are
+        // let go and write their lines themselves from then on.
+        let _stopped = StopWhenDone(self);
         // Both buffers are sized once: only a line larger than CAPACITY grows one.
         let mut batch = Vec::with_capacity(CAPACITY);
         let mut state = lock(&self.state);
@@ -362,7 +370,10 @@ impl Shared {
             }
             state.idle = false;
             if state.pending.is_empty() {
+                // Under the same lock that found nothing left: a line
+                // appended after this is written by its own thread.
                 state.stopped = true;
+                self.notify_progress(&state);
                 break;
             }
             let until = Instant::now() + GATHER;
@@ -387,13 +398,22 @@ impl Shared {
             state.written = taken;
             self.notify_progress(&state);
         }
-        self.notify_progress(&state);
     }
 
     fn notify_progress(&self, state: &State) {
         if state.waiting > 0 {
             self.progress.notify_all();
         }
+    }
+}
+
+/// Marks the writing thread ended when it ends.
+struct StopWhenDone<'a>(&'a Shared);
+
+impl Drop for StopWhenDone<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).stopped = true;
+        self.0.progress.notify_all();
     }
 }
 

@@ -145,6 +145,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Start-up failed after log lines (warnings) may have been gathered: they
+/// go out first, so the error is the last line, as it is for every other.
+fn failed(flush_logs: logging::Flusher, message: &str) -> ExitCode {
+    drop(flush_logs);
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -199,10 +207,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     let port = args.port.or(app.spec.default_port).unwrap_or(FALLBACK_PORT);
     let listener = match bind(&args.host, port).await {
         Ok(listener) => listener,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return failed(flush_logs, &message),
     };
     let limits = Limits {
         max_body: args.max_body,
@@ -220,16 +225,15 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     let signals = match specmock::shutdown::StopSignals::install() {
         Ok(signals) => signals,
         Err(error) => {
-            eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {error}");
-            return ExitCode::from(2);
+            return failed(
+                flush_logs,
+                &format!("cannot install the SIGINT/SIGTERM handlers: {error}"),
+            )
         }
     };
     let server = match MockServer::start(listener, app, limits) {
         Ok(server) => server,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return failed(flush_logs, &error.to_string()),
     };
     if !server.address().ip().is_loopback() && args.admin_token.is_none() {
         tracing::warn!(

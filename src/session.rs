@@ -40,10 +40,11 @@ pub type SharedSession = Arc<Session>;
 pub struct Session {
     state: Mutex<SessionState>,
     events: broadcast::Sender<Arc<Event>>,
-    /// Bumped by each change announced to the streams and by each stream
-    /// that subscribes (a change made while no stream followed was not
-    /// announced, and a handshake counts its call): a live frame built at
-    /// a version shows every change made before it.
+    /// Bumped by each call announced to the streams (one that changes
+    /// nothing still moves a sequence on, which decides the frame too) and
+    /// by each stream that subscribes (a change made while no stream
+    /// followed was not announced, and a handshake counts its call): a
+    /// live frame built at a version shows every announced call before it.
     version: AtomicU64,
     /// The frame each live operation shows, shared by its streams.
     shown: Mutex<Vec<Shown>>,
@@ -118,10 +119,8 @@ impl Session {
     }
 
     pub fn publish(&self, event: Event) {
-        if event.changed {
-            // Before the event: a stream that receives it finds the frame it shared stale.
-            self.version.fetch_add(1, Ordering::AcqRel);
-        }
+        // Before the event: a stream that receives it finds the frame it shared stale.
+        self.version.fetch_add(1, Ordering::AcqRel);
         // No receiver is not an error: streams come and go.
         let _ = self.events.send(Arc::new(event));
     }
@@ -271,32 +270,34 @@ mod tests {
         assert_eq!(session.live_frame(0, for_every_stream), first, "shared");
         assert_eq!(built(), 1);
 
-        session.publish(Event {
-            changed: false,
-            ..Event::restarted()
-        });
-        assert_eq!(
-            session.live_frame(0, for_every_stream),
-            first,
-            "a call that changed nothing"
-        );
         session.publish(Event::restarted());
         assert_eq!(session.live_frame(0, for_every_stream), LiveFrame::Nothing, "a change");
         session.live_frame(0, for_every_stream);
         assert_eq!(built(), 2);
 
+        // A call that changed neither store nor state may still have moved a
+        // sequence on, which decides what the operation answers.
+        session.publish(Event {
+            changed: false,
+            ..Event::restarted()
+        });
+        let after_call = session.live_frame(0, |_| (closing(built()), FrameFor::EveryStream));
+        assert_eq!(after_call, closing(3), "built again after a call");
+        assert_eq!(session.live_frame(0, for_every_stream), after_call, "and shared");
+        assert_eq!(built(), 3);
+
         // A handshake may count a call without announcing a change.
         let _another = session.subscribe();
         session.live_frame(0, for_every_stream);
-        assert_eq!(built(), 3);
+        assert_eq!(built(), 4);
         session.live_frame(1, for_every_stream);
-        assert_eq!(built(), 4, "another operation has a frame of its own");
+        assert_eq!(built(), 5, "another operation has a frame of its own");
 
         let for_this_stream = |_: &mut SessionState| (LiveFrame::Nothing, FrameFor::ThisStream);
         session.publish(Event::restarted());
         session.live_frame(0, for_this_stream);
         session.live_frame(0, for_this_stream);
-        assert_eq!(built(), 6, "a frame that reads the handshake is built per stream");
+        assert_eq!(built(), 7, "a frame that reads the handshake is built per stream");
     }
 
     fn closing(code: u64) -> LiveFrame {

@@ -188,6 +188,44 @@ fn a_port_already_in_use_exits_2_and_suggests_another() {
     drop(taken);
 }
 
+#[test]
+fn a_start_up_error_is_the_last_line_after_the_warnings_before_it() {
+    let dir = TempDir::new("error-after-warnings");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().unwrap().port().to_string();
+    // Its one example breaks its schema: skipped, with a warning.
+    let spec = dir.path().join("warned.yaml");
+    std::fs::write(
+        &spec,
+        r#"
+openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /item:
+    get:
+      operationId: get-item
+      responses:
+        '200':
+          description: an item
+          content:
+            application/json:
+              schema: { type: object, required: [id], properties: { id: { type: string } } }
+              example: { id: 5 }
+"#,
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let stderr = assert_fails(
+            &["--spec", &spec.display().to_string(), "--port", &port],
+            dir.path(),
+            &["is skipped", "already in use"],
+        );
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: cannot listen"), "{stderr}");
+    }
+    drop(taken);
+}
+
 #[tokio::test]
 async fn lenient_no_cors_and_max_body_flags() {
     let dir = TempDir::new("flags");

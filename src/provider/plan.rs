@@ -272,7 +272,10 @@ fn encode_body(media: &MediaSpec, value: &Value) -> (String, Bytes) {
         return (FORM.to_string(), Bytes::from(query_string(&pairs)));
     }
     let encoded = crate::render::encode(0, media, value);
-    let content_type = encoded.content_type.as_ref().and_then(|c| c.to_str().ok());
+    let content_type = encoded
+        .content_type
+        .as_ref()
+        .and_then(|c| std::str::from_utf8(c.as_bytes()).ok());
     (content_type.unwrap_or_default().to_string(), encoded.body)
 }
 

@@ -34,10 +34,11 @@ impl Rendered {
         if self.body.is_empty() {
             return None;
         }
+        // As text, not `to_str`: a media type the spec declares may be non-ASCII UTF-8.
         let json = self
             .content_type
             .as_ref()
-            .and_then(|c| c.to_str().ok())
+            .and_then(|c| std::str::from_utf8(c.as_bytes()).ok())
             .is_some_and(is_json);
         match json {
             true => serde_json::from_slice(&self.body).ok(),
