@@ -371,9 +371,9 @@ impl Shared {
             state.idle = false;
             if state.pending.is_empty() {
                 // Under the same lock that found nothing left: a line
-                // appended after this is written by its own thread.
+                // appended after this is written by its own thread. Those
+                // waiting are let go by `StopWhenDone`.
                 state.stopped = true;
-                self.notify_progress(&state);
                 break;
             }
             let until = Instant::now() + GATHER;

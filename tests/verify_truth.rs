@@ -343,6 +343,21 @@ async fn only_entry(addr: SocketAddr, session: &str) -> Value {
     page["entries"][0].clone()
 }
 
+/// Expecting the session's one call of `operation`, which was refused, is a
+/// 417 that matches nothing and counts the refusal; returns the problem.
+async fn refused_call_does_not_verify(addr: SocketAddr, operation: &str, session: &str) -> Value {
+    let check = json!({"operation": operation, "session": session, "count": 1});
+    let problem = verify(addr, check)
+        .await
+        .assert_problem(417, "verification-failed", "admin");
+    assert_eq!(
+        (&problem["matched"], &problem["refused"]),
+        (&json!(0), &json!(1)),
+        "{problem:#}"
+    );
+    problem
+}
+
 #[tokio::test]
 async fn a_plain_get_on_a_websocket_operation_is_refused_and_does_not_verify() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
@@ -356,15 +371,7 @@ async fn a_plain_get_on_a_websocket_operation_is_refused_and_does_not_verify() {
         "{entry:#}"
     );
 
-    let check = json!({"operation": "stream-user", "session": "w1", "count": 1});
-    let problem = verify(addr, check)
-        .await
-        .assert_problem(417, "verification-failed", "admin");
-    assert_eq!(
-        (&problem["matched"], &problem["refused"]),
-        (&json!(0), &json!(1)),
-        "{problem:#}"
-    );
+    let problem = refused_call_does_not_verify(addr, "stream-user", "w1").await;
     let detail = problem["detail"].as_str().expect("a detail");
     assert!(detail.contains("refused: 1 (request #"), "{detail}");
     let counted = json!({"operation": "stream-user", "session": "w1", "refused": true, "count": 1});
@@ -386,15 +393,7 @@ async fn a_call_naming_an_unknown_scenario_is_refused_and_does_not_verify() {
         "{entry:#}"
     );
 
-    let check = json!({"operation": "user-snapshot", "session": "w2", "count": 1});
-    let problem = verify(addr, check)
-        .await
-        .assert_problem(417, "verification-failed", "admin");
-    assert_eq!(
-        (&problem["matched"], &problem["refused"]),
-        (&json!(0), &json!(1)),
-        "{problem:#}"
-    );
+    let problem = refused_call_does_not_verify(addr, "user-snapshot", "w2").await;
     let differences = problem["closest"][0]["differences"].as_array().expect("differences");
     assert!(
         differences[0].as_str().unwrap().starts_with("refused: answered 400"),
@@ -416,6 +415,7 @@ async fn an_answered_call_is_not_refused() {
     assert_eq!(only_entry(addr, "w3").await["refused"], json!(false));
     server.stop().await;
 }
+
 #[tokio::test]
 async fn journal_ids_keep_counting_after_a_clear() {
     let dir = TempDir::new("ids-after-clear");

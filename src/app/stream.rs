@@ -17,7 +17,7 @@ use super::{request_time, Admitted, App, Entered, Handled};
 use crate::problem::Problem;
 use crate::render::Rendered;
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
-use crate::scenario::template::{EventView, Expr, RequestTime, Template};
+use crate::scenario::template::{EventView, RequestTime};
 use crate::scenario::{Frame, Reaction, Scenario, Script, ScriptedBody};
 use crate::session::{Event, FrameFor, SharedSession};
 use crate::websocket::handshake;
@@ -327,12 +327,6 @@ impl StreamPlan {
 /// of its bodies and headers reads nothing but the store (not the
 /// handshake, the clock or a fresh UUID, which differ per stream).
 fn same_for_every_stream(scenario: Option<&Scenario>, operation: usize) -> bool {
-    let reads_only_store = |template: &Template| {
-        template
-            .expressions()
-            .iter()
-            .all(|expr| matches!(expr, Expr::Store(..)))
-    };
     let rules = scenario.iter().flat_map(|scenario| &scenario.rules);
     rules.filter(|rule| rule.operation == operation).all(|rule| {
         let responses = match &rule.reaction {
@@ -348,7 +342,7 @@ fn same_for_every_stream(scenario: Option<&Scenario>, operation: usize) -> bool 
                     ScriptedBody::Ready(_) => true,
                     ScriptedBody::Template { body, .. } => body.reads_only_store(),
                 };
-                body && response.headers.iter().all(|(_, value)| reads_only_store(value))
+                body && response.headers.iter().all(|(_, value)| value.reads_only_store())
             })
     })
 }

@@ -113,7 +113,6 @@ impl BodyTemplate {
         match (&self.base, &self.merge) {
             (Template::Expr(Expr::RequestBody(path)), None) if path.is_empty() => request.cloned(),
             (Template::Expr(Expr::Store(key, path)), None) if path.is_empty() => scope.store.get(key).cloned(),
-            (Template::Expr(expr), None) => template::lookup(expr, scope).map(|v| Checked::unchecked(v.into_owned())),
             _ => self.render(scope).map(Checked::unchecked),
         }
     }
@@ -129,9 +128,7 @@ impl BodyTemplate {
     /// Whether the body depends on the session's store alone (not on the
     /// request, the clock or fresh UUIDs).
     pub fn reads_only_store(&self) -> bool {
-        let mut expressions = self.base.expressions();
-        expressions.extend(self.merge.iter().flat_map(Template::expressions));
-        expressions.iter().all(|e| matches!(e, template::Expr::Store(..)))
+        self.base.reads_only_store() && self.merge.as_ref().is_none_or(Template::reads_only_store)
     }
 
     /// The value, when nothing in it depends on the request or the store.

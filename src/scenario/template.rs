@@ -131,6 +131,12 @@ impl Template {
         found
     }
 
+    /// Whether rendering depends on the session's store alone (not on the
+    /// request, the clock or fresh UUIDs).
+    pub fn reads_only_store(&self) -> bool {
+        self.expressions().iter().all(|e| matches!(e, Expr::Store(..)))
+    }
+
     fn collect<'t>(&'t self, into: &mut Vec<&'t Expr>) {
         match self {
             Template::Literal(_) => {}
