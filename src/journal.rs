@@ -106,6 +106,10 @@ pub struct Record<T> {
     /// a copy of its own, shared by the entries whose bodies are the same.
     #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
+    /// The response body as sent (none for a frame). Held as it is, not
+    /// copied: a static body is shared by every entry that sent it.
+    #[serde(rename = "response_body", serialize_with = "body_as_json")]
+    pub response: Option<Bytes>,
 }
 
 fn as_micros<S: serde::Serializer>(latency: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -264,6 +268,7 @@ impl Journal {
             latency: record.latency,
             violations: record.violations,
             body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
+            response: record.response.filter(|b| !b.is_empty()).map(|b| bodies.keep(b)),
         };
         inner.entries.push_back(Arc::new(Entry { id, at, record }));
         // Usually one entry rolls off; more only when a body passes the budget.
@@ -272,6 +277,9 @@ impl Journal {
             let Some(entry) = inner.entries.pop_front() else { break };
             if let Some(body) = &entry.record.body {
                 inner.bodies.release(body);
+            }
+            if let Some(body) = &entry.record.response {
+                inner.bodies.let_go(body);
             }
             more.extend(rolled_off.replace(entry));
         }
@@ -287,7 +295,7 @@ impl Journal {
             entries_total: inner.total,
             retained: inner.entries.len(),
             capacity: self.capacity,
-            bodies: inner.bodies.held.len(),
+            bodies: inner.bodies.held.len() + inner.bodies.kept.len(),
             body_bytes: inner.bodies.bytes,
             body_budget: self.body_budget.load(Ordering::Relaxed),
         }
@@ -360,7 +368,7 @@ pub struct Status {
     pub retained: usize,
     /// Entries held at most (`--journal-size`).
     pub capacity: usize,
-    /// Distinct request bodies held.
+    /// Distinct request and response bodies held.
     pub bodies: usize,
     /// Their bytes: each body once, however many entries hold it.
     pub body_bytes: usize,
@@ -368,14 +376,17 @@ pub struct Status {
     pub body_budget: usize,
 }
 
-/// Bodies held once each: entries whose bodies are the same share one
-/// exact-size copy (never a slice of the connection's read buffer, which
-/// would keep the whole buffer alive).
+/// Bodies held once each: entries whose request bodies are the same share
+/// one exact-size copy (never a slice of the connection's read buffer, which
+/// would keep the whole buffer alive); entries that sent the same response
+/// buffer (a static body) share it, known by its address.
 #[derive(Default)]
 struct Bodies {
-    /// Each body, and how many entries hold it.
+    /// Each request body, and how many entries hold it.
     held: HashMap<Bytes, Cell<usize>>,
-    /// The bytes of `held`'s bodies.
+    /// Each response buffer, by address and length, and how many entries hold it.
+    kept: HashMap<(usize, usize), (Bytes, usize)>,
+    /// The bytes of `held`'s and `kept`'s bodies.
     bytes: usize,
 }
 
@@ -390,6 +401,31 @@ impl Bodies {
         self.bytes += held.len();
         self.held.insert(held.clone(), Cell::new(1));
         held
+    }
+
+    /// `response`, shared with the entries that hold the same buffer. A held
+    /// buffer stays allocated, so no other buffer can take its address.
+    fn keep(&mut self, response: Bytes) -> Bytes {
+        let key = (response.as_ptr() as usize, response.len());
+        let (kept, holders) = self.kept.entry(key).or_insert_with(|| {
+            self.bytes += response.len();
+            (response, 0)
+        });
+        *holders += 1;
+        kept.clone()
+    }
+
+    /// An entry holding `response` rolled off; the last one lets it go.
+    fn let_go(&mut self, response: &Bytes) {
+        let key = (response.as_ptr() as usize, response.len());
+        let Some((_, holders)) = self.kept.get_mut(&key) else {
+            return;
+        };
+        *holders -= 1;
+        if *holders == 0 {
+            self.kept.remove(&key);
+            self.bytes -= response.len();
+        }
     }
 
     /// An entry holding `body` rolled off; the last one lets the body go.
@@ -493,6 +529,7 @@ mod tests {
                 .map(|i| Violation::new(format!("/body/{i}"), "type", "wrong"))
                 .collect(),
             body: None,
+            response: None,
         }
     }
 
@@ -668,6 +705,43 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(journal.page(&status, 0, 10).entries[0].id, 6);
+    }
+
+    #[test]
+    fn a_static_response_is_held_once_and_counted_against_the_budget() {
+        let journal = Journal::new(100);
+        let shared = Bytes::from(vec![b'r'; 1000]);
+        for _ in 0..10 {
+            journal.record(Record {
+                response: Some(shared.clone()),
+                ..record("s", "user-snapshot", 200, 0)
+            });
+        }
+        let status = journal.status();
+        assert_eq!(
+            (status.bodies, status.body_bytes),
+            (1, 1000),
+            "one buffer, counted once"
+        );
+        let entry = &journal.page(&Filter::default(), 0, 1).entries[0];
+        assert_eq!(
+            entry.record.response.as_ref().map(|b| b.as_ptr()),
+            Some(shared.as_ptr()),
+            "not copied"
+        );
+        journal.set_body_budget(2500);
+        for i in 0..3u8 {
+            journal.record(Record {
+                response: Some(Bytes::from(vec![i; 1000])),
+                ..record("s", "user-snapshot", 200, 0)
+            });
+        }
+        let status = journal.status();
+        assert_eq!(
+            (status.retained, status.body_bytes),
+            (2, 2000),
+            "fresh responses roll off past the budget"
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ mod tests {
             latency: Duration::ZERO,
             violations,
             body: None,
+            response: None,
         });
     }
 

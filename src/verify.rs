@@ -341,6 +341,7 @@ mod tests {
                 latency: Duration::from_micros(1),
                 violations: Vec::new(),
                 body: Some(Bytes::from(body.to_string())),
+                response: None,
             },
         })
     }

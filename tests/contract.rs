@@ -778,24 +778,40 @@ async fn the_status_says_what_the_journal_holds_each_body_once() {
                 "body_budget": specmock::journal::DEFAULT_BODY_BUDGET })
     );
     let (mark, ada) = (vanity_body("mark"), vanity_body("ada"));
+    // The default scenario renders each answer from the session's store:
+    // every response is a body of its own, counted too.
+    let mut answered = 0;
     for body in [&mark, &mark, &ada, &mark] {
-        assert_eq!(call(addr, "s", Method::POST, VANITY, body).await.status, 200);
+        let reply = call(addr, "s", Method::POST, VANITY, body).await;
+        assert_eq!(reply.status, 200);
+        answered += reply.body.len();
     }
-    assert_eq!(call(addr, "s", Method::GET, "/user", "").await.status, 200);
+    let reply = call(addr, "s", Method::GET, "/user", "").await;
+    assert_eq!(reply.status, 200);
+    answered += reply.body.len();
     let status = journal_status(addr).await;
     assert_eq!(status["entries_total"], 5);
     assert_eq!(status["retained"], 5);
-    assert_eq!(status["bodies"], 2, "{status:#}");
-    assert_eq!(status["body_bytes"], mark.len() + ada.len(), "each body counted once");
+    assert_eq!(status["bodies"], 2 + 5, "{status:#}");
+    assert_eq!(
+        status["body_bytes"],
+        mark.len() + ada.len() + answered,
+        "each request body counted once"
+    );
+    let mut answered = 0;
     for _ in 0..5 {
-        call(addr, "s", Method::GET, "/user", "").await;
+        answered = call(addr, "s", Method::GET, "/user", "").await.body.len();
     }
     let status = journal_status(addr).await;
+    // The store did not change: the answer rendered once is sent, and held, once.
     assert_eq!(
         (status["retained"].clone(), status["bodies"].clone()),
-        (json!(5), json!(0))
+        (json!(5), json!(1))
     );
-    assert_eq!(status["body_bytes"], 0, "the bodies rolled off with their entries");
+    assert_eq!(
+        status["body_bytes"], answered,
+        "the request bodies rolled off with their entries"
+    );
     call(addr, "s", Method::POST, VANITY, &ada).await;
     admin(addr, Method::DELETE, "/__mock/journal", "").await;
     let status = journal_status(addr).await;
@@ -812,13 +828,20 @@ async fn journal_bytes_bounds_the_bodies_held() {
     let budget = (mark.len() + ada.len() - 1).to_string();
     let binary = Binary::start(&["--port", "0", "--journal-bytes", &budget], dir.path());
     let addr = binary.addr;
+    let mut last_answer = 0;
     for body in [&mark, &mark, &ada] {
-        assert_eq!(call(addr, "s", Method::POST, VANITY, body).await.status, 200);
+        let reply = call(addr, "s", Method::POST, VANITY, body).await;
+        assert_eq!(reply.status, 200);
+        last_answer = reply.body.len();
     }
     let status = journal_status(addr).await;
     assert_eq!(status["body_budget"], mark.len() + ada.len() - 1);
     assert_eq!(status["retained"], 1, "both bodies would pass the budget: {status:#}");
-    assert_eq!(status["body_bytes"], ada.len());
+    assert_eq!(
+        status["body_bytes"],
+        ada.len() + last_answer,
+        "the newest entry and its answer"
+    );
     assert_eq!(status["entries_total"], 3);
 }
 

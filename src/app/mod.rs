@@ -647,6 +647,7 @@ impl Handled {
             latency,
             violations: self.violations.clone(),
             body,
+            response: Some(self.response.body().clone()),
         })
     }
 }

@@ -240,6 +240,7 @@ impl Client<'_> {
             latency: Duration::ZERO,
             violations: Vec::new(),
             body: Some(body),
+            response: None,
         });
     }
 }
