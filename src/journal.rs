@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::broadcast;
 
 use crate::session::lock;
 use crate::validate::Violation;
@@ -27,6 +28,10 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 /// sending the same profile all day holds one copy; the budget is for
 /// distinct bodies, which a verification may need to see.
 pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Entries a live feed may fall behind by; past them it misses the oldest
+/// and is told how many (memory stays bounded however slow its reader).
+pub const FEED_BACKLOG: usize = 256;
 
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;
@@ -130,6 +135,19 @@ pub struct Journal {
     /// Bytes of bodies held at most (`--journal-bytes`).
     body_budget: AtomicUsize,
     inner: Mutex<Inner>,
+    /// Each new entry, for the live feeds; sent to only while one listens.
+    feed: broadcast::Sender<Arc<Entry>>,
+}
+
+/// A live feed of the journal: the held entries after the one it started
+/// from, then each new entry as it is recorded (none missed in between).
+pub struct Subscription {
+    /// Entries before `backlog` that the feed cannot show: rolled off, or
+    /// past the backlog's bound.
+    pub missed: u64,
+    /// Held entries after the one asked for, oldest first.
+    pub backlog: Vec<Arc<Entry>>,
+    pub entries: broadcast::Receiver<Arc<Entry>>,
 }
 
 #[derive(Default)]
@@ -232,6 +250,25 @@ impl Journal {
             capacity,
             body_budget: AtomicUsize::new(DEFAULT_BODY_BUDGET),
             inner: Mutex::new(Inner::default()),
+            feed: broadcast::channel(FEED_BACKLOG).0,
+        }
+    }
+
+    /// A live feed of the entries after entry `after` (0: from the oldest
+    /// held): the held ones at once (at most [`FEED_BACKLOG`], the newest),
+    /// then each new one. Taken under the lock that records, so no entry
+    /// falls between the two.
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        let inner = lock(&self.inner);
+        let entries = self.feed.subscribe();
+        let newer = inner.entries.iter().rev().take_while(|entry| entry.id > after);
+        let mut backlog: Vec<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
+        backlog.reverse();
+        let first_shown = backlog.first().map_or(inner.last_id + 1, |entry| entry.id);
+        Subscription {
+            missed: first_shown.saturating_sub(after.saturating_add(1)),
+            backlog,
+            entries,
         }
     }
 
@@ -270,7 +307,12 @@ impl Journal {
             body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
             response: record.response.filter(|b| !b.is_empty()).map(|b| bodies.keep(b)),
         };
-        inner.entries.push_back(Arc::new(Entry { id, at, record }));
+        let entry = Arc::new(Entry { id, at, record });
+        // Nothing to build or send while no feed listens.
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(entry.clone());
+        }
+        inner.entries.push_back(entry);
         // Usually one entry rolls off; more only when a body passes the budget.
         let (mut rolled_off, mut more) = (None, Vec::new());
         while inner.entries.len() > self.capacity || (inner.bodies.bytes > budget && inner.entries.len() > 1) {
@@ -742,6 +784,35 @@ mod tests {
             (2, 2000),
             "fresh responses roll off past the budget"
         );
+    }
+
+    #[test]
+    fn a_feed_gets_the_held_entries_after_its_start_then_each_new_one() {
+        let journal = Journal::new(3);
+        for _ in 0..5 {
+            journal.record(record("s", "op", 200, 0));
+        }
+        let mut feed = journal.subscribe(1);
+        let ids: Vec<u64> = feed.backlog.iter().map(|e| e.id).collect();
+        assert_eq!((feed.missed, ids), (1, vec![3, 4, 5]), "entry 2 rolled off");
+        journal.record(record("s", "op", 201, 0));
+        assert_eq!(feed.entries.try_recv().expect("a new entry").id, 6);
+        let current = journal.subscribe(6);
+        assert_eq!((current.missed, current.backlog.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_feed_that_falls_behind_is_told_how_many_it_missed() {
+        let journal = Journal::new(10);
+        let mut feed = journal.subscribe(0);
+        for _ in 0..FEED_BACKLOG + 7 {
+            journal.record(record("s", "op", 200, 0));
+        }
+        match feed.entries.try_recv() {
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => assert_eq!(missed, 7),
+            other => panic!("expected a lag, got {other:?}"),
+        }
+        assert_eq!(feed.entries.try_recv().expect("the oldest kept").id, 8);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
 //! limits and graceful shutdown around it. Nothing else touches hyper.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -16,9 +17,12 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::admin::Feed;
 use crate::app::{App, Handled, Upgrade};
+use crate::journal::Entry;
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::scenario::Fault;
@@ -41,6 +45,11 @@ pub struct Limits {
     /// The request line and headers together; more gets 431 (hyper's answer).
     pub max_header_bytes: usize,
     pub streams: StreamLimits,
+    /// Live journal feeds (`/__mock/journal/events`) open at once; one
+    /// more gets 503.
+    pub max_feeds: usize,
+    /// A feed with nothing to send sends a comment this often.
+    pub feed_keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -52,6 +61,8 @@ impl Default for Limits {
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
             streams: StreamLimits::default(),
+            max_feeds: 16,
+            feed_keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -65,6 +76,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: i
     let connections = permits(limits.max_connections);
     let shared = Arc::new(Shared {
         streams: permits(limits.streams.max_streams),
+        feeds: permits(limits.max_feeds),
         app,
         limits,
     });
@@ -128,6 +140,8 @@ struct Shared {
     limits: Limits,
     /// One permit per open WebSocket stream.
     streams: Arc<Semaphore>,
+    /// One permit per open journal feed.
+    feeds: Arc<Semaphore>,
 }
 
 async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut shutdown: Listener) {
@@ -141,7 +155,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
             if handshake::is_upgrade_request(request.headers()) {
                 Ok(upgrade(shared, request, shutdown))
             } else {
-                respond(&shared, request).await
+                respond(&shared, request, shutdown).await
             }
         }
     });
@@ -200,10 +214,19 @@ fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listen
     Response::from_parts(head, WireBody::Whole(Full::new(body)))
 }
 
-async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response<WireBody>, FaultError> {
+async fn respond(
+    shared: &Shared,
+    request: Request<Incoming>,
+    shutdown: Listener,
+) -> Result<Response<WireBody>, FaultError> {
     let started = Instant::now();
     let app = &shared.app;
     let (parts, body) = request.into_parts();
+    if host_problem(&parts).is_none() {
+        if let Some(feed) = app.journal_feed(&parts) {
+            return Ok(journal_feed(shared, &parts, feed, shutdown, started));
+        }
+    }
     let read = match host_problem(&parts) {
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
@@ -226,6 +249,91 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
         Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
     };
     Ok(Response::from_parts(head, body))
+}
+
+/// The journal's live feed: its events as they come, a keep-alive comment
+/// when none has, until the client leaves or the server shuts down. A
+/// reader that falls behind is told how many entries it missed.
+fn journal_feed(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    feed: Feed,
+    shutdown: Listener,
+    started: Instant,
+) -> Response<WireBody> {
+    let app = &shared.app;
+    let opened = match feed {
+        Feed::Open(subscription) => shared
+            .feeds
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| (subscription, permit))
+            .map_err(|_| app.problem(Problem::too_many_feeds(shared.limits.max_feeds), parts)),
+        Feed::Refused(response) => Err(response),
+    };
+    let (subscription, permit) = match opened {
+        Ok(opened) => opened,
+        Err(response) => {
+            account(app, parts, &Handled::unattributed(response.clone()), started, None);
+            let (head, body) = response.into_parts();
+            return Response::from_parts(head, WireBody::Whole(Full::new(body)));
+        }
+    };
+    let (head, ()) = crate::admin::feed_head().into_parts();
+    let opened = Handled::unattributed(Response::from_parts(head.clone(), Bytes::new()));
+    account(app, parts, &opened, started, None);
+    let mut first: VecDeque<Bytes> = [Bytes::from_static(crate::admin::PREAMBLE)].into();
+    if subscription.missed > 0 {
+        first.push_back(crate::admin::lagged_event(subscription.missed));
+    }
+    first.extend(
+        subscription
+            .backlog
+            .iter()
+            .map(|entry| crate::admin::entry_event(entry)),
+    );
+    let period = shared.limits.feed_keep_alive;
+    let following = Following {
+        first,
+        entries: subscription.entries,
+        keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
+        shutdown,
+        _permit: permit,
+    };
+    let events = futures_util::stream::unfold(following, |mut following| async move {
+        following.next().await.map(|event| (event, following))
+    });
+    Response::from_parts(head, WireBody::Feed(Box::pin(events)))
+}
+
+/// A journal feed being followed.
+struct Following {
+    /// What is sent before the new entries: the preamble, the backlog.
+    first: VecDeque<Bytes>,
+    entries: broadcast::Receiver<Arc<Entry>>,
+    keep_alive: tokio::time::Interval,
+    shutdown: Listener,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Following {
+    /// The next event's text; `None` ends the feed (the server shuts down).
+    async fn next(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.pop_front() {
+            return Some(first);
+        }
+        let event = tokio::select! {
+            _ = self.shutdown.signalled() => return None,
+            received = self.entries.recv() => match received {
+                Ok(entry) => crate::admin::entry_event(&entry),
+                Err(RecvError::Lagged(missed)) => crate::admin::lagged_event(missed),
+                Err(RecvError::Closed) => return None,
+            },
+            _ = self.keep_alive.tick() => return Some(Bytes::from_static(crate::admin::KEEP_ALIVE)),
+        };
+        self.keep_alive.reset();
+        Some(event)
+    }
 }
 
 /// One log line per request (and per handshake), and its journal entry.
@@ -274,6 +382,8 @@ impl std::error::Error for FaultError {}
 /// connection end mid-response.
 enum WireBody {
     Whole(Full<Bytes>),
+    /// Events for as long as the stream yields them.
+    Feed(Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>),
     Broken {
         announced: u64,
         prefix: Option<Bytes>,
@@ -301,6 +411,9 @@ impl hyper::body::Body for WireBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, FaultError>>> {
         match self.get_mut() {
             WireBody::Whole(full) => Pin::new(full).poll_frame(cx).map_err(|never| match never {}),
+            WireBody::Feed(events) => {
+                futures_util::Stream::poll_next(events.as_mut(), cx).map(|event| event.map(|e| Ok(Frame::data(e))))
+            }
             WireBody::Broken { prefix, pause, .. } => {
                 if let Some(prefix) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(prefix))));
@@ -313,7 +426,7 @@ impl hyper::body::Body for WireBody {
     fn is_end_stream(&self) -> bool {
         match self {
             WireBody::Whole(full) => full.is_end_stream(),
-            WireBody::Broken { .. } => false,
+            WireBody::Feed(_) | WireBody::Broken { .. } => false,
         }
     }
 
@@ -321,6 +434,7 @@ impl hyper::body::Body for WireBody {
         match self {
             WireBody::Whole(full) => full.size_hint(),
             WireBody::Broken { announced, .. } => SizeHint::with_exact(*announced),
+            WireBody::Feed(_) => SizeHint::default(),
         }
     }
 }

@@ -118,6 +118,11 @@ impl Session {
         self.events.receiver_count() > 0
     }
 
+    /// How many streams follow this session.
+    pub fn streams(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     pub fn publish(&self, event: Event) {
         // Before the event: a stream that receives it finds the frame it shared stale.
         self.version.fetch_add(1, Ordering::AcqRel);
@@ -207,6 +212,14 @@ impl Sessions {
 
     pub fn start_with(&self) -> Option<Arc<Scenario>> {
         self.start_with.clone()
+    }
+
+    /// Every session held, with when a request last named it.
+    pub fn all(&self) -> Vec<(String, SharedSession, Instant)> {
+        let registry = lock(&self.registry);
+        let held = registry.by_id.iter();
+        held.map(|(id, (session, seen))| (id.clone(), session.clone(), *seen))
+            .collect()
     }
 
     /// The session named `id`, if it exists (without creating it).

@@ -869,6 +869,8 @@ async fn the_admin_api_serves_its_own_openapi_document() {
         "verify",
         "get-violations",
         "get-status",
+        "list-sessions",
+        "journal-events",
     ]
     .into();
     assert_eq!(served, expected);
@@ -891,6 +893,7 @@ async fn every_admin_answer_matches_the_admin_document() {
     let exchanges: Vec<(Method, String, String, bool)> = vec![
         (Method::GET, "/__mock/openapi.json".into(), String::new(), true),
         (Method::GET, "/__mock/scenarios".into(), String::new(), true),
+        (Method::GET, "/__mock/sessions".into(), String::new(), true),
         (Method::GET, "/__mock/sessions/a".into(), String::new(), true),
         (Method::GET, "/__mock/sessions/never-seen".into(), String::new(), true),
         (
@@ -948,6 +951,7 @@ async fn every_admin_answer_matches_the_admin_document() {
     let expected: BTreeSet<(String, u16)> = [
         ("admin-openapi", 200),
         ("list-scenarios", 200),
+        ("list-sessions", 200),
         ("get-session", 200),
         ("get-session", 404),
         ("put-session-scenario", 200),

@@ -588,6 +588,11 @@ const SHIPPED_PATHS: &[&str] = &[
 
 const ADMIN_PATHS: &[&str] = &[
     "/__mock/journal",
+    "/__mock/journal/events",
+    "/__mock/sessions",
+    "/__mock/ui",
+    "/__mock/ui/app.js",
+    "/__mock/ui/..%2Fmod.rs",
     "/__mock/verify",
     "/__mock/violations",
     "/__mock/status",

@@ -3,8 +3,11 @@
 //! document. Who may use it is `access.rs`'s to say.
 
 mod access;
+mod feed;
+mod sessions;
 
 pub use access::{parse_admin_host, HostName, Peer};
+pub use feed::{entry_event, head as feed_head, lagged_event, Feed, KEEP_ALIVE, PREAMBLE};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -43,6 +46,7 @@ impl App {
             (&Method::GET, ["violations"]) => Ok(self.violations()),
             (&Method::GET, ["status"]) => Ok(json!({ "journal": self.journal().status() })),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
+            (&Method::GET, ["sessions"]) => Ok(self.list_sessions()),
             (&Method::GET, ["sessions", id]) => self.describe_session(id),
             (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),
             (&Method::POST, ["sessions", id, "reset"]) => Ok(self.reset_session(id)),
@@ -165,7 +169,7 @@ impl App {
         let scenarios: Vec<Value> = self
             .scenarios()
             .scenarios()
-            .map(|s| json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len() }))
+            .map(|s| json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len(), "reaches": crate::check::coverage::reached_by(&self.spec, s) }))
             .collect();
         json!({ "scenarios": scenarios, "sessions_start_in": self.sessions().start_scenario() })
     }

@@ -2,8 +2,10 @@
 //! every operation and concrete status, the scenario rules that answer it,
 //! the spec's default answer, and the mock's own 426 for a WebSocket.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::report::Pair;
-use crate::scenario::{Catalog, Fault, Reaction, Rule};
+use crate::scenario::{Catalog, Fault, Reaction, Rule, Scenario};
 use crate::spec::{Operation, Spec, StatusKey};
 
 /// No rule matching: the operation's default response.
@@ -15,10 +17,7 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
     let rules = own_rules(catalog);
     let mut pairs = Vec::new();
     for (index, operation) in spec.operations.iter().enumerate() {
-        for response in &operation.responses {
-            let StatusKey::Code(status) = response.status else {
-                continue;
-            };
+        for status in documented_statuses(operation) {
             let mut reached_by: Vec<String> = rules
                 .iter()
                 .filter(|(_, rule)| rule.operation == index && reaches(rule, operation, status))
@@ -38,6 +37,27 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
         }
     }
     pairs
+}
+
+/// The documented statuses each operation answers through `scenario`'s
+/// rules (those it inherits too): what a session in it can be answered
+/// besides the spec's defaults. Keyed by operationId.
+pub(crate) fn reached_by(spec: &Spec, scenario: &Scenario) -> BTreeMap<String, BTreeSet<u16>> {
+    let mut reached: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for rule in &scenario.rules {
+        let operation = &spec.operations[rule.operation];
+        let statuses = documented_statuses(operation).filter(|status| reaches(rule, operation, *status));
+        reached.entry(operation.id.clone()).or_default().extend(statuses);
+    }
+    reached
+}
+
+/// The concrete statuses an operation documents (not `default` nor `4XX`).
+fn documented_statuses(operation: &Operation) -> impl Iterator<Item = u16> + '_ {
+    operation.responses.iter().filter_map(|response| match response.status {
+        StatusKey::Code(status) => Some(status),
+        _ => None,
+    })
 }
 
 /// Every rule that can answer, once, named after the scenario whose file
@@ -136,6 +156,16 @@ paths:
                 (500, vec!["child rules[0] (state: x or y)".to_string()]),
                 (503, vec!["base rules[0]".to_string()]),
             ]
+        );
+        let child = catalog.get("child").expect("the child scenario");
+        let reached: Vec<(String, Vec<u16>)> = reached_by(&spec, child)
+            .into_iter()
+            .map(|(operation, statuses)| (operation, statuses.into_iter().collect()))
+            .collect();
+        assert_eq!(
+            reached,
+            [("a".to_string(), vec![500, 503])],
+            "its own rule and the inherited one"
         );
     }
 }

@@ -3,7 +3,7 @@
 //! example checked statically, and which documented statuses scenarios
 //! reach. Exit 0 clean, 1 contract problems, 2 usage or I/O errors.
 
-mod coverage;
+pub(crate) mod coverage;
 mod fixtures;
 mod gather;
 mod junit_report;

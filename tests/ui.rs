@@ -1,0 +1,412 @@
+//! The page at `/__mock/ui` and what it reads: its files and their
+//! headers, the journal's live feed (server-sent events), the sessions list
+//! and each scenario's coverage; and the control API's protections for the
+//! page's own requests.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use http::Method;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use specmock::{Behaviour, Limits, MockServer};
+use tokio::net::TcpStream;
+
+const ADMIN_READS: [&str; 3] = ["/__mock/journal/events", "/__mock/sessions", "/__mock/scenarios"];
+
+#[tokio::test]
+async fn the_feed_and_the_sessions_are_refused_to_another_host_like_the_rest_of_the_admin_api() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    for path in ADMIN_READS {
+        let reply = send(
+            server.address(),
+            Method::GET,
+            path,
+            &[("host", "attacker.example")],
+            b"",
+        )
+        .await;
+        reply.assert_problem(403, "admin-forbidden", "admin");
+    }
+}
+
+#[tokio::test]
+async fn the_feed_and_the_sessions_are_refused_to_a_remote_peer_without_the_token() {
+    let Some(ip) = non_loopback_address() else {
+        eprintln!("this machine has no address beyond loopback: the remote peer cannot be tested here");
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.expect("bind");
+    let server = MockServer::start(listener, shipped_scenario_app(Behaviour::default()), Limits::default())
+        .expect("the server starts");
+    let remote = SocketAddr::new(ip, server.address().port());
+    let host = remote.to_string();
+    for path in ADMIN_READS {
+        // The Host names the mock by the address the operator bound, so only the peer is refused.
+        let reply = send(remote, Method::GET, path, &[("host", "localhost")], b"").await;
+        let problem = reply.assert_problem(403, "admin-forbidden", "admin");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("loopback peers only"),
+            "{host}: {problem:#}"
+        );
+    }
+    let local = SocketAddr::new([127, 0, 0, 1].into(), server.address().port());
+    assert_eq!(get(local, "/__mock/sessions").await.status, 200);
+}
+
+/// A journal feed as a client reads it: the events so far, and the body.
+struct Feed {
+    body: Incoming,
+    text: String,
+    _connection: tokio::task::JoinHandle<()>,
+}
+
+/// One server-sent event: its `event:` name, `data:` and `id:`, or a comment.
+#[derive(Debug, Clone, PartialEq)]
+struct Event {
+    name: String,
+    data: String,
+    id: Option<String>,
+}
+
+impl Event {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
+    }
+}
+
+impl Feed {
+    /// Opens `GET target` on a connection of its own (receive buffer `buffer`, if set).
+    async fn open(addr: SocketAddr, target: &str, buffer: Option<u32>) -> (u16, http::HeaderMap, Feed) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        if let Some(size) = buffer {
+            socket.set_recv_buffer_size(size).expect("a receive buffer size");
+        }
+        let stream: TcpStream = socket.connect(addr).await.expect("connect");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("an HTTP/1.1 connection");
+        let connection = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let request = http::Request::get(target)
+            .header("host", addr.to_string())
+            .body(Empty::<Bytes>::new())
+            .expect("a request");
+        let response = tokio::time::timeout(IO_TIMEOUT, sender.send_request(request))
+            .await
+            .expect("an answer in time")
+            .expect("an answer");
+        let (parts, body) = response.into_parts();
+        let feed = Feed {
+            body,
+            text: String::new(),
+            _connection: connection,
+        };
+        (parts.status.as_u16(), parts.headers, feed)
+    }
+
+    /// The next event or comment (`name` `:` for a comment); `None` when
+    /// the feed ended. Waits at most `IO_TIMEOUT`.
+    async fn next(&mut self) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            if let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                return Some(parse_event(&block));
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .expect("an event within IO_TIMEOUT");
+            match frame {
+                None => return None,
+                Some(frame) => {
+                    let frame = frame.expect("the feed reads cleanly");
+                    if let Ok(data) = frame.into_data() {
+                        self.text
+                            .push_str(std::str::from_utf8(&data).expect("events are UTF-8"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next event named `name`, skipping the others.
+    async fn next_named(&mut self, name: &str) -> Event {
+        loop {
+            let event = self.next().await.expect("the feed goes on");
+            if event.name == name {
+                return event;
+            }
+        }
+    }
+}
+
+fn parse_event(block: &str) -> Event {
+    let mut event = Event {
+        name: "message".into(),
+        data: String::new(),
+        id: None,
+    };
+    for line in block.lines() {
+        if let Some(comment) = line.strip_prefix(':') {
+            event.name = ":".into();
+            event.data = comment.trim().to_string();
+        } else if let Some(name) = line.strip_prefix("event: ") {
+            event.name = name.into();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            event.data.push_str(data);
+        } else if let Some(id) = line.strip_prefix("id: ") {
+            event.id = Some(id.into());
+        } else if let Some(retry) = line.strip_prefix("retry: ") {
+            event.name = "retry".into();
+            event.data = retry.into();
+        }
+    }
+    event
+}
+
+#[tokio::test]
+async fn the_feed_sends_each_new_entry_as_the_journal_shows_it() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    get(addr, "/user").await;
+    let (status, headers, mut feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(feed.next().await.expect("the preamble").name, "retry");
+    let reply = send(addr, Method::GET, "/user", &in_session("fed", &[]), b"").await;
+    let event = feed.next().await.expect("an event");
+    assert_eq!(
+        event.name, "entry",
+        "the entry made before the feed opened is not sent: {event:?}"
+    );
+    let page = send(addr, Method::GET, "/__mock/journal?session=fed", &[], b"")
+        .await
+        .json();
+    assert_eq!(event.json(), page["entries"][0], "the same JSON as the journal's");
+    assert_eq!(event.id.as_deref(), Some(event.json()["id"].to_string().as_str()));
+    let response_body: Value = serde_json::from_slice(&reply.body).expect("the answer is JSON");
+    assert_eq!(
+        event.json()["response_body"],
+        response_body,
+        "with the body the client got"
+    );
+}
+
+#[tokio::test]
+async fn a_feed_from_an_entry_sends_the_entries_after_it_first() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    for session in ["a", "b", "c"] {
+        send(addr, Method::GET, "/user", &in_session(session, &[]), b"").await;
+    }
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events?after=1", None).await;
+    feed.next_named("retry").await;
+    let sessions = [feed.next().await.unwrap(), feed.next().await.unwrap()].map(|e| e.json()["session"].clone());
+    assert_eq!(sessions, [json!("b"), json!("c")]);
+    let refused = get(addr, "/__mock/journal/events?after=yesterday").await;
+    refused.assert_problem(400, "admin-bad-request", "admin");
+}
+
+#[tokio::test]
+async fn an_idle_feed_sends_a_keep_alive_comment() {
+    let limits = Limits {
+        feed_keep_alive: Duration::from_millis(100),
+        ..Limits::default()
+    };
+    let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    feed.next_named("retry").await;
+    let comment = feed.next().await.expect("a comment");
+    assert_eq!((comment.name.as_str(), comment.data.as_str()), (":", "keep-alive"));
+}
+
+/// A body no operation accepts, journaled whole: large events fill the
+/// socket buffers quickly.
+fn large_invalid_body() -> Vec<u8> {
+    vec![b'x'; 100 * 1024]
+}
+
+#[tokio::test]
+async fn a_feed_that_falls_behind_is_told_how_many_entries_it_missed() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", Some(4096)).await;
+    feed.next_named("retry").await;
+    // The reader stops reading while requests keep coming.
+    let mut client = KeepAlive::open(addr).await;
+    let body = large_invalid_body();
+    let sent = 600;
+    for _ in 0..sent {
+        let headers = in_session("flood", &[("content-type", "application/json")]);
+        let reply = client
+            .send(Method::POST, "/user/update", &headers, &body)
+            .await
+            .expect("answered");
+        assert_eq!(reply.status, 400);
+    }
+    let (mut delivered, mut missed, mut last_id) = (0u64, 0u64, 0u64);
+    while delivered + missed < sent {
+        let event = feed.next().await.expect("the feed goes on");
+        match event.name.as_str() {
+            "entry" => {
+                let id = event.json()["id"].as_u64().expect("an id");
+                assert!(id > last_id, "in order: {id} after {last_id}");
+                last_id = id;
+                delivered += 1;
+            }
+            "lagged" => missed += event.json()["missed"].as_u64().expect("a count"),
+            _ => {}
+        }
+    }
+    assert!(missed > 0, "a reader that stopped for {sent} large entries fell behind");
+    assert_eq!(delivered + missed, sent, "every entry is sent or counted as missed");
+    assert_eq!(last_id, sent, "the newest entry is sent");
+}
+
+#[tokio::test]
+async fn feeds_past_the_limit_are_refused_until_one_closes() {
+    let limits = Limits {
+        max_feeds: 1,
+        ..Limits::default()
+    };
+    let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
+    let addr = server.address();
+    let (status, _, first) = Feed::open(addr, "/__mock/journal/events", None).await;
+    assert_eq!(status, 200);
+    let second = get(addr, "/__mock/journal/events").await;
+    second.assert_problem(503, "too-many-feeds", "admin");
+    assert_eq!(second.header("retry-after"), Some("1"));
+    drop(first);
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first feed's place was never freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_feed_ends_cleanly_when_the_server_shuts_down() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    feed.next_named("retry").await;
+    let stopping = Instant::now();
+    let stopped = tokio::spawn(server.stop());
+    assert_eq!(feed.next().await, None, "the feed ends, without an error");
+    stopped.await.expect("the server stops");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "no wait for the grace period"
+    );
+}
+
+#[tokio::test]
+async fn the_sessions_list_shows_every_session_most_recent_first() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    send(addr, Method::GET, "/user", &in_session("older", &[]), b"").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let _stream = ws_open(addr, "/user/stream", &in_session("newer", &[])).await;
+    let listed = get(addr, "/__mock/sessions").await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let listed = listed.json();
+    assert_eq!(listed["total"], 2);
+    let ids: Vec<&str> = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["newer", "older"]);
+    let newer = &listed["sessions"][0];
+    assert_eq!(newer["streams"], 1);
+    assert_eq!(listed["sessions"][1]["streams"], 0);
+    let described = get(addr, "/__mock/sessions/newer").await.json();
+    for field in ["scenario", "state", "store", "counters"] {
+        assert_eq!(
+            newer[field], described[field],
+            "{field} as the session's own description"
+        );
+    }
+    let at = newer["last_activity"].as_str().expect("a time");
+    let at = specmock::journal::parse_rfc3339(at).unwrap_or_else(|| panic!("RFC 3339: {at}"));
+    let age = std::time::SystemTime::now().duration_since(at).expect("in the past");
+    assert!(age < Duration::from_secs(10), "{age:?}");
+}
+
+#[tokio::test]
+async fn each_scenario_lists_the_operations_and_statuses_its_rules_reach() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let scenarios = get(server.address(), "/__mock/scenarios").await.json();
+    let named = |name: &str| {
+        scenarios["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+            .clone()
+    };
+    let providers = named("providers-local");
+    assert_eq!(providers["file"], "scenarios/providers-local.yaml");
+    let statuses = providers["reaches"]["user-providers"]
+        .as_array()
+        .expect("user-providers is reached");
+    assert!(statuses.contains(&json!(501)), "{providers:#}");
+    let dns = named("dns-not-ready");
+    assert!(dns["reaches"]["user-update-vanity"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(404)));
+    assert!(
+        dns["reaches"]["clear-user"].as_array().unwrap().contains(&json!(204)),
+        "inherited from default"
+    );
+    assert_eq!(
+        named("default")["reaches"]["user-providers"]
+            .as_array()
+            .map(|s| s.contains(&json!(501))),
+        Some(false)
+    );
+}
+
+#[tokio::test]
+async fn the_pages_same_origin_put_is_accepted_and_another_origins_refused() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    let own = format!("http://{addr}");
+    let body = br#"{"name":"signed-out"}"#;
+    let path = "/__mock/sessions/qa/scenario";
+    let json = ("content-type", "application/json");
+    let foreign = [
+        json,
+        ("origin", "http://attacker.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    send(addr, Method::PUT, path, &foreign, body)
+        .await
+        .assert_problem(403, "admin-forbidden", "admin");
+    assert!(
+        server.app().sessions().find("qa").is_none(),
+        "the refused PUT made no session"
+    );
+    // What the page's fetch sends.
+    let page = [json, ("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
+    let accepted = send(addr, Method::PUT, path, &page, body).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
+    assert_eq!(accepted.json()["scenario"], "signed-out");
+    let reset = [("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
+    let reset = send(addr, Method::POST, "/__mock/sessions/qa/reset", &reset, b"").await;
+    assert_eq!(reset.status, 200, "{}", reset.text());
+}
