@@ -247,7 +247,7 @@ impl Problem {
     pub fn admin_not_found(method: &str, path: &str) -> Self {
         Self::new(404, &Kind { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
             format!(
-                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET|DELETE /__mock/journal, GET /__mock/journal/events, POST /__mock/verify, GET /__mock/violations, GET /__mock/status, GET /__mock/openapi.json"
+                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET|DELETE /__mock/journal, GET /__mock/journal/events, POST /__mock/verify, GET /__mock/violations, GET /__mock/status, GET /__mock/openapi.json, GET /__mock/ui"
             ),
         )
     }

@@ -871,6 +871,8 @@ async fn the_admin_api_serves_its_own_openapi_document() {
         "get-status",
         "list-sessions",
         "journal-events",
+        "ui-page",
+        "ui-asset",
     ]
     .into();
     assert_eq!(served, expected);

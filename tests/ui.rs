@@ -17,12 +17,47 @@ use serde_json::{json, Value};
 use specmock::{Behaviour, Limits, MockServer};
 use tokio::net::TcpStream;
 
-const ADMIN_READS: [&str; 3] = ["/__mock/journal/events", "/__mock/sessions", "/__mock/scenarios"];
+const PAGE_FILES: [&str; 4] = ["/__mock/ui", "/__mock/ui/", "/__mock/ui/app.js", "/__mock/ui/style.css"];
 
 #[tokio::test]
-async fn the_feed_and_the_sessions_are_refused_to_another_host_like_the_rest_of_the_admin_api() {
+async fn the_page_and_its_files_are_served_with_defensive_headers() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
-    for path in ADMIN_READS {
+    for (path, media) in PAGE_FILES
+        .iter()
+        .zip(["text/html", "text/html", "text/javascript", "text/css"])
+    {
+        let reply = get(server.address(), path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        assert!(reply.header("content-type").unwrap().starts_with(media), "{path}");
+        let policy = reply.header("content-security-policy").expect("a CSP");
+        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("access-control-allow-origin"), None, "no CORS on the page");
+    }
+    let page = get(server.address(), "/__mock/ui").await;
+    assert!(page
+        .text()
+        .contains(r#"<script src="/__mock/ui/app.js" defer></script>"#));
+    assert!(!page.text().contains("<script>"), "no inline script");
+    assert!(!page.text().contains("https://"), "nothing fetched from elsewhere");
+    let missing = get(server.address(), "/__mock/ui/secret.txt").await;
+    missing.assert_problem(404, "admin-route-not-found", "admin");
+    assert_eq!(
+        server.app().journal().status().entries_total,
+        0,
+        "the page's requests are not journaled"
+    );
+}
+
+#[tokio::test]
+async fn the_page_and_the_feed_are_refused_to_another_host_like_the_rest_of_the_admin_api() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    for path in PAGE_FILES.iter().chain(&["/__mock/journal/events", "/__mock/sessions"]) {
         let reply = send(
             server.address(),
             Method::GET,
@@ -36,7 +71,7 @@ async fn the_feed_and_the_sessions_are_refused_to_another_host_like_the_rest_of_
 }
 
 #[tokio::test]
-async fn the_feed_and_the_sessions_are_refused_to_a_remote_peer_without_the_token() {
+async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() {
     let Some(ip) = non_loopback_address() else {
         eprintln!("this machine has no address beyond loopback: the remote peer cannot be tested here");
         return;
@@ -46,7 +81,7 @@ async fn the_feed_and_the_sessions_are_refused_to_a_remote_peer_without_the_toke
         .expect("the server starts");
     let remote = SocketAddr::new(ip, server.address().port());
     let host = remote.to_string();
-    for path in ADMIN_READS {
+    for path in PAGE_FILES.iter().chain(&["/__mock/journal/events"]) {
         // The Host names the mock by the address the operator bound, so only the peer is refused.
         let reply = send(remote, Method::GET, path, &[("host", "localhost")], b"").await;
         let problem = reply.assert_problem(403, "admin-forbidden", "admin");
@@ -56,7 +91,7 @@ async fn the_feed_and_the_sessions_are_refused_to_a_remote_peer_without_the_toke
         );
     }
     let local = SocketAddr::new([127, 0, 0, 1].into(), server.address().port());
-    assert_eq!(get(local, "/__mock/sessions").await.status, 200);
+    assert_eq!(get(local, "/__mock/ui").await.status, 200);
 }
 
 /// A journal feed as a client reads it: the events so far, and the body.

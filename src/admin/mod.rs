@@ -5,6 +5,7 @@
 mod access;
 mod feed;
 mod sessions;
+mod ui;
 
 pub use access::{parse_admin_host, HostName, Peer};
 pub use feed::{entry_event, head as feed_head, lagged_event, Feed, KEEP_ALIVE, PREAMBLE};
@@ -40,6 +41,10 @@ impl App {
         let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let answer = match (&parts.method, segments.as_slice()) {
             (&Method::GET, ["openapi.json"]) => return static_json(ADMIN_OPENAPI),
+            (&Method::GET, ["ui", asset @ ..]) => match ui::asset(asset) {
+                Some(page) => return page,
+                None => Err(Problem::admin_not_found("GET", parts.uri.path())),
+            },
             (&Method::GET, ["journal"]) => self.journal_page(parts),
             (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
             (&Method::POST, ["verify"]) => json_body(parts).and_then(|()| self.verify(body)),

@@ -1,0 +1,324 @@
+// The page at /__mock/ui: sessions, scenarios, the live journal, verify and
+// the reload banner, from the admin API. Every text from the mock goes into
+// the page as text (textContent), never as markup.
+"use strict";
+
+const API = "/__mock";
+// Journal rows kept in the page; older ones leave it (the journal keeps them).
+const MAX_ROWS = 500;
+
+/** An element with attributes, properties and children (strings become text). */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name in node && typeof value !== "string") node[name] = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+  }
+  return node;
+}
+
+/** One admin request; answers `{status, body}` (the body parsed when JSON). */
+async function api(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(API + path, init);
+  const text = await response.text();
+  let parsed = text;
+  try { parsed = JSON.parse(text); } catch (_) { /* not JSON: kept as text */ }
+  return { status: response.status, body: parsed };
+}
+
+function pretty(value) {
+  if (value === undefined || value === null) return "(none)";
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+function localTime(rfc3339) {
+  const at = new Date(rfc3339);
+  if (Number.isNaN(at.getTime())) return rfc3339;
+  const two = (n) => String(n).padStart(2, "0");
+  return `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}.${String(at.getMilliseconds()).padStart(3, "0")}`;
+}
+
+/** `scenarios/default.yaml (embedded) rules[3]` -> `default.yaml rules[3]`: the part that differs. */
+function shortRule(label) {
+  const at = label.lastIndexOf(" rules[");
+  if (at < 0) return label;
+  const file = label.slice(0, at).replace(/ \(embedded\)$/, "");
+  return file.slice(file.lastIndexOf("/") + 1) + label.slice(at);
+}
+
+function latency(micros) {
+  return micros >= 1000 ? `${(micros / 1000).toFixed(1)} ms` : `${micros} µs`;
+}
+
+/** Reports a failed admin call where the user looks. */
+function complain(where, reply) {
+  const detail = reply.body && reply.body.detail ? reply.body.detail : pretty(reply.body);
+  where.replaceChildren(el("p", { class: "notice" }, `${reply.status}: ${detail}`));
+}
+
+// ---------------------------------------------------------------- scenarios
+
+let scenarioNames = [];
+
+async function loadScenarios() {
+  const reply = await api("GET", "/scenarios");
+  const holder = document.getElementById("scenarios");
+  if (reply.status !== 200) return complain(holder, reply);
+  const { scenarios, sessions_start_in: start } = reply.body;
+  scenarioNames = scenarios.map((s) => s.name);
+  const operations = new Set();
+  holder.replaceChildren(
+    ...scenarios.map((scenario) => {
+      const reached = Object.entries(scenario.reaches || {});
+      reached.forEach(([operation]) => operations.add(operation));
+      const heading = el("h3", {}, scenario.name, scenario.name === start ? " (sessions start here)" : "");
+      const reaches = reached.length
+        ? el("ul", { class: "reaches", "aria-label": "Operations and the statuses its rules answer" },
+            reached.map(([operation, statuses]) => el("li", {}, el("code", {}, operation), " ", statuses.join(", "))))
+        : el("p", { class: "hint" }, "No rules: every operation gets the spec's default answer.");
+      return el("article", { "aria-label": `Scenario ${scenario.name}` },
+        heading,
+        el("p", {}, scenario.description || "(no description)"),
+        el("p", { class: "file" }, `${scenario.file} · ${scenario.rules} rules`,
+          scenario.initial ? ` · starts in state ${scenario.initial}` : ""),
+        reaches);
+    }));
+  addOperations(operations);
+}
+
+function addOperations(operations) {
+  const list = document.getElementById("operations");
+  const known = new Set([...list.options].map((o) => o.value));
+  for (const operation of operations) {
+    if (!known.has(operation)) list.append(el("option", { value: operation }));
+  }
+}
+
+// ---------------------------------------------------------------- sessions
+
+let sessionsPending = false;
+
+/** Refreshes the sessions table, unless the user is in it (then on leaving it). */
+async function refreshSessions() {
+  const table = document.getElementById("sessions");
+  if (table.contains(document.activeElement) && document.activeElement !== document.body) {
+    sessionsPending = true;
+    return;
+  }
+  sessionsPending = false;
+  const reply = await api("GET", "/sessions");
+  if (reply.status !== 200) return complain(document.getElementById("sessions-error"), reply);
+  const open = new Set([...table.querySelectorAll("details[open]")].map((d) => d.dataset.session));
+  const rows = reply.body.sessions.map((session) => sessionRow(session, open.has(session.session)));
+  table.tBodies[0].replaceChildren(...rows);
+  document.getElementById("no-sessions").hidden = rows.length > 0;
+}
+
+function sessionRow(session, storeOpen) {
+  const id = session.session;
+  const select = el("select", { "aria-label": `Scenario for ${id}`, onchange: () => switchScenario(id, select) });
+  if (session.scenario === null) select.append(el("option", { value: "", selected: true, disabled: true }, "(none)"));
+  for (const name of scenarioNames) {
+    select.append(el("option", { value: name, selected: name === session.scenario }, name));
+  }
+  const keys = Object.keys(session.store || {});
+  const store = el("details", { "data-session": id, open: storeOpen },
+    el("summary", {}, keys.length ? `${keys.length} value${keys.length > 1 ? "s" : ""}: ${keys.join(", ")}` : "empty"),
+    el("pre", {}, pretty(session.store)));
+  const reset = el("button", { type: "button", "aria-label": `Reset ${id}`, onclick: () => resetSession(id) }, "Reset");
+  return el("tr", {},
+    el("th", { scope: "row" }, el("code", {}, id)),
+    el("td", {}, select, session.notice ? el("p", { class: "notice" }, session.notice) : null),
+    el("td", {}, session.state ?? "—"),
+    el("td", { title: session.last_activity }, localTime(session.last_activity)),
+    el("td", {}, session.streams),
+    el("td", {}, store),
+    el("td", {}, reset));
+}
+
+async function switchScenario(id, select) {
+  document.getElementById("sessions-error").replaceChildren();
+  const reply = await api("PUT", `/sessions/${encodeURIComponent(id)}/scenario`, { name: select.value });
+  select.blur();
+  if (reply.status !== 200) complain(document.getElementById("sessions-error"), reply);
+  refreshSessions();
+}
+
+async function resetSession(id) {
+  document.getElementById("sessions-error").replaceChildren();
+  const reply = await api("POST", `/sessions/${encodeURIComponent(id)}/reset`);
+  if (reply.status !== 200) complain(document.getElementById("sessions-error"), reply);
+  document.activeElement.blur();
+  refreshSessions();
+}
+
+let sessionsTimer = null;
+function sessionsChanged() {
+  if (sessionsTimer === null) {
+    sessionsTimer = setTimeout(() => { sessionsTimer = null; refreshSessions(); }, 200);
+  }
+}
+
+// ---------------------------------------------------------------- journal
+
+function journalRow(entry) {
+  const violating = entry.violations.length > 0;
+  const status = entry.kind === "frame" ? "frame" : String(entry.status);
+  const cell = (text, title) => el("span", { title: title ?? text }, text);
+  const summary = el("summary", {},
+    cell(localTime(entry.time), entry.time),
+    cell(entry.session),
+    cell(entry.method),
+    cell(entry.target),
+    cell(entry.operation ?? "—"),
+    el("span", { class: `status-${status[0]}` }, status),
+    entry.rule ? cell(shortRule(entry.rule), entry.rule) : cell(entry.refused ? "refused by the mock" : "—"),
+    cell(latency(entry.latency_us)));
+  if (violating) {
+    summary.append(el("span", { class: "violation-list" },
+      entry.violations.map((v) => el("span", { class: "violation" },
+        el("code", {}, v.pointer), ` (${v.rule}) ${v.message}`))));
+  }
+  const body = (title, value) => el("div", {}, el("h3", {}, title), el("pre", {}, pretty(value)));
+  const bodies = el("div", { class: "bodies" },
+    body(entry.kind === "frame" ? "Message" : "Request body", entry.body),
+    entry.kind === "frame" ? null : body("Response body", entry.response_body));
+  const row = el("li", { class: violating ? "violating new" : "new" }, el("details", {}, summary, bodies));
+  row.dataset.session = entry.session;
+  row.dataset.violating = violating ? "yes" : "no";
+  return row;
+}
+
+function admitted(row) {
+  const session = document.getElementById("filter-session").value.trim();
+  const onlyViolations = document.getElementById("filter-violations").checked;
+  return (!session || row.dataset.session.includes(session)) && (!onlyViolations || row.dataset.violating === "yes");
+}
+
+function applyFilters() {
+  const rows = [...document.getElementById("journal").children];
+  let shown = 0;
+  for (const row of rows) {
+    row.hidden = !admitted(row);
+    if (!row.hidden) shown += 1;
+  }
+  document.getElementById("journal-count").textContent = `${shown} of ${rows.length} shown`;
+}
+
+function addEntry(entry) {
+  const list = document.getElementById("journal");
+  const row = journalRow(entry);
+  row.hidden = !admitted(row);
+  list.prepend(row);
+  while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
+  if (entry.operation) addOperations([entry.operation]);
+}
+
+let missed = 0;
+function followJournal() {
+  const state = document.getElementById("feed-state");
+  // From the oldest entry held; a reconnecting browser sends Last-Event-ID instead.
+  const feed = new EventSource(`${API}/journal/events?after=0`);
+  feed.addEventListener("open", () => { state.textContent = "live"; state.className = "feed-state live"; });
+  feed.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "feed-state"; });
+  feed.addEventListener("entry", (event) => {
+    addEntry(JSON.parse(event.data));
+    applyFilters();
+    sessionsChanged();
+  });
+  feed.addEventListener("lagged", (event) => {
+    missed += JSON.parse(event.data).missed;
+    const note = document.getElementById("journal-missed");
+    note.hidden = false;
+    note.textContent = `${missed} earlier entries are not shown here (GET /__mock/journal lists what the journal holds).`;
+  });
+}
+
+// ---------------------------------------------------------------- verify
+
+async function verify(event) {
+  event.preventDefault();
+  const result = document.getElementById("verify-result");
+  const request = { operation: document.getElementById("verify-operation").value.trim() };
+  const session = document.getElementById("verify-session").value.trim();
+  const count = document.getElementById("verify-count").value;
+  const body = document.getElementById("verify-body").value.trim();
+  if (session) request.session = session;
+  if (count !== "") request.count = Number(count);
+  if (body) {
+    try { request.body = JSON.parse(body); } catch (error) {
+      result.replaceChildren(el("p", { class: "failed" }, `Body contains: not JSON (${error.message})`));
+      return;
+    }
+  }
+  const reply = await api("POST", "/verify", request);
+  const answer = reply.body;
+  if (reply.status === 200) {
+    result.replaceChildren(
+      el("p", { class: "passed" }, `200 Verified: ${answer.matched} matching call${answer.matched === 1 ? "" : "s"}.`),
+      el("details", {}, el("summary", {}, "The answer"), el("pre", {}, pretty(answer))));
+  } else if (reply.status === 417) {
+    result.replaceChildren(
+      el("p", { class: "failed" }, "417 Not verified"),
+      el("p", {}, answer.detail),
+      el("details", { open: true }, el("summary", {}, "What came instead"), el("pre", {}, pretty({
+        closest: answer.closest, refused_entries: answer.refused_entries,
+      }))));
+  } else {
+    complain(result, reply);
+  }
+}
+
+// ---------------------------------------------------------------- reload banner
+
+async function refreshBanner() {
+  const banner = document.getElementById("banner");
+  const reply = await api("GET", "/status").catch(() => null);
+  const config = reply && reply.status === 200 ? reply.body.config : undefined;
+  if (!config) { banner.hidden = true; return; }
+  banner.hidden = false;
+  const loaded = config.loaded_at ? `${new Date(config.loaded_at).toLocaleString()}` : "start-up";
+  if (config.error) {
+    const { file, line, column, message } = config.error;
+    banner.className = "error";
+    banner.replaceChildren(
+      el("strong", {}, "The last change was not applied: "),
+      el("code", {}, `${file}:${line}:${column}`), `: ${message}`,
+      el("br"), `Still serving the configuration loaded at ${loaded}.`,
+      config.error.text ? el("pre", {}, config.error.text) : null);
+  } else {
+    banner.className = "";
+    const from = config.source === "embedded" ? "the embedded copies" : "files";
+    banner.replaceChildren(`Configuration loaded at ${loaded} from ${from}` +
+      (config.generation ? ` (load ${config.generation})` : "") +
+      (config.watching ? "; changes to its files are applied as they are saved." : "."));
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+document.addEventListener("DOMContentLoaded", async () => {
+  document.getElementById("filter-session").addEventListener("input", applyFilters);
+  document.getElementById("filter-violations").addEventListener("change", applyFilters);
+  document.getElementById("verify").addEventListener("submit", verify);
+  document.getElementById("sessions").addEventListener("focusout", () => {
+    setTimeout(() => { if (sessionsPending) refreshSessions(); }, 0);
+  });
+  followJournal();
+  await loadScenarios();
+  await refreshSessions();
+  await refreshBanner();
+  setInterval(refreshBanner, 2000);
+});
