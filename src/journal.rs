@@ -752,12 +752,13 @@ mod tests {
     #[test]
     fn a_static_response_is_held_once_and_counted_against_the_budget() {
         let journal = Journal::new(100);
+        let answered = |response: Bytes| Record {
+            response: Some(response),
+            ..record("s", "user-snapshot", 200, 0)
+        };
         let shared = Bytes::from(vec![b'r'; 1000]);
         for _ in 0..10 {
-            journal.record(Record {
-                response: Some(shared.clone()),
-                ..record("s", "user-snapshot", 200, 0)
-            });
+            journal.record(answered(shared.clone()));
         }
         let status = journal.status();
         assert_eq!(
@@ -773,10 +774,7 @@ mod tests {
         );
         journal.set_body_budget(2500);
         for i in 0..3u8 {
-            journal.record(Record {
-                response: Some(Bytes::from(vec![i; 1000])),
-                ..record("s", "user-snapshot", 200, 0)
-            });
+            journal.record(answered(Bytes::from(vec![i; 1000])));
         }
         let status = journal.status();
         assert_eq!(

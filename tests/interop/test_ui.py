@@ -273,9 +273,10 @@ def test_the_whole_page(browser, mock):
     call(mock, "signed-out-test", "GET", "/user")
     open_page(browser, mock)
     choose(browser, "Scenario for signed-out-test", "signed-out")
-    time.sleep(0.3)
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: admin_json(mock, "/__mock/sessions/signed-out-test")["scenario"] == "signed-out"
+    )
     call(mock, "signed-out-test", "GET", "/user")
-    named(browser, "button", "Verify")
     WebDriverWait(browser, WAIT_S).until(lambda d: len(journal_rows(d, "signed-out-test")) == 2)
     for _ in range(2):  # the page is laid out again at its new width
         height = browser.execute_script("return document.documentElement.scrollHeight")
