@@ -222,12 +222,13 @@ async fn respond(
     let started = Instant::now();
     let app = &shared.app;
     let (parts, body) = request.into_parts();
-    if host_problem(&parts).is_none() {
+    let host = host_problem(&parts);
+    if host.is_none() {
         if let Some(feed) = app.journal_feed(&parts) {
             return Ok(journal_feed(shared, &parts, feed, shutdown, started));
         }
     }
-    let read = match host_problem(&parts) {
+    let read = match host {
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
@@ -274,27 +275,18 @@ fn journal_feed(
     let (subscription, permit) = match opened {
         Ok(opened) => opened,
         Err(response) => {
-            account(app, parts, &Handled::unattributed(response.clone()), started, None);
-            let (head, body) = response.into_parts();
+            let refused = Handled::unattributed(response);
+            account(app, parts, &refused, started, None);
+            let (head, body) = refused.response.into_parts();
             return Response::from_parts(head, WireBody::Whole(Full::new(body)));
         }
     };
     let (head, ()) = crate::admin::feed_head().into_parts();
     let opened = Handled::unattributed(Response::from_parts(head.clone(), Bytes::new()));
     account(app, parts, &opened, started, None);
-    let mut first: VecDeque<Bytes> = [Bytes::from_static(crate::admin::PREAMBLE)].into();
-    if subscription.missed > 0 {
-        first.push_back(crate::admin::lagged_event(subscription.missed));
-    }
-    first.extend(
-        subscription
-            .backlog
-            .iter()
-            .map(|entry| crate::admin::entry_event(entry)),
-    );
     let period = shared.limits.feed_keep_alive;
     let following = Following {
-        first,
+        first: crate::admin::opening_events(&subscription).into(),
         entries: subscription.entries,
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
         shutdown,

@@ -13,7 +13,7 @@ use crate::problem::Problem;
 pub const FEED_PATH: &str = "/__mock/journal/events";
 
 /// Sent first: a browser's `EventSource` reconnects after this many milliseconds.
-pub const PREAMBLE: &[u8] = b"retry: 1000\n\n";
+const PREAMBLE: &[u8] = b"retry: 1000\n\n";
 
 /// A comment line, sent when nothing else was: it keeps proxies from
 /// closing an idle feed, and finds a client that has gone.
@@ -89,6 +89,18 @@ pub fn head() -> Response<()> {
     response
 }
 
+/// What a feed sends before the new entries: the reconnection delay, how
+/// many entries it cannot show, and the held entries after its start.
+pub fn opening_events(subscription: &Subscription) -> Vec<Bytes> {
+    let missed = (subscription.missed > 0).then(|| lagged_event(subscription.missed));
+    let backlog = subscription.backlog.iter().map(|entry| entry_event(entry));
+    [Bytes::from_static(PREAMBLE)]
+        .into_iter()
+        .chain(missed)
+        .chain(backlog)
+        .collect()
+}
+
 /// `event: entry`: a journal entry as `GET /__mock/journal` shows it,
 /// with its id as the event's (what a browser sends back as `Last-Event-ID`).
 pub fn entry_event(entry: &Entry) -> Bytes {
@@ -124,8 +136,38 @@ mod tests {
     }
 
     #[test]
-    fn an_event_is_one_data_line() {
-        let event = lagged_event(12);
-        assert_eq!(&event[..], b"event: lagged\ndata: {\"missed\":12}\n\n");
+    fn a_feed_opens_with_the_retry_delay_what_it_missed_and_the_backlog() {
+        let journal = crate::journal::Journal::new(2);
+        let request = || crate::journal::Record {
+            kind: crate::journal::Kind::Request,
+            session: "s",
+            method: "GET",
+            target: "/x",
+            operation: None,
+            rule: None,
+            status: 200,
+            refused: false,
+            latency: std::time::Duration::ZERO,
+            violations: Vec::new(),
+            body: None,
+            response: None,
+        };
+        for _ in 0..3 {
+            journal.record(request());
+        }
+        let opening = opening_events(&journal.subscribe(0));
+        let texts: Vec<&str> = opening.iter().map(|e| std::str::from_utf8(e).unwrap()).collect();
+        assert_eq!(texts[0], "retry: 1000\n\n");
+        assert_eq!(
+            texts[1], "event: lagged\ndata: {\"missed\":1}\n\n",
+            "entry 1 rolled off"
+        );
+        assert!(texts[2].starts_with("id: 2\nevent: entry\ndata: {"), "{}", texts[2]);
+        assert!(texts[3].starts_with("id: 3\n"), "{}", texts[3]);
+        assert_eq!(texts.len(), 4);
+        assert!(
+            texts[2..].iter().all(|t| t.matches('\n').count() == 4),
+            "one data line each"
+        );
     }
 }

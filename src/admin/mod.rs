@@ -8,7 +8,7 @@ mod sessions;
 mod ui;
 
 pub use access::{parse_admin_host, HostName, Peer};
-pub use feed::{entry_event, head as feed_head, lagged_event, Feed, KEEP_ALIVE, PREAMBLE};
+pub use feed::{entry_event, head as feed_head, lagged_event, opening_events, Feed, KEEP_ALIVE};
 
 use bytes::Bytes;
 use http::request::Parts;
