@@ -283,19 +283,26 @@ async function verify(event) {
 
 // ---------------------------------------------------------------- reload banner
 
+let bannerShows = null;
+
 async function refreshBanner() {
   const banner = document.getElementById("banner");
   const reply = await api("GET", "/status").catch(() => null);
   const config = reply && reply.status === 200 ? reply.body.config : undefined;
   if (!config) { banner.hidden = true; return; }
   banner.hidden = false;
+  // Unchanged: left as it is, so a screen reader does not announce it again.
+  const shows = JSON.stringify(config);
+  if (shows === bannerShows) return;
+  bannerShows = shows;
   const loaded = config.loaded_at ? `${new Date(config.loaded_at).toLocaleString()}` : "start-up";
   if (config.error) {
     const { file, line, column, message } = config.error;
+    const at = [file, line, column].filter((part) => part !== undefined && part !== null).join(":");
     banner.className = "error";
     banner.replaceChildren(
       el("strong", {}, "The last change was not applied: "),
-      el("code", {}, `${file}:${line}:${column}`), `: ${message}`,
+      el("code", {}, at), `: ${message}`,
       el("br"), `Still serving the configuration loaded at ${loaded}.`,
       config.error.text ? el("pre", {}, config.error.text) : null);
   } else {
