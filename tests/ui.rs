@@ -381,6 +381,20 @@ async fn the_sessions_list_shows_every_session_most_recent_first() {
 }
 
 #[tokio::test]
+async fn the_sessions_list_holds_the_thousand_most_recent() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    for i in 0..1001 {
+        server.app().sessions().get(&format!("load-{i}"));
+    }
+    send(server.address(), Method::GET, "/user", &in_session("latest", &[]), b"").await;
+    let listed = get(server.address(), "/__mock/sessions").await.json();
+    assert_eq!(listed["total"], 1002);
+    let sessions = listed["sessions"].as_array().expect("a list");
+    assert_eq!(sessions.len(), 1000);
+    assert_eq!(sessions[0]["session"], "latest");
+}
+
+#[tokio::test]
 async fn each_scenario_lists_the_operations_and_statuses_its_rules_reach() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let scenarios = get(server.address(), "/__mock/scenarios").await.json();
