@@ -208,9 +208,18 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
-    let (handled, body) = match read {
-        Ok(bytes) => (app.handle(&parts, &bytes), Some(bytes)),
-        Err(problem) => (app.refused(problem, &parts), None),
+    let (handled, parts, body) = match read {
+        // A reload reads files: on a thread that may block, not a request's.
+        Ok(bytes) if crate::admin::reloads(&parts) => {
+            let app = app.clone();
+            let reloaded = tokio::task::spawn_blocking(move || (app.handle(&parts, &bytes), parts, bytes)).await;
+            match reloaded {
+                Ok((handled, parts, bytes)) => (handled, parts, Some(bytes)),
+                Err(error) => std::panic::resume_unwind(error.into_panic()),
+            }
+        }
+        Ok(bytes) => (app.handle(&parts, &bytes), parts, Some(bytes)),
+        Err(problem) => (app.refused(problem, &parts), parts, None),
     };
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;

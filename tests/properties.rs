@@ -125,8 +125,8 @@ fn world() -> &'static World {
         let fixtures = common::shipped_sources()
             .load_fixtures()
             .expect("the shipped fixtures load");
-        let responder =
-            Responder::build(&strict.spec, &fixtures, 0, &mut Vec::new()).expect("the shipped spec renders");
+        let responder = Responder::build(&strict.configuration().spec, &fixtures, 0, &mut Vec::new())
+            .expect("the shipped spec renders");
         World {
             strict,
             lenient: shipped(true),
@@ -1093,10 +1093,11 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
         // (A scheme name that cannot be written in a header, such as one with
         // a line break, leaves the challenge out.)
         let writable = |text: &str| HeaderValue::from_str(text).is_ok();
+        let configuration = app.configuration();
         let challenge_writable = handled
             .operation
             .as_ref()
-            .and_then(|id| app.spec.operation(id))
+            .and_then(|id| configuration.spec.operation(id))
             .is_none_or(|op| {
                 op.security.iter().flatten().all(|scheme| match &scheme.credential {
                     specmock::spec::Credential::HttpScheme(name) => writable(name),
@@ -1132,7 +1133,8 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
         return Ok(());
     };
     prop_assert!(handled.session.is_some(), "an API request without a session");
-    let operation = app
+    let configuration = app.configuration();
+    let operation = configuration
         .spec
         .operation(id)
         .ok_or_else(|| TestCaseError::fail(format!("unknown operation {id}")))?;
@@ -1853,7 +1855,7 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
     let labels: Vec<(&str, &str)> = labels.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
     match load_catalog(
         sources.clone(),
-        &world.strict.spec,
+        &world.strict.configuration().spec,
         &world.responder,
         &world.fixtures,
         0,
@@ -1866,7 +1868,7 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
                 .copied()
                 .chain(fixtures.map(|f| (f.file.as_str(), f.text.as_str())))
                 .collect();
-            for diagnostic in check_values(&catalog, &world.strict.spec, &world.fixtures, &sources) {
+            for diagnostic in check_values(&catalog, &world.strict.configuration().spec, &world.fixtures, &sources) {
                 check_diagnostic(&diagnostic, &files)?;
             }
             Ok(Some(catalog))
@@ -1968,7 +1970,7 @@ proptest! {
     #[test]
     fn any_scenario_file_loads_or_is_explained((file_name, text) in scenario_text()) {
         if let Some(catalog) = load_scenarios(&file_name, &text)? {
-            exercise(&catalog, &world().strict.spec)?;
+            exercise(&catalog, &world().strict.configuration().spec)?;
         }
     }
 }
@@ -2449,7 +2451,7 @@ fn spec_text() -> BoxedStrategy<(String, String, Option<PathBuf>)> {
 /// A request to each operation of a freshly loaded spec, with its path
 /// template filled and a body from its own schema.
 fn call_every_operation(app: &App) -> Result<(), TestCaseError> {
-    for operation in &app.spec.operations {
+    for operation in &app.configuration().spec.operations {
         let path = fill_template(&operation.path);
         let Ok(request) = Request::builder()
             .method(operation.method.clone())
@@ -2870,7 +2872,8 @@ mod regressions {
                 assert_eq!(status, 500, "{uri}");
                 continue;
             }
-            let operation = app.spec.operation("getNickname").expect("getNickname");
+            let configuration = app.configuration();
+            let operation = configuration.spec.operation("getNickname").expect("getNickname");
             let declared = operation.response_for(status).expect("a declared status");
             let content_type = header_text(handled.response.headers(), "content-type");
             check_body_against(declared, content_type, handled.response.body(), "getNickname", status)
