@@ -314,6 +314,30 @@ mod tests {
         session.live_frame(1, 0, for_this_stream);
         session.live_frame(1, 0, for_this_stream);
         assert_eq!(built(), 7, "a frame that reads the handshake is built per stream");
+
+        // After a reload, index 0 may be another operation: never another configuration's frame.
+        session.publish(Event::restarted());
+        session.live_frame(1, 0, for_every_stream);
+        session.live_frame(1, 0, for_every_stream);
+        assert_eq!(built(), 8);
+        session.live_frame(2, 0, for_every_stream);
+        assert_eq!(built(), 9, "operation 0 of generation 2 is another frame");
+        assert_eq!(
+            session.live_frame(2, 0, |_| None),
+            Some(LiveFrame::Nothing),
+            "and shared"
+        );
+        assert_eq!(
+            session.live_frame(1, 0, |_| None),
+            None,
+            "the older configuration's frames are gone"
+        );
+        session.publish(Event::restarted());
+        assert_eq!(
+            session.live_frame(2, 0, |_| None),
+            None,
+            "a session mapped to a newer configuration"
+        );
     }
 
     fn closing(code: u64) -> LiveFrame {

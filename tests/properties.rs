@@ -555,6 +555,7 @@ const SHIPPED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/__mock/sessions/s1"),
     ("PUT", "/__mock/sessions/s1/scenario"),
     ("POST", "/__mock/sessions/s1/reset"),
+    ("POST", "/__mock/reload"),
 ];
 
 /// `tests/specs/features.yaml`'s operations.
@@ -596,6 +597,7 @@ const ADMIN_PATHS: &[&str] = &[
     "/__mock/sessions/s1",
     "/__mock/sessions/s1/scenario",
     "/__mock/sessions/s1/reset",
+    "/__mock/reload",
     "/__mock/sessions/%zz/reset",
     "/__mock/sessions/%ff",
     "/__mock/",
