@@ -19,7 +19,7 @@ use crate::problem::Problem;
 use crate::reload::Reloaded;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
-use crate::session::Event;
+use crate::session::{Event, Session};
 use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
@@ -217,6 +217,12 @@ impl App {
     /// Looking does not create: a session nothing has named is unknown.
     fn describe_session(&self, id: &str) -> Result<Value, Problem> {
         let session = self.sessions().find(id).ok_or_else(|| Problem::unknown_session(id))?;
+        self.describe_current(id, &session)
+    }
+
+    /// A session as the configuration in force sees it: mapped to it first
+    /// if a reload came since its last request (its `notice` shows then).
+    fn describe_current(&self, id: &str, session: &Session) -> Result<Value, Problem> {
         self.in_current(|configuration| {
             let mut state = session.lock();
             configuration.adopt(&mut state)?;
