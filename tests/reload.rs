@@ -236,6 +236,14 @@ impl Clients {
     }
 }
 
+/// `reply` is what the admin document declares for `operation`.
+fn assert_documented(operation: &str, reply: &Reply) {
+    let document = specmock::spec::load_text("admin_openapi.json", specmock::admin::ADMIN_OPENAPI, None)
+        .expect("the admin document loads");
+    let operation = document.operation(operation).expect("a documented operation");
+    assert_eq!(response_problems(operation, reply), Vec::<String>::new());
+}
+
 async fn status(addr: SocketAddr) -> Value {
     let reply = get(addr, "/__mock/status").await;
     assert_eq!(reply.status, 200);
@@ -324,7 +332,9 @@ async fn edits_apply_within_a_second_breaks_keep_the_last_good_and_sessions_and_
         json!({"text": "kept", "scenario": "s2"}),
         "state and store survive"
     );
-    let mover = get(addr, "/__mock/sessions/mover").await.json();
+    let mover = get(addr, "/__mock/sessions/mover").await;
+    assert_documented("get-session", &mover);
+    let mover = mover.json();
     assert_eq!(mover["scenario"], "default", "{mover:#}");
     let notice = mover["notice"]
         .as_str()
@@ -432,6 +442,7 @@ async fn without_watching_a_change_waits_for_post_reload() {
 
     let reloaded = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
     assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    assert_documented("reload", &reloaded);
     let answer = reloaded.json();
     assert_eq!(answer["reloaded"], true, "{answer:#}");
     assert_eq!(answer["config"]["generation"], 2, "{answer:#}");
@@ -440,6 +451,8 @@ async fn without_watching_a_change_waits_for_post_reload() {
     project.save("scenarios/default.yaml", BROKEN_SCENARIO);
     let failed = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
     let problem = failed.assert_problem(422, "reload-failed", "admin");
+    assert_documented("reload", &failed);
+    assert_documented("get-status", &get(addr, "/__mock/status").await);
     assert_eq!(problem["reloaded"], false);
     assert_eq!(
         problem["config"]["error"]["file"], "scenarios/default.yaml",
@@ -462,6 +475,7 @@ async fn with_the_embedded_inputs_a_reload_says_there_is_nothing_to_reload() {
     assert_eq!(config["watching"], false, "{config:#}");
     let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
     assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    assert_documented("reload", &reloaded);
     let answer = reloaded.json();
     assert_eq!(answer["reloaded"], false);
     assert_eq!(
