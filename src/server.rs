@@ -138,7 +138,9 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
         let shared = shared.clone();
         let shutdown = stream_shutdown.clone();
         async move {
-            if handshake::is_upgrade_request(request.headers()) {
+            // A reload asked for with upgrade headers is still a reload, run where it may block.
+            let reload = crate::admin::reloads(request.method(), request.uri().path());
+            if handshake::is_upgrade_request(request.headers()) && !reload {
                 Ok(upgrade(shared, request, shutdown))
             } else {
                 respond(&shared, request).await
@@ -210,7 +212,7 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Result<Response
     };
     let (handled, parts, body) = match read {
         // A reload reads files: on a thread that may block, not a request's.
-        Ok(bytes) if crate::admin::reloads(&parts) => {
+        Ok(bytes) if crate::admin::reloads(&parts.method, parts.uri.path()) => {
             let app = app.clone();
             let reloaded = tokio::task::spawn_blocking(move || (app.handle(&parts, &bytes), parts, bytes)).await;
             match reloaded {

@@ -24,11 +24,12 @@ use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
-/// Whether `parts` asks for a reload, which reads files: the server runs it
-/// where blocking holds up no other request.
-pub fn reloads(parts: &Parts) -> bool {
-    let route = parts.uri.path().strip_prefix(PREFIX).map(crate::uri::decode_component);
-    parts.method == Method::POST && route.is_some_and(|route| route.is_ok_and(|route| route == "reload"))
+/// Whether a request asks for a reload (however its path is
+/// percent-encoded), which reads files: the server runs it where blocking
+/// holds up no other request.
+pub fn reloads(method: &Method, path: &str) -> bool {
+    let route = path.strip_prefix(PREFIX).map(crate::uri::decode_component);
+    method == Method::POST && route.is_some_and(|route| route.is_ok_and(|route| route == "reload"))
 }
 
 impl App {
