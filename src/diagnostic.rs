@@ -67,6 +67,10 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Problems printed before "and N more": enough to fix several in one go,
+/// few enough to read (`specmock check` lists every one).
+pub const PRINTED_PROBLEMS: usize = 50;
+
 /// Every problem found in the inputs, in the order found: one mistake does
 /// not hide the next. As an error it is never empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod problem;
 pub mod provider;
 pub mod random;
+pub mod reload;
 pub mod render;
 pub mod report;
 pub mod scenario;
@@ -29,6 +30,7 @@ pub mod spec;
 pub mod uri;
 pub mod validate;
 pub mod verify;
+pub mod watch;
 pub mod websocket;
 
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use specmock::control::SessionKey;
-use specmock::diagnostic::Diagnostics;
+use specmock::diagnostic::PRINTED_PROBLEMS;
 use specmock::logging;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
@@ -110,6 +110,9 @@ struct ServeArgs {
     /// Write a JUnit XML report at shutdown: one test case per operation called, failures = violations.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Do not watch the spec, fixtures and scenarios for changes (POST /__mock/reload still reloads them).
+    #[arg(long)]
+    no_watch: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,10 +123,6 @@ enum LogFormat {
 
 /// Port used when the spec names none: Prism's default, so tooling built for it finds us.
 const FALLBACK_PORT: u16 = 4010;
-
-/// Problems start-up prints before "and N more": enough to fix several in
-/// one go, few enough to read (`specmock check` lists every one).
-const PRINTED_PROBLEMS: usize = 50;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -173,26 +172,19 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
-    let inputs = sources
-        .inputs(args.scenario.clone(), args.seed)
-        .map_err(Diagnostics::from);
-    let loaded = inputs.and_then(|inputs| {
-        App::build(
-            inputs,
-            Behaviour {
-                lenient: args.lenient,
-                cors: !args.no_cors,
-                admin_token: args.admin_token.clone(),
-                // A --host that is no host name cannot be bound either.
-                admin_hosts: specmock::admin::parse_admin_host(&args.host)
-                    .into_iter()
-                    .chain(args.admin_host.clone())
-                    .collect(),
-                session_key: args.session_key.clone(),
-                journal_size: args.journal_size,
-            },
-        )
-    });
+    let behaviour = Behaviour {
+        lenient: args.lenient,
+        cors: !args.no_cors,
+        admin_token: args.admin_token.clone(),
+        // A --host that is no host name cannot be bound either.
+        admin_hosts: specmock::admin::parse_admin_host(&args.host)
+            .into_iter()
+            .chain(args.admin_host.clone())
+            .collect(),
+        session_key: args.session_key.clone(),
+        journal_size: args.journal_size,
+    };
+    let loaded = App::load(sources, args.scenario.clone(), args.seed, behaviour);
     let (app, warnings) = match loaded {
         Ok(loaded) => loaded,
         Err(problems) => {
@@ -204,7 +196,10 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    let port = args.port.or(app.spec.default_port).unwrap_or(FALLBACK_PORT);
+    let port = args
+        .port
+        .or(app.configuration().spec.default_port)
+        .unwrap_or(FALLBACK_PORT);
     let listener = match bind(&args.host, port).await {
         Ok(listener) => listener,
         Err(message) => return failed(flush_logs, &message),
@@ -241,6 +236,11 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             "bound beyond loopback without --admin-token: anyone who can reach this address can use the mock (the admin API stays loopback-only)"
         );
     }
+    // Kept until shutdown: dropping it stops the watching.
+    let _watch = match args.no_watch {
+        true => None,
+        false => specmock::watch::start(server.app()),
+    };
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();

@@ -190,6 +190,38 @@ impl Problem {
         problem
     }
 
+    /// A request that met a session mapped to a newer configuration each
+    /// time it started over: reloads kept swapping in while it was answered.
+    pub fn configuration_changing(attempts: usize) -> Self {
+        let mut problem = Self::new(
+            503,
+            &Kind {
+                class: "configuration-changing",
+                title: "The configuration kept changing",
+                origin: Origin::Server,
+            },
+            format!("the configuration was reloaded under this request {attempts} times in a row; send it again"),
+        );
+        problem.headers.push(("retry-after", "1".into()));
+        problem
+    }
+
+    /// `POST /__mock/reload` with inputs that do not load: the last good
+    /// configuration stays in force.
+    pub fn reload_failed(detail: String, extra: Map<String, Value>) -> Self {
+        let mut problem = Self::new(
+            422,
+            &Kind {
+                class: "reload-failed",
+                title: "The changed files do not load",
+                origin: Origin::Admin,
+            },
+            detail,
+        );
+        problem.extra = Box::new(extra);
+        problem
+    }
+
     pub fn bad_request_target(violation: Violation) -> Self {
         let mut problem = Self::new(
             400,

@@ -152,7 +152,9 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
         let shared = shared.clone();
         let shutdown = stream_shutdown.clone();
         async move {
-            if handshake::is_upgrade_request(request.headers()) {
+            // A reload asked for with upgrade headers is still a reload, run where it may block.
+            let reload = crate::admin::reloads(request.method(), request.uri().path());
+            if handshake::is_upgrade_request(request.headers()) && !reload {
                 Ok(upgrade(shared, request, shutdown))
             } else {
                 respond(&shared, request, shutdown).await
@@ -232,9 +234,18 @@ async fn respond(
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
-    let (handled, body) = match read {
-        Ok(bytes) => (app.handle(&parts, &bytes), Some(bytes)),
-        Err(problem) => (app.refused(problem, &parts), None),
+    let (handled, parts, body) = match read {
+        // A reload reads files: on a thread that may block, not a request's.
+        Ok(bytes) if crate::admin::reloads(&parts.method, parts.uri.path()) => {
+            let app = app.clone();
+            let reloaded = tokio::task::spawn_blocking(move || (app.handle(&parts, &bytes), parts, bytes)).await;
+            match reloaded {
+                Ok((handled, parts, bytes)) => (handled, parts, Some(bytes)),
+                Err(error) => std::panic::resume_unwind(error.into_panic()),
+            }
+        }
+        Ok(bytes) => (app.handle(&parts, &bytes), parts, Some(bytes)),
+        Err(problem) => (app.refused(problem, &parts), parts, None),
     };
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;

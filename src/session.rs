@@ -16,7 +16,6 @@ use tokio::sync::broadcast;
 use crate::app::LiveFrame;
 use crate::render::Rendered;
 use crate::scenario::engine::SessionState;
-use crate::scenario::Scenario;
 
 /// A session unused this long is forgotten (and starts afresh if it returns),
 /// unless a stream still follows it.
@@ -53,6 +52,8 @@ pub struct Session {
 
 /// The live frame of one operation as of a version of its session.
 struct Shown {
+    /// The configuration `operation` indexes into.
+    generation: u64,
     operation: usize,
     version: u64,
     /// `None`: the frame differs per stream; each builds its own.
@@ -71,8 +72,10 @@ pub enum FrameFor {
 /// A call made in a session (or a reset of it), as its streams see it.
 #[derive(Debug)]
 pub struct Event {
-    /// `None`: the session was reset or moved to another scenario.
-    pub operation: Option<usize>,
+    /// The operationId (an index would mean another operation after a
+    /// reload); `None`: the session was reset, moved to another scenario,
+    /// or its configuration reloaded.
+    pub operation: Option<String>,
     pub request: Option<Arc<Value>>,
     /// As sent; parsed only when a script reads `event.response`.
     pub response: Option<Rendered>,
@@ -81,7 +84,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// The session was reset or moved to another scenario.
+    /// The session was reset, moved to another scenario, or its
+    /// configuration reloaded: what a live stream shows may have changed.
     pub fn restarted() -> Self {
         Self {
             operation: None,
@@ -130,43 +134,56 @@ impl Session {
         let _ = self.events.send(Arc::new(event));
     }
 
-    /// What a live stream of `operation` shows as of the latest change: the
-    /// frame another stream built already, or the one `build` makes from
-    /// the session's state (under the lock that keeps it to one build per
-    /// change). A frame `build` says differs per stream is built again by
-    /// each stream.
+    /// What a live stream of `operation` (in configuration `generation`)
+    /// shows as of the latest change: the frame another stream built
+    /// already, or the one `build` makes from the session's state (under the
+    /// lock that keeps it to one build per change). A frame `build` says
+    /// differs per stream is built again by each stream. `None`: `build`
+    /// found the session mapped to a newer configuration.
     pub fn live_frame(
         &self,
+        generation: u64,
         operation: usize,
-        build: impl Fn(&mut SessionState) -> (LiveFrame, FrameFor),
-    ) -> LiveFrame {
+        build: impl Fn(&mut SessionState) -> Option<(LiveFrame, FrameFor)>,
+    ) -> Option<LiveFrame> {
         let mut shown = lock(&self.shown);
         // Read before the state is: what is built next shows at least this version.
         let version = self.version.load(Ordering::Acquire);
-        let slot = shown.iter().position(|s| s.operation == operation);
+        let slot = shown
+            .iter()
+            .position(|s| s.operation == operation && s.generation == generation);
         if let Some(current) = slot.map(|i| &shown[i]).filter(|s| s.version >= version) {
             match &current.frame {
-                Some(frame) => return frame.clone(),
+                Some(frame) => return Some(frame.clone()),
                 None => {
                     drop(shown);
-                    return self.build_live(build).0;
+                    return self.build_live(build).map(|(frame, _)| frame);
                 }
             }
         }
-        let (frame, made_for) = self.build_live(build);
+        let (frame, made_for) = self.build_live(build)?;
         let current = Shown {
+            generation,
             operation,
             version,
             frame: matches!(made_for, FrameFor::EveryStream).then(|| frame.clone()),
         };
-        match slot {
+        // Frames of an older configuration are never asked for again.
+        shown.retain(|s| s.generation >= generation);
+        match shown
+            .iter()
+            .position(|s| s.operation == operation && s.generation == generation)
+        {
             Some(index) => shown[index] = current,
             None => shown.push(current),
         }
-        frame
+        Some(frame)
     }
 
-    fn build_live(&self, build: impl Fn(&mut SessionState) -> (LiveFrame, FrameFor)) -> (LiveFrame, FrameFor) {
+    fn build_live(
+        &self,
+        build: impl Fn(&mut SessionState) -> Option<(LiveFrame, FrameFor)>,
+    ) -> Option<(LiveFrame, FrameFor)> {
         self.live_frames_built.fetch_add(1, Ordering::Relaxed);
         build(&mut self.lock())
     }
@@ -179,7 +196,6 @@ impl Session {
 }
 
 pub struct Sessions {
-    start_with: Option<Arc<Scenario>>,
     idle_expiry: Duration,
     capacity: usize,
     registry: Mutex<Registry>,
@@ -191,11 +207,9 @@ struct Registry {
 }
 
 impl Sessions {
-    /// Sessions start in `start_with` (the `--scenario`, or `default`); at
-    /// most `capacity` are held.
-    pub fn new(start_with: Option<Arc<Scenario>>, idle_expiry: Duration, capacity: usize) -> Self {
+    /// At most `capacity` are held.
+    pub fn new(idle_expiry: Duration, capacity: usize) -> Self {
         Self {
-            start_with,
             idle_expiry,
             capacity: capacity.max(1),
             registry: Mutex::new(Registry {
@@ -203,15 +217,6 @@ impl Sessions {
                 last_sweep: Instant::now(),
             }),
         }
-    }
-
-    /// The scenario new sessions start in.
-    pub fn start_scenario(&self) -> Option<&str> {
-        self.start_with.as_deref().map(|s| s.name.as_str())
-    }
-
-    pub fn start_with(&self) -> Option<Arc<Scenario>> {
-        self.start_with.clone()
     }
 
     /// Every session held, with when a request last named it.
@@ -227,8 +232,8 @@ impl Sessions {
         lock(&self.registry).by_id.get(id).map(|(session, _)| session.clone())
     }
 
-    /// The session named `id`, created at the start scenario if new.
-    pub fn get(&self, id: &str) -> SharedSession {
+    /// The session named `id`, created as `fresh` makes it if new.
+    pub fn get(&self, id: &str, fresh: impl FnOnce() -> SessionState) -> SharedSession {
         let now = Instant::now();
         let mut registry = lock(&self.registry);
         if now.duration_since(registry.last_sweep) >= SWEEP_INTERVAL {
@@ -256,9 +261,16 @@ impl Sessions {
             *seen = now;
             return session.clone();
         }
-        let session = Arc::new(Session::new(SessionState::start(self.start_with.clone())));
+        let session = Arc::new(Session::new(fresh()));
         registry.by_id.insert(id.to_string(), (session.clone(), now));
         session
+    }
+
+    /// The sessions a stream follows now.
+    pub fn followed(&self) -> Vec<SharedSession> {
+        let registry = lock(&self.registry);
+        let sessions = registry.by_id.values().map(|(session, _)| session);
+        sessions.filter(|session| session.is_followed()).cloned().collect()
     }
 }
 
@@ -278,14 +290,18 @@ mod tests {
         let _stream = session.subscribe();
         let built = || session.live_frames_built();
         // Each build makes a frame of its own, to tell which one a stream got.
-        let for_every_stream = |_: &mut SessionState| (LiveFrame::Nothing, FrameFor::EveryStream);
-        let first = session.live_frame(0, |_| (closing(built()), FrameFor::EveryStream));
-        assert_eq!(session.live_frame(0, for_every_stream), first, "shared");
+        let for_every_stream = |_: &mut SessionState| Some((LiveFrame::Nothing, FrameFor::EveryStream));
+        let first = session.live_frame(1, 0, |_| Some((closing(built()), FrameFor::EveryStream)));
+        assert_eq!(session.live_frame(1, 0, for_every_stream), first, "shared");
         assert_eq!(built(), 1);
 
         session.publish(Event::restarted());
-        assert_eq!(session.live_frame(0, for_every_stream), LiveFrame::Nothing, "a change");
-        session.live_frame(0, for_every_stream);
+        assert_eq!(
+            session.live_frame(1, 0, for_every_stream),
+            Some(LiveFrame::Nothing),
+            "a change"
+        );
+        session.live_frame(1, 0, for_every_stream);
         assert_eq!(built(), 2);
 
         // A call that changed neither store nor state may still have moved a
@@ -294,23 +310,47 @@ mod tests {
             changed: false,
             ..Event::restarted()
         });
-        let after_call = session.live_frame(0, |_| (closing(built()), FrameFor::EveryStream));
-        assert_eq!(after_call, closing(3), "built again after a call");
-        assert_eq!(session.live_frame(0, for_every_stream), after_call, "and shared");
+        let after_call = session.live_frame(1, 0, |_| Some((closing(built()), FrameFor::EveryStream)));
+        assert_eq!(after_call, Some(closing(3)), "built again after a call");
+        assert_eq!(session.live_frame(1, 0, for_every_stream), after_call, "and shared");
         assert_eq!(built(), 3);
 
         // A handshake may count a call without announcing a change.
         let _another = session.subscribe();
-        session.live_frame(0, for_every_stream);
+        session.live_frame(1, 0, for_every_stream);
         assert_eq!(built(), 4);
-        session.live_frame(1, for_every_stream);
+        session.live_frame(1, 1, for_every_stream);
         assert_eq!(built(), 5, "another operation has a frame of its own");
 
-        let for_this_stream = |_: &mut SessionState| (LiveFrame::Nothing, FrameFor::ThisStream);
+        let for_this_stream = |_: &mut SessionState| Some((LiveFrame::Nothing, FrameFor::ThisStream));
         session.publish(Event::restarted());
-        session.live_frame(0, for_this_stream);
-        session.live_frame(0, for_this_stream);
+        session.live_frame(1, 0, for_this_stream);
+        session.live_frame(1, 0, for_this_stream);
         assert_eq!(built(), 7, "a frame that reads the handshake is built per stream");
+
+        // After a reload, index 0 may be another operation: never another configuration's frame.
+        session.publish(Event::restarted());
+        session.live_frame(1, 0, for_every_stream);
+        session.live_frame(1, 0, for_every_stream);
+        assert_eq!(built(), 8);
+        session.live_frame(2, 0, for_every_stream);
+        assert_eq!(built(), 9, "operation 0 of generation 2 is another frame");
+        assert_eq!(
+            session.live_frame(2, 0, |_| None),
+            Some(LiveFrame::Nothing),
+            "and shared"
+        );
+        assert_eq!(
+            session.live_frame(1, 0, |_| None),
+            None,
+            "the older configuration's frames are gone"
+        );
+        session.publish(Event::restarted());
+        assert_eq!(
+            session.live_frame(2, 0, |_| None),
+            None,
+            "a session mapped to a newer configuration"
+        );
     }
 
     fn closing(code: u64) -> LiveFrame {
@@ -322,17 +362,18 @@ mod tests {
 
     #[test]
     fn past_capacity_the_least_recently_used_session_is_forgotten() {
-        let sessions = Sessions::new(None, DEFAULT_IDLE_EXPIRY, 2);
-        let first = sessions.get("a");
-        sessions.get("b");
-        sessions.get("a");
+        let fresh = || SessionState::start(None);
+        let sessions = Sessions::new(DEFAULT_IDLE_EXPIRY, 2);
+        let first = sessions.get("a", fresh);
+        sessions.get("b", fresh);
+        sessions.get("a", fresh);
         let _followed = first.subscribe();
-        sessions.get("c");
+        sessions.get("c", fresh);
         assert!(sessions.find("a").is_some(), "followed and recently used");
         assert!(sessions.find("b").is_none(), "the least recently used goes");
         assert!(sessions.find("c").is_some());
         // A followed session is never the one forgotten, even when it is the oldest.
-        sessions.get("d");
+        sessions.get("d", fresh);
         assert!(sessions.find("a").is_some());
         assert!(sessions.find("c").is_none());
     }

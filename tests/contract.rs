@@ -869,6 +869,7 @@ async fn the_admin_api_serves_its_own_openapi_document() {
         "verify",
         "get-violations",
         "get-status",
+        "reload",
         "list-sessions",
         "journal-events",
         "ui-page",
@@ -921,6 +922,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         (Method::GET, "/__mock/journal?status=abc".into(), String::new(), false),
         (Method::GET, "/__mock/violations".into(), String::new(), true),
         (Method::GET, "/__mock/status".into(), String::new(), true),
+        (Method::POST, "/__mock/reload".into(), String::new(), true),
         (
             Method::POST,
             "/__mock/verify".into(),
@@ -964,6 +966,7 @@ async fn every_admin_answer_matches_the_admin_document() {
         ("get-journal", 400),
         ("get-violations", 200),
         ("get-status", 200),
+        ("reload", 200),
         ("verify", 200),
         ("verify", 417),
         ("verify", 400),

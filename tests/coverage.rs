@@ -124,11 +124,12 @@ async fn every_documented_status_is_reachable_through_a_shipped_scenario() {
     let inputs = sources.inputs(None, 0).expect("the shipped files load");
     let (app, warnings) = App::build(inputs, Behaviour::default()).expect("the shipped scenarios load");
     assert!(warnings.is_empty(), "{warnings:#?}");
-    let scenarios: Vec<String> = app.scenarios().names().map(str::to_string).collect();
+    let scenarios: Vec<String> = app.configuration().scenarios.names().map(str::to_string).collect();
     // Calls that move a session between states are the steps of a search.
-    let operations = app.spec.operations.clone();
+    let operations = app.configuration().spec.operations.clone();
     let state_changers: Vec<usize> = app
-        .scenarios()
+        .configuration()
+        .scenarios
         .scenarios()
         .flat_map(|s| s.rules.iter().filter(|r| r.then_state.is_some()).map(|r| r.operation))
         .collect::<std::collections::BTreeSet<_>>()

@@ -203,7 +203,8 @@ async fn concurrent_sessions_under_load_lose_and_double_count_nothing() {
 /// Status declared for the operation, Content-Type declared for the status,
 /// body valid against its schema; nothing made by the mock itself.
 fn assert_every_answer_conforms(server: &MockServer, exchanges: &[Exchange]) {
-    let operations = &server.app().spec.operations;
+    let configuration = server.app().configuration();
+    let operations = &configuration.spec.operations;
     let problems: Vec<String> = exchanges
         .iter()
         .flat_map(|exchange| {

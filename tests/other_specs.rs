@@ -209,7 +209,7 @@ async fn servers_base_path_prefixes_the_routes() {
 #[tokio::test]
 async fn generated_bodies_validate_against_their_schemas() {
     let app = petstore_app(0, None);
-    let operations = app.spec.operations.clone();
+    let operations = app.configuration().spec.operations.clone();
     let server = start(app).await;
     let addr = server.address();
     let schema_of = |id: &str| {

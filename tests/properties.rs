@@ -125,8 +125,8 @@ fn world() -> &'static World {
         let fixtures = common::shipped_sources()
             .load_fixtures()
             .expect("the shipped fixtures load");
-        let responder =
-            Responder::build(&strict.spec, &fixtures, 0, &mut Vec::new()).expect("the shipped spec renders");
+        let responder = Responder::build(&strict.configuration().spec, &fixtures, 0, &mut Vec::new())
+            .expect("the shipped spec renders");
         World {
             strict,
             lenient: shipped(true),
@@ -555,6 +555,7 @@ const SHIPPED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/__mock/sessions/s1"),
     ("PUT", "/__mock/sessions/s1/scenario"),
     ("POST", "/__mock/sessions/s1/reset"),
+    ("POST", "/__mock/reload"),
 ];
 
 /// `tests/specs/features.yaml`'s operations.
@@ -601,6 +602,7 @@ const ADMIN_PATHS: &[&str] = &[
     "/__mock/sessions/s1",
     "/__mock/sessions/s1/scenario",
     "/__mock/sessions/s1/reset",
+    "/__mock/reload",
     "/__mock/sessions/%zz/reset",
     "/__mock/sessions/%ff",
     "/__mock/",
@@ -1098,10 +1100,11 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
         // (A scheme name that cannot be written in a header, such as one with
         // a line break, leaves the challenge out.)
         let writable = |text: &str| HeaderValue::from_str(text).is_ok();
+        let configuration = app.configuration();
         let challenge_writable = handled
             .operation
             .as_ref()
-            .and_then(|id| app.spec.operation(id))
+            .and_then(|id| configuration.spec.operation(id))
             .is_none_or(|op| {
                 op.security.iter().flatten().all(|scheme| match &scheme.credential {
                     specmock::spec::Credential::HttpScheme(name) => writable(name),
@@ -1137,7 +1140,8 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
         return Ok(());
     };
     prop_assert!(handled.session.is_some(), "an API request without a session");
-    let operation = app
+    let configuration = app.configuration();
+    let operation = configuration
         .spec
         .operation(id)
         .ok_or_else(|| TestCaseError::fail(format!("unknown operation {id}")))?;
@@ -1858,7 +1862,7 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
     let labels: Vec<(&str, &str)> = labels.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
     match load_catalog(
         sources.clone(),
-        &world.strict.spec,
+        &world.strict.configuration().spec,
         &world.responder,
         &world.fixtures,
         0,
@@ -1871,7 +1875,7 @@ fn load_scenarios(file_name: &str, text: &str) -> Result<Option<Catalog>, TestCa
                 .copied()
                 .chain(fixtures.map(|f| (f.file.as_str(), f.text.as_str())))
                 .collect();
-            for diagnostic in check_values(&catalog, &world.strict.spec, &world.fixtures, &sources) {
+            for diagnostic in check_values(&catalog, &world.strict.configuration().spec, &world.fixtures, &sources) {
                 check_diagnostic(&diagnostic, &files)?;
             }
             Ok(Some(catalog))
@@ -1973,7 +1977,7 @@ proptest! {
     #[test]
     fn any_scenario_file_loads_or_is_explained((file_name, text) in scenario_text()) {
         if let Some(catalog) = load_scenarios(&file_name, &text)? {
-            exercise(&catalog, &world().strict.spec)?;
+            exercise(&catalog, &world().strict.configuration().spec)?;
         }
     }
 }
@@ -2454,7 +2458,7 @@ fn spec_text() -> BoxedStrategy<(String, String, Option<PathBuf>)> {
 /// A request to each operation of a freshly loaded spec, with its path
 /// template filled and a body from its own schema.
 fn call_every_operation(app: &App) -> Result<(), TestCaseError> {
-    for operation in &app.spec.operations {
+    for operation in &app.configuration().spec.operations {
         let path = fill_template(&operation.path);
         let Ok(request) = Request::builder()
             .method(operation.method.clone())
@@ -2875,7 +2879,8 @@ mod regressions {
                 assert_eq!(status, 500, "{uri}");
                 continue;
             }
-            let operation = app.spec.operation("getNickname").expect("getNickname");
+            let configuration = app.configuration();
+            let operation = configuration.spec.operation("getNickname").expect("getNickname");
             let declared = operation.response_for(status).expect("a declared status");
             let content_type = header_text(handled.response.headers(), "content-type");
             check_body_against(declared, content_type, handled.response.body(), "getNickname", status)

@@ -72,7 +72,8 @@ fn feature_app(behaviour: Behaviour) -> App {
 
 /// The compiled schema of `operation`'s `status` response (its first media type).
 fn response_schema(app: &App, operation: &str, status: u16) -> CompiledSchema {
-    app.spec
+    app.configuration()
+        .spec
         .operation(operation)
         .and_then(|op| op.response_for(status))
         .and_then(|r| r.content.first())

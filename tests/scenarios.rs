@@ -53,7 +53,7 @@ fn shipped() -> &'static Shared {
         scenarios.extend(scenario_sources(&scenario_files_dir().join("shipped-spec")));
         let (app, warnings) = build_shipped_with_scenarios(scenarios, None).unwrap_or_else(|e| panic!("{e}"));
         assert!(warnings.is_empty(), "{warnings:#?}");
-        let operations = app.spec.operations.clone();
+        let operations = app.configuration().spec.operations.clone();
         serve_forever(app, operations, Limits::default())
     })
 }
@@ -72,7 +72,7 @@ fn items() -> SocketAddr {
         .get_or_init(|| {
             let (app, warnings) = build_items(Vec::new(), None).unwrap_or_else(|e| panic!("{e}"));
             assert!(warnings.is_empty(), "{warnings:#?}");
-            let operations = app.spec.operations.clone();
+            let operations = app.configuration().spec.operations.clone();
             serve_forever(app, operations, Limits::default())
         })
         .addr
@@ -283,9 +283,10 @@ fn the_shipped_scenarios_load_without_warnings_and_describe_themselves() {
     let (app, warnings) = build_shipped_with_scenarios(scenario_sources(&repo_root().join("scenarios")), None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(warnings.is_empty(), "{warnings:#?}");
-    let names: Vec<&str> = app.scenarios().names().collect();
+    let configuration = app.configuration();
+    let names: Vec<&str> = configuration.scenarios.names().collect();
     assert_eq!(names, SHIPPED_SCENARIOS);
-    for scenario in app.scenarios().scenarios() {
+    for scenario in configuration.scenarios.scenarios() {
         assert!(
             !scenario.description.trim().is_empty(),
             "{} has no description",
@@ -1538,11 +1539,12 @@ fn the_test_scenarios_load_cleanly() {
     let (app, warnings) = build_shipped_with_scenarios(sources, None).unwrap_or_else(|e| panic!("{e}"));
     assert!(warnings.is_empty(), "{warnings:#?}");
     for name in TEST_SCENARIOS {
-        assert!(app.scenarios().get(name).is_some(), "{name}");
+        assert!(app.configuration().scenarios.get(name).is_some(), "{name}");
     }
     let (app, warnings) = build_items(Vec::new(), None).unwrap_or_else(|e| panic!("{e}"));
     assert!(warnings.is_empty(), "{warnings:#?}");
-    let names: Vec<&str> = app.scenarios().names().collect();
+    let configuration = app.configuration();
+    let names: Vec<&str> = configuration.scenarios.names().collect();
     assert_eq!(names, ["default", "empty-shelves"]);
 }
 

@@ -56,7 +56,7 @@ fn shared() -> &'static Shared {
     static SERVER: OnceLock<Shared> = OnceLock::new();
     SERVER.get_or_init(|| {
         let app = stream_app();
-        let operations = app.spec.operations.clone();
+        let operations = app.configuration().spec.operations.clone();
         serve_forever(app, operations, Limits::default())
     })
 }

@@ -383,8 +383,12 @@ async fn the_sessions_list_shows_every_session_most_recent_first() {
 #[tokio::test]
 async fn the_sessions_list_holds_the_thousand_most_recent() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let configuration = server.app().configuration();
     for i in 0..1001 {
-        server.app().sessions().get(&format!("load-{i}"));
+        server
+            .app()
+            .sessions()
+            .get(&format!("load-{i}"), || configuration.fresh_session());
     }
     send(server.address(), Method::GET, "/user", &in_session("latest", &[]), b"").await;
     let listed = get(server.address(), "/__mock/sessions").await.json();

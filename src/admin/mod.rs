@@ -15,14 +15,26 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::app::App;
+use std::sync::Arc;
+
+use crate::app::{App, Configuration};
 use crate::journal::{parse_rfc3339, Filter};
 use crate::problem::Problem;
+use crate::reload::Reloaded;
 use crate::scenario::engine::SessionState;
-use crate::session::Event;
+use crate::scenario::Scenario;
+use crate::session::{Event, Session};
 use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
+
+/// Whether a request asks for a reload (however its path is
+/// percent-encoded), which reads files: the server runs it where blocking
+/// holds up no other request.
+pub fn reloads(method: &Method, path: &str) -> bool {
+    let route = path.strip_prefix(PREFIX).map(crate::uri::decode_component);
+    method == Method::POST && route.is_some_and(|route| route.is_ok_and(|route| route == "reload"))
+}
 
 impl App {
     /// Answers an admin request, or a problem.
@@ -49,12 +61,13 @@ impl App {
             (&Method::DELETE, ["journal"]) => Ok(json!({ "cleared": self.journal().clear() })),
             (&Method::POST, ["verify"]) => json_body(parts).and_then(|()| self.verify(body)),
             (&Method::GET, ["violations"]) => Ok(self.violations()),
-            (&Method::GET, ["status"]) => Ok(json!({ "journal": self.journal().status() })),
+            (&Method::GET, ["status"]) => Ok(self.status()),
+            (&Method::POST, ["reload"]) => self.reload_answer(),
             (&Method::GET, ["scenarios"]) => Ok(self.list_scenarios()),
-            (&Method::GET, ["sessions"]) => Ok(self.list_sessions()),
+            (&Method::GET, ["sessions"]) => self.list_sessions(),
             (&Method::GET, ["sessions", id]) => self.describe_session(id),
             (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),
-            (&Method::POST, ["sessions", id, "reset"]) => Ok(self.reset_session(id)),
+            (&Method::POST, ["sessions", id, "reset"]) => self.reset_session(id),
             _ => Err(Problem::admin_not_found(parts.method.as_str(), parts.uri.path())),
         };
         match answer {
@@ -153,15 +166,46 @@ impl App {
         })
     }
 
+    /// `GET /__mock/status`: what the journal holds, and the configuration in force.
+    fn status(&self) -> Value {
+        json!({ "journal": self.journal().status(), "config": self.configuration_status() })
+    }
+
+    /// `POST /__mock/reload`: 200 with what was reloaded (or why nothing
+    /// was), 422 with the problems of inputs that do not load.
+    fn reload_answer(&self) -> Result<Value, Problem> {
+        let mut answer = serde_json::Map::new();
+        match self.reload() {
+            Reloaded::Swapped { warnings, .. } => {
+                answer.insert("reloaded".into(), json!(true));
+                answer.insert("warnings".into(), json!(warnings));
+            }
+            Reloaded::Nothing(reason) => {
+                answer.insert("reloaded".into(), json!(false));
+                answer.insert("reason".into(), json!(reason));
+            }
+            Reloaded::Failed(problems) => {
+                answer.insert("reloaded".into(), json!(false));
+                answer.insert("config".into(), self.configuration_status());
+                let first = problems.iter().next().map(ToString::to_string).unwrap_or_default();
+                let detail = format!("the last good configuration stays in force: {first}");
+                return Err(Problem::reload_failed(detail, answer));
+            }
+        }
+        answer.insert("config".into(), self.configuration_status());
+        Ok(Value::Object(answer))
+    }
+
     /// An operationId, or `METHOD /path` as the spec writes it.
     fn operation_named(&self, reference: &str) -> Result<String, Problem> {
         let matches = |op: &&crate::spec::Operation| {
             op.id == reference || format!("{} {}", op.method, op.path).eq_ignore_ascii_case(reference)
         };
-        match self.spec.operations.iter().find(matches) {
+        let configuration = self.configuration();
+        match configuration.spec.operations.iter().find(matches) {
             Some(op) => Ok(op.id.clone()),
             None => {
-                let known: Vec<&str> = self.spec.operations.iter().map(|op| op.id.as_str()).collect();
+                let known: Vec<&str> = configuration.spec.operations.iter().map(|op| op.id.as_str()).collect();
                 Err(Problem::admin_bad_body(&format!(
                     "unknown operation `{reference}` (known: {})",
                     known.join(", ")
@@ -171,19 +215,29 @@ impl App {
     }
 
     fn list_scenarios(&self) -> Value {
-        let scenarios: Vec<Value> = self
+        let configuration = self.configuration();
+        let scenarios: Vec<Value> = configuration
+            .scenarios
             .scenarios()
-            .scenarios()
-            .map(|s| json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len(), "reaches": crate::check::coverage::reached_by(&self.spec, s) }))
+            .map(|s| json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len(), "reaches": crate::check::coverage::reached_by(&configuration.spec, s) }))
             .collect();
-        json!({ "scenarios": scenarios, "sessions_start_in": self.sessions().start_scenario() })
+        json!({ "scenarios": scenarios, "sessions_start_in": configuration.start_scenario() })
     }
 
     /// Looking does not create: a session nothing has named is unknown.
     fn describe_session(&self, id: &str) -> Result<Value, Problem> {
         let session = self.sessions().find(id).ok_or_else(|| Problem::unknown_session(id))?;
-        let described = self.describe(id, &session.lock());
-        Ok(described)
+        self.describe_current(id, &session)
+    }
+
+    /// A session as the configuration in force sees it: mapped to it first
+    /// if a reload came since its last request (its `notice` shows then).
+    fn describe_current(&self, id: &str, session: &Session) -> Result<Value, Problem> {
+        self.in_current(|configuration| {
+            let mut state = session.lock();
+            configuration.adopt(&mut state)?;
+            Ok(self.describe(id, &state))
+        })
     }
 
     fn put_scenario(&self, id: &str, body: &[u8]) -> Result<Value, Problem> {
@@ -191,49 +245,63 @@ impl App {
             .ok()
             .and_then(|v| v.get("name")?.as_str().map(str::to_string))
             .ok_or_else(|| Problem::admin_bad_body("expected a JSON body `{\"name\": \"SCENARIO\"}`"))?;
-        let scenario = self.scenarios().get(&name).cloned().ok_or_else(|| {
-            let known: Vec<&str> = self.scenarios().names().collect();
-            Problem::unknown_scenario(&name, &known)
-        })?;
-        let shared = self.sessions().get(id);
-        let described = {
+        self.restart_session(id, |configuration, _| {
+            let scenario = configuration.scenarios.get(&name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = configuration.scenarios.names().collect();
+                Problem::unknown_scenario(&name, &known)
+            })?;
+            Ok(Some(scenario))
+        })
+    }
+
+    fn reset_session(&self, id: &str) -> Result<Value, Problem> {
+        self.restart_session(id, |_, session| Ok(session.scenario.clone()))
+    }
+
+    /// Starts session `id` afresh in the scenario `choose` picks from the
+    /// configuration in force (the session mapped to it first), and tells
+    /// its streams.
+    fn restart_session(
+        &self,
+        id: &str,
+        choose: impl Fn(&Configuration, &SessionState) -> Result<Option<Arc<Scenario>>, Problem>,
+    ) -> Result<Value, Problem> {
+        let restarted = self.in_current(|configuration| {
+            let shared = self.sessions().get(id, || configuration.fresh_session());
             let mut session = shared.lock();
-            *session = SessionState::start(Some(scenario));
-            self.describe(id, &session)
-        };
+            configuration.adopt(&mut session)?;
+            let described = choose(configuration, &session).map(|scenario| {
+                session.restart(scenario);
+                self.describe(id, &session)
+            });
+            Ok((shared.clone(), described))
+        });
+        let (shared, described) = restarted?;
+        let described = described?;
         shared.publish(Event::restarted());
         Ok(described)
     }
 
-    fn reset_session(&self, id: &str) -> Value {
-        let shared = self.sessions().get(id);
-        let described = {
-            let mut session = shared.lock();
-            *session = SessionState::start(session.scenario.clone());
-            self.describe(id, &session)
-        };
-        shared.publish(Event::restarted());
-        described
-    }
-
     /// A session as the admin API shows it: each counter names its rule as
-    /// journal entries do, and the operation the rule answers.
+    /// journal entries do, and the operation the rule answers; `notice`,
+    /// what a reload did to it (its scenario removed), if anything.
     fn describe(&self, id: &str, session: &SessionState) -> Value {
         let rules = session.scenario.iter().flat_map(|scenario| scenario.rules.iter());
         let counters: Vec<Value> = rules
             .zip(&session.counters)
-            .map(|(rule, calls)| {
-                let operation = &self.spec.operations[rule.operation].id;
-                json!({ "rule": rule.label, "operation": operation, "calls": calls })
-            })
+            .map(|(rule, calls)| json!({ "rule": rule.label, "operation": rule.operation_id, "calls": calls }))
             .collect();
-        json!({
+        let mut described = json!({
             "session": id,
             "scenario": session.scenario_name(),
             "state": session.state,
             "counters": counters,
             "store": session.store,
-        })
+        });
+        if let Some(notice) = &session.notice {
+            described["notice"] = json!(notice);
+        }
+        described
     }
 }
 

@@ -2,8 +2,10 @@
 //! It takes the parts of a request and answers a response; the network lives
 //! in `server.rs`, so everything here is testable without a socket.
 
+mod configuration;
 mod stream;
 
+pub use configuration::Configuration;
 pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
@@ -15,15 +17,17 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::control::{self, Prefer, SessionKey};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
 use crate::journal::{Journal, Kind, Record};
 use crate::problem::{self, Problem};
-use crate::render::{encode, generate, mismatch, preferred_media, Rendered, Responder};
+use crate::render::{encode, generate, mismatch, preferred_media, Rendered};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::template::RequestTime;
-use crate::scenario::{check_values, load_catalog, Catalog, Fault, Scenario, ScenarioSource};
+use crate::scenario::{Fault, Scenario, ScenarioSource};
 use crate::session::{Event, Session, Sessions, SharedSession, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS};
 use crate::spec::router::RouteMatch;
 use crate::spec::Spec;
@@ -63,17 +67,27 @@ impl Default for Behaviour {
     }
 }
 
+/// What lasts while the configuration is reloaded under it: sessions,
+/// the journal, the flags; and the configuration itself, swapped whole.
 pub struct App {
-    pub spec: Spec,
-    responder: Responder,
+    configuration: ArcSwap<Configuration>,
     behaviour: Behaviour,
-    scenarios: Catalog,
     sessions: Sessions,
     journal: Journal,
     /// A fresh number per use: seeds `Prefer: dynamic=true` data, `{{uuid}}`
     /// and delay ranges, so each answer differs yet a run can be replayed.
     entropy: AtomicU64,
+    pub(crate) reloading: crate::reload::Reloading,
 }
+
+/// A session was already mapped to a newer configuration than the one a
+/// request started with: the request starts over with the current one.
+#[derive(Debug)]
+pub struct Stale;
+
+/// Times a request starts over after a reload (each time, another reload
+/// must have swapped in between; the configuration only gets newer).
+const ATTEMPTS: usize = 8;
 
 /// Everything an `App` is built from.
 pub struct Inputs {
@@ -126,51 +140,43 @@ impl App {
     /// Renders every default body and checks every scenario once; returns
     /// the warnings an operator should see, or every problem found.
     pub fn build(inputs: Inputs, behaviour: Behaviour) -> Result<(Self, Vec<String>), Diagnostics> {
-        let Inputs {
-            spec,
-            fixtures,
-            scenarios,
-            start_scenario,
-            seed,
-        } = inputs;
-        let mut warnings = Vec::new();
-        let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
-        let catalog = load_catalog(scenarios.clone(), &spec, &responder, &fixtures, seed)?;
-        // Values followed through the store, once every file loads on its own.
-        let findings: Diagnostics = check_values(&catalog, &spec, &fixtures, &scenarios)
-            .into_iter()
-            .collect();
-        if !findings.is_empty() {
-            return Err(findings);
-        }
-        let scenarios = catalog;
-        let start_with = match start_scenario {
-            Some(name) => Some(scenarios.get(&name).cloned().ok_or_else(|| {
-                let known: Vec<&str> = scenarios.names().collect();
-                Diagnostic::in_file(
-                    "--scenario",
-                    format!("unknown scenario `{name}` (known: {})", known.join(", ")),
-                )
-            })?),
-            None => scenarios.get("default").cloned(),
-        };
-        let sessions = Sessions::new(start_with, DEFAULT_IDLE_EXPIRY, MAX_SESSIONS);
+        let seed = inputs.seed;
+        let (configuration, warnings) = Configuration::build(inputs, 1)?;
         let journal = Journal::new(behaviour.journal_size);
         let app = Self {
-            spec,
-            responder,
+            configuration: ArcSwap::from_pointee(configuration),
             behaviour,
-            scenarios,
-            sessions,
+            sessions: Sessions::new(DEFAULT_IDLE_EXPIRY, MAX_SESSIONS),
             journal,
             entropy: AtomicU64::new(seed),
+            reloading: crate::reload::Reloading::default(),
         };
         Ok((app, warnings))
     }
 
-    /// The scenarios, for listing.
-    pub fn scenarios(&self) -> &Catalog {
-        &self.scenarios
+    /// The configuration in force now. A caller that reads several things
+    /// from it reads them from this one value, never from a second call.
+    pub fn configuration(&self) -> Arc<Configuration> {
+        self.configuration.load_full()
+    }
+
+    /// Puts `configuration` in force for every request that starts from now on.
+    pub(crate) fn swap(&self, configuration: Configuration) {
+        self.configuration.store(Arc::new(configuration));
+    }
+
+    /// Runs `answer` with the configuration in force; again with the one in
+    /// force then when it meets a session already mapped to a newer one.
+    pub(crate) fn in_current<T>(
+        &self,
+        mut answer: impl FnMut(&Arc<Configuration>) -> Result<T, Stale>,
+    ) -> Result<T, Problem> {
+        for _ in 0..ATTEMPTS {
+            if let Ok(answered) = answer(&self.configuration.load()) {
+                return Ok(answered);
+            }
+        }
+        Err(Problem::configuration_changing(ATTEMPTS))
     }
 
     pub fn sessions(&self) -> &Sessions {
@@ -194,42 +200,51 @@ impl App {
             // session either: the test's own requests are not journaled.
             return Handled::unattributed(self.admin(parts, body));
         }
-        if self.behaviour.cors && is_preflight(parts) {
-            if let Some(methods) = self.spec.router.methods_at(path) {
-                // The browser's question, not a call of the API: not journaled.
-                let mut response = preflight(parts, &methods);
-                add_cors_headers(&mut response, parts);
-                return Handled::unattributed(response);
+        let answered = self.in_current(|config| {
+            if self.behaviour.cors && is_preflight(parts) {
+                if let Some(methods) = config.spec.router.methods_at(path) {
+                    // The browser's question, not a call of the API: not journaled.
+                    let mut response = preflight(parts, &methods);
+                    add_cors_headers(&mut response, parts);
+                    return Ok(Handled::unattributed(response));
+                }
             }
-        }
-        let mut handled = match self.admit(parts, body, false) {
-            Ok(admitted) => self.answer(parts, admitted),
-            Err(refused) => *refused,
-        };
-        if self.behaviour.cors {
-            add_cors_headers(&mut handled.response, parts);
-        }
-        self.name_session(&mut handled, parts);
-        handled
+            let mut handled = match self.admit(config, parts, body, false) {
+                Ok(admitted) => self.answer(config, parts, admitted)?,
+                Err(refused) => *refused,
+            };
+            if self.behaviour.cors {
+                add_cors_headers(&mut handled.response, parts);
+            }
+            self.name_session(config, &mut handled, parts);
+            Ok(handled)
+        });
+        answered.unwrap_or_else(|problem| self.refused(problem, parts))
     }
 
     /// Files a request refused before its controls were read under the
     /// session it names all the same; the session exists from then on (the
     /// admin API knows it as one the client called).
-    fn name_session(&self, handled: &mut Handled, parts: &Parts) {
+    fn name_session(&self, config: &Configuration, handled: &mut Handled, parts: &Parts) {
         if handled.session.is_none() {
             let query = parts.uri.query().unwrap_or("");
             let session = control::session_of(&parts.headers, query, &self.behaviour.session_key);
-            self.sessions.get(&session);
+            self.sessions.get(&session, || config.fresh_session());
             handled.session = Some(session);
         }
     }
 
     /// Routes and validates a request: what every answer (HTTP or stream)
     /// starts from, or the problem that ends it.
-    fn admit(&self, parts: &Parts, body: &[u8], upgrading: bool) -> Result<Admitted, Box<Handled>> {
+    fn admit(
+        &self,
+        config: &Configuration,
+        parts: &Parts,
+        body: &[u8],
+        upgrading: bool,
+    ) -> Result<Admitted, Box<Handled>> {
         let path = parts.uri.path();
-        let (operation_index, path_params) = match self.spec.router.find(&parts.method, path) {
+        let (operation_index, path_params) = match config.spec.router.find(&parts.method, path) {
             RouteMatch::Found { operation, params } => (operation, params),
             RouteMatch::MethodNotAllowed { allowed } => {
                 let allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
@@ -240,8 +255,8 @@ impl App {
                 return Err(Box::new(self.unrouted(Problem::not_found(path, closest), parts)))
             }
         };
-        let operation = &self.spec.operations[operation_index];
-        let refuse = |problem, violations| Box::new(self.refusal(operation_index, problem, parts, violations));
+        let operation = &config.spec.operations[operation_index];
+        let refuse = |problem, violations| Box::new(self.refusal(config, operation_index, problem, parts, violations));
         if operation.websocket && !upgrading {
             return Err(refuse(
                 Problem::upgrade_required(&operation.id, "is a WebSocket"),
@@ -261,7 +276,7 @@ impl App {
         let chosen = controls
             .scenario
             .as_deref()
-            .map(|name| self.scenario_named(name))
+            .map(|name| scenario_named(config, name))
             .transpose()
             .map_err(|problem| refuse(problem, Vec::new()))?;
         let view = RequestView {
@@ -304,9 +319,17 @@ impl App {
     /// The switch and the decision happen under one lock, so a concurrent
     /// request naming another scenario cannot slip in between; a stream
     /// subscribes under it too, so it misses no call made after its answer.
-    fn enter_session(&self, admitted: &Admitted, headers: &HeaderMap, decide: bool, subscribe: bool) -> Entered {
-        let shared = self.sessions.get(&admitted.controls.session);
+    fn enter_session(
+        &self,
+        config: &Configuration,
+        admitted: &Admitted,
+        headers: &HeaderMap,
+        decide: bool,
+        subscribe: bool,
+    ) -> Result<Entered, Stale> {
+        let shared = self.sessions.get(&admitted.controls.session, || config.fresh_session());
         let mut session = shared.lock();
+        config.adopt(&mut session)?;
         let changes_before = session.changes();
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
@@ -327,18 +350,18 @@ impl App {
         };
         let changed = switched || session.changes() != changes_before;
         drop(session);
-        Entered {
+        Ok(Entered {
             session: shared,
             decision,
             changed,
             events,
-        }
+        })
     }
 
-    fn answer(&self, parts: &Parts, admitted: Admitted) -> Handled {
+    fn answer(&self, config: &Configuration, parts: &Parts, admitted: Admitted) -> Result<Handled, Stale> {
         let operation_index = admitted.operation;
-        let attribute = |response, violations| self.attributed(operation_index, response, violations);
-        let refuse = |problem, violations| self.refusal(operation_index, problem, parts, violations);
+        let attribute = |response, violations| self.attributed(config, operation_index, response, violations);
+        let refuse = |problem, violations| self.refusal(config, operation_index, problem, parts, violations);
         let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
         let prefer = admitted.controls.prefer.is_set();
         let Entered {
@@ -346,7 +369,7 @@ impl App {
             decision,
             changed,
             ..
-        } = self.enter_session(&admitted, &parts.headers, !prefer, false);
+        } = self.enter_session(config, &admitted, &parts.headers, !prefer, false)?;
         let Admitted {
             controls,
             violations,
@@ -354,9 +377,9 @@ impl App {
             ..
         } = admitted;
         let rendered: Cow<'_, Rendered> = if prefer {
-            match self.preferred(operation_index, &controls.prefer) {
+            match self.preferred(config, operation_index, &controls.prefer) {
                 Ok(rendered) => Cow::Owned(rendered),
-                Err(problem) => return refuse(problem, violations),
+                Err(problem) => return Ok(refuse(problem, violations)),
             }
         } else {
             match decision {
@@ -369,7 +392,7 @@ impl App {
                         let problem = Problem::invalid_scripted_response(problem.clone());
                         let mut handled = refuse(problem, violations);
                         handled.rule = Some(label);
-                        return handled;
+                        return Ok(handled);
                     }
                     rule = Some(label);
                     extra_headers = answer.headers;
@@ -383,26 +406,26 @@ impl App {
                     ..
                 }) => {
                     let why = format!("is answered by a WebSocket stream here ({label})");
-                    let problem = Problem::upgrade_required(&self.spec.operations[operation_index].id, &why);
+                    let problem = Problem::upgrade_required(&config.spec.operations[operation_index].id, &why);
                     let mut handled = refuse(problem, violations);
                     handled.rule = Some(label);
-                    return handled;
+                    return Ok(handled);
                 }
-                None => match self.responder.default_for(&self.spec, operation_index) {
+                None => match config.responder.default_for(&config.spec, operation_index) {
                     Some(rendered) => Cow::Borrowed(rendered),
                     None => {
-                        self.announce(&shared, operation_index, request_body, None, changed);
-                        return attribute(empty(StatusCode::NO_CONTENT), violations);
+                        announce(config, &shared, operation_index, request_body, None, changed);
+                        return Ok(attribute(empty(StatusCode::NO_CONTENT), violations));
                     }
                 },
             }
         };
-        self.announce(&shared, operation_index, request_body, Some(&rendered), changed);
+        announce(config, &shared, operation_index, request_body, Some(&rendered), changed);
         if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
-            return refuse(Problem::unrenderable(mismatch.clone()), violations);
+            return Ok(refuse(Problem::unrenderable(mismatch.clone()), violations));
         }
         let mut response = to_response(&rendered, parts.method == Method::HEAD);
-        self.add_declared_headers(&mut response, operation_index);
+        add_declared_headers(config, &mut response, operation_index);
         for (name, value) in extra_headers {
             response.headers_mut().insert(name, value);
         }
@@ -416,36 +439,7 @@ impl App {
         handled.rule = rule;
         handled.delay = delay;
         handled.fault = fault;
-        handled
-    }
-
-    /// Tells the session's streams about a call, if any stream follows it.
-    fn announce(
-        &self,
-        session: &Session,
-        operation: usize,
-        request: Option<Checked>,
-        response: Option<&Rendered>,
-        changed: bool,
-    ) {
-        if !session.is_followed() {
-            return;
-        }
-        session.publish(Event {
-            operation: Some(operation),
-            request: request.map(|body| body.value),
-            response: response.cloned(),
-            changed,
-        });
-    }
-
-    /// The required headers the spec declares for the response's status
-    /// (scripted headers, added after, take precedence).
-    fn add_declared_headers(&self, response: &mut Response<Bytes>, operation: usize) {
-        let status = response.status().as_u16();
-        for (name, value) in self.responder.headers_for(&self.spec, operation, status) {
-            response.headers_mut().insert(name.clone(), value.clone());
-        }
+        Ok(handled)
     }
 
     /// A request the spec has no operation for: a contract violation too.
@@ -459,16 +453,29 @@ impl App {
     }
 
     /// The mock's own problem instead of the operation's answer.
-    fn refusal(&self, operation: usize, problem: Problem, parts: &Parts, violations: Vec<Violation>) -> Handled {
+    fn refusal(
+        &self,
+        config: &Configuration,
+        operation: usize,
+        problem: Problem,
+        parts: &Parts,
+        violations: Vec<Violation>,
+    ) -> Handled {
         Handled {
             refused: true,
-            ..self.attributed(operation, self.problem(problem, parts), violations)
+            ..self.attributed(config, operation, self.problem(problem, parts), violations)
         }
     }
 
-    fn attributed(&self, operation: usize, response: Response<Bytes>, violations: Vec<Violation>) -> Handled {
+    fn attributed(
+        &self,
+        config: &Configuration,
+        operation: usize,
+        response: Response<Bytes>,
+        violations: Vec<Violation>,
+    ) -> Handled {
         Handled {
-            operation: Some(self.spec.operations[operation].id.clone()),
+            operation: Some(config.spec.operations[operation].id.clone()),
             violations,
             ..Handled::unattributed(response)
         }
@@ -479,18 +486,9 @@ impl App {
         self.entropy.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
-    /// it fresh; naming the scenario it already runs changes nothing.
-    fn scenario_named(&self, name: &str) -> Result<Arc<Scenario>, Problem> {
-        self.scenarios.get(name).cloned().ok_or_else(|| {
-            let known: Vec<&str> = self.scenarios.names().collect();
-            Problem::unknown_scenario(name, &known)
-        })
-    }
-
     /// A `Prefer` override: a declared status, a named example, or fresh data.
-    fn preferred(&self, operation: usize, prefer: &Prefer) -> Result<Rendered, Problem> {
-        let op = &self.spec.operations[operation];
+    fn preferred(&self, config: &Configuration, operation: usize, prefer: &Prefer) -> Result<Rendered, Problem> {
+        let op = &config.spec.operations[operation];
         let declared = || op.responses.iter().map(|r| r.status.to_string()).collect::<Vec<_>>();
         let status = match &prefer.code {
             Some(code) => code
@@ -498,12 +496,12 @@ impl App {
                 .ok()
                 .filter(|status| (100..=599).contains(status) && op.response_for(*status).is_some())
                 .ok_or_else(|| Problem::undeclared_status(&op.id, code, &declared()))?,
-            None => self
+            None => config
                 .responder
-                .default_for(&self.spec, operation)
+                .default_for(&config.spec, operation)
                 .map_or(200, |r| r.status),
         };
-        let spec_body = self.responder.for_status(&self.spec, operation, status);
+        let spec_body = config.responder.for_status(&config.spec, operation, status);
         if prefer.example.is_none() && !prefer.dynamic {
             return spec_body.ok_or_else(|| Problem::undeclared_status(&op.id, &status.to_string(), &declared()));
         }
@@ -565,8 +563,46 @@ impl App {
             refused: true,
             ..Handled::unattributed(response)
         };
-        self.name_session(&mut handled, parts);
+        self.name_session(&self.configuration(), &mut handled, parts);
         handled
+    }
+}
+
+/// `X-Mock-Scenario: NAME`: the session moves to that scenario, starting
+/// it fresh; naming the scenario it already runs changes nothing.
+fn scenario_named(config: &Configuration, name: &str) -> Result<Arc<Scenario>, Problem> {
+    config.scenarios.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = config.scenarios.names().collect();
+        Problem::unknown_scenario(name, &known)
+    })
+}
+
+/// Tells the session's streams about a call, if any stream follows it.
+fn announce(
+    config: &Configuration,
+    session: &Session,
+    operation: usize,
+    request: Option<Checked>,
+    response: Option<&Rendered>,
+    changed: bool,
+) {
+    if !session.is_followed() {
+        return;
+    }
+    session.publish(Event {
+        operation: Some(config.spec.operations[operation].id.clone()),
+        request: request.map(|body| body.value),
+        response: response.cloned(),
+        changed,
+    });
+}
+
+/// The required headers the spec declares for the response's status
+/// (scripted headers, added after, take precedence).
+fn add_declared_headers(config: &Configuration, response: &mut Response<Bytes>, operation: usize) {
+    let status = response.status().as_u16();
+    for (name, value) in config.responder.headers_for(&config.spec, operation, status) {
+        response.headers_mut().insert(name.clone(), value.clone());
     }
 }
 
@@ -597,7 +633,7 @@ struct Entered {
 fn switch_scenario(session: &mut SessionState, chosen: Option<Arc<Scenario>>) -> bool {
     match chosen {
         Some(scenario) if session.scenario_name() != Some(scenario.name.as_str()) => {
-            *session = SessionState::start(Some(scenario));
+            session.restart(Some(scenario));
             true
         }
         _ => false,

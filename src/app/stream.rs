@@ -13,7 +13,7 @@ use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{request_time, Admitted, App, Entered, Handled};
+use super::{add_declared_headers, announce, request_time, Admitted, App, Configuration, Entered, Handled, Stale};
 use crate::problem::Problem;
 use crate::render::Rendered;
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
@@ -38,7 +38,12 @@ pub struct Accepted {
 /// Everything a stream connection needs after the handshake.
 pub struct StreamPlan {
     pub session_id: String,
-    pub operation: usize,
+    pub operation_id: String,
+    /// The configuration of the handshake: a script runs to its end as it
+    /// was loaded, whatever reloads happen meanwhile.
+    configuration: Arc<Configuration>,
+    /// The operation's index in `configuration`.
+    operation: usize,
     /// The handshake's path and query, for the journal.
     pub target: String,
     pub mode: StreamMode,
@@ -119,28 +124,30 @@ impl App {
     /// HTTP request plus RFC 6455's, then the session's scenario decides
     /// between a live stream, a script, or an HTTP answer instead.
     pub fn upgrade(&self, parts: &Parts) -> Upgrade {
-        match self.admit_upgrade(parts) {
+        let admitted = self.in_current(|config| self.admit_upgrade(config, parts));
+        let admitted = admitted.unwrap_or_else(|problem| Upgrade::Refused(Box::new(self.refused(problem, parts))));
+        match admitted {
             // `handle` already left admin and preflight answers unjournaled.
             Upgrade::Refused(mut handled) if parts.method == Method::GET && !is_admin(parts) => {
-                self.name_session(&mut handled, parts);
+                self.name_session(&self.configuration(), &mut handled, parts);
                 Upgrade::Refused(handled)
             }
             decided => decided,
         }
     }
 
-    fn admit_upgrade(&self, parts: &Parts) -> Upgrade {
+    fn admit_upgrade(&self, config: &Arc<Configuration>, parts: &Parts) -> Result<Upgrade, Stale> {
         if parts.method != Method::GET || is_admin(parts) {
-            return Upgrade::Refused(Box::new(self.handle(parts, &[])));
+            return Ok(Upgrade::Refused(Box::new(self.handle(parts, &[]))));
         }
-        let admitted = match self.admit(parts, &[], true) {
+        let admitted = match self.admit(config, parts, &[], true) {
             Ok(admitted) => admitted,
-            Err(refused) => return Upgrade::Refused(refused),
+            Err(refused) => return Ok(Upgrade::Refused(refused)),
         };
         let refuse = |problem: Problem, rule: Option<String>| {
-            let mut handled = self.refusal(admitted.operation, problem, parts, Vec::new());
+            let mut handled = self.refusal(config, admitted.operation, problem, parts, Vec::new());
             handled.rule = rule;
-            Upgrade::Refused(Box::new(handled))
+            Ok(Upgrade::Refused(Box::new(handled)))
         };
         let accept_key = match handshake::accept_key(&parts.headers) {
             Ok(key) => key,
@@ -151,7 +158,7 @@ impl App {
             decision,
             changed,
             events,
-        } = self.enter_session(&admitted, &parts.headers, true, true);
+        } = self.enter_session(config, &admitted, &parts.headers, true, true)?;
         let events = events.unwrap_or_else(|| shared.subscribe());
         let Admitted {
             operation,
@@ -177,20 +184,20 @@ impl App {
                     return refuse(Problem::invalid_scripted_response(problem.clone()), Some(rule));
                 }
                 if !is_success(answer.rendered.status) {
-                    self.announce(&shared, operation, None, Some(&answer.rendered), changed);
+                    announce(config, &shared, operation, None, Some(&answer.rendered), changed);
                     let mut response = super::to_response(&answer.rendered, false);
-                    self.add_declared_headers(&mut response, operation);
+                    add_declared_headers(config, &mut response, operation);
                     for (name, value) in answer.headers {
                         response.headers_mut().insert(name, value);
                     }
-                    let mut handled = self.attributed(operation, response, violations);
+                    let mut handled = self.attributed(config, operation, response, violations);
                     handled.rule = Some(rule);
-                    return Upgrade::Refused(Box::new(handled));
+                    return Ok(Upgrade::Refused(Box::new(handled)));
                 }
                 let first = Outgoing::of(&answer.rendered.body);
                 (StreamMode::Live { first }, Some(rule), Some(answer.rendered))
             }
-            None => match self.responder.default_for(&self.spec, operation) {
+            None => match config.responder.default_for(&config.spec, operation) {
                 Some(rendered) => {
                     if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
                         return refuse(Problem::unrenderable(mismatch.clone()), None);
@@ -201,12 +208,19 @@ impl App {
                 None => (StreamMode::Live { first: None }, None, None),
             },
         };
-        self.announce(&shared, operation, None, answered.as_ref(), changed);
-        let mut handled = self.attributed(operation, handshake::switching_protocols(&accept_key), violations);
+        announce(config, &shared, operation, None, answered.as_ref(), changed);
+        let mut handled = self.attributed(
+            config,
+            operation,
+            handshake::switching_protocols(&accept_key),
+            violations,
+        );
         handled.rule = rule;
         handled.session = Some(controls.session.clone());
         let plan = StreamPlan {
             session_id: controls.session,
+            operation_id: config.spec.operations[operation].id.clone(),
+            configuration: config.clone(),
             operation,
             target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
             mode,
@@ -216,26 +230,49 @@ impl App {
             path,
             headers: parts.headers.clone(),
         };
-        Upgrade::Accepted(Box::new(Accepted { handled, plan }))
+        Ok(Upgrade::Accepted(Box::new(Accepted { handled, plan })))
     }
 
     /// What a live stream shows now: the operation's answer in its session,
-    /// read without counting it as a call. Built once per change and shared
-    /// by the session's streams, unless it reads the stream's handshake.
+    /// read without counting it as a call, from the configuration in force
+    /// (the operation found by its operationId after a reload; gone: the
+    /// stream closes). Built once per change and shared by the session's
+    /// streams, unless it reads the stream's handshake.
     pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
-        plan.session.live_frame(plan.operation, |session| {
-            let made_for = if same_for_every_stream(session.scenario.as_deref(), plan.operation) {
-                FrameFor::EveryStream
-            } else {
-                FrameFor::ThisStream
+        let framed = self.in_current(|config| {
+            let operation = match config.generation == plan.configuration.generation {
+                true => Some(plan.operation),
+                false => config.operation_index(&plan.operation_id),
             };
-            (self.read_live_frame(plan, session), made_for)
-        })
+            let Some(operation) = operation else {
+                return Ok(close_for(format!(
+                    "operation `{}` was removed by a reload",
+                    plan.operation_id
+                )));
+            };
+            let built = plan.session.live_frame(config.generation, operation, |session| {
+                config.adopt(session).ok()?;
+                let made_for = if same_for_every_stream(session.scenario.as_deref(), operation) {
+                    FrameFor::EveryStream
+                } else {
+                    FrameFor::ThisStream
+                };
+                Some((self.read_live_frame(config, plan, operation, session), made_for))
+            });
+            built.ok_or(Stale)
+        });
+        framed.unwrap_or_else(|problem| close_for(problem.detail))
     }
 
-    fn read_live_frame(&self, plan: &StreamPlan, session: &mut SessionState) -> LiveFrame {
+    fn read_live_frame(
+        &self,
+        config: &Configuration,
+        plan: &StreamPlan,
+        operation: usize,
+        session: &mut SessionState,
+    ) -> LiveFrame {
         let now = request_time();
-        let facts = plan.facts(&now, self.next_entropy());
+        let facts = plan.facts(operation, &now, self.next_entropy());
         let decision = engine::peek(session, &facts);
         let rendered = match decision {
             Some(Decision {
@@ -250,7 +287,7 @@ impl App {
                 outcome: Outcome::Stream(_),
                 ..
             }) => return LiveFrame::Nothing,
-            None => match self.responder.default_for(&self.spec, plan.operation) {
+            None => match config.responder.default_for(&config.spec, operation) {
                 Some(rendered) => rendered.clone(),
                 None => return LiveFrame::Nothing,
             },
@@ -274,9 +311,9 @@ impl App {
             Frame::Text(ScriptedBody::Template { body, media }) => (body, media),
         };
         let (template, media) = body;
-        let status = media_status(self, plan.operation);
+        let status = media_status(&plan.configuration, plan.operation);
         let now = request_time();
-        let facts = plan.facts(&now, self.next_entropy());
+        let facts = plan.facts(plan.operation, &now, self.next_entropy());
         let response = event
             .and_then(|event| event.response.as_ref())
             .and_then(Rendered::value);
@@ -309,9 +346,14 @@ impl App {
 }
 
 impl StreamPlan {
-    fn facts<'a>(&'a self, now: &'a RequestTime, entropy: u64) -> Facts<'a> {
+    /// The operationId a script's `on:` step waits for, as loaded with it.
+    pub fn operation_of_script(&self, operation: usize) -> &str {
+        &self.configuration.spec.operations[operation].id
+    }
+
+    fn facts<'a>(&'a self, operation: usize, now: &'a RequestTime, entropy: u64) -> Facts<'a> {
         Facts {
-            operation: self.operation,
+            operation,
             body: None,
             query: &self.query,
             headers: &self.headers,
@@ -368,8 +410,8 @@ fn text_of(rendered: &Rendered) -> Outgoing {
 }
 
 /// The status whose schema frames follow: the operation's success response.
-fn media_status(app: &App, operation: usize) -> u16 {
-    app.spec.operations[operation]
+fn media_status(config: &Configuration, operation: usize) -> u16 {
+    config.spec.operations[operation]
         .default_response()
         .map_or(200, |r| r.status.representative())
 }

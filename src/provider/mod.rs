@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
 
-use crate::app::{App, Behaviour};
+use crate::app::Configuration;
 use crate::diagnostic::Diagnostics;
 use crate::scenario::Scenario;
 use crate::sources::Sources;
@@ -128,9 +128,9 @@ fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics>
         return Ok((sources.load_spec()?, None));
     };
     // The warnings are about the mock's own response bodies, not this test.
-    let (app, _warnings) = App::build(sources.inputs(Some(name.clone()), 0)?, Behaviour::default())?;
-    let scenario = app.scenarios().get(name).cloned();
-    Ok((app.spec, scenario))
+    let (configuration, _warnings) = Configuration::build(sources.inputs(Some(name.clone()), 0)?, 1)?;
+    let scenario = configuration.start_with.clone();
+    Ok((configuration.spec, scenario))
 }
 
 /// `POST /v1/user/update`, and `[example `x`]` when the operation got several requests.

@@ -456,6 +456,7 @@ components:
             std::sync::Arc::new(Rule {
                 label: label.into(),
                 operation: 0,
+                operation_id: "vanity".into(),
                 states: Vec::new(),
                 body,
                 query,

@@ -32,12 +32,18 @@ pub struct SessionState {
     store_version: u64,
     /// Bumped whenever the store or the state changes: live streams compare
     /// it to know when to send again.
-    changes: u64,
-    renders: HashMap<(usize, usize), CachedRender>,
+    pub(super) changes: u64,
+    pub(super) renders: HashMap<(usize, usize), CachedRender>,
+    /// The configuration `scenario` and `counters` belong to: rule and
+    /// operation indices mean something else in another one.
+    pub generation: u64,
+    /// What a reload did to this session that its user did not ask for
+    /// (its scenario was removed), until the session is reset or moved.
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-struct CachedRender {
+pub(super) struct CachedRender {
     store_version: u64,
     rendered: Rendered,
     problem: Option<String>,
@@ -58,7 +64,18 @@ impl SessionState {
             store_version: 0,
             changes: 0,
             renders: HashMap::new(),
+            generation: 0,
+            notice: None,
         }
+    }
+
+    /// The session at the start of `scenario`, in the configuration it is
+    /// in now (a reset, or a move its user asked for: any notice is read).
+    pub fn restart(&mut self, scenario: Option<Arc<Scenario>>) {
+        *self = Self {
+            generation: self.generation,
+            ..Self::start(scenario)
+        };
     }
 
     pub fn scenario_name(&self) -> Option<&str> {
@@ -410,6 +427,7 @@ mod tests {
         Rule {
             label: "test".into(),
             operation,
+            operation_id: format!("op{operation}"),
             states: Vec::new(),
             body: None,
             query: Vec::new(),

@@ -401,6 +401,7 @@ fn compile_rule(
     Ok(Rule {
         label: rule_label,
         operation,
+        operation_id: op.id.clone(),
         states: rule.when.state.map(|s| s.0).unwrap_or_default(),
         body: rule.when.body,
         query: rule.when.query.into_iter().collect(),

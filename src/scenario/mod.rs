@@ -4,6 +4,7 @@
 //! store, and may move the session to another state. No rule matching: the
 //! spec's default answer.
 
+mod carry;
 pub mod engine;
 mod file;
 mod findings;
@@ -51,6 +52,9 @@ pub struct Rule {
     /// `file rules[N]`, for logs and errors.
     pub label: String,
     pub operation: usize,
+    /// The operationId at `operation`: what still names it after a reload,
+    /// when indices may point elsewhere.
+    pub operation_id: String,
     /// Empty: any state.
     pub states: Vec<String>,
     pub body: Option<Value>,

@@ -141,7 +141,7 @@ where
     let received = AtomicU64::new(0);
     let scripted = matches!(plan.mode, StreamMode::Script(_));
     let (inbox_tx, inbox_rx) = mpsc::channel(INBOX);
-    let operation = app.spec.operations[plan.operation].id.clone();
+    let operation = plan.operation_id.clone();
     let session = plan.session_id.clone();
     let mut plan = plan;
 
@@ -422,7 +422,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Runner<'_, S> {
             }
             Step::On { operation, send } => loop {
                 match self.plan.events.recv().await {
-                    Ok(event) if event.operation == Some(*operation) => {
+                    Ok(event) if event.operation.as_deref() == Some(self.plan.operation_of_script(*operation)) => {
                         if let Some(frame) = send {
                             self.send(frame, Some(&event)).await?;
                         }

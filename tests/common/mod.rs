@@ -91,7 +91,7 @@ pub fn shared_shipped() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
         let app = shipped_app(Behaviour::default());
-        let operations = app.spec.operations.clone();
+        let operations = app.configuration().spec.operations.clone();
         serve_forever(app, operations, Limits::default())
     })
 }

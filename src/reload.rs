@@ -1,0 +1,189 @@
+//! Reloading: the inputs read again from where start-up read them, built
+//! with every start-up check, and swapped in whole. A broken change keeps
+//! the last good configuration and is remembered for `GET /__mock/status`.
+//! Reading files, this runs off the request path: on the watcher's thread
+//! (`watch.rs`), or on a blocking thread for `POST /__mock/reload`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::app::{App, Behaviour, Configuration};
+use crate::diagnostic::{Diagnostics, Position, PRINTED_PROBLEMS};
+use crate::journal::rfc3339_millis;
+use crate::session::{lock, Event};
+use crate::sources::{Source, Sources};
+
+/// What an app needs to reload, and what it knows of its last reload.
+#[derive(Default)]
+pub struct Reloading {
+    /// Set when the app was loaded from sources (not handed its inputs).
+    loader: OnceLock<Loader>,
+    /// One reload at a time: each builds on the generation before it.
+    one_at_a_time: Mutex<()>,
+    /// The problems of the last reload, until one succeeds.
+    failure: Mutex<Option<Diagnostics>>,
+    watching: AtomicBool,
+}
+
+struct Loader {
+    sources: Sources,
+    start_scenario: Option<String>,
+    seed: u64,
+}
+
+/// What a reload did.
+pub enum Reloaded {
+    Swapped {
+        generation: u64,
+        files: usize,
+        took: Duration,
+        warnings: Vec<String>,
+    },
+    /// The last good configuration stays in force.
+    Failed(Diagnostics),
+    /// Nothing to read again; why.
+    Nothing(&'static str),
+}
+
+const EMBEDDED: &str = "the inputs are embedded in the binary; nothing to reload";
+const IN_PROCESS: &str = "the inputs were handed to App::build by the program that runs the mock; nothing to reload";
+
+impl App {
+    /// Loads the inputs `sources` name and builds the app from them, as
+    /// start-up does; the app can then reload them.
+    pub fn load(
+        sources: Sources,
+        start_scenario: Option<String>,
+        seed: u64,
+        behaviour: Behaviour,
+    ) -> Result<(Self, Vec<String>), Diagnostics> {
+        let inputs = sources.inputs(start_scenario.clone(), seed)?;
+        let (app, warnings) = Self::build(inputs, behaviour)?;
+        let loader = Loader {
+            sources,
+            start_scenario,
+            seed,
+        };
+        let _ = app.reloading.loader.set(loader);
+        Ok((app, warnings))
+    }
+
+    /// The files the configuration comes from, if any: what to watch.
+    pub fn sources(&self) -> Option<&Sources> {
+        let loader = self.reloading.loader.get()?;
+        has_files(&loader.sources).then_some(&loader.sources)
+    }
+
+    /// Says whether a watcher reloads the app when its files change.
+    pub fn set_watching(&self, watching: bool) {
+        self.reloading.watching.store(watching, Ordering::Relaxed);
+    }
+
+    /// Reads the inputs again, runs every start-up check on them and, if
+    /// they pass, puts them in force; logs the outcome. Blocks while it
+    /// reads and builds (never on a request's thread); requests go on with
+    /// the configuration in force until the swap, which is one store.
+    pub fn reload(&self) -> Reloaded {
+        let Some(loader) = self.reloading.loader.get() else {
+            return Reloaded::Nothing(IN_PROCESS);
+        };
+        if !has_files(&loader.sources) {
+            return Reloaded::Nothing(EMBEDDED);
+        }
+        let _one_at_a_time = lock(&self.reloading.one_at_a_time);
+        let started = Instant::now();
+        let current = self.configuration().generation;
+        let generation = current + 1;
+        let built = loader
+            .sources
+            .inputs(loader.start_scenario.clone(), loader.seed)
+            .map_err(Diagnostics::from)
+            .and_then(|inputs| Configuration::build(inputs, generation));
+        match built {
+            Ok((configuration, warnings)) => {
+                let files = configuration.files.len();
+                self.swap(configuration);
+                *lock(&self.reloading.failure) = None;
+                // Their live frames may read what changed: each stream builds
+                // its frame again from the new configuration.
+                for session in self.sessions().followed() {
+                    session.publish(Event::restarted());
+                }
+                let took = started.elapsed();
+                tracing::info!(
+                    "reloaded: {files} files, generation {generation}, in {} ms",
+                    took.as_millis()
+                );
+                for warning in &warnings {
+                    tracing::warn!("{warning}");
+                }
+                Reloaded::Swapped {
+                    generation,
+                    files,
+                    took,
+                    warnings,
+                }
+            }
+            Err(problems) => {
+                tracing::error!("reload failed: generation {current} stays in force");
+                for line in problems.error_lines(PRINTED_PROBLEMS).lines() {
+                    tracing::error!("{}", line.strip_prefix("error: ").unwrap_or(line));
+                }
+                *lock(&self.reloading.failure) = Some(problems.clone());
+                Reloaded::Failed(problems)
+            }
+        }
+    }
+
+    /// `GET /__mock/status`'s `config`: the configuration in force, where
+    /// it came from, and the problems of the last reload if it failed.
+    pub fn configuration_status(&self) -> Value {
+        let configuration = self.configuration();
+        let source = match self.reloading.loader.get() {
+            Some(loader) if has_files(&loader.sources) => "files",
+            Some(_) => "embedded",
+            None => "in-process",
+        };
+        let error = lock(&self.reloading.failure).as_ref().map(described);
+        json!({
+            "loaded_at": rfc3339_millis(configuration.loaded_at),
+            "generation": configuration.generation,
+            "source": source,
+            "files": configuration.files,
+            "watching": self.reloading.watching.load(Ordering::Relaxed),
+            "error": error,
+        })
+    }
+}
+
+/// The first problem with its place, the whole message as logged, and how
+/// many problems there are.
+fn described(problems: &Diagnostics) -> Value {
+    let first = problems.iter().next();
+    let (line, column) = match first.map(|d| &d.position) {
+        Some(Position::LineColumn { line, column }) => (Some(*line), Some(*column)),
+        _ => (None, None),
+    };
+    let pointer = match first.map(|d| &d.position) {
+        Some(Position::Pointer(pointer)) => Some(pointer.as_str()),
+        _ => None,
+    };
+    json!({
+        "file": first.map(|d| d.file.as_str()),
+        "line": line,
+        "column": column,
+        "pointer": pointer,
+        "message": first.map(|d| d.message.as_str()),
+        "text": problems.error_lines(PRINTED_PROBLEMS),
+        "problems": problems.len(),
+    })
+}
+
+/// Whether any input is a file (the rest may be embedded copies).
+fn has_files(sources: &Sources) -> bool {
+    let file = |source: Option<&Source>| matches!(source, Some(Source::File(_)));
+    file(Some(&sources.spec)) || file(sources.fixtures.as_ref()) || file(sources.scenarios.as_ref())
+}
