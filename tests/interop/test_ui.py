@@ -2,7 +2,8 @@
 through /usr/bin/chromedriver (named explicitly, so Selenium Manager downloads nothing).
 
 The tests find controls by their accessible names, as a person using a screen reader would:
-`Scenario for ID`, `Reset ID`, `Session`, `Only violations`. Each state is saved as a screenshot
+`Scenario for ID`, `Reset ID`, `Session`, `Only violations`. The reload banner and a session's
+notice are checked against a mock serving a copy of the shipped files, broken and fixed. Each state is saved as a screenshot
 under target/ui-screenshots/ (CI keeps them as artefacts). `SPECMOCK_UI_PNG=docs/ui.png` makes
 `test_the_whole_page` write the README's screenshot there too.
 
@@ -286,3 +287,78 @@ def test_the_whole_page(browser, mock):
     if target:
         shutil.copyfile(path, REPO_ROOT / target)
     browser.set_window_size(1280, 1000)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A copy of the shipped spec, fixtures and scenarios that the tests may break."""
+    root = tmp_path_factory.mktemp("mock-files")
+    shutil.copyfile(REPO_ROOT / "openapi.yaml", root / "openapi.yaml")
+    shutil.copytree(REPO_ROOT / "fixtures", root / "fixtures")
+    shutil.copytree(REPO_ROOT / "scenarios", root / "scenarios")
+    return root
+
+
+@pytest.fixture(scope="module")
+def watched_mock(tmp_path_factory, files):
+    """A specmock serving `files`, reloading them as they change."""
+    args = ("--spec", str(files / "openapi.yaml"), "--fixtures", str(files / "fixtures"),
+            "--scenarios", str(files / "scenarios"))
+    with running_specmock(tmp_path_factory, *args) as server:
+        yield server.url
+
+
+def banner(driver) -> WebElement:
+    return driver.find_element(By.ID, "banner")
+
+
+def test_the_banner_shows_a_broken_file_and_a_session_moved_out_of_a_removed_scenario(
+    browser, watched_mock, files
+):
+    open_page(browser, watched_mock)
+    WebDriverWait(browser, WAIT_S).until(lambda d: "loaded at" in banner(d).text, "the last good load")
+    assert "error" not in banner(browser).get_attribute("class").split()
+    generation = admin_json(watched_mock, "/__mock/status")["config"]["generation"]
+
+    broken = files / "scenarios" / "providers-local.yaml"
+    good = broken.read_text()
+    broken.write_text(good + "rules: [\n")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "error" in banner(d).get_attribute("class").split(), "the broken file in the banner"
+    )
+    error = admin_json(watched_mock, "/__mock/status")["config"]["error"]
+    where = f"{error['file']}:{error['line']}:{error['column']}"
+    assert where in banner(browser).text, (where, banner(browser).text)
+    assert "providers-local.yaml" in where
+    screenshot(browser, "banner-broken-file")
+
+    broken.write_text(good)
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "error" not in banner(d).get_attribute("class").split(), "the fixed file applied"
+    )
+
+    # A session whose scenario a reload removes moves to the start scenario, and the page says so.
+    session = "ui-moved"
+    headers = {"X-Mock-Session": session, "X-Mock-Scenario": "vanity-taken"}
+    assert http_request(watched_mock, "GET", "/user", headers=headers)[0] == 200
+    (files / "scenarios" / "vanity-taken.yaml").unlink()
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: admin_json(watched_mock, "/__mock/status")["config"]["generation"] > generation + 1
+    )
+    # The page reads the scenarios and sessions again after a reload.
+    WebDriverWait(browser, WAIT_S).until(lambda d: selected(d, f"Scenario for {session}") == "default")
+
+    def offered(d):
+        try:
+            return [o.text for o in Select(named(d, "select", f"Scenario for {session}")).options]
+        except StaleElementReferenceException:
+            return []
+
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "vanity-taken" not in offered(d) and "providers-local" in offered(d), "the removed scenario gone"
+    )
+    notice = admin_json(watched_mock, f"/__mock/sessions/{session}")["notice"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
+    row = next(r for r in rows if r.find_element(By.TAG_NAME, "th").text == session)
+    assert row.find_element(By.CSS_SELECTOR, ".notice").text == notice
+    screenshot(browser, "session-moved")

@@ -294,7 +294,12 @@ async function refreshBanner() {
   // Unchanged: left as it is, so a screen reader does not announce it again.
   const shows = JSON.stringify(config);
   if (shows === bannerShows) return;
+  const reloaded = bannerShows !== null && JSON.parse(bannerShows).generation !== config.generation;
   bannerShows = shows;
+  if (reloaded) {
+    // Scenarios may have come or gone, and sessions moved out of removed ones.
+    loadScenarios().then(refreshSessions);
+  }
   const loaded = config.loaded_at ? `${new Date(config.loaded_at).toLocaleString()}` : "start-up";
   if (config.error) {
     const { file, line, column, message } = config.error;
@@ -309,7 +314,7 @@ async function refreshBanner() {
     banner.className = "";
     const from = config.source === "embedded" ? "the embedded copies" : "files";
     banner.replaceChildren(`Configuration loaded at ${loaded} from ${from}` +
-      (config.generation ? ` (load ${config.generation})` : "") +
+      (config.generation ? ` (generation ${config.generation})` : "") +
       (config.watching ? "; changes to its files are applied as they are saved." : "."));
   }
 }
