@@ -118,7 +118,7 @@ fn watched(sources: &Sources) -> Vec<Watched> {
 fn reload_on_change(app: &Weak<App>, events: &Receiver<notify::Result<Event>>, watched: &[Watched]) {
     let changes_input = |event: &notify::Result<Event>| match event {
         Ok(event) => is_input_change(event, watched),
-        // The watcher lost track (an overflowing queue): read everything again.
+        // An error from the watcher may hide a change: read everything again.
         Err(_) => true,
     };
     while let Ok(event) = events.recv() {
@@ -139,8 +139,12 @@ fn reload_on_change(app: &Weak<App>, events: &Receiver<notify::Result<Event>>, w
 }
 
 /// Whether `event` created, changed, renamed or removed an input file (not
-/// a read, nor an editor's swap or backup file).
+/// a read, nor an editor's temporary file), or says that events were lost
+/// (an overflowing queue: notify sends a rescan with no paths).
 fn is_input_change(event: &Event, watched: &[Watched]) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
@@ -212,5 +216,16 @@ mod tests {
         assert!(!is_input_change(&event(read, "/api/openapi.yaml"), &watched));
         let removed = EventKind::Remove(notify::event::RemoveKind::File);
         assert!(is_input_change(&event(removed, "/api/scenarios/flow.yaml"), &watched));
+    }
+
+    #[test]
+    fn an_overflowing_queue_counts_as_a_change() {
+        // How notify reports an inotify queue overflow: no paths at all.
+        let overflow = Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        let watched = [Watched {
+            directory: "/api".into(),
+            kind: Kind::Spec,
+        }];
+        assert!(is_input_change(&overflow, &watched));
     }
 }
