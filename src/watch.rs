@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::app::App;
-use crate::sources::{Source, Sources};
+use crate::sources::{is_editor_temporary, Source, Sources};
 
 /// A burst of events is over once none has come for this long.
 const QUIET: Duration = Duration::from_millis(100);
@@ -152,19 +152,13 @@ fn is_input_change(event: &Event, watched: &[Watched]) -> bool {
         let (Some(directory), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
             return false;
         };
-        let temporary = name.starts_with('.')
-            || name.ends_with('~')
-            || name.ends_with(".swp")
-            || name.ends_with(".swx")
-            || name.ends_with(".tmp")
-            || name == "4913";
         let extension = |wanted: &[&str]| {
             Path::new(name)
                 .extension()
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| wanted.contains(&e))
         };
-        !temporary
+        !is_editor_temporary(name)
             && watched
                 .iter()
                 .filter(|each| each.directory == directory)

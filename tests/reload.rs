@@ -509,3 +509,18 @@ async fn a_live_stream_whose_operation_a_reload_removed_closes_saying_so() {
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_editors_swap_file_beside_the_fixtures_is_no_fixture() {
+    let project = Project::new();
+    // Vim's swap file of an open fixture: binary, and not UTF-8.
+    let swap = project.dir.path().join("fixtures/.version.json.swp");
+    std::fs::write(&swap, b"b0VIM 9.1\0\xff\xfe\x80").expect("the swap file");
+    let binary = project.start(&["--no-watch"]);
+    project.save("fixtures/version.json", &fixture("f2"));
+    let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    let config = reloaded.json()["config"].clone();
+    assert!(!config["files"].to_string().contains(".swp"), "{config:#}");
+    assert_eq!(get(binary.addr, "/version").await.json()["fixture"], "f2");
+}
