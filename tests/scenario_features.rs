@@ -1021,6 +1021,17 @@ async fn admin_puts_resets_and_describes_sessions() {
         .as_array()
         .unwrap()
         .contains(&json!("vanity-taken")));
+    // Nor does it create the session it names.
+    let refused = admin(
+        addr,
+        Method::PUT,
+        "/__mock/sessions/never-put/scenario",
+        r#"{"name":"no-such-scenario"}"#,
+    )
+    .await;
+    refused.assert_problem(400, "unknown-scenario", "scenario");
+    let unused = admin(addr, Method::GET, "/__mock/sessions/never-put", "").await;
+    unused.assert_problem(404, "unknown-session", "admin");
     for bad in ["not json", r#"{"scenario":"default"}"#, r#"{"name":7}"#, ""] {
         let json = [("content-type", "application/json")];
         let reply = send(

@@ -236,39 +236,30 @@ impl App {
             .ok()
             .and_then(|v| v.get("name")?.as_str().map(str::to_string))
             .ok_or_else(|| Problem::admin_bad_body("expected a JSON body `{\"name\": \"SCENARIO\"}`"))?;
-        self.restart_session(id, |configuration, _| {
-            let scenario = configuration.scenarios.get(&name).cloned().ok_or_else(|| {
-                let known: Vec<&str> = configuration.scenarios.names().collect();
-                Problem::unknown_scenario(&name, &known)
-            })?;
-            Ok(Some(scenario))
-        })
+        self.restart_session(id, Some(&name))
     }
 
     fn reset_session(&self, id: &str) -> Result<Value, Problem> {
-        self.restart_session(id, |_, session| Ok(session.scenario.clone()))
+        self.restart_session(id, None)
     }
 
-    /// Starts session `id` afresh in the scenario `choose` picks from the
-    /// configuration in force (the session mapped to it first), and tells
-    /// its streams.
-    fn restart_session(
-        &self,
-        id: &str,
-        choose: impl Fn(&Configuration, &SessionState) -> Result<Option<Arc<Scenario>>, Problem>,
-    ) -> Result<Value, Problem> {
+    /// Starts session `id` afresh in scenario `name` of the configuration
+    /// in force (`None`: its own, once mapped to that configuration), and
+    /// tells its streams. An unknown scenario creates no session.
+    fn restart_session(&self, id: &str, name: Option<&str>) -> Result<Value, Problem> {
         let restarted = self.in_current(|configuration| {
+            let chosen = match name.map(|name| named_scenario(configuration, name)).transpose() {
+                Ok(chosen) => chosen,
+                Err(unknown) => return Ok(Err(unknown)),
+            };
             let shared = self.sessions().get(id, || configuration.fresh_session());
             let mut session = shared.lock();
             configuration.adopt(&mut session)?;
-            let described = choose(configuration, &session).map(|scenario| {
-                session.restart(scenario);
-                self.describe(id, &session)
-            });
-            Ok((shared.clone(), described))
+            let scenario = chosen.or_else(|| session.scenario.clone());
+            session.restart(scenario);
+            Ok(Ok((shared.clone(), self.describe(id, &session))))
         });
-        let (shared, described) = restarted?;
-        let described = described?;
+        let (shared, described) = restarted??;
         shared.publish(Event::restarted());
         Ok(described)
     }
@@ -294,6 +285,14 @@ impl App {
         }
         described
     }
+}
+
+/// The scenario `name` of `configuration`, or the problem naming those it has.
+fn named_scenario(configuration: &Configuration, name: &str) -> Result<Arc<Scenario>, Problem> {
+    configuration.scenarios.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = configuration.scenarios.names().collect();
+        Problem::unknown_scenario(name, &known)
+    })
 }
 
 /// Routes that take a body take JSON, and say so: a web page's form cannot
