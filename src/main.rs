@@ -237,9 +237,10 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         );
     }
     // Kept until shutdown: dropping it stops the watching.
-    let _watch = match args.no_watch {
-        true => None,
-        false => specmock::watch::start(server.app()),
+    let _watch = if args.no_watch {
+        None
+    } else {
+        specmock::watch::start(server.app())
     };
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());

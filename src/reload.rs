@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
@@ -36,12 +36,8 @@ struct Loader {
 
 /// What a reload did.
 pub enum Reloaded {
-    Swapped {
-        generation: u64,
-        files: usize,
-        took: Duration,
-        warnings: Vec<String>,
-    },
+    /// In force now; what an operator should see of it.
+    Swapped { warnings: Vec<String> },
     /// The last good configuration stays in force.
     Failed(Diagnostics),
     /// Nothing to read again; why.
@@ -77,9 +73,14 @@ impl App {
         has_files(&loader.sources).then_some(&loader.sources)
     }
 
-    /// Says whether a watcher reloads the app when its files change.
-    pub fn set_watching(&self, watching: bool) {
-        self.reloading.watching.store(watching, Ordering::Relaxed);
+    /// Says that a watcher reloads the app when its files change.
+    pub fn watching_started(&self) {
+        self.reloading.watching.store(true, Ordering::Relaxed);
+    }
+
+    /// Says that nothing reloads the app when its files change.
+    pub fn watching_stopped(&self) {
+        self.reloading.watching.store(false, Ordering::Relaxed);
     }
 
     /// Reads the inputs again, runs every start-up check on them and, if
@@ -120,12 +121,7 @@ impl App {
                 for warning in &warnings {
                     tracing::warn!("{warning}");
                 }
-                Reloaded::Swapped {
-                    generation,
-                    files,
-                    took,
-                    warnings,
-                }
+                Reloaded::Swapped { warnings }
             }
             Err(problems) => {
                 tracing::error!("reload failed: generation {current} stays in force");

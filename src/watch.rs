@@ -30,7 +30,7 @@ pub struct Watch {
 impl Drop for Watch {
     fn drop(&mut self) {
         if let Some(app) = self.app.upgrade() {
-            app.set_watching(false);
+            app.watching_stopped();
         }
     }
 }
@@ -83,7 +83,7 @@ pub fn start(app: &Arc<App>) -> Option<Watch> {
         refused(&error);
         return None;
     }
-    app.set_watching(true);
+    app.watching_started();
     Some(Watch {
         _watcher: watcher,
         app: weak,

@@ -28,8 +28,14 @@ pub const PREFIX: &str = "/__mock/";
 /// percent-encoded), which reads files: the server runs it where blocking
 /// holds up no other request.
 pub fn reloads(method: &Method, path: &str) -> bool {
-    let route = path.strip_prefix(PREFIX).map(crate::uri::decode_component);
-    method == Method::POST && route.is_some_and(|route| route.is_ok_and(|route| route == "reload"))
+    method == Method::POST && route(path).is_ok_and(|segments| segments == ["reload"])
+}
+
+/// The segments of an admin path after the prefix, decoded: session ids
+/// are "any string", they arrive percent-encoded.
+fn route(path: &str) -> Result<Vec<String>, crate::uri::DecodeError> {
+    let path = path.strip_prefix(PREFIX).unwrap_or("");
+    path.split('/').map(crate::uri::decode_component).collect()
 }
 
 impl App {
@@ -39,10 +45,7 @@ impl App {
         if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
-        let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
-        // Session ids are "any string": they arrive percent-encoded in the path.
-        let decoded: Result<Vec<String>, _> = path.split('/').map(crate::uri::decode_component).collect();
-        let decoded = match decoded {
+        let decoded = match route(parts.uri.path()) {
             Ok(decoded) => decoded,
             Err(error) => return self.problem(Problem::admin_bad_body(&format!("the admin path: {error}")), parts),
         };

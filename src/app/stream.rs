@@ -240,9 +240,10 @@ impl App {
     /// streams, unless it reads the stream's handshake.
     pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
         let framed = self.in_current(|config| {
-            let operation = match config.generation == plan.configuration.generation {
-                true => Some(plan.operation),
-                false => config.operation_index(&plan.operation_id),
+            let operation = if config.generation == plan.configuration.generation {
+                Some(plan.operation)
+            } else {
+                config.operation_index(&plan.operation_id)
             };
             let Some(operation) = operation else {
                 return Ok(close_for(format!(
