@@ -524,3 +524,53 @@ async fn an_editors_swap_file_beside_the_fixtures_is_no_fixture() {
     assert!(!config["files"].to_string().contains(".swp"), "{config:#}");
     assert_eq!(get(binary.addr, "/version").await.json()["fixture"], "f2");
 }
+
+#[tokio::test]
+async fn status_and_reload_errors_never_show_where_the_files_sit() {
+    let project = Project::new();
+    let binary = project.start(&["--no-watch"]);
+    let addr = binary.addr;
+    let absolute = [
+        project.dir.path().to_path_buf(),
+        project.dir.path().canonicalize().expect("the project's directory"),
+    ];
+    let hides = |text: &str| {
+        for dir in &absolute {
+            assert!(!text.contains(&*dir.to_string_lossy()), "{dir:?} shown in {text}");
+        }
+    };
+    let config = status(addr).await["config"].clone();
+    assert!(
+        config["files"].as_array().unwrap().contains(&json!("openapi.yaml")),
+        "{config:#}"
+    );
+    hides(&config.to_string());
+
+    // A `$ref` to a file that is not there, then to one outside through a symlink.
+    let missing = SPEC.replace(
+        "schema: { type: object, properties: { text: { type: string } } }",
+        "schema: { $ref: 'schemas/missing.yaml' }",
+    );
+    project.save("openapi.yaml", &missing);
+    let failed = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
+    failed.assert_problem(422, "reload-failed", "admin");
+    assert!(failed.text().contains("schemas/missing.yaml"), "{}", failed.text());
+    hides(failed.text());
+    hides(&status(addr).await.to_string());
+    // Then to one outside the spec's directory, through a symlink.
+    let elsewhere = TempDir::new("reload-elsewhere");
+    let outside = elsewhere.write("outside.yaml", "type: object\n");
+    std::fs::create_dir(project.dir.path().join("schemas")).expect("schemas/");
+    std::os::unix::fs::symlink(&outside, project.dir.path().join("schemas/missing.yaml")).expect("a symlink");
+    let failed = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
+    failed.assert_problem(422, "reload-failed", "admin");
+    assert!(failed.text().contains("outside"), "{}", failed.text());
+    hides(failed.text());
+    for dir in [elsewhere.path().to_path_buf(), outside.canonicalize().unwrap()] {
+        assert!(
+            !failed.text().contains(&*dir.to_string_lossy()),
+            "{dir:?} in {}",
+            failed.text()
+        );
+    }
+}
