@@ -146,7 +146,10 @@ struct Seen {
     fixture: String,
 }
 
-/// Clients calling `GET /version` back to back, each on its own connection
+/// Between a client's requests.
+const PAUSE: Duration = Duration::from_millis(3);
+
+/// Clients calling `GET /version` one after another, each on its own connection
 /// and session, until stopped.
 struct Clients {
     stop: Arc<AtomicBool>,
@@ -177,6 +180,8 @@ impl Clients {
                             scenario: body["scenario"].as_str().unwrap_or("-").to_string(),
                             fixture: body["fixture"].as_str().unwrap_or("-").to_string(),
                         });
+                        // Leaves the reload and the other clients a core.
+                        tokio::time::sleep(PAUSE).await;
                     }
                 })
             })
@@ -317,8 +322,8 @@ async fn edits_apply_within_a_second_breaks_keep_the_last_good_and_sessions_and_
     clients.until_served(Instant::now(), "s1", "f1").await;
 
     // An edit of the scenario, and the removal of another.
-    let saved = project.save("scenarios/default.yaml", &default_scenario("s2"));
     std::fs::remove_file(project.dir.path().join("scenarios/gone.yaml")).expect("remove gone.yaml");
+    let saved = project.save("scenarios/default.yaml", &default_scenario("s2"));
     let took = clients.until_served(saved, "s2", "f1").await;
     assert!(took < APPLIED_WITHIN, "the edit was served {took:?} after the save");
     assert_eq!(
