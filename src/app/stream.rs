@@ -55,6 +55,13 @@ pub struct StreamPlan {
     headers: HeaderMap,
 }
 
+impl StreamPlan {
+    /// The generation of the configuration the handshake read.
+    pub fn generation(&self) -> u64 {
+        self.configuration.generation
+    }
+}
+
 pub enum StreamMode {
     /// Send the operation's answer now, then again whenever the session changes it.
     Live {
