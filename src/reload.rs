@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
@@ -26,6 +26,9 @@ pub struct Reloading {
     /// The problems of the last reload, until one succeeds.
     failure: Mutex<Option<Diagnostics>>,
     watching: AtomicBool,
+    /// When the inputs in force began to be read: a file saved since may
+    /// not be in them.
+    read_at: Mutex<Option<SystemTime>>,
 }
 
 struct Loader {
@@ -56,8 +59,10 @@ impl App {
         seed: u64,
         behaviour: Behaviour,
     ) -> Result<(Self, Vec<String>), Diagnostics> {
+        let read_at = SystemTime::now();
         let inputs = sources.inputs(start_scenario.clone(), seed)?;
         let (app, warnings) = Self::build(inputs, behaviour)?;
+        *lock(&app.reloading.read_at) = Some(read_at);
         let loader = Loader {
             sources,
             start_scenario,
@@ -71,6 +76,12 @@ impl App {
     pub fn sources(&self) -> Option<&Sources> {
         let loader = self.reloading.loader.get()?;
         has_files(&loader.sources).then_some(&loader.sources)
+    }
+
+    /// When the inputs in force began to be read (the Unix epoch if they
+    /// were not read from sources).
+    pub fn inputs_read_at(&self) -> SystemTime {
+        lock(&self.reloading.read_at).unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
     /// Says that a watcher reloads the app when its files change.
@@ -96,6 +107,7 @@ impl App {
         }
         let _one_at_a_time = lock(&self.reloading.one_at_a_time);
         let started = Instant::now();
+        let read_at = SystemTime::now();
         let current = self.configuration().generation;
         let generation = current + 1;
         let built = loader
@@ -107,6 +119,7 @@ impl App {
             Ok((configuration, warnings)) => {
                 let files = configuration.files.len();
                 self.swap(configuration);
+                *lock(&self.reloading.read_at) = Some(read_at);
                 *lock(&self.reloading.failure) = None;
                 // Their live frames may read what changed: each stream builds
                 // its frame again from the new configuration.

@@ -579,3 +579,101 @@ async fn status_and_reload_errors_never_show_where_the_files_sit() {
         );
     }
 }
+
+/// Polls `check` until it holds, for at most 5 s.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) -> Duration {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn an_edit_of_a_file_the_spec_refs_in_a_subdirectory_is_applied_and_other_files_are_not_watched() {
+    let project = Project::new();
+    std::fs::create_dir(project.dir.path().join("schemas")).expect("schemas/");
+    project.save(
+        "schemas/note.yaml",
+        "type: object\nrequired: [text]\nproperties: { text: { type: string } }\n",
+    );
+    let note = "schema: { type: object, required: [text], properties: { text: { type: string } } }";
+    assert!(SPEC.contains(note));
+    project.save(
+        "openapi.yaml",
+        &SPEC.replace(note, "schema: { $ref: 'schemas/note.yaml' }"),
+    );
+    let binary = project.start(&[]);
+    let addr = binary.addr;
+    let config = status(addr).await["config"].clone();
+    assert!(
+        config["files"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("schemas/note.yaml")),
+        "{config:#}"
+    );
+
+    // A document beside the spec that it does not read changes nothing.
+    project.save("unrelated.yaml", "not: read\n");
+    project.save("unrelated.json", "{}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(status(addr).await["config"]["generation"], 1, "{}", binary.stderr());
+
+    let json = [("content-type", "application/json")];
+    let post = || async {
+        send(addr, Method::POST, "/notes", &json, br#"{"text":"t"}"#)
+            .await
+            .status
+    };
+    assert_eq!(post().await, 200);
+    project.save(
+        "schemas/note.yaml",
+        "type: object\nrequired: [text, title]\nproperties: { text: { type: string }, title: { type: string } }\n",
+    );
+    let took = eventually("the schema's edit refuses a note without a title", || async {
+        post().await == 400
+    })
+    .await;
+    assert!(took < APPLIED_WITHIN + Duration::from_millis(200), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_scenarios_directory_replaced_whole_is_watched_again() {
+    let project = Project::new();
+    let binary = project.start(&[]);
+    let addr = binary.addr;
+    let version = || async { get(addr, "/version").await.json()["scenario"].clone() };
+    assert_eq!(version().await, "s1");
+
+    // `rm -rf scenarios && cp -r elsewhere/scenarios .`
+    let scenarios = project.dir.path().join("scenarios");
+    std::fs::remove_dir_all(&scenarios).expect("remove scenarios/");
+    let config = config_once(addr, |config| config["watching"] == false).await;
+    assert!(!config["error"].is_null(), "no scenarios directory: {config:#}");
+    std::fs::create_dir(&scenarios).expect("scenarios/ again");
+    std::fs::write(scenarios.join("default.yaml"), default_scenario("s2")).expect("a scenario");
+    eventually("the new directory's scenario", || async { version().await == "s2" }).await;
+    let config = config_once(addr, |config| config["watching"] == true).await;
+    assert!(config["error"].is_null(), "{config:#}");
+
+    // The new directory is watched: an edit in it is applied.
+    project.save("scenarios/default.yaml", &default_scenario("s3"));
+    eventually("an edit in the new directory", || async { version().await == "s3" }).await;
+}
+
+#[tokio::test]
+async fn a_save_that_start_up_read_missed_is_reloaded_at_once() {
+    let project = Project::new();
+    // What a save during start-up leaves: a file modified after the inputs were read.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(project.dir.path().join("scenarios/default.yaml"))
+        .expect("the scenario");
+    file.set_modified(later).expect("set the modification time");
+    let binary = project.start(&[]);
+    let config = config_once(binary.addr, |config| config["generation"] == 2).await;
+    assert!(config["error"].is_null(), "{config:#}");
+}

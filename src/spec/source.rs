@@ -84,6 +84,18 @@ impl Documents {
         &self.root_file
     }
 
+    /// The files read besides the root, in order of their paths.
+    pub fn referenced(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .loaded
+            .keys()
+            .filter(|file| **file != self.root_file)
+            .map(|file| file.to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
     pub fn root(&self) -> Arc<Value> {
         self.loaded[&self.root_file].clone()
     }
