@@ -196,3 +196,65 @@ fn has_files(sources: &Sources) -> bool {
     let file = |source: Option<&Source>| matches!(source, Some(Source::File(_)));
     file(Some(&sources.spec)) || file(sources.fixtures.as_ref()) || file(sources.scenarios.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embedded() -> Sources {
+        Sources {
+            spec: Source::Embedded,
+            fixtures: Some(Source::Embedded),
+            scenarios: Some(Source::Embedded),
+        }
+    }
+
+    /// The app at generation 1, and a session that generation 2 (not yet in
+    /// force) has mapped: what a request meets when a reload swaps the
+    /// configuration between its read of it and its turn at the session.
+    fn behind() -> (App, crate::session::SharedSession, Configuration) {
+        let (app, _) = App::build(embedded().inputs(None, 0).unwrap(), Behaviour::default()).unwrap();
+        let (newer, _) = Configuration::build(embedded().inputs(None, 0).unwrap(), 2).unwrap();
+        let session = app.sessions().get("s", || newer.fresh_session());
+        (app, session, newer)
+    }
+
+    fn get_user(app: &App) -> http::Response<bytes::Bytes> {
+        let request = http::Request::get("/user").header("host", "localhost");
+        let parts = request.header("x-mock-session", "s").body(()).unwrap().into_parts().0;
+        app.handle(&parts, b"").response
+    }
+
+    #[test]
+    fn a_request_that_read_an_older_configuration_than_its_session_tries_again_with_the_newer() {
+        let (app, session, newer) = behind();
+        let mut swap = Some(newer);
+        let mut tried = Vec::new();
+        let answered = app.in_current(|configuration| {
+            tried.push(configuration.generation);
+            let mapped = configuration.adopt(&mut session.lock());
+            // The reload's swap lands meanwhile.
+            if let Some(newer) = swap.take() {
+                app.swap(newer);
+            }
+            mapped
+        });
+        assert!(answered.is_ok());
+        assert_eq!(tried, [1, 2]);
+    }
+
+    #[test]
+    fn a_configuration_that_keeps_changing_under_a_request_is_a_503_to_retry() {
+        let (app, _session, newer) = behind();
+        let answer = get_user(&app);
+        assert_eq!(answer.status(), 503);
+        assert_eq!(answer.headers()["retry-after"], "1");
+        let problem: Value = serde_json::from_slice(answer.body()).unwrap();
+        assert!(
+            problem["type"].as_str().unwrap().ends_with("configuration-changing"),
+            "{problem:#}"
+        );
+        app.swap(newer);
+        assert_eq!(get_user(&app).status(), 200);
+    }
+}

@@ -641,6 +641,17 @@ async fn an_edit_of_a_file_the_spec_refs_in_a_subdirectory_is_applied_and_other_
     })
     .await;
     assert!(took < APPLIED_WITHIN + Duration::from_millis(200), "{took:?}");
+
+    // An edit of the spec itself.
+    project.save(
+        "openapi.yaml",
+        &spec("s2").replace(note, "schema: { $ref: 'schemas/note.yaml' }"),
+    );
+    let spec_version = || async { get(addr, "/version").await.header("x-spec").map(str::to_string) };
+    eventually("the spec's edit", || async {
+        spec_version().await.as_deref() == Some("s2")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -703,4 +714,61 @@ async fn no_answer_mixes_the_spec_of_one_configuration_with_the_scenario_of_anot
             "the spec and the scenario of one configuration: {answer:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn removing_the_scenario_named_by_dash_dash_scenario_is_a_broken_change() {
+    let project = Project::new();
+    let binary = project.start(&["--no-watch", "--scenario", "gone"]);
+    std::fs::remove_file(project.dir.path().join("scenarios/gone.yaml")).expect("remove gone.yaml");
+    let failed = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    let problem = failed.assert_problem(422, "reload-failed", "admin");
+    let error = &problem["config"]["error"];
+    assert_eq!(error["file"], "--scenario", "{problem:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown scenario `gone`"),
+        "{problem:#}"
+    );
+    assert_eq!(problem["config"]["generation"], 1);
+}
+
+/// A scenario whose stream script sends `v` twice, a moment apart.
+fn scripted(v: &str) -> String {
+    format!(
+        "description: script {v}\nrules:\n  - when: {{ operation: feed }}\n    stream:\n      - send: {{ json: {{ text: \"{v}-a\" }} }}\n      - wait: 600ms\n      - send: {{ json: {{ text: \"{v}-b\" }} }}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_script_in_progress_runs_to_its_end_as_it_was_loaded() {
+    let project = Project::new();
+    project.save("scenarios/scripted.yaml", &scripted("s1"));
+    let binary = project.start(&["--no-watch"]);
+    let switch = [("x-mock-scenario", "scripted")];
+    let text = |message: Option<Result<WsMessage, WsError>>| match message {
+        Some(Ok(WsMessage::Text(text))) => serde_json::from_str::<Value>(&text).expect("JSON")["text"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string(),
+        other => panic!("expected a text frame, got {other:?}"),
+    };
+    let mut stream = ws_open(binary.addr, "/feed?__session=scripted", &switch).await;
+    assert_eq!(text(ws_next(&mut stream, Duration::from_secs(3)).await), "s1-a");
+    project.save("scenarios/scripted.yaml", &scripted("s2"));
+    let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    assert_eq!(
+        text(ws_next(&mut stream, Duration::from_secs(3)).await),
+        "s1-b",
+        "as loaded"
+    );
+    let mut again = ws_open(binary.addr, "/feed?__session=scripted", &[]).await;
+    assert_eq!(
+        text(ws_next(&mut again, Duration::from_secs(3)).await),
+        "s2-a",
+        "a new stream runs the new script"
+    );
 }
