@@ -70,9 +70,9 @@ struct Directories {
 }
 
 impl Directories {
-    /// Watches `wanted` (each input's directory and that directory's
-    /// parent), and no other; `replaced` are watched afresh. Whether every
-    /// input directory is watched (one may be gone for now).
+    /// Watches the directories of `inputs` and their parents, and no
+    /// others; those in `replaced` afresh. Whether every directory of
+    /// `inputs` is watched (one may be gone for now).
     fn follow(&mut self, inputs: &[Watched], replaced: &BTreeSet<PathBuf>) -> bool {
         let directories: BTreeSet<&Path> = inputs.iter().map(|each| each.directory.as_path()).collect();
         let parents = directories.iter().filter_map(|directory| directory.parent());
@@ -98,7 +98,7 @@ impl Directories {
                     }
                     Err(error) if directories.contains(directory.as_path()) => {
                         tracing::warn!(
-                            "cannot watch {}: {error}; watching again once it is back",
+                            "cannot watch {}: {error}; watched again if it is created anew, and POST /__mock/reload still reloads",
                             directory.display()
                         );
                     }
