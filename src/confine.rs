@@ -11,25 +11,29 @@ pub struct Confinement {
 }
 
 impl Confinement {
+    /// `directory` empty: the working directory (the parent of a file
+    /// named by its name alone).
     pub fn of(directory: &Path) -> std::io::Result<Self> {
+        let directory = Some(directory).filter(|d| !d.as_os_str().is_empty());
         Ok(Self {
-            root: directory.canonicalize()?,
+            root: directory.unwrap_or(Path::new(".")).canonicalize()?,
         })
     }
 
-    /// `path` with symlinks and `..` resolved, if that is still inside.
+    /// `path` with symlinks and `..` resolved, if that is still inside. The
+    /// problem names `path` as given, never where it resolves to: clients
+    /// see it, and must not learn where the mock's files sit.
     pub fn check(&self, path: &Path) -> Result<PathBuf, String> {
         let resolved = path
             .canonicalize()
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        match resolved.starts_with(&self.root) {
-            true => Ok(resolved),
-            false => Err(format!(
-                "{} resolves to {}, outside {}: inputs are read only from inside their directory",
-                path.display(),
-                resolved.display(),
-                self.root.display()
-            )),
+        if resolved.starts_with(&self.root) {
+            Ok(resolved)
+        } else {
+            Err(format!(
+                "{} resolves to a file outside its directory (through a symlink or `..`): inputs are read only from inside their directory",
+                path.display()
+            ))
         }
     }
 }

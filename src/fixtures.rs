@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
+use crate::sources::is_editor_temporary;
 use crate::spec::json_budget;
 use crate::spec::source::NodeBudget;
 
@@ -80,7 +81,8 @@ impl Fixtures {
     }
 }
 
-/// The `(name, label, text)` of every file directly in `dir`, unparsed (so
+/// The `(name, label, text)` of every file directly in `dir` but editors'
+/// temporary files, unparsed (so
 /// that `specmock check` can report each broken fixture on its own); `label`
 /// names a path in diagnostics.
 pub fn read_dir(dir: &Path, label: impl Fn(&Path) -> String) -> Result<Vec<(String, String, String)>, Diagnostic> {
@@ -93,7 +95,7 @@ pub fn read_dir(dir: &Path, label: impl Fn(&Path) -> String) -> Result<Vec<(Stri
     for entry in entries {
         let entry = entry.map_err(|e| Diagnostic::in_file(&dir_label, e.to_string()))?;
         let path = entry.path();
-        if !path.is_file() {
+        if !path.is_file() || is_editor_temporary(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let file = label(&path);

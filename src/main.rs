@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -170,8 +170,14 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
+    // Found in the working directory, the inputs are named relative to it:
+    // clients see their names, never where they sit.
+    let sources = Sources::resolve(
+        args.spec.clone(),
+        args.fixtures.clone(),
+        args.scenarios.clone(),
+        Path::new(""),
+    );
     let behaviour = Behaviour {
         lenient: args.lenient,
         cors: !args.no_cors,
@@ -237,9 +243,10 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         );
     }
     // Kept until shutdown: dropping it stops the watching.
-    let _watch = match args.no_watch {
-        true => None,
-        false => specmock::watch::start(server.app()),
+    let _watch = if args.no_watch {
+        None
+    } else {
+        specmock::watch::start(server.app())
     };
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
@@ -26,6 +26,9 @@ pub struct Reloading {
     /// The problems of the last reload, until one succeeds.
     failure: Mutex<Option<Diagnostics>>,
     watching: AtomicBool,
+    /// When the inputs in force began to be read: a file saved since may
+    /// not be in them.
+    read_at: Mutex<Option<SystemTime>>,
 }
 
 struct Loader {
@@ -36,12 +39,8 @@ struct Loader {
 
 /// What a reload did.
 pub enum Reloaded {
-    Swapped {
-        generation: u64,
-        files: usize,
-        took: Duration,
-        warnings: Vec<String>,
-    },
+    /// In force now; what an operator should see of it.
+    Swapped { warnings: Vec<String> },
     /// The last good configuration stays in force.
     Failed(Diagnostics),
     /// Nothing to read again; why.
@@ -60,8 +59,10 @@ impl App {
         seed: u64,
         behaviour: Behaviour,
     ) -> Result<(Self, Vec<String>), Diagnostics> {
+        let read_at = SystemTime::now();
         let inputs = sources.inputs(start_scenario.clone(), seed)?;
         let (app, warnings) = Self::build(inputs, behaviour)?;
+        *lock(&app.reloading.read_at) = Some(read_at);
         let loader = Loader {
             sources,
             start_scenario,
@@ -77,9 +78,20 @@ impl App {
         has_files(&loader.sources).then_some(&loader.sources)
     }
 
-    /// Says whether a watcher reloads the app when its files change.
-    pub fn set_watching(&self, watching: bool) {
-        self.reloading.watching.store(watching, Ordering::Relaxed);
+    /// When the inputs in force began to be read (the Unix epoch if they
+    /// were not read from sources).
+    pub fn inputs_read_at(&self) -> SystemTime {
+        lock(&self.reloading.read_at).unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// Says that a watcher reloads the app when its files change.
+    pub fn watching_started(&self) {
+        self.reloading.watching.store(true, Ordering::Relaxed);
+    }
+
+    /// Says that nothing reloads the app when its files change.
+    pub fn watching_stopped(&self) {
+        self.reloading.watching.store(false, Ordering::Relaxed);
     }
 
     /// Reads the inputs again, runs every start-up check on them and, if
@@ -95,6 +107,7 @@ impl App {
         }
         let _one_at_a_time = lock(&self.reloading.one_at_a_time);
         let started = Instant::now();
+        let read_at = SystemTime::now();
         let current = self.configuration().generation;
         let generation = current + 1;
         let built = loader
@@ -106,6 +119,7 @@ impl App {
             Ok((configuration, warnings)) => {
                 let files = configuration.files.len();
                 self.swap(configuration);
+                *lock(&self.reloading.read_at) = Some(read_at);
                 *lock(&self.reloading.failure) = None;
                 // Their live frames may read what changed: each stream builds
                 // its frame again from the new configuration.
@@ -120,12 +134,7 @@ impl App {
                 for warning in &warnings {
                     tracing::warn!("{warning}");
                 }
-                Reloaded::Swapped {
-                    generation,
-                    files,
-                    took,
-                    warnings,
-                }
+                Reloaded::Swapped { warnings }
             }
             Err(problems) => {
                 tracing::error!("reload failed: generation {current} stays in force");
@@ -186,4 +195,66 @@ fn described(problems: &Diagnostics) -> Value {
 fn has_files(sources: &Sources) -> bool {
     let file = |source: Option<&Source>| matches!(source, Some(Source::File(_)));
     file(Some(&sources.spec)) || file(sources.fixtures.as_ref()) || file(sources.scenarios.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embedded() -> Sources {
+        Sources {
+            spec: Source::Embedded,
+            fixtures: Some(Source::Embedded),
+            scenarios: Some(Source::Embedded),
+        }
+    }
+
+    /// The app at generation 1, and a session that generation 2 (not yet in
+    /// force) has mapped: what a request meets when a reload swaps the
+    /// configuration between its read of it and its turn at the session.
+    fn behind() -> (App, crate::session::SharedSession, Configuration) {
+        let (app, _) = App::build(embedded().inputs(None, 0).unwrap(), Behaviour::default()).unwrap();
+        let (newer, _) = Configuration::build(embedded().inputs(None, 0).unwrap(), 2).unwrap();
+        let session = app.sessions().get("s", || newer.fresh_session());
+        (app, session, newer)
+    }
+
+    fn get_user(app: &App) -> http::Response<bytes::Bytes> {
+        let request = http::Request::get("/user").header("host", "localhost");
+        let parts = request.header("x-mock-session", "s").body(()).unwrap().into_parts().0;
+        app.handle(&parts, b"").response
+    }
+
+    #[test]
+    fn a_request_that_read_an_older_configuration_than_its_session_tries_again_with_the_newer() {
+        let (app, session, newer) = behind();
+        let mut swap = Some(newer);
+        let mut tried = Vec::new();
+        let answered = app.in_current(|configuration| {
+            tried.push(configuration.generation);
+            let mapped = configuration.adopt(&mut session.lock());
+            // The reload's swap lands meanwhile.
+            if let Some(newer) = swap.take() {
+                app.swap(newer);
+            }
+            mapped
+        });
+        assert!(answered.is_ok());
+        assert_eq!(tried, [1, 2]);
+    }
+
+    #[test]
+    fn a_configuration_that_keeps_changing_under_a_request_is_a_503_to_retry() {
+        let (app, _session, newer) = behind();
+        let answer = get_user(&app);
+        assert_eq!(answer.status(), 503);
+        assert_eq!(answer.headers()["retry-after"], "1");
+        let problem: Value = serde_json::from_slice(answer.body()).unwrap();
+        assert!(
+            problem["type"].as_str().unwrap().ends_with("configuration-changing"),
+            "{problem:#}"
+        );
+        app.swap(newer);
+        assert_eq!(get_user(&app).status(), 200);
+    }
 }

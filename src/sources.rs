@@ -109,7 +109,8 @@ impl Sources {
                     let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
                         continue;
                     };
-                    if !path.is_file() || !(file_name.ends_with(".yaml") || file_name.ends_with(".yml")) {
+                    let scenario = file_name.ends_with(".yaml") || file_name.ends_with(".yml");
+                    if !path.is_file() || !scenario || is_editor_temporary(&file_name) {
                         continue;
                     }
                     let label = self.label(dir, &path);
@@ -169,6 +170,20 @@ impl Sources {
             seed,
         })
     }
+}
+
+/// Whether a file named `name` is an editor's swap, backup, lock or
+/// temporary file, or hidden: never read as an input, and no reason to
+/// reload.
+pub fn is_editor_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        // Vim's probe that a directory is writable.
+        || name == "4913"
 }
 
 /// `path` with `.` and `..` taken away by the letter (symlinks are not

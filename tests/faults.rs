@@ -148,12 +148,8 @@ async fn inputs_broken_or_removed_while_running_change_nothing_until_a_restart_n
 
     for ((file, _), original) in broken.iter().zip(originals) {
         let (code, stdout, stderr) = run_to_exit(&["--port", "0"], dir.path());
-        // The spec as the mock found it; fixtures and scenarios relative to it.
-        let named = match *file {
-            "openapi.yaml" => dir.path().join(file).display().to_string(),
-            _ => file.to_string(),
-        };
-        assert_refused_at_position(code, &stdout, &stderr, &named);
+        // Found in the working directory: named relative to it, never by where it sits.
+        assert_refused_at_position(code, &stdout, &stderr, file);
         dir.write(file, &original);
     }
 }

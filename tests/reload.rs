@@ -26,6 +26,11 @@ paths:
       responses:
         '200':
           description: the versions of the files that answered
+          headers:
+            x-spec:
+              description: the version of the spec that answered
+              required: true
+              schema: { type: string, example: s1 }
           content:
             application/json:
               schema:
@@ -71,9 +76,14 @@ paths:
         '426': { description: a plain GET }
 "#;
 
-/// The start scenario at version `v`: every answer says `v` twice (a header
-/// and the body), and the fixture's own version beside it. A note is
-/// stored, moving the session to `noted`.
+/// The spec at version `v`: its `GET /version` answers say `v` in a header.
+fn spec(v: &str) -> String {
+    SPEC.replace("example: s1", &format!("example: {v}"))
+}
+
+/// The start scenario at version `v`: every answer says `v` in its body,
+/// and the fixture's own version beside it. A note is stored, moving the
+/// session to `noted`.
 fn default_scenario(v: &str) -> String {
     format!(
         r#"description: version {v}
@@ -81,7 +91,6 @@ rules:
   - when: {{ operation: getVersion }}
     respond:
       status: 200
-      headers: {{ x-scenario: "{v}" }}
       body: {{ fixture: version.json, merge: {{ scenario: "{v}" }} }}
   - when: {{ operation: addNote }}
     respond: {{ status: 200, body: {{ from: request.body }} }}
@@ -141,12 +150,16 @@ impl Project {
 #[derive(Debug, Clone)]
 struct Seen {
     at: Instant,
-    header: String,
+    /// The spec's version, from its declared header.
+    spec: String,
     scenario: String,
     fixture: String,
 }
 
-/// Clients calling `GET /version` back to back, each on its own connection
+/// Between a client's requests.
+const PAUSE: Duration = Duration::from_millis(3);
+
+/// Clients calling `GET /version` one after another, each on its own connection
 /// and session, until stopped.
 struct Clients {
     stop: Arc<AtomicBool>,
@@ -173,10 +186,12 @@ impl Clients {
                         let body = reply.json();
                         seen.lock().unwrap()[client].push(Seen {
                             at: Instant::now(),
-                            header: reply.header("x-scenario").unwrap_or("-").to_string(),
+                            spec: reply.header("x-spec").unwrap_or("-").to_string(),
                             scenario: body["scenario"].as_str().unwrap_or("-").to_string(),
                             fixture: body["fixture"].as_str().unwrap_or("-").to_string(),
                         });
+                        // Leaves the reload and the other clients a core.
+                        tokio::time::sleep(PAUSE).await;
                     }
                 })
             })
@@ -317,8 +332,8 @@ async fn edits_apply_within_a_second_breaks_keep_the_last_good_and_sessions_and_
     clients.until_served(Instant::now(), "s1", "f1").await;
 
     // An edit of the scenario, and the removal of another.
-    let saved = project.save("scenarios/default.yaml", &default_scenario("s2"));
     std::fs::remove_file(project.dir.path().join("scenarios/gone.yaml")).expect("remove gone.yaml");
+    let saved = project.save("scenarios/default.yaml", &default_scenario("s2"));
     let took = clients.until_served(saved, "s2", "f1").await;
     assert!(took < APPLIED_WITHIN, "the edit was served {took:?} after the save");
     assert_eq!(
@@ -407,16 +422,10 @@ async fn edits_apply_within_a_second_breaks_keep_the_last_good_and_sessions_and_
     );
     assert_eq!(next_frame(&mut stream).await, json!({"text": "kept", "scenario": "s3"}));
 
-    // No answer mixed two configurations, and none went back to an older one.
+    // No answer went back to an older configuration.
     let order = |s: &Seen| (s.scenario.clone(), s.fixture.clone());
     for answers in clients.stop().await {
         assert!(answers.len() > 10, "{} answers", answers.len());
-        for answer in &answers {
-            assert_eq!(
-                answer.header, answer.scenario,
-                "header and body from one configuration: {answer:?}"
-            );
-        }
         for (before, after) in answers.iter().zip(answers.iter().skip(1)) {
             assert!(order(before) <= order(after), "{before:?} then {after:?}");
         }
@@ -508,4 +517,258 @@ async fn a_live_stream_whose_operation_a_reload_removed_closes_saying_so() {
         }
         other => panic!("expected a close frame, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_editors_swap_file_beside_the_fixtures_is_no_fixture() {
+    let project = Project::new();
+    // Vim's swap file of an open fixture: binary, and not UTF-8.
+    let swap = project.dir.path().join("fixtures/.version.json.swp");
+    std::fs::write(&swap, b"b0VIM 9.1\0\xff\xfe\x80").expect("the swap file");
+    let binary = project.start(&["--no-watch"]);
+    project.save("fixtures/version.json", &fixture("f2"));
+    let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    let config = reloaded.json()["config"].clone();
+    assert!(!config["files"].to_string().contains(".swp"), "{config:#}");
+    assert_eq!(get(binary.addr, "/version").await.json()["fixture"], "f2");
+}
+
+#[tokio::test]
+async fn status_and_reload_errors_never_show_where_the_files_sit() {
+    let project = Project::new();
+    let binary = project.start(&["--no-watch"]);
+    let addr = binary.addr;
+    let absolute = [
+        project.dir.path().to_path_buf(),
+        project.dir.path().canonicalize().expect("the project's directory"),
+    ];
+    let hides = |text: &str| {
+        for dir in &absolute {
+            assert!(!text.contains(&*dir.to_string_lossy()), "{dir:?} shown in {text}");
+        }
+    };
+    let config = status(addr).await["config"].clone();
+    assert!(
+        config["files"].as_array().unwrap().contains(&json!("openapi.yaml")),
+        "{config:#}"
+    );
+    hides(&config.to_string());
+
+    // A `$ref` to a file that is not there, then to one outside through a symlink.
+    let missing = SPEC.replace(
+        "schema: { type: object, properties: { text: { type: string } } }",
+        "schema: { $ref: 'schemas/missing.yaml' }",
+    );
+    project.save("openapi.yaml", &missing);
+    let failed = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
+    failed.assert_problem(422, "reload-failed", "admin");
+    assert!(failed.text().contains("schemas/missing.yaml"), "{}", failed.text());
+    hides(failed.text());
+    hides(&status(addr).await.to_string());
+    // Then to one outside the spec's directory, through a symlink.
+    let elsewhere = TempDir::new("reload-elsewhere");
+    let outside = elsewhere.write("outside.yaml", "type: object\n");
+    std::fs::create_dir(project.dir.path().join("schemas")).expect("schemas/");
+    std::os::unix::fs::symlink(&outside, project.dir.path().join("schemas/missing.yaml")).expect("a symlink");
+    let failed = send(addr, Method::POST, "/__mock/reload", &[], b"").await;
+    failed.assert_problem(422, "reload-failed", "admin");
+    assert!(failed.text().contains("outside"), "{}", failed.text());
+    hides(failed.text());
+    for dir in [elsewhere.path().to_path_buf(), outside.canonicalize().unwrap()] {
+        assert!(
+            !failed.text().contains(&*dir.to_string_lossy()),
+            "{dir:?} in {}",
+            failed.text()
+        );
+    }
+}
+
+/// Polls `check` until it holds, for at most 5 s.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) -> Duration {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn an_edit_of_a_file_the_spec_refs_in_a_subdirectory_is_applied_and_other_files_are_not_watched() {
+    let project = Project::new();
+    std::fs::create_dir(project.dir.path().join("schemas")).expect("schemas/");
+    project.save(
+        "schemas/note.yaml",
+        "type: object\nrequired: [text]\nproperties: { text: { type: string } }\n",
+    );
+    let note = "schema: { type: object, required: [text], properties: { text: { type: string } } }";
+    assert!(SPEC.contains(note));
+    project.save(
+        "openapi.yaml",
+        &SPEC.replace(note, "schema: { $ref: 'schemas/note.yaml' }"),
+    );
+    let binary = project.start(&[]);
+    let addr = binary.addr;
+    let config = status(addr).await["config"].clone();
+    assert!(
+        config["files"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("schemas/note.yaml")),
+        "{config:#}"
+    );
+
+    // A document beside the spec that it does not read changes nothing.
+    project.save("unrelated.yaml", "not: read\n");
+    project.save("unrelated.json", "{}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(status(addr).await["config"]["generation"], 1, "{}", binary.stderr());
+
+    let json = [("content-type", "application/json")];
+    let post = || async {
+        send(addr, Method::POST, "/notes", &json, br#"{"text":"t"}"#)
+            .await
+            .status
+    };
+    assert_eq!(post().await, 200);
+    project.save(
+        "schemas/note.yaml",
+        "type: object\nrequired: [text, title]\nproperties: { text: { type: string }, title: { type: string } }\n",
+    );
+    let took = eventually("the schema's edit refuses a note without a title", || async {
+        post().await == 400
+    })
+    .await;
+    assert!(took < APPLIED_WITHIN + Duration::from_millis(200), "{took:?}");
+
+    // An edit of the spec itself.
+    project.save(
+        "openapi.yaml",
+        &spec("s2").replace(note, "schema: { $ref: 'schemas/note.yaml' }"),
+    );
+    let spec_version = || async { get(addr, "/version").await.header("x-spec").map(str::to_string) };
+    eventually("the spec's edit", || async {
+        spec_version().await.as_deref() == Some("s2")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_scenarios_directory_replaced_whole_is_watched_again() {
+    let project = Project::new();
+    let binary = project.start(&[]);
+    let addr = binary.addr;
+    let version = || async { get(addr, "/version").await.json()["scenario"].clone() };
+    assert_eq!(version().await, "s1");
+
+    // `rm -rf scenarios && cp -r elsewhere/scenarios .`
+    let scenarios = project.dir.path().join("scenarios");
+    std::fs::remove_dir_all(&scenarios).expect("remove scenarios/");
+    let config = config_once(addr, |config| config["watching"] == false).await;
+    assert!(!config["error"].is_null(), "no scenarios directory: {config:#}");
+    std::fs::create_dir(&scenarios).expect("scenarios/ again");
+    std::fs::write(scenarios.join("default.yaml"), default_scenario("s2")).expect("a scenario");
+    eventually("the new directory's scenario", || async { version().await == "s2" }).await;
+    let config = config_once(addr, |config| config["watching"] == true).await;
+    assert!(config["error"].is_null(), "{config:#}");
+
+    // The new directory is watched: an edit in it is applied.
+    project.save("scenarios/default.yaml", &default_scenario("s3"));
+    eventually("an edit in the new directory", || async { version().await == "s3" }).await;
+}
+
+#[tokio::test]
+async fn a_save_that_start_up_read_missed_is_reloaded_at_once() {
+    let project = Project::new();
+    // What a save during start-up leaves: a file modified after the inputs were read.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(project.dir.path().join("scenarios/default.yaml"))
+        .expect("the scenario");
+    file.set_modified(later).expect("set the modification time");
+    let binary = project.start(&[]);
+    let config = config_once(binary.addr, |config| config["generation"] == 2).await;
+    assert!(config["error"].is_null(), "{config:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_answer_mixes_the_spec_of_one_configuration_with_the_scenario_of_another() {
+    let project = Project::new();
+    let binary = project.start(&["--no-watch"]);
+    let clients = Clients::start(binary.addr, 4).await;
+    for v in 2..=120 {
+        let v = format!("s{v}");
+        project.save("openapi.yaml", &spec(&v));
+        project.save("scenarios/default.yaml", &default_scenario(&v));
+        let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+        assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    }
+    let answers: Vec<Seen> = clients.stop().await.into_iter().flatten().collect();
+    let versions: std::collections::BTreeSet<&str> = answers.iter().map(|s| s.scenario.as_str()).collect();
+    assert!(versions.len() > 5, "answers from few configurations: {versions:?}");
+    for answer in &answers {
+        assert_eq!(
+            answer.spec, answer.scenario,
+            "the spec and the scenario of one configuration: {answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn removing_the_scenario_named_by_dash_dash_scenario_is_a_broken_change() {
+    let project = Project::new();
+    let binary = project.start(&["--no-watch", "--scenario", "gone"]);
+    std::fs::remove_file(project.dir.path().join("scenarios/gone.yaml")).expect("remove gone.yaml");
+    let failed = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    let problem = failed.assert_problem(422, "reload-failed", "admin");
+    let error = &problem["config"]["error"];
+    assert_eq!(error["file"], "--scenario", "{problem:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown scenario `gone`"),
+        "{problem:#}"
+    );
+    assert_eq!(problem["config"]["generation"], 1);
+}
+
+/// A scenario whose stream script sends `v` twice, a moment apart.
+fn scripted(v: &str) -> String {
+    format!(
+        "description: script {v}\nrules:\n  - when: {{ operation: feed }}\n    stream:\n      - send: {{ json: {{ text: \"{v}-a\" }} }}\n      - wait: 600ms\n      - send: {{ json: {{ text: \"{v}-b\" }} }}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_script_in_progress_runs_to_its_end_as_it_was_loaded() {
+    let project = Project::new();
+    project.save("scenarios/scripted.yaml", &scripted("s1"));
+    let binary = project.start(&["--no-watch"]);
+    let switch = [("x-mock-scenario", "scripted")];
+    let text = |message: Option<Result<WsMessage, WsError>>| match message {
+        Some(Ok(WsMessage::Text(text))) => serde_json::from_str::<Value>(&text).expect("JSON")["text"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string(),
+        other => panic!("expected a text frame, got {other:?}"),
+    };
+    let mut stream = ws_open(binary.addr, "/feed?__session=scripted", &switch).await;
+    assert_eq!(text(ws_next(&mut stream, Duration::from_secs(3)).await), "s1-a");
+    project.save("scenarios/scripted.yaml", &scripted("s2"));
+    let reloaded = send(binary.addr, Method::POST, "/__mock/reload", &[], b"").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    assert_eq!(
+        text(ws_next(&mut stream, Duration::from_secs(3)).await),
+        "s1-b",
+        "as loaded"
+    );
+    let mut again = ws_open(binary.addr, "/feed?__session=scripted", &[]).await;
+    assert_eq!(
+        text(ws_next(&mut again, Duration::from_secs(3)).await),
+        "s2-a",
+        "a new stream runs the new script"
+    );
 }

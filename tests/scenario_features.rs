@@ -1008,19 +1008,23 @@ async fn admin_puts_resets_and_describes_sessions() {
     let unused = admin(addr, Method::GET, "/__mock/sessions/never-used", "").await;
     unused.assert_problem(404, "unknown-session", "admin");
 
-    // Errors are problems.
-    let unknown = admin(
-        addr,
-        Method::PUT,
-        "/__mock/sessions/admin-1/scenario",
-        r#"{"name":"no-such-scenario"}"#,
-    )
-    .await;
-    let problem = unknown.assert_problem(400, "unknown-scenario", "scenario");
-    assert!(problem["known_scenarios"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("vanity-taken")));
+    // Errors are problems; an unknown scenario creates no session.
+    for session in ["admin-1", "never-put"] {
+        let unknown = admin(
+            addr,
+            Method::PUT,
+            &format!("/__mock/sessions/{session}/scenario"),
+            r#"{"name":"no-such-scenario"}"#,
+        )
+        .await;
+        let problem = unknown.assert_problem(400, "unknown-scenario", "scenario");
+        assert!(problem["known_scenarios"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("vanity-taken")));
+    }
+    let unused = admin(addr, Method::GET, "/__mock/sessions/never-put", "").await;
+    unused.assert_problem(404, "unknown-session", "admin");
     for bad in ["not json", r#"{"scenario":"default"}"#, r#"{"name":7}"#, ""] {
         let json = [("content-type", "application/json")];
         let reply = send(

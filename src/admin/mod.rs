@@ -32,8 +32,14 @@ pub const PREFIX: &str = "/__mock/";
 /// percent-encoded), which reads files: the server runs it where blocking
 /// holds up no other request.
 pub fn reloads(method: &Method, path: &str) -> bool {
-    let route = path.strip_prefix(PREFIX).map(crate::uri::decode_component);
-    method == Method::POST && route.is_some_and(|route| route.is_ok_and(|route| route == "reload"))
+    method == Method::POST && route(path).is_ok_and(|segments| segments == ["reload"])
+}
+
+/// The segments of an admin path after the prefix, decoded: session ids
+/// are "any string", they arrive percent-encoded.
+fn route(path: &str) -> Result<Vec<String>, crate::uri::DecodeError> {
+    let path = path.strip_prefix(PREFIX).unwrap_or("");
+    path.split('/').map(crate::uri::decode_component).collect()
 }
 
 impl App {
@@ -43,10 +49,7 @@ impl App {
         if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
-        let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
-        // Session ids are "any string": they arrive percent-encoded in the path.
-        let decoded: Result<Vec<String>, _> = path.split('/').map(crate::uri::decode_component).collect();
-        let decoded = match decoded {
+        let decoded = match route(parts.uri.path()) {
             Ok(decoded) => decoded,
             Err(error) => return self.problem(Problem::admin_bad_body(&format!("the admin path: {error}")), parts),
         };
@@ -245,39 +248,30 @@ impl App {
             .ok()
             .and_then(|v| v.get("name")?.as_str().map(str::to_string))
             .ok_or_else(|| Problem::admin_bad_body("expected a JSON body `{\"name\": \"SCENARIO\"}`"))?;
-        self.restart_session(id, |configuration, _| {
-            let scenario = configuration.scenarios.get(&name).cloned().ok_or_else(|| {
-                let known: Vec<&str> = configuration.scenarios.names().collect();
-                Problem::unknown_scenario(&name, &known)
-            })?;
-            Ok(Some(scenario))
-        })
+        self.restart_session(id, Some(&name))
     }
 
     fn reset_session(&self, id: &str) -> Result<Value, Problem> {
-        self.restart_session(id, |_, session| Ok(session.scenario.clone()))
+        self.restart_session(id, None)
     }
 
-    /// Starts session `id` afresh in the scenario `choose` picks from the
-    /// configuration in force (the session mapped to it first), and tells
-    /// its streams.
-    fn restart_session(
-        &self,
-        id: &str,
-        choose: impl Fn(&Configuration, &SessionState) -> Result<Option<Arc<Scenario>>, Problem>,
-    ) -> Result<Value, Problem> {
+    /// Starts session `id` afresh in scenario `name` of the configuration
+    /// in force (`None`: its own, once mapped to that configuration), and
+    /// tells its streams. An unknown scenario creates no session.
+    fn restart_session(&self, id: &str, name: Option<&str>) -> Result<Value, Problem> {
         let restarted = self.in_current(|configuration| {
+            let chosen = match name.map(|name| named_scenario(configuration, name)).transpose() {
+                Ok(chosen) => chosen,
+                Err(unknown) => return Ok(Err(unknown)),
+            };
             let shared = self.sessions().get(id, || configuration.fresh_session());
             let mut session = shared.lock();
             configuration.adopt(&mut session)?;
-            let described = choose(configuration, &session).map(|scenario| {
-                session.restart(scenario);
-                self.describe(id, &session)
-            });
-            Ok((shared.clone(), described))
+            let scenario = chosen.or_else(|| session.scenario.clone());
+            session.restart(scenario);
+            Ok(Ok((shared.clone(), self.describe(id, &session))))
         });
-        let (shared, described) = restarted?;
-        let described = described?;
+        let (shared, described) = restarted??;
         shared.publish(Event::restarted());
         Ok(described)
     }
@@ -303,6 +297,14 @@ impl App {
         }
         described
     }
+}
+
+/// The scenario `name` of `configuration`, or the problem naming those it has.
+fn named_scenario(configuration: &Configuration, name: &str) -> Result<Arc<Scenario>, Problem> {
+    configuration.scenarios.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = configuration.scenarios.names().collect();
+        Problem::unknown_scenario(name, &known)
+    })
 }
 
 /// Routes that take a body take JSON, and say so: a web page's form cannot

@@ -25,7 +25,8 @@ pub struct Configuration {
     /// 1 for the configuration loaded at start-up, one more per reload.
     pub generation: u64,
     pub loaded_at: SystemTime,
-    /// The spec, each fixture and each scenario file, as diagnostics name them.
+    /// The spec, the files its `$ref`s reach, each fixture and each
+    /// scenario file, as diagnostics name them.
     pub files: Vec<String>,
 }
 
@@ -42,6 +43,7 @@ impl Configuration {
             seed,
         } = inputs;
         let files = std::iter::once(spec.file.clone())
+            .chain(spec.referenced.iter().cloned())
             .chain(
                 fixtures
                     .names()

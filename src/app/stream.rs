@@ -55,6 +55,13 @@ pub struct StreamPlan {
     headers: HeaderMap,
 }
 
+impl StreamPlan {
+    /// The generation of the configuration the handshake read.
+    pub fn generation(&self) -> u64 {
+        self.configuration.generation
+    }
+}
+
 pub enum StreamMode {
     /// Send the operation's answer now, then again whenever the session changes it.
     Live {
@@ -240,9 +247,10 @@ impl App {
     /// streams, unless it reads the stream's handshake.
     pub fn live_frame(&self, plan: &StreamPlan) -> LiveFrame {
         let framed = self.in_current(|config| {
-            let operation = match config.generation == plan.configuration.generation {
-                true => Some(plan.operation),
-                false => config.operation_index(&plan.operation_id),
+            let operation = if config.generation == plan.configuration.generation {
+                Some(plan.operation)
+            } else {
+                config.operation_index(&plan.operation_id)
             };
             let Some(operation) = operation else {
                 return Ok(close_for(format!(

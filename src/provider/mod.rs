@@ -12,7 +12,7 @@ mod target;
 mod wire;
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,8 +122,14 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
 /// `serve` compiles it (operations, fixtures and templates checked, an
 /// unknown name refused); only its request matches are used.
 fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let sources = Sources::resolve(args.spec.clone(), args.fixtures.clone(), args.scenarios.clone(), &cwd);
+    // Found in the working directory, the inputs are named relative to it:
+    // clients see their names, never where they sit.
+    let sources = Sources::resolve(
+        args.spec.clone(),
+        args.fixtures.clone(),
+        args.scenarios.clone(),
+        Path::new(""),
+    );
     let Some(name) = &args.scenario else {
         return Ok((sources.load_spec()?, None));
     };

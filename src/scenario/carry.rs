@@ -29,25 +29,24 @@ impl SessionState {
     /// session starts `start` afresh, with a notice saying so. No scenario
     /// (none was there to start in): `start`, as a new session would.
     pub fn carry_into(&mut self, catalog: &Catalog, start: Option<&Arc<Scenario>>, generation: u64, reloaded_at: &str) {
-        let kept = self
-            .scenario
-            .clone()
-            .and_then(|old| Some((catalog.get(&old.name)?.clone(), old)));
-        match (kept, self.scenario.clone()) {
-            (Some((new, old)), _) => {
+        let old = self.scenario.clone();
+        match (old.as_ref().and_then(|old| catalog.get(&old.name)), old) {
+            (Some(new), Some(old)) => {
                 self.counters = new
                     .rules
                     .iter()
                     .map(|rule| {
-                        let same = |o: &&Arc<super::Rule>| o.label == rule.label && o.operation_id == rule.operation_id;
-                        let before = old.rules.iter().position(|o| same(&o));
-                        before.and_then(|index| self.counters.get(index)).copied().unwrap_or(0)
+                        let same = |(o, _): &(&Arc<super::Rule>, _)| {
+                            o.label == rule.label && o.operation_id == rule.operation_id
+                        };
+                        let before = old.rules.iter().zip(&self.counters).find(same);
+                        before.map_or(0, |(_, calls)| *calls)
                     })
                     .collect();
                 if !new.has_state(&self.state) {
                     self.state = new.initial.clone();
                 }
-                self.scenario = Some(new);
+                self.scenario = Some(new.clone());
                 // Keyed by rule index, which may now be another rule.
                 self.renders.clear();
                 self.changes += 1;
@@ -62,7 +61,7 @@ impl SessionState {
                     removed.name
                 ));
             }
-            (None, None) => self.restart(start.cloned()),
+            (_, None) => self.restart(start.cloned()),
         }
         self.generation = generation;
     }

@@ -32,6 +32,8 @@ pub const WEBSOCKET_EXTENSION: &str = "x-websocket";
 /// A loaded, compiled spec.
 pub struct Spec {
     pub file: String,
+    /// The files its `$ref`s reached, by the paths they were read from.
+    pub referenced: Vec<String>,
     pub title: String,
     pub operations: Vec<Operation>,
     pub router: Router,
@@ -101,6 +103,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
     }
     Ok(Spec {
         file: label.to_string(),
+        referenced: loader.docs.referenced(),
         title: document.info.title.clone(),
         operations,
         router,

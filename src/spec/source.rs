@@ -84,6 +84,18 @@ impl Documents {
         &self.root_file
     }
 
+    /// The files read besides the root, in order of their paths.
+    pub fn referenced(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .loaded
+            .keys()
+            .filter(|file| **file != self.root_file)
+            .map(|file| file.to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
     pub fn root(&self) -> Arc<Value> {
         self.loaded[&self.root_file].clone()
     }
@@ -194,15 +206,9 @@ impl Documents {
             )
         };
         let confinement =
-            Confinement::of(base_dir).map_err(|e| inside(format!("cannot read {}: {e}", base_dir.display())))?;
+            Confinement::of(base_dir).map_err(|e| inside(format!("cannot read the spec's directory: {e}")))?;
         let path = confinement.check(&path).map_err(inside)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::at_pointer(
-                from_file.as_ref(),
-                at_pointer,
-                format!("$ref to file `{relative}`: cannot read {}: {e}", path.display()),
-            )
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| inside(format!("cannot read it: {e}")))?;
         let value = parse_document(&key, &text, NodeBudget::Spec)?;
         self.loaded.insert(key.clone(), Arc::new(value));
         Ok(key)

@@ -369,12 +369,17 @@ async fn live<S: AsyncRead + AsyncWrite + Unpin>(
         }
         last = Some(frame);
     }
+    // A reload that came during the handshake may have told the session's
+    // streams before this one listened: then the frame is built again once.
+    let mut reloaded = app.configuration().generation != plan.generation();
     loop {
-        match plan.events.recv().await {
-            Ok(event) if !event.changed => continue,
-            // Behind: the session is read afresh anyway.
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return None,
+        if !std::mem::take(&mut reloaded) {
+            match plan.events.recv().await {
+                Ok(event) if !event.changed => continue,
+                // Behind: the session is read afresh anyway.
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return None,
+            }
         }
         match app.live_frame(plan) {
             LiveFrame::Send(frame) if last.as_ref() != Some(&frame) => {
