@@ -133,7 +133,7 @@ impl App {
             start_scenario,
             seed,
         } = inputs;
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
         let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
         let catalog = load_catalog(scenarios.clone(), &spec, &responder, &fixtures, seed)?;
         // Values followed through the store, once every file loads on its own.
