@@ -381,6 +381,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_schema_2020_values_are_respected() {
+        let schema = json!({"type": "object", "required": ["a", "b", "c", "d", "e"], "properties": {
+            "a": {"type": ["string", "null"]},
+            "b": {"const": 3, "type": "integer"},
+            "c": {"type": "string", "examples": ["first", "second"]},
+            "d": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string", "const": "x"}], "items": false},
+            "e": {"$ref": "#/$defs/E", "examples": ["given"]}},
+            "$defs": {"E": {"type": "string"}}});
+        let value = generate(&schema, 7);
+        assert!(value["a"].is_string(), "{value}");
+        assert_eq!(value["b"], 3);
+        assert_eq!(value["c"], "first");
+        assert!(
+            value["d"][0].is_i64() && value["d"][1] == "x" && value["d"].as_array().unwrap().len() == 2,
+            "{value}"
+        );
+        assert_eq!(value["e"], "given");
+    }
+
+    #[test]
     fn full_int64_ranges_and_huge_sizes_are_generated_safely() {
         let int64 = json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX});
         assert!(generate(&int64, 7).is_i64());

@@ -678,6 +678,52 @@ mod tests {
         assert_eq!(converted["allOf"][1]["then"], json!({"$ref": "#/$defs/Cat"}));
     }
 
+    fn convert_31(direction: Direction, document: Value, pointer: &str) -> Value {
+        let mut docs = Documents::new("spec.yaml", None, document.clone());
+        let mut set = SchemaSet::new(direction).in_dialect(Dialect::JsonSchema);
+        let file = docs.root_file().clone();
+        let schema = document.pointer(pointer).unwrap().clone();
+        set.convert(&mut docs, &file, pointer, &schema).unwrap()
+    }
+
+    #[test]
+    fn json_schema_keywords_are_kept_as_written() {
+        let schema = json!({"type": ["string", "null"], "exclusiveMinimum": 1, "nullable": false, "const": "a",
+            "prefixItems": [true, {"type": "integer"}], "items": false, "unevaluatedProperties": false,
+            "dependentRequired": {"a": ["b"]}, "if": {"required": ["a"]}, "then": {"required": ["c"]}});
+        let converted = convert_31(Direction::Request, json!({ "s": schema.clone() }), "/s");
+        assert_eq!(converted, schema);
+    }
+
+    #[test]
+    fn a_ref_keeps_its_siblings_and_read_only_is_still_per_direction() {
+        let document = json!({"components": {"schemas": {"N": {"type": "object"}}}, "s": {"type": "object",
+            "required": ["id", "n"], "properties": {"id": {"type": "integer", "readOnly": true},
+            "n": {"$ref": "#/components/schemas/N", "minProperties": 1}}}});
+        let request = convert_31(Direction::Request, document.clone(), "/s");
+        assert_eq!(request["required"], json!(["n"]));
+        assert_eq!(
+            request["properties"]["n"],
+            json!({"$ref": "#/$defs/N", "minProperties": 1})
+        );
+        assert_eq!(
+            convert_31(Direction::Response, document, "/s")["required"],
+            json!(["id", "n"])
+        );
+    }
+
+    #[test]
+    fn a_content_encoding_is_asserted() {
+        let converted = convert_31(
+            Direction::Request,
+            json!({"s": {"type": "string", "contentEncoding": "base64"}}),
+            "/s",
+        );
+        let validator = jsonschema::validator_for(&converted).unwrap();
+        assert!(validator.is_valid(&json!("c3BlY21vY2s=")));
+        assert!(!validator.is_valid(&json!("not base64!")));
+    }
+
     #[test]
     fn unresolved_ref_names_the_pointer() {
         let doc = json!({"s": {"$ref": "#/components/schemas/Missing"}});
