@@ -353,6 +353,10 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
             "s.yaml:13:60: `$id` is not supported",
         ),
         (
+            ("paths:", "externalDocs: {url: 5}\npaths:"),
+            "s.yaml:3:15: not a valid OpenAPI 3.1 document: invalid type: number",
+        ),
+        (
             ("openapi: 3.1.0", "openapi: 3.2.0"),
             "expected an OpenAPI 3.0.x or 3.1.x document, found version `3.2.0`",
         ),

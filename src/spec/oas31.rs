@@ -157,11 +157,12 @@ type Refusal = fn(&Value) -> Option<String>;
 type KindRefusal = fn(&Value, Kind) -> Option<String>;
 
 fn refused_part(document: &Value) -> Option<(String, String)> {
-    let top: [(&str, Refusal); 4] = [
+    let top: [(&str, Refusal); 5] = [
         ("info", refused::<openapiv3::Info>),
         ("servers", refused::<Vec<openapiv3::Server>>),
         ("security", refused::<Vec<openapiv3::SecurityRequirement>>),
         ("tags", refused::<Vec<openapiv3::Tag>>),
+        ("externalDocs", refused::<openapiv3::ExternalDocumentation>),
     ];
     for (field, check) in top {
         if let Some(message) = document.get(field).and_then(check) {
