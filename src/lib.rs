@@ -1,4 +1,4 @@
-//! specmock: a mock and contract-testing server driven by an OpenAPI 3.0
+//! specmock: a mock and contract-testing server driven by an OpenAPI 3.0 or 3.1
 //! document. The binary is a thin CLI over this library; Rust tests can
 //! embed the same server with [`MockServer`].
 

@@ -13,7 +13,7 @@ use specmock::logging;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
 
-/// A mock and contract-testing server driven by an OpenAPI 3.0 document.
+/// A mock and contract-testing server driven by an OpenAPI 3.0 or 3.1 document.
 #[derive(Parser)]
 #[command(name = "specmock", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -35,7 +35,7 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// The OpenAPI 3.0 document (YAML or JSON). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    /// The OpenAPI 3.0 or 3.1 document (YAML or JSON). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     /// Directory of fixture files (response bodies). Default: ./fixtures beside ./openapi.yaml, or the embedded ones.

@@ -51,7 +51,7 @@ impl Configuration {
             )
             .chain(scenarios.iter().map(|source| source.label.clone()))
             .collect();
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
         let responder = Responder::build(&spec, &fixtures, seed, &mut warnings)?;
         let catalog = load_catalog(scenarios.clone(), &spec, &responder, &fixtures, seed)?;
         // Values followed through the store, once every file loads on its own.

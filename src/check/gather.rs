@@ -52,6 +52,8 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
         .chain(scenario_sources.iter().map(|s| (Kind::Scenario, s.label.clone())));
     report.inputs.extend(inputs.map(|(kind, label)| Input { kind, label }));
 
+    report.webhooks = spec.webhooks.clone();
+    spec.warnings.iter().cloned().for_each(|d| report.warning(d));
     let spec_subject = Subject::Input(spec_label.clone());
     let mut positions = SpecPositions::new(&spec_label, &text, base_dir);
     let lint = spec_lint::lint(&mut spec, &mut positions, &spec_subject);

@@ -21,6 +21,9 @@ pub(super) fn text(report: &Report) -> String {
         }
         out.push_str(&table(&report.coverage));
     }
+    if !report.webhooks.is_empty() {
+        let _ = writeln!(out, "\nwebhooks (declared, not served): {}", report.webhooks.join(", "));
+    }
     let _ = writeln!(
         out,
         "\n{}, {}",
@@ -73,6 +76,7 @@ pub(super) fn json(report: &Report, strict: bool) -> String {
             "status": pair.status,
             "reached_by": pair.reached_by,
         })).collect::<Vec<_>>(),
+        "webhooks": report.webhooks,
         "summary": {
             "inputs": report.inputs.len(),
             "problems": report.problems.len(),

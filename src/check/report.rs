@@ -108,6 +108,8 @@ pub struct Report {
     pub problems: Vec<Finding>,
     pub warnings: Vec<Finding>,
     pub coverage: Vec<Pair>,
+    /// The spec's webhooks (`NAME METHOD`): declared, not served.
+    pub webhooks: Vec<String>,
 }
 
 impl Report {

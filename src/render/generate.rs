@@ -45,6 +45,14 @@ struct Generator<'d> {
 
 impl<'d> Generator<'d> {
     fn value(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
+        if depth > MAX_DEPTH || self.values_left == 0 {
+            return Value::Null;
+        }
+        // Before a `$ref`: in 2020-12 its siblings apply too.
+        if let Some(given) = given(schema) {
+            self.values_left -= 1;
+            return given.clone();
+        }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let target = reference.strip_prefix('#').and_then(|p| self.document.pointer(p));
             let Some(target) = target.filter(|_| self.stack.len() < MAX_REFERENCE_DEPTH) else {
@@ -55,15 +63,7 @@ impl<'d> Generator<'d> {
             self.stack.pop();
             return value;
         }
-        if depth > MAX_DEPTH || self.values_left == 0 {
-            return Value::Null;
-        }
         self.values_left -= 1;
-        for keyword in ["const", "example", "default"] {
-            if let Some(value) = schema.get(keyword) {
-                return value.clone();
-            }
-        }
         if let Some(Value::Array(options)) = schema.get("enum") {
             if let Some(first) = options.iter().find(|o| !o.is_null()) {
                 return first.clone();
@@ -83,7 +83,7 @@ impl<'d> Generator<'d> {
         match type_of(schema).or_else(|| implied_type(schema)) {
             Some("object") => self.object(schema, depth),
             Some("array") => self.array(schema, name, depth),
-            Some("string") => self.string(schema, name),
+            Some("string") => self.string(schema, name, depth),
             Some("integer") => Value::from(self.integer(schema)),
             Some("number") => self.number(schema),
             Some("boolean") => Value::Bool(self.rng.next_u64().is_multiple_of(2)),
@@ -195,8 +195,14 @@ impl<'d> Generator<'d> {
             .get("maxItems")
             .and_then(Value::as_u64)
             .map_or(usize::MAX, |m| m as usize);
-        let Some(items) = schema.get("items") else {
-            return Value::Array(Vec::new());
+        // A tuple's positions first (2020-12), then `items` for the rest.
+        let prefix = schema.get("prefixItems").and_then(Value::as_array);
+        let mut values: Vec<Value> = Vec::new();
+        for position in prefix.into_iter().flatten().take(max) {
+            values.push(self.value(position, name, depth + 1));
+        }
+        let Some(items) = schema.get("items").filter(|items| items.is_object()) else {
+            return Value::Array(values);
         };
         let wanted = if self.recurses(schema) || depth >= OPTIONAL_DEPTH {
             min
@@ -205,7 +211,6 @@ impl<'d> Generator<'d> {
         }
         .min(max);
         let unique = schema.get("uniqueItems") == Some(&Value::Bool(true));
-        let mut values: Vec<Value> = Vec::with_capacity(wanted);
         let mut attempts = 0;
         while values.len() < wanted && self.values_left > 0 && attempts < wanted * 4 + 4 {
             attempts += 1;
@@ -217,7 +222,21 @@ impl<'d> Generator<'d> {
         Value::Array(values)
     }
 
-    fn string(&mut self, schema: &Value, name: &str) -> Value {
+    fn string(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
+        if let Some(encoded) = schema
+            .get("contentEncoding")
+            .and_then(Value::as_str)
+            .and_then(encoded_sample)
+        {
+            return Value::String(encoded.to_string());
+        }
+        let media_type = schema.get("contentMediaType").and_then(Value::as_str);
+        if media_type.is_some_and(crate::validate::is_json) {
+            let inner = schema
+                .get("contentSchema")
+                .map_or(Value::Null, |inner| self.value(inner, name, depth + 1));
+            return Value::String(inner.to_string());
+        }
         let n = self.rng.next_u64();
         let text = match schema.get("format").and_then(Value::as_str) {
             Some("date-time") => format_timestamp(n, true),
@@ -282,10 +301,30 @@ impl<'d> Generator<'d> {
 fn implied_type(schema: &Value) -> Option<&'static str> {
     if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
         Some("object")
-    } else if schema.get("items").is_some() {
+    } else if schema.get("items").is_some() || schema.get("prefixItems").is_some() {
         Some("array")
     } else {
         None
+    }
+}
+
+/// A value the schema gives: `const`, the first of `examples` (2020-12),
+/// `example` (OAS 3.0), `default`.
+fn given(schema: &Value) -> Option<&Value> {
+    schema
+        .get("const")
+        .or_else(|| schema.get("examples")?.as_array()?.first())
+        .or_else(|| schema.get("example"))
+        .or_else(|| schema.get("default"))
+}
+
+/// Text in a `contentEncoding` (the bytes `specmock`).
+fn encoded_sample(encoding: &str) -> Option<&'static str> {
+    match encoding.to_ascii_lowercase().as_str() {
+        "base64" => Some("c3BlY21vY2s="),
+        "base64url" => Some("c3BlY21vY2s"),
+        "base16" => Some("737065636d6f636b"),
+        _ => None,
     }
 }
 
@@ -340,6 +379,26 @@ fn month_day(day_of_year: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_schema_2020_values_are_respected() {
+        let schema = json!({"type": "object", "required": ["a", "b", "c", "d", "e"], "properties": {
+            "a": {"type": ["string", "null"]},
+            "b": {"const": 3, "type": "integer"},
+            "c": {"type": "string", "examples": ["first", "second"]},
+            "d": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string", "const": "x"}], "items": false},
+            "e": {"$ref": "#/$defs/E", "examples": ["given"]}},
+            "$defs": {"E": {"type": "string"}}});
+        let value = generate(&schema, 7);
+        assert!(value["a"].is_string(), "{value}");
+        assert_eq!(value["b"], 3);
+        assert_eq!(value["c"], "first");
+        assert!(
+            value["d"][0].is_i64() && value["d"][1] == "x" && value["d"].as_array().unwrap().len() == 2,
+            "{value}"
+        );
+        assert_eq!(value["e"], "given");
+    }
 
     #[test]
     fn full_int64_ranges_and_huge_sizes_are_generated_safely() {

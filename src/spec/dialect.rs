@@ -23,9 +23,20 @@ pub enum Direction {
     Response,
 }
 
+/// What a document's Schema Objects are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OAS 3.0's own: converted keyword by keyword.
+    Oas30,
+    /// OAS 3.1's, JSON Schema 2020-12: kept as written, references and
+    /// `required` (per direction) rewritten.
+    JsonSchema,
+}
+
 /// All schemas converted for one direction.
 pub struct SchemaSet {
     direction: Direction,
+    dialect: Dialect,
     defs: Map<String, Value>,
     names: HashMap<RefTarget, String>,
     pending: Vec<(RefTarget, String)>,
@@ -68,11 +79,16 @@ impl SchemaSet {
     pub fn new(direction: Direction) -> Self {
         Self {
             direction,
+            dialect: Dialect::Oas30,
             defs: Map::new(),
             names: HashMap::new(),
             pending: Vec::new(),
             written: HashMap::new(),
         }
+    }
+
+    pub fn in_dialect(self, dialect: Dialect) -> Self {
+        Self { dialect, ..self }
     }
 
     pub fn defs(&self) -> &Map<String, Value> {
@@ -189,6 +205,9 @@ impl SchemaSet {
         pointer: &str,
         schema: &Value,
     ) -> Result<Value, Diagnostic> {
+        if self.dialect == Dialect::JsonSchema {
+            return self.convert_json_schema(docs, file, pointer, schema);
+        }
         let Value::Object(map) = schema else {
             return Err(Diagnostic::at_pointer(
                 file.as_ref(),
@@ -198,21 +217,7 @@ impl SchemaSet {
         };
         if let Some(reference) = map.get("$ref") {
             // OAS 3.0: siblings of $ref are ignored.
-            let reference = reference
-                .as_str()
-                .ok_or_else(|| Diagnostic::at_pointer(file.as_ref(), pointer, "$ref must be a string"))?;
-            let target = docs.target(file, pointer, reference)?;
-            if docs.value(&target).is_none() {
-                return Err(unresolved(
-                    &RefTarget {
-                        file: file.clone(),
-                        pointer: pointer.to_string(),
-                    },
-                    reference,
-                ));
-            }
-            let name = self.name_for(docs, target);
-            return Ok(json!({ "$ref": format!("#/$defs/{}", escape_pointer_token(&name)) }));
+            return Ok(json!({ "$ref": self.reference(docs, file, pointer, reference)? }));
         }
 
         let mut out = Map::new();
@@ -236,19 +241,7 @@ impl SchemaSet {
             out.insert("properties".into(), Value::Object(converted));
         }
         if let Some(required) = map.get("required") {
-            let names = required.as_array().ok_or_else(|| {
-                Diagnostic::at_pointer(file.as_ref(), pointer, "`required` must be a list of property names")
-            })?;
-            let mut kept = Vec::new();
-            for name in names {
-                let excluded = match name.as_str().and_then(|n| map.get("properties")?.get(n)) {
-                    Some(property) => self.excluded_in_direction(docs, file, pointer, property)?,
-                    None => false,
-                };
-                if !excluded {
-                    kept.push(name.clone());
-                }
-            }
+            let kept = self.required(docs, file, pointer, map, required)?;
             if !kept.is_empty() {
                 out.insert("required".into(), Value::Array(kept));
             }
@@ -300,6 +293,151 @@ impl SchemaSet {
         if map.get("nullable") == Some(&Value::Bool(true)) {
             out = make_nullable(out);
         }
+        Ok(Value::Object(out))
+    }
+
+    /// A `$ref` to a schema anywhere (this file or another) as a reference
+    /// into the standalone document's `$defs`, the target converted too.
+    fn reference(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        reference: &Value,
+    ) -> Result<String, Diagnostic> {
+        let reference = reference
+            .as_str()
+            .ok_or_else(|| Diagnostic::at_pointer(file.as_ref(), pointer, "$ref must be a string"))?;
+        let target = docs.target(file, pointer, reference)?;
+        if docs.value(&target).is_none() {
+            return Err(unresolved(
+                &RefTarget {
+                    file: file.clone(),
+                    pointer: pointer.to_string(),
+                },
+                reference,
+            ));
+        }
+        let name = self.name_for(docs, target);
+        Ok(format!("#/$defs/{}", escape_pointer_token(&name)))
+    }
+
+    /// The names of `required` that hold in this direction.
+    fn required(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        map: &Map<String, Value>,
+        required: &Value,
+    ) -> Result<Vec<Value>, Diagnostic> {
+        let names = required.as_array().ok_or_else(|| {
+            Diagnostic::at_pointer(file.as_ref(), pointer, "`required` must be a list of property names")
+        })?;
+        let mut kept = Vec::new();
+        for name in names {
+            let excluded = match name.as_str().and_then(|n| map.get("properties")?.get(n)) {
+                Some(property) => self.excluded_in_direction(docs, file, pointer, property)?,
+                None => false,
+            };
+            if !excluded {
+                kept.push(name.clone());
+            }
+        }
+        Ok(kept)
+    }
+
+    /// A 2020-12 schema (OAS 3.1): every keyword kept, the subschemas in it
+    /// converted in turn (their references, their `required`).
+    fn convert_json_schema(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        schema: &Value,
+    ) -> Result<Value, Diagnostic> {
+        let map = match schema {
+            Value::Bool(_) => return Ok(schema.clone()),
+            Value::Object(map) => map,
+            other => {
+                return Err(Diagnostic::at_pointer(
+                    file.as_ref(),
+                    pointer,
+                    format!("expected a Schema Object or a boolean, found {}", kind_of(other)),
+                ))
+            }
+        };
+        let mut out = Map::new();
+        for (keyword, value) in map {
+            let at = format!("{pointer}/{}", escape_pointer_token(keyword));
+            let converted = match keyword.as_str() {
+                "$ref" => Value::String(self.reference(docs, file, pointer, value)?),
+                // Reached by the pointers that name them, each converted as its own def.
+                "$defs" | "definitions" | "discriminator" => continue,
+                "$schema" if super::oas31::accepts_schema_dialect(value) => continue,
+                "$schema" => {
+                    return Err(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        format!(
+                            "unsupported `$schema` {value}: expected JSON Schema 2020-12 or `{}`",
+                            super::oas31::DEFAULT_DIALECT
+                        ),
+                    ))
+                }
+                "$id" | "$anchor" | "$dynamicRef" | "$dynamicAnchor" | "$recursiveRef" => {
+                    return Err(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        format!("`{keyword}` is not supported: reference schemas by JSON pointer (`#/components/schemas/Name`)"),
+                    ))
+                }
+                "items" | "additionalProperties" | "unevaluatedItems" | "unevaluatedProperties" | "contains"
+                | "propertyNames" | "not" | "if" | "then" | "else" | "contentSchema" => {
+                    self.convert_json_schema(docs, file, &at, value)?
+                }
+                "properties" | "patternProperties" | "dependentSchemas" => {
+                    let entries = value.as_object().ok_or_else(|| {
+                        Diagnostic::at_pointer(file.as_ref(), &at, format!("`{keyword}` must be a map of schemas"))
+                    })?;
+                    let mut converted = Map::new();
+                    for (name, entry) in entries {
+                        let entry_at = format!("{at}/{}", escape_pointer_token(name));
+                        converted.insert(name.clone(), self.convert_json_schema(docs, file, &entry_at, entry)?);
+                    }
+                    Value::Object(converted)
+                }
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                    let entries = value.as_array().ok_or_else(|| {
+                        Diagnostic::at_pointer(file.as_ref(), &at, format!("`{keyword}` must be a list of schemas"))
+                    })?;
+                    let mut converted = Vec::with_capacity(entries.len());
+                    for (index, entry) in entries.iter().enumerate() {
+                        converted.push(self.convert_json_schema(docs, file, &format!("{at}/{index}"), entry)?);
+                    }
+                    Value::Array(converted)
+                }
+                "required" => Value::Array(self.required(docs, file, pointer, map, value)?),
+                _ => value.clone(),
+            };
+            out.insert(keyword.clone(), converted);
+        }
+        if let Some(discriminator) = map.get("discriminator") {
+            self.apply_discriminator(docs, file, pointer, map, discriminator, &mut out)?;
+        }
+        // An annotation in 2020-12; a mock asserts it, as it asserts `format`.
+        if let Some(pattern) = map
+            .get("contentEncoding")
+            .and_then(Value::as_str)
+            .and_then(encoding_pattern)
+        {
+            if !out.contains_key("pattern") {
+                out.insert("pattern".into(), json!(pattern));
+            } else if let Value::Array(all_of) = out.entry("allOf").or_insert_with(|| json!([])) {
+                all_of.push(json!({ "pattern": pattern }));
+            }
+        }
+        add_integer_format_bounds(&mut out);
         Ok(Value::Object(out))
     }
 
@@ -424,6 +562,17 @@ fn add_integer_format_bounds(out: &mut Map<String, Value>) {
     }
 }
 
+/// The text a `contentEncoding` allows (RFC 4648), for the encodings a
+/// mock can check without decoding.
+fn encoding_pattern(encoding: &str) -> Option<&'static str> {
+    match encoding.to_ascii_lowercase().as_str() {
+        "base64" => Some("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
+        "base64url" => Some("^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$"),
+        "base16" => Some("^(?:[0-9A-Fa-f]{2})*$"),
+        _ => None,
+    }
+}
+
 fn make_nullable(mut out: Map<String, Value>) -> Map<String, Value> {
     if let Some(Value::Array(options)) = out.get_mut("enum") {
         if !options.contains(&Value::Null) {
@@ -527,6 +676,52 @@ mod tests {
             json!(["Cat", "Dog"])
         );
         assert_eq!(converted["allOf"][1]["then"], json!({"$ref": "#/$defs/Cat"}));
+    }
+
+    fn convert_31(direction: Direction, document: Value, pointer: &str) -> Value {
+        let mut docs = Documents::new("spec.yaml", None, document.clone());
+        let mut set = SchemaSet::new(direction).in_dialect(Dialect::JsonSchema);
+        let file = docs.root_file().clone();
+        let schema = document.pointer(pointer).unwrap().clone();
+        set.convert(&mut docs, &file, pointer, &schema).unwrap()
+    }
+
+    #[test]
+    fn json_schema_keywords_are_kept_as_written() {
+        let schema = json!({"type": ["string", "null"], "exclusiveMinimum": 1, "nullable": false, "const": "a",
+            "prefixItems": [true, {"type": "integer"}], "items": false, "unevaluatedProperties": false,
+            "dependentRequired": {"a": ["b"]}, "if": {"required": ["a"]}, "then": {"required": ["c"]}});
+        let converted = convert_31(Direction::Request, json!({ "s": schema.clone() }), "/s");
+        assert_eq!(converted, schema);
+    }
+
+    #[test]
+    fn a_ref_keeps_its_siblings_and_read_only_is_still_per_direction() {
+        let document = json!({"components": {"schemas": {"N": {"type": "object"}}}, "s": {"type": "object",
+            "required": ["id", "n"], "properties": {"id": {"type": "integer", "readOnly": true},
+            "n": {"$ref": "#/components/schemas/N", "minProperties": 1}}}});
+        let request = convert_31(Direction::Request, document.clone(), "/s");
+        assert_eq!(request["required"], json!(["n"]));
+        assert_eq!(
+            request["properties"]["n"],
+            json!({"$ref": "#/$defs/N", "minProperties": 1})
+        );
+        assert_eq!(
+            convert_31(Direction::Response, document, "/s")["required"],
+            json!(["id", "n"])
+        );
+    }
+
+    #[test]
+    fn a_content_encoding_is_asserted() {
+        let converted = convert_31(
+            Direction::Request,
+            json!({"s": {"type": "string", "contentEncoding": "base64"}}),
+            "/s",
+        );
+        let validator = jsonschema::validator_for(&converted).unwrap();
+        assert!(validator.is_valid(&json!("c3BlY21vY2s=")));
+        assert!(!validator.is_valid(&json!("not base64!")));
     }
 
     #[test]

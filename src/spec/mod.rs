@@ -1,12 +1,14 @@
-//! Loading an OpenAPI 3.0 document: structure through `openapiv3`, schemas
-//! converted to JSON Schema and compiled once, routes built. Everything here
-//! runs at start-up; nothing on the request path touches the document again.
+//! Loading an OpenAPI 3.0 or 3.1 document: structure through `openapiv3`
+//! (3.1's schemas hidden from it, see `oas31`), schemas converted to JSON
+//! Schema and compiled once, routes built. Everything here runs at start-up;
+//! nothing on the request path touches the document again.
 
 mod budget;
 pub(crate) mod compile;
 pub mod dialect;
 pub(crate) mod json_budget;
 pub mod model;
+pub mod oas31;
 pub mod router;
 pub mod source;
 
@@ -21,7 +23,7 @@ use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
-use dialect::{Direction, SchemaSet};
+use dialect::{Dialect, Direction, SchemaSet};
 pub use model::*;
 use router::Router;
 use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};
@@ -39,6 +41,10 @@ pub struct Spec {
     pub router: Router,
     /// The explicit port of the first server URL, if any.
     pub default_port: Option<u16>,
+    /// 3.1 webhooks, as `NAME METHOD`: declared, not served.
+    pub webhooks: Vec<String>,
+    /// What the document declares that a mock cannot honour, located.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Spec {
@@ -66,35 +72,38 @@ pub fn load_text(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<S
     // turns it into a line and column (only on this error path).
     // A parser's error has its position already, and indexing a document
     // refused for its size would cost what the refusal saved.
-    load_parsed(label, text, base_dir).map_err(|diagnostic| {
-        match diagnostic.file == label && matches!(diagnostic.position, Position::Pointer(_)) {
-            true => crate::locate::Locations::of_yaml(text).locate(diagnostic),
-            false => diagnostic,
-        }
-    })
+    let locate = |diagnostic: Diagnostic| match diagnostic.file == label
+        && matches!(diagnostic.position, Position::Pointer(_))
+    {
+        true => crate::locate::Locations::of_yaml(text).locate(diagnostic),
+        false => diagnostic,
+    };
+    let mut spec = load_parsed(label, text, base_dir).map_err(locate)?;
+    spec.warnings = std::mem::take(&mut spec.warnings).into_iter().map(locate).collect();
+    Ok(spec)
 }
 
 fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spec, Diagnostic> {
     compile::prepare_in_background();
     let raw = parse_document(label, text, NodeBudget::Spec)?;
-    check_version(label, &raw)?;
-    // Typed from the parsed value (fast); only when that fails is the text
-    // parsed again, for the line and column of the problem.
-    let document = match OpenAPI::deserialize(&raw) {
-        Ok(document) => document,
-        Err(error) => {
-            return Err(match parse_typed::<OpenAPI>(label, text, NodeBudget::Spec) {
-                Err(located) => located,
-                Ok(_) => Diagnostic::in_file(label, format!("not a valid OpenAPI 3.0 document: {error}")),
-            })
+    let dialect = check_version(label, &raw)?;
+    let document = match dialect {
+        Dialect::Oas30 => typed_30(label, text, &raw)?,
+        Dialect::JsonSchema => {
+            oas31::check_dialect(label, &raw)?;
+            OpenAPI::deserialize(&oas31::hidden(&raw, oas31::Kind::Document))
+                .map_err(|error| oas31::typing_error(label, &raw, error))?
         }
     };
+    let webhooks = oas31::webhooks(&raw);
     let mut loader = Loader {
         docs: Documents::new(label, base_dir, raw),
-        request: SchemaSet::new(Direction::Request),
-        response: SchemaSet::new(Direction::Response),
+        request: SchemaSet::new(Direction::Request).in_dialect(dialect),
+        response: SchemaSet::new(Direction::Response).in_dialect(dialect),
         compiled: HashMap::new(),
         document: &document,
+        dialect,
+        warnings: Vec::new(),
     };
     let operations = loader.operations()?;
     let mut router = Router::new(document.servers.iter().map(|s| server_base_path(&s.url)).collect());
@@ -108,26 +117,40 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
         operations,
         router,
         default_port: document.servers.first().and_then(|s| server_port(&s.url)),
+        webhooks,
+        warnings: loader.warnings,
     })
 }
 
-fn check_version(label: &str, raw: &Value) -> Result<(), Diagnostic> {
+/// A 3.0 document typed from the parsed value (fast); only when that fails
+/// is the text parsed again, for the line and column of the problem.
+fn typed_30(label: &str, text: &str, raw: &Value) -> Result<OpenAPI, Diagnostic> {
+    OpenAPI::deserialize(raw).map_err(|error| match parse_typed::<OpenAPI>(label, text, NodeBudget::Spec) {
+        Err(located) => located,
+        Ok(_) => Diagnostic::in_file(label, format!("not a valid OpenAPI 3.0 document: {error}")),
+    })
+}
+
+/// The version says how the schemas are written.
+fn check_version(label: &str, raw: &Value) -> Result<Dialect, Diagnostic> {
     match raw.get("openapi").and_then(Value::as_str) {
-        Some(version) if version.starts_with("3.0.") => Ok(()),
+        Some(version) if version.starts_with("3.0.") => Ok(Dialect::Oas30),
+        Some(version) if version.starts_with("3.1.") => Ok(Dialect::JsonSchema),
         Some(version) => Err(Diagnostic::at_pointer(
             label,
             "/openapi",
-            format!("expected an OpenAPI 3.0.x document, found version `{version}`"),
+            format!("expected an OpenAPI 3.0.x or 3.1.x document, found version `{version}`"),
         )),
         None if raw.get("swagger").is_some() => Err(Diagnostic::at_pointer(
             label,
             "/swagger",
-            "Swagger 2.0 is not supported: expected an OpenAPI 3.0.x document (convert it first)",
+            "Swagger 2.0 is not supported: expected an OpenAPI 3.0.x or 3.1.x document; convert it first \
+             (`npx swagger2openapi swagger.yaml -o openapi.yaml`, or editor.swagger.io: Edit > Convert to OpenAPI 3)",
         )),
         None => Err(Diagnostic::at_pointer(
             label,
             "/openapi",
-            "expected the field `openapi: 3.0.x` at the top of the document",
+            "expected the field `openapi: 3.0.x` or `openapi: 3.1.x` at the top of the document",
         )),
     }
 }
@@ -140,6 +163,8 @@ struct Loader<'d> {
     /// responses) is compiled once.
     compiled: HashMap<String, CompiledSchema>,
     document: &'d OpenAPI,
+    dialect: Dialect,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Loader<'_> {
@@ -495,6 +520,9 @@ impl Loader<'_> {
             let mut all = Vec::new();
             for name in requirement.keys() {
                 let scheme_pointer = format!("/components/securitySchemes/{}", escape_pointer_token(name));
+                if self.is_mutual_tls(&scheme_pointer)? {
+                    continue;
+                }
                 let scheme = schemes.and_then(|s| s.get(name)).ok_or_else(|| {
                     Diagnostic::at_pointer(
                         file.as_ref(),
@@ -509,9 +537,40 @@ impl Loader<'_> {
                     credential: credential_of(&scheme),
                 });
             }
+            // Only unverifiable schemes: as good as `- {}`.
+            if all.is_empty() {
+                return Ok(Vec::new());
+            }
             alternatives.push(all);
         }
         Ok(alternatives)
+    }
+
+    /// Whether the scheme at `pointer` is 3.1's `mutualTLS`, which a mock
+    /// cannot check (a client certificate, over plain HTTP): said once, as a
+    /// warning, and left out of the requirement.
+    fn is_mutual_tls(&mut self, pointer: &str) -> Result<bool, Diagnostic> {
+        let root = self.docs.root_file().clone();
+        let Some(scheme) = self.docs.root().pointer(pointer).cloned() else {
+            return Ok(false);
+        };
+        let (_, scheme) = self.docs.follow(&root, pointer, &scheme)?;
+        if !oas31::is_mutual_tls(&scheme) {
+            return Ok(false);
+        }
+        if !self
+            .warnings
+            .iter()
+            .any(|w| w.position == Position::Pointer(pointer.to_string()))
+        {
+            self.warnings.push(Diagnostic::at_pointer(
+                root.as_ref(),
+                pointer,
+                "a `mutualTLS` security scheme cannot be checked by a mock (it serves plain HTTP): \
+                 requests are accepted without a client certificate",
+            ));
+        }
+        Ok(true)
     }
 
     fn compile(
@@ -521,8 +580,18 @@ impl Loader<'_> {
         pointer: &str,
         schema: &ReferenceOr<openapiv3::Schema>,
     ) -> Result<CompiledSchema, Diagnostic> {
-        let raw =
-            serde_json::to_value(schema).map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, e.to_string()))?;
+        let raw = match self.dialect {
+            Dialect::Oas30 => serde_json::to_value(schema)
+                .map_err(|e| Diagnostic::at_pointer(file.as_ref(), pointer, e.to_string()))?,
+            // The schema as written: `openapiv3` only saw an empty one.
+            Dialect::JsonSchema => {
+                let at = RefTarget {
+                    file: file.clone(),
+                    pointer: pointer.to_string(),
+                };
+                self.docs.value(&at).cloned().ok_or_else(|| unresolved(&at, pointer))?
+            }
+        };
         let set = match direction {
             Direction::Request => &mut self.request,
             Direction::Response => &mut self.response,
@@ -540,7 +609,7 @@ impl Loader<'_> {
 
     /// Resolves a possibly-referenced component, returning it with the file
     /// and pointer it actually lives at (for nested relative references).
-    fn resolve<T: DeserializeOwned + Clone>(
+    fn resolve<T: Component>(
         &mut self,
         file: &Arc<str>,
         pointer: &str,
@@ -552,6 +621,10 @@ impl Loader<'_> {
                 let (RefTarget { file, pointer }, value) =
                     self.docs
                         .follow(file, pointer, &serde_json::json!({ "$ref": reference }))?;
+                let value = match self.dialect {
+                    Dialect::Oas30 => value,
+                    Dialect::JsonSchema => oas31::hidden(&value, T::KIND),
+                };
                 let item = serde_json::from_value(value)
                     .map_err(|e| Diagnostic::at_pointer(file.as_ref(), &pointer, format!("invalid component: {e}")))?;
                 Ok((item, file, pointer))
@@ -559,6 +632,30 @@ impl Loader<'_> {
         }
     }
 }
+
+/// What `resolve` can follow a `$ref` to: its kind says where a 3.1
+/// document hides its schemas.
+trait Component: DeserializeOwned + Clone {
+    const KIND: oas31::Kind;
+}
+
+macro_rules! component {
+    ($($type:ty => $kind:ident),* $(,)?) => {
+        $(impl Component for $type {
+            const KIND: oas31::Kind = oas31::Kind::$kind;
+        })*
+    };
+}
+
+component!(
+    openapiv3::PathItem => PathItem,
+    openapiv3::Parameter => Parameter,
+    openapiv3::Header => Header,
+    openapiv3::RequestBody => RequestBody,
+    openapiv3::Response => Response,
+    openapiv3::Example => Example,
+    openapiv3::SecurityScheme => SecurityScheme,
+);
 
 fn query_style(style: &openapiv3::QueryStyle) -> ParamStyle {
     match style {
