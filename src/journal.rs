@@ -255,11 +255,18 @@ impl Journal {
     }
 
     /// A live feed of the entries after entry `after` (0: from the oldest
-    /// held): the held ones at once (at most [`FEED_BACKLOG`], the newest),
-    /// then each new one. Taken under the lock that records, so no entry
-    /// falls between the two.
-    pub fn subscribe(&self, after: u64) -> Subscription {
+    /// held; `None`: only new ones): the held ones at once (at most
+    /// [`FEED_BACKLOG`], the newest), then each new one. Taken under the
+    /// lock that records, so no entry falls between the two. An `after`
+    /// past the latest entry was numbered by an earlier run (the page
+    /// reconnecting after a restart): the feed starts from the oldest held.
+    pub fn subscribe(&self, after: Option<u64>) -> Subscription {
         let inner = lock(&self.inner);
+        let after = match after {
+            None => inner.last_id,
+            Some(after) if after > inner.last_id => 0,
+            Some(after) => after,
+        };
         let entries = self.feed.subscribe();
         let newer = inner.entries.iter().rev().take_while(|entry| entry.id > after);
         let mut backlog: Vec<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
@@ -790,19 +797,32 @@ mod tests {
         for _ in 0..5 {
             journal.record(record("s", "op", 200, 0));
         }
-        let mut feed = journal.subscribe(1);
+        let mut feed = journal.subscribe(Some(1));
         let ids: Vec<u64> = feed.backlog.iter().map(|e| e.id).collect();
         assert_eq!((feed.missed, ids), (1, vec![3, 4, 5]), "entry 2 rolled off");
         journal.record(record("s", "op", 201, 0));
         assert_eq!(feed.entries.try_recv().expect("a new entry").id, 6);
-        let current = journal.subscribe(6);
+        let current = journal.subscribe(Some(6));
         assert_eq!((current.missed, current.backlog.len()), (0, 0));
+        let now = journal.subscribe(None);
+        assert_eq!((now.missed, now.backlog.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_feed_from_an_id_an_earlier_run_gave_starts_from_the_oldest_held() {
+        let journal = Journal::new(10);
+        for _ in 0..3 {
+            journal.record(record("s", "op", 200, 0));
+        }
+        let feed = journal.subscribe(Some(40));
+        let ids: Vec<u64> = feed.backlog.iter().map(|e| e.id).collect();
+        assert_eq!((feed.missed, ids), (0, vec![1, 2, 3]));
     }
 
     #[test]
     fn a_feed_that_falls_behind_is_told_how_many_it_missed() {
         let journal = Journal::new(10);
-        let mut feed = journal.subscribe(0);
+        let mut feed = journal.subscribe(Some(0));
         for _ in 0..FEED_BACKLOG + 7 {
             journal.record(record("s", "op", 200, 0));
         }

@@ -116,8 +116,14 @@ impl Event {
 }
 
 impl Feed {
-    /// Opens `GET target` on a connection of its own (receive buffer `buffer`, if set).
-    async fn open(addr: SocketAddr, target: &str, buffer: Option<u32>) -> (u16, http::HeaderMap, Feed) {
+    /// Opens `GET target` with `headers` on a connection of its own
+    /// (receive buffer `buffer`, if set).
+    async fn open(
+        addr: SocketAddr,
+        target: &str,
+        headers: &[(&str, &str)],
+        buffer: Option<u32>,
+    ) -> (u16, http::HeaderMap, Feed) {
         let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
         if let Some(size) = buffer {
             socket.set_recv_buffer_size(size).expect("a receive buffer size");
@@ -129,10 +135,11 @@ impl Feed {
         let connection = tokio::spawn(async move {
             let _ = connection.await;
         });
-        let request = http::Request::get(target)
-            .header("host", addr.to_string())
-            .body(Empty::<Bytes>::new())
-            .expect("a request");
+        let mut request = http::Request::get(target).header("host", addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Empty::<Bytes>::new()).expect("a request");
         let response = tokio::time::timeout(IO_TIMEOUT, sender.send_request(request))
             .await
             .expect("an answer in time")
@@ -211,7 +218,7 @@ async fn the_feed_sends_each_new_entry_as_the_journal_shows_it() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     get(addr, "/user").await;
-    let (status, headers, mut feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+    let (status, headers, mut feed) = Feed::open(addr, "/__mock/journal/events", &[], None).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/event-stream");
     assert_eq!(headers["cache-control"], "no-store");
@@ -242,12 +249,26 @@ async fn a_feed_from_an_entry_sends_the_entries_after_it_first() {
     for session in ["a", "b", "c"] {
         send(addr, Method::GET, "/user", &in_session(session, &[]), b"").await;
     }
-    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events?after=1", None).await;
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events?after=1", &[], None).await;
     feed.next_named("retry").await;
     let sessions = [feed.next().await.unwrap(), feed.next().await.unwrap()].map(|e| e.json()["session"].clone());
     assert_eq!(sessions, [json!("b"), json!("c")]);
     let refused = get(addr, "/__mock/journal/events?after=yesterday").await;
     refused.assert_problem(400, "admin-bad-request", "admin");
+}
+
+#[tokio::test]
+async fn a_feed_reconnecting_with_an_id_from_an_earlier_run_gets_every_held_entry() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    for session in ["a", "b"] {
+        send(addr, Method::GET, "/user", &in_session(session, &[]), b"").await;
+    }
+    // The page saw entry 90 before the mock restarted.
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", &[("last-event-id", "90")], None).await;
+    feed.next_named("retry").await;
+    let sessions = [feed.next().await.unwrap(), feed.next().await.unwrap()].map(|e| e.json()["session"].clone());
+    assert_eq!(sessions, [json!("a"), json!("b")]);
 }
 
 #[tokio::test]
@@ -257,7 +278,7 @@ async fn an_idle_feed_sends_a_keep_alive_comment() {
         ..Limits::default()
     };
     let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
-    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", &[], None).await;
     feed.next_named("retry").await;
     let comment = feed.next().await.expect("a comment");
     assert_eq!((comment.name.as_str(), comment.data.as_str()), (":", "keep-alive"));
@@ -273,7 +294,7 @@ fn large_invalid_body() -> Vec<u8> {
 async fn a_feed_that_falls_behind_is_told_how_many_entries_it_missed() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
-    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", Some(4096)).await;
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", &[], Some(4096)).await;
     feed.next_named("retry").await;
     // The reader stops reading while requests keep coming.
     let mut client = KeepAlive::open(addr).await;
@@ -314,7 +335,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
     };
     let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
     let addr = server.address();
-    let (status, _, first) = Feed::open(addr, "/__mock/journal/events", None).await;
+    let (status, _, first) = Feed::open(addr, "/__mock/journal/events", &[], None).await;
     assert_eq!(status, 200);
     let second = get(addr, "/__mock/journal/events").await;
     second.assert_problem(503, "too-many-feeds", "admin");
@@ -322,7 +343,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
     drop(first);
     let deadline = Instant::now() + IO_TIMEOUT;
     loop {
-        let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+        let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", &[], None).await;
         if status == 200 {
             break;
         }
@@ -334,7 +355,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
 #[tokio::test]
 async fn a_feed_ends_cleanly_when_the_server_shuts_down() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
-    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", &[], None).await;
     feed.next_named("retry").await;
     let stopping = Instant::now();
     let stopped = tokio::spawn(server.stop());

@@ -43,9 +43,9 @@ impl App {
 }
 
 /// The entry a feed starts after: the `Last-Event-ID` a reconnecting
-/// browser sends, else `?after=ID` (`0`: every held entry), else the
-/// latest (only new entries).
-fn start_after(parts: &Parts) -> Result<u64, Problem> {
+/// browser sends, else `?after=ID` (`0`: every held entry), else `None`
+/// (only new entries).
+fn start_after(parts: &Parts) -> Result<Option<u64>, Problem> {
     let query = crate::uri::parse_query(parts.uri.query().unwrap_or(""))
         .map_err(|e| Problem::admin_bad_body(&format!("query string: {e}")))?;
     let mut after = None;
@@ -64,8 +64,8 @@ fn start_after(parts: &Parts) -> Result<u64, Problem> {
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("(not ASCII)").to_string());
     match reconnected.or(after) {
-        None => Ok(u64::MAX),
-        Some(id) => id.trim().parse().map_err(|_| {
+        None => Ok(None),
+        Some(id) => id.trim().parse().map(Some).map_err(|_| {
             Problem::admin_bad_body(&format!(
                 "`after` (or Last-Event-ID) is an entry id, a whole number, not `{id}`"
             ))
@@ -128,9 +128,9 @@ mod tests {
 
     #[test]
     fn a_feed_starts_after_the_last_event_id_then_after_then_now() {
-        assert_eq!(start_after(&parts("/x?after=3", Some("7"))).ok(), Some(7));
-        assert_eq!(start_after(&parts("/x?after=3", None)).ok(), Some(3));
-        assert_eq!(start_after(&parts("/x", None)).ok(), Some(u64::MAX));
+        assert_eq!(start_after(&parts("/x?after=3", Some("7"))).ok(), Some(Some(7)));
+        assert_eq!(start_after(&parts("/x?after=3", None)).ok(), Some(Some(3)));
+        assert_eq!(start_after(&parts("/x", None)).ok(), Some(None));
         assert!(start_after(&parts("/x?after=soon", None)).is_err());
         assert!(start_after(&parts("/x?since=3", None)).is_err());
     }
@@ -155,7 +155,7 @@ mod tests {
         for _ in 0..3 {
             journal.record(request());
         }
-        let opening = opening_events(&journal.subscribe(0));
+        let opening = opening_events(&journal.subscribe(Some(0)));
         let texts: Vec<&str> = opening.iter().map(|e| std::str::from_utf8(e).unwrap()).collect();
         assert_eq!(texts[0], "retry: 1000\n\n");
         assert_eq!(
