@@ -22,11 +22,13 @@ use crate::validate::Violation;
 /// Entries kept by default (`--journal-size`).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// Bytes of request bodies held by default (`--journal-bytes`); past them
+/// Bytes of request and response bodies held by default
+/// (`--journal-bytes`); past them the oldest entries' response bodies are
+/// let go first (verifications read request bodies, never responses), then
 /// the oldest entries roll off early (the counts still never lose a
-/// request). Identical bodies are held once and counted once, so a test
-/// sending the same profile all day holds one copy; the budget is for
-/// distinct bodies, which a verification may need to see.
+/// request). Identical request bodies are held once and counted once, so a
+/// test sending the same profile all day holds one copy, and so is a
+/// response buffer sent many times; the budget is for distinct bodies.
 pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Entries a live feed may fall behind by; past them it misses the oldest
@@ -58,6 +60,10 @@ pub struct Entry {
     pub at: SystemTime,
     #[serde(flatten)]
     pub record: Record<Name>,
+    /// The response body was let go to keep the journal within its budget
+    /// (the request body, which verifications read, is kept longer).
+    #[serde(rename = "response_body_dropped", skip_serializing_if = "std::ops::Not::not")]
+    pub response_dropped: bool,
 }
 
 /// A text an entry holds (session, method, target, operation, rule),
@@ -155,6 +161,9 @@ struct Inner {
     entries: VecDeque<Arc<Entry>>,
     /// The bodies `entries` hold, each once.
     bodies: Bodies,
+    /// The oldest entries, this many, hold no response body: where the
+    /// next one to let go is looked for.
+    without_response: usize,
     /// The texts `entries` hold, each once.
     names: Names,
     /// Entries recorded since start-up or the last clear: requests and client frames.
@@ -165,6 +174,26 @@ struct Inner {
     since_clear: Summary,
     /// Since start-up, whatever a test clears: the run's contract verdict.
     run: Summary,
+}
+
+impl Inner {
+    /// Lets go of the response body of the oldest entry holding one (never
+    /// the newest entry's); the entry as it was, or `None` if none holds one.
+    fn drop_oldest_response(&mut self) -> Option<Arc<Entry>> {
+        let newest = self.entries.len().checked_sub(1)?;
+        while self.without_response < newest {
+            let index = self.without_response;
+            self.without_response += 1;
+            let slot = &mut self.entries[index];
+            let Some(response) = &slot.record.response else { continue };
+            self.bodies.let_go(response);
+            let mut dropped = Entry::clone(slot);
+            dropped.record.response = None;
+            dropped.response_dropped = true;
+            return Some(std::mem::replace(slot, Arc::new(dropped)));
+        }
+        None
+    }
 }
 
 /// `GET /__mock/journal` filters; all optional.
@@ -314,7 +343,12 @@ impl Journal {
             body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
             response: record.response.filter(|b| !b.is_empty()).map(|b| bodies.keep(b)),
         };
-        let entry = Arc::new(Entry { id, at, record });
+        let entry = Arc::new(Entry {
+            id,
+            at,
+            record,
+            response_dropped: false,
+        });
         // Nothing to build or send while no feed listens.
         if self.feed.receiver_count() > 0 {
             let _ = self.feed.send(entry.clone());
@@ -323,7 +357,16 @@ impl Journal {
         // Usually one entry rolls off; more only when a body passes the budget.
         let (mut rolled_off, mut more) = (None, Vec::new());
         while inner.entries.len() > self.capacity || (inner.bodies.bytes > budget && inner.entries.len() > 1) {
+            // Past the budget, the oldest responses go first: verifications
+            // read request bodies, never responses.
+            if inner.entries.len() <= self.capacity {
+                if let Some(older) = inner.drop_oldest_response() {
+                    more.push(older);
+                    continue;
+                }
+            }
             let Some(entry) = inner.entries.pop_front() else { break };
+            inner.without_response = inner.without_response.saturating_sub(1);
             if let Some(body) = &entry.record.body {
                 inner.bodies.release(body);
             }
@@ -786,9 +829,33 @@ mod tests {
         let status = journal.status();
         assert_eq!(
             (status.retained, status.body_bytes),
-            (2, 2000),
-            "fresh responses roll off past the budget"
+            (13, 2000),
+            "past the budget the oldest responses are let go, the entries kept"
         );
+        let held = journal.entries(&Filter::default());
+        assert!(held[..11].iter().all(|e| e.record.response.is_none() && e.response_dropped));
+        assert!(held[11..].iter().all(|e| e.record.response.is_some() && !e.response_dropped));
+    }
+
+    #[test]
+    fn responses_past_the_budget_go_before_the_requests_that_verifications_read() {
+        let journal = Journal::new(100);
+        journal.set_body_budget(4000);
+        for i in 0..50u8 {
+            journal.record(Record {
+                body: Some(Bytes::from(format!("{{\"n\":{i}}}"))),
+                response: Some(Bytes::from(vec![i; 1000])),
+                ..record("s", "update-user", 200, 0)
+            });
+        }
+        let held = journal.entries(&Filter::default());
+        assert_eq!(held.len(), 50, "every entry is held");
+        let requests: Vec<Value> = held.iter().filter_map(|e| e.json()).map(|v| v["n"].clone()).collect();
+        assert_eq!(requests.len(), 50, "with its request body");
+        let answered = held.iter().filter(|e| e.record.response.is_some()).count();
+        assert!((1..=3).contains(&answered), "{answered} response bodies held");
+        assert!(held.last().unwrap().record.response.is_some(), "the newest kept");
+        assert!(journal.status().body_bytes <= 4000);
     }
 
     #[test]
