@@ -331,7 +331,7 @@ impl Problem {
         )
     }
 
-    pub fn admin_bad_body(detail: &str) -> Self {
+    pub fn admin_bad_request(detail: &str) -> Self {
         Self::new(
             400,
             &Kind {

@@ -47,13 +47,13 @@ impl App {
 /// (only new entries).
 fn start_after(parts: &Parts) -> Result<Option<u64>, Problem> {
     let query = crate::uri::parse_query(parts.uri.query().unwrap_or(""))
-        .map_err(|e| Problem::admin_bad_body(&format!("query string: {e}")))?;
+        .map_err(|e| Problem::admin_bad_request(&format!("query string: {e}")))?;
     let mut after = None;
     for (name, value) in query {
         match name.as_str() {
             "after" => after = Some(value),
             other => {
-                return Err(Problem::admin_bad_body(&format!(
+                return Err(Problem::admin_bad_request(&format!(
                     "unknown parameter `{other}`: expected after"
                 )))
             }
@@ -66,7 +66,7 @@ fn start_after(parts: &Parts) -> Result<Option<u64>, Problem> {
     match reconnected.or(after) {
         None => Ok(None),
         Some(id) => id.trim().parse().map(Some).map_err(|_| {
-            Problem::admin_bad_body(&format!(
+            Problem::admin_bad_request(&format!(
                 "`after` (or Last-Event-ID) is an entry id, a whole number, not `{id}`"
             ))
         }),
