@@ -35,6 +35,12 @@ pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 /// and is told how many (memory stays bounded however slow its reader).
 pub const FEED_BACKLOG: usize = 256;
 
+/// Bytes of each body a feed event carries; the rest is cut (and the
+/// event says so), while `GET /__mock/journal` shows the body whole. With
+/// [`FEED_BACKLOG`] it bounds what the feeds hold beyond the journal's own
+/// bodies: 256 entries of at most twice this, 32 MiB, however many feeds.
+pub const FEED_BODY_BYTES: usize = 64 * 1024;
+
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;
 
@@ -64,6 +70,18 @@ pub struct Entry {
     /// (the request body, which verifications read, is kept longer).
     #[serde(rename = "response_body_dropped", skip_serializing_if = "std::ops::Not::not")]
     pub response_dropped: bool,
+    /// Which bodies a feed shows only the start of.
+    #[serde(flatten)]
+    pub cut: Cut,
+}
+
+/// Bodies cut to [`FEED_BODY_BYTES`] for a feed (the journal holds them whole).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cut {
+    #[serde(rename = "body_truncated", skip_serializing_if = "std::ops::Not::not")]
+    pub body: bool,
+    #[serde(rename = "response_body_truncated", skip_serializing_if = "std::ops::Not::not")]
+    pub response: bool,
 }
 
 /// A text an entry holds (session, method, target, operation, rule),
@@ -74,6 +92,29 @@ impl Entry {
     /// The body as JSON, if it is JSON.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(self.record.body.as_ref()?).ok()
+    }
+
+    /// The entry as a feed shows it: each body cut to [`FEED_BODY_BYTES`]
+    /// (a copy of its own, so the whole body is not kept alive), or the
+    /// entry itself when no body is longer.
+    pub fn for_feed(self: &Arc<Self>) -> Arc<Self> {
+        let long = |body: &Option<Bytes>| body.as_ref().is_some_and(|b| b.len() > FEED_BODY_BYTES);
+        let cut = Cut {
+            body: long(&self.record.body),
+            response: long(&self.record.response),
+        };
+        if cut == Cut::default() {
+            return self.clone();
+        }
+        let start = |body: &Option<Bytes>| {
+            body.as_ref()
+                .map(|b| Bytes::copy_from_slice(&b[..b.len().min(FEED_BODY_BYTES)]))
+        };
+        let mut shown = Entry::clone(self);
+        shown.record.body = start(&self.record.body);
+        shown.record.response = start(&self.record.response);
+        shown.cut = cut;
+        Arc::new(shown)
     }
 }
 
@@ -152,7 +193,7 @@ pub struct Subscription {
     /// past the backlog's bound.
     pub missed: u64,
     /// Held entries after the one asked for, oldest first.
-    pub backlog: Vec<Arc<Entry>>,
+    pub backlog: VecDeque<Arc<Entry>>,
     pub entries: broadcast::Receiver<Arc<Entry>>,
 }
 
@@ -185,7 +226,9 @@ impl Inner {
             let index = self.without_response;
             self.without_response += 1;
             let slot = &mut self.entries[index];
-            let Some(response) = &slot.record.response else { continue };
+            let Some(response) = &slot.record.response else {
+                continue;
+            };
             self.bodies.let_go(response);
             let mut dropped = Entry::clone(slot);
             dropped.record.response = None;
@@ -298,9 +341,9 @@ impl Journal {
         };
         let entries = self.feed.subscribe();
         let newer = inner.entries.iter().rev().take_while(|entry| entry.id > after);
-        let mut backlog: Vec<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
-        backlog.reverse();
-        let first_shown = backlog.first().map_or(inner.last_id + 1, |entry| entry.id);
+        let mut backlog: VecDeque<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
+        backlog.make_contiguous().reverse();
+        let first_shown = backlog.front().map_or(inner.last_id + 1, |entry| entry.id);
         Subscription {
             missed: first_shown.saturating_sub(after.saturating_add(1)),
             backlog,
@@ -348,10 +391,11 @@ impl Journal {
             at,
             record,
             response_dropped: false,
+            cut: Cut::default(),
         });
         // Nothing to build or send while no feed listens.
         if self.feed.receiver_count() > 0 {
-            let _ = self.feed.send(entry.clone());
+            let _ = self.feed.send(entry.for_feed());
         }
         inner.entries.push_back(entry);
         // Usually one entry rolls off; more only when a body passes the budget.
@@ -833,8 +877,12 @@ mod tests {
             "past the budget the oldest responses are let go, the entries kept"
         );
         let held = journal.entries(&Filter::default());
-        assert!(held[..11].iter().all(|e| e.record.response.is_none() && e.response_dropped));
-        assert!(held[11..].iter().all(|e| e.record.response.is_some() && !e.response_dropped));
+        assert!(held[..11]
+            .iter()
+            .all(|e| e.record.response.is_none() && e.response_dropped));
+        assert!(held[11..]
+            .iter()
+            .all(|e| e.record.response.is_some() && !e.response_dropped));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
 //! limits and graceful shutdown around it. Nothing else touches hyper.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,12 +16,10 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::Feed;
+use crate::admin::{Feed, FeedEvents};
 use crate::app::{App, Handled, Upgrade};
-use crate::journal::Entry;
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::scenario::Fault;
@@ -274,12 +271,13 @@ fn journal_feed(
     started: Instant,
 ) -> Response<WireBody> {
     let app = &shared.app;
+    // The place first: a feed refused for want of one copies no backlog.
     let opened = match feed {
-        Feed::Open(subscription) => shared
+        Feed::Admitted(after) => shared
             .feeds
             .clone()
             .try_acquire_owned()
-            .map(|permit| (subscription, permit))
+            .map(|permit| (app.journal().subscribe(after), permit))
             .map_err(|_| app.problem(Problem::too_many_feeds(shared.limits.max_feeds), parts)),
         Feed::Refused(response) => Err(response),
     };
@@ -297,8 +295,7 @@ fn journal_feed(
     account(app, parts, &opened, started, None);
     let period = shared.limits.feed_keep_alive;
     let following = Following {
-        first: crate::admin::opening_events(&subscription).into(),
-        entries: subscription.entries,
+        events: FeedEvents::new(subscription),
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
         shutdown,
         _permit: permit,
@@ -311,9 +308,7 @@ fn journal_feed(
 
 /// A journal feed being followed.
 struct Following {
-    /// What is sent before the new entries: the preamble, the backlog.
-    first: VecDeque<Bytes>,
-    entries: broadcast::Receiver<Arc<Entry>>,
+    events: FeedEvents,
     keep_alive: tokio::time::Interval,
     shutdown: Listener,
     _permit: OwnedSemaphorePermit,
@@ -322,16 +317,9 @@ struct Following {
 impl Following {
     /// The next event's text; `None` ends the feed (the server shuts down).
     async fn next(&mut self) -> Option<Bytes> {
-        if let Some(first) = self.first.pop_front() {
-            return Some(first);
-        }
         let event = tokio::select! {
             _ = self.shutdown.signalled() => return None,
-            received = self.entries.recv() => match received {
-                Ok(entry) => crate::admin::entry_event(&entry),
-                Err(RecvError::Lagged(missed)) => crate::admin::lagged_event(missed),
-                Err(RecvError::Closed) => return None,
-            },
+            event = self.events.next() => event?,
             _ = self.keep_alive.tick() => return Some(Bytes::from_static(crate::admin::KEEP_ALIVE)),
         };
         self.keep_alive.reset();

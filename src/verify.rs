@@ -344,6 +344,7 @@ mod tests {
                 response: None,
             },
             response_dropped: false,
+            cut: Default::default(),
         })
     }
 

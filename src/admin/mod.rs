@@ -8,7 +8,7 @@ mod sessions;
 mod ui;
 
 pub use access::{parse_admin_host, HostName, Peer};
-pub use feed::{entry_event, head as feed_head, lagged_event, opening_events, Feed, KEEP_ALIVE};
+pub use feed::{head as feed_head, Events as FeedEvents, Feed, KEEP_ALIVE};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -97,10 +97,9 @@ impl App {
                 "session" => filter.session = Some(value),
                 "operation" => filter.operation = Some(self.operation_named(&value)?),
                 "status" => {
-                    filter.status =
-                        Some(value.parse().map_err(|_| {
-                            Problem::admin_bad_request(&format!("`status` is an HTTP status, not `{value}`"))
-                        })?)
+                    filter.status = Some(value.parse().map_err(|_| {
+                        Problem::admin_bad_request(&format!("`status` is an HTTP status, not `{value}`"))
+                    })?)
                 }
                 "since" => {
                     filter.since = Some(parse_rfc3339(&value).ok_or_else(|| {

@@ -300,7 +300,11 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
         value => (
             content_type_for(media_type, true),
             // Exact size: the journal, which may hold the body, counts its length.
-            Bytes::from(serde_json::to_vec(value).expect("a JSON value always serializes").into_boxed_slice()),
+            Bytes::from(
+                serde_json::to_vec(value)
+                    .expect("a JSON value always serializes")
+                    .into_boxed_slice(),
+            ),
         ),
     };
     Rendered {
