@@ -158,7 +158,8 @@ pub struct Record<T> {
     /// a copy of its own, shared by the entries whose bodies are the same.
     #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
-    /// The response body as sent (none for a frame). Held as it is, not
+    /// The response body as sent (none for a frame; under a scripted
+    /// fault, only the bytes the client got). Held as it is, not
     /// copied: a static body is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,

@@ -231,7 +231,7 @@ async fn respond(
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
-    let (handled, parts, body) = match read {
+    let (mut handled, parts, body) = match read {
         // A reload reads files: on a thread that may block, not a request's.
         Ok(bytes) if crate::admin::reloads(&parts.method, parts.uri.path()) => {
             let app = app.clone();
@@ -247,17 +247,30 @@ async fn respond(
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }
+    let wire = on_the_wire(handled.fault, std::mem::take(handled.response.body_mut()));
+    // The journal shows the body the client gets.
+    *handled.response.body_mut() = wire.as_ref().map_or_else(Bytes::new, |(_, sent)| sent.clone());
     account(app, &parts, &handled, started, body);
-    let (head, body) = handled.response.into_parts();
-    let body = match handled.fault {
-        // hyper closes the connection when the service fails: no response at all.
-        Some(Fault::Reset) => return Err(FaultError),
-        Some(Fault::Close) => WireBody::broken(body, 0),
-        Some(Fault::Truncate) => WireBody::broken(body.clone(), body.len() / 2),
-        Some(Fault::Malformed) => WireBody::Whole(Full::new(malformed(&body))),
-        Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
-    };
-    Ok(Response::from_parts(head, body))
+    // hyper closes the connection when the service fails: no response at all.
+    let Some((wire, _)) = wire else { return Err(FaultError) };
+    let (head, _) = handled.response.into_parts();
+    Ok(Response::from_parts(head, wire))
+}
+
+/// What a scripted fault makes of a response body: the body to send, and
+/// the bytes of it the client gets; `None` for a reset (nothing is sent).
+fn on_the_wire(fault: Option<Fault>, body: Bytes) -> Option<(WireBody, Bytes)> {
+    let whole = |body: Bytes| (WireBody::Whole(Full::new(body.clone())), body);
+    match fault {
+        Some(Fault::Reset) => None,
+        Some(Fault::Close) => Some((WireBody::broken(body, 0), Bytes::new())),
+        Some(Fault::Truncate) => {
+            let half = body.slice(..body.len() / 2);
+            Some((WireBody::broken(body, half.len()), half))
+        }
+        Some(Fault::Malformed) => Some(whole(malformed(&body))),
+        Some(Fault::UndeclaredStatus) | None => Some(whole(body)),
+    }
 }
 
 /// The journal's live feed: its events as they come, a keep-alive comment
@@ -351,8 +364,10 @@ fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: 
 
 /// Half of the body and then a stray character: never valid JSON.
 fn malformed(body: &Bytes) -> Bytes {
-    let mut broken = body[..body.len() / 2].to_vec();
-    broken.extend_from_slice(b"<");
+    let half = &body[..body.len() / 2];
+    let mut broken = Vec::with_capacity(half.len() + 1);
+    broken.extend_from_slice(half);
+    broken.push(b'<');
     Bytes::from(broken)
 }
 

@@ -821,6 +821,41 @@ async fn faults_misbehave_on_the_wire() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_journal_shows_the_body_a_fault_sent() {
+    let server = start(feature_app(Behaviour::default())).await;
+    let addr = server.address();
+    let mut sent = Vec::new();
+    for fault in ["reset", "close", "truncate", "malformed"] {
+        let (_, _, body) = match exchange_raw(addr, &format!("/things/{fault}")).await {
+            bytes if bytes.is_empty() => (0, Vec::new(), Vec::new()),
+            bytes => split_response(&bytes),
+        };
+        sent.push(body);
+    }
+    let journal = admin(addr, Method::GET, "/__mock/journal?session=faults", "")
+        .await
+        .json();
+    let shown: Vec<Value> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .map(|entry| entry["response_body"].clone())
+        .collect();
+    let as_sent: Vec<Value> = sent
+        .iter()
+        .map(|body| match body.is_empty() {
+            true => Value::Null,
+            false => json!(String::from_utf8_lossy(body)),
+        })
+        .collect();
+    assert_eq!(
+        shown, as_sent,
+        "nothing for reset and close, the half, the broken bytes"
+    );
+}
+
 /// The text of the error `files` (name, YAML) make when loaded over the feature spec.
 fn load_error(files: &[(&str, &str)]) -> String {
     let sources = files
