@@ -159,7 +159,8 @@ pub struct Record<T> {
     #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
     /// The response body as sent (none for a frame; under a scripted
-    /// fault, only the bytes the client got). Held as it is, not
+    /// fault, only the bytes the client got), with the credentials the
+    /// request carried redacted (`app/credentials.rs`). Held as it is, not
     /// copied: a static body is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,

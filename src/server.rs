@@ -357,7 +357,7 @@ fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: 
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
-    if let Some(record) = handled.record(parts, latency, body) {
+    if let Some(record) = handled.record(parts, latency, body, &app.configuration().credentials) {
         app.journal().record(record);
     }
 }

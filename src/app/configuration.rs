@@ -27,6 +27,8 @@ pub struct Configuration {
     pub loaded_at: SystemTime,
     /// The spec, each fixture and each scenario file, as diagnostics name them.
     pub files: Vec<String>,
+    /// Where requests carry credentials, to keep them out of the journal.
+    pub credentials: super::CredentialNames,
 }
 
 impl Configuration {
@@ -70,6 +72,7 @@ impl Configuration {
             None => catalog.get("default").cloned(),
         };
         let configuration = Self {
+            credentials: super::CredentialNames::of(&spec),
             spec,
             responder,
             scenarios: catalog,
