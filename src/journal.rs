@@ -22,16 +22,24 @@ use crate::validate::Violation;
 /// Entries kept by default (`--journal-size`).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// Bytes of request bodies held by default (`--journal-bytes`); past them
+/// Bytes of request and response bodies held by default
+/// (`--journal-bytes`); past them the oldest entries' response bodies are
+/// let go first (verifications read request bodies, never responses), then
 /// the oldest entries roll off early (the counts still never lose a
-/// request). Identical bodies are held once and counted once, so a test
-/// sending the same profile all day holds one copy; the budget is for
-/// distinct bodies, which a verification may need to see.
+/// request). Identical request bodies are held once and counted once, so a
+/// test sending the same profile all day holds one copy, and so is a
+/// response buffer sent many times; the budget is for distinct bodies.
 pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Entries a live feed may fall behind by; past them it misses the oldest
 /// and is told how many (memory stays bounded however slow its reader).
 pub const FEED_BACKLOG: usize = 256;
+
+/// Bytes of each body a feed event carries; the rest is cut (and the
+/// event says so), while `GET /__mock/journal` shows the body whole. With
+/// [`FEED_BACKLOG`] it bounds what the feeds hold beyond the journal's own
+/// bodies: 256 entries of at most twice this, 32 MiB, however many feeds.
+pub const FEED_BODY_BYTES: usize = 64 * 1024;
 
 /// Violations kept per operation for the report, beyond which only the count grows.
 const SAMPLES_PER_OPERATION: usize = 20;
@@ -58,6 +66,22 @@ pub struct Entry {
     pub at: SystemTime,
     #[serde(flatten)]
     pub record: Record<Name>,
+    /// The response body was let go to keep the journal within its budget
+    /// (the request body, which verifications read, is kept longer).
+    #[serde(rename = "response_body_dropped", skip_serializing_if = "std::ops::Not::not")]
+    pub response_dropped: bool,
+    /// Which bodies a feed shows only the start of.
+    #[serde(flatten)]
+    pub cut: Cut,
+}
+
+/// Bodies cut to [`FEED_BODY_BYTES`] for a feed (the journal holds them whole).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cut {
+    #[serde(rename = "body_truncated", skip_serializing_if = "std::ops::Not::not")]
+    pub body: bool,
+    #[serde(rename = "response_body_truncated", skip_serializing_if = "std::ops::Not::not")]
+    pub response: bool,
 }
 
 /// A text an entry holds (session, method, target, operation, rule),
@@ -68,6 +92,29 @@ impl Entry {
     /// The body as JSON, if it is JSON.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(self.record.body.as_ref()?).ok()
+    }
+
+    /// The entry as a feed shows it: each body cut to [`FEED_BODY_BYTES`]
+    /// (a copy of its own, so the whole body is not kept alive), or the
+    /// entry itself when no body is longer.
+    pub fn for_feed(self: &Arc<Self>) -> Arc<Self> {
+        let long = |body: &Option<Bytes>| body.as_ref().is_some_and(|b| b.len() > FEED_BODY_BYTES);
+        let cut = Cut {
+            body: long(&self.record.body),
+            response: long(&self.record.response),
+        };
+        if cut == Cut::default() {
+            return self.clone();
+        }
+        let start = |body: &Option<Bytes>| {
+            body.as_ref()
+                .map(|b| Bytes::copy_from_slice(&b[..b.len().min(FEED_BODY_BYTES)]))
+        };
+        let mut shown = Entry::clone(self);
+        shown.record.body = start(&self.record.body);
+        shown.record.response = start(&self.record.response);
+        shown.cut = cut;
+        Arc::new(shown)
     }
 }
 
@@ -111,7 +158,9 @@ pub struct Record<T> {
     /// a copy of its own, shared by the entries whose bodies are the same.
     #[serde(serialize_with = "body_as_json")]
     pub body: Option<Bytes>,
-    /// The response body as sent (none for a frame). Held as it is, not
+    /// The response body as sent (none for a frame; under a scripted
+    /// fault, only the bytes the client got), with the credentials the
+    /// request carried redacted (`app/credentials.rs`). Held as it is, not
     /// copied: a static body is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,
@@ -146,7 +195,7 @@ pub struct Subscription {
     /// past the backlog's bound.
     pub missed: u64,
     /// Held entries after the one asked for, oldest first.
-    pub backlog: Vec<Arc<Entry>>,
+    pub backlog: VecDeque<Arc<Entry>>,
     pub entries: broadcast::Receiver<Arc<Entry>>,
 }
 
@@ -155,6 +204,9 @@ struct Inner {
     entries: VecDeque<Arc<Entry>>,
     /// The bodies `entries` hold, each once.
     bodies: Bodies,
+    /// The oldest entries, this many, hold no response body: where the
+    /// next one to let go is looked for.
+    without_response: usize,
     /// The texts `entries` hold, each once.
     names: Names,
     /// Entries recorded since start-up or the last clear: requests and client frames.
@@ -165,6 +217,28 @@ struct Inner {
     since_clear: Summary,
     /// Since start-up, whatever a test clears: the run's contract verdict.
     run: Summary,
+}
+
+impl Inner {
+    /// Lets go of the response body of the oldest entry holding one (never
+    /// the newest entry's); the entry as it was, or `None` if none holds one.
+    fn drop_oldest_response(&mut self) -> Option<Arc<Entry>> {
+        let newest = self.entries.len().checked_sub(1)?;
+        while self.without_response < newest {
+            let index = self.without_response;
+            self.without_response += 1;
+            let slot = &mut self.entries[index];
+            let Some(response) = &slot.record.response else {
+                continue;
+            };
+            self.bodies.let_go(response);
+            let mut dropped = Entry::clone(slot);
+            dropped.record.response = None;
+            dropped.response_dropped = true;
+            return Some(std::mem::replace(slot, Arc::new(dropped)));
+        }
+        None
+    }
 }
 
 /// `GET /__mock/journal` filters; all optional.
@@ -255,16 +329,23 @@ impl Journal {
     }
 
     /// A live feed of the entries after entry `after` (0: from the oldest
-    /// held): the held ones at once (at most [`FEED_BACKLOG`], the newest),
-    /// then each new one. Taken under the lock that records, so no entry
-    /// falls between the two.
-    pub fn subscribe(&self, after: u64) -> Subscription {
+    /// held; `None`: only new ones): the held ones at once (at most
+    /// [`FEED_BACKLOG`], the newest), then each new one. Taken under the
+    /// lock that records, so no entry falls between the two. An `after`
+    /// past the latest entry was numbered by an earlier run (the page
+    /// reconnecting after a restart): the feed starts from the oldest held.
+    pub fn subscribe(&self, after: Option<u64>) -> Subscription {
         let inner = lock(&self.inner);
+        let after = match after {
+            None => inner.last_id,
+            Some(after) if after > inner.last_id => 0,
+            Some(after) => after,
+        };
         let entries = self.feed.subscribe();
         let newer = inner.entries.iter().rev().take_while(|entry| entry.id > after);
-        let mut backlog: Vec<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
-        backlog.reverse();
-        let first_shown = backlog.first().map_or(inner.last_id + 1, |entry| entry.id);
+        let mut backlog: VecDeque<Arc<Entry>> = newer.take(FEED_BACKLOG).cloned().collect();
+        backlog.make_contiguous().reverse();
+        let first_shown = backlog.front().map_or(inner.last_id + 1, |entry| entry.id);
         Subscription {
             missed: first_shown.saturating_sub(after.saturating_add(1)),
             backlog,
@@ -307,16 +388,31 @@ impl Journal {
             body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
             response: record.response.filter(|b| !b.is_empty()).map(|b| bodies.keep(b)),
         };
-        let entry = Arc::new(Entry { id, at, record });
+        let entry = Arc::new(Entry {
+            id,
+            at,
+            record,
+            response_dropped: false,
+            cut: Cut::default(),
+        });
         // Nothing to build or send while no feed listens.
         if self.feed.receiver_count() > 0 {
-            let _ = self.feed.send(entry.clone());
+            let _ = self.feed.send(entry.for_feed());
         }
         inner.entries.push_back(entry);
         // Usually one entry rolls off; more only when a body passes the budget.
         let (mut rolled_off, mut more) = (None, Vec::new());
         while inner.entries.len() > self.capacity || (inner.bodies.bytes > budget && inner.entries.len() > 1) {
+            // Past the budget, the oldest responses go first: verifications
+            // read request bodies, never responses.
+            if inner.entries.len() <= self.capacity {
+                if let Some(older) = inner.drop_oldest_response() {
+                    more.push(older);
+                    continue;
+                }
+            }
             let Some(entry) = inner.entries.pop_front() else { break };
+            inner.without_response = inner.without_response.saturating_sub(1);
             if let Some(body) = &entry.record.body {
                 inner.bodies.release(body);
             }
@@ -779,9 +875,37 @@ mod tests {
         let status = journal.status();
         assert_eq!(
             (status.retained, status.body_bytes),
-            (2, 2000),
-            "fresh responses roll off past the budget"
+            (13, 2000),
+            "past the budget the oldest responses are let go, the entries kept"
         );
+        let held = journal.entries(&Filter::default());
+        assert!(held[..11]
+            .iter()
+            .all(|e| e.record.response.is_none() && e.response_dropped));
+        assert!(held[11..]
+            .iter()
+            .all(|e| e.record.response.is_some() && !e.response_dropped));
+    }
+
+    #[test]
+    fn responses_past_the_budget_go_before_the_requests_that_verifications_read() {
+        let journal = Journal::new(100);
+        journal.set_body_budget(4000);
+        for i in 0..50u8 {
+            journal.record(Record {
+                body: Some(Bytes::from(format!("{{\"n\":{i}}}"))),
+                response: Some(Bytes::from(vec![i; 1000])),
+                ..record("s", "update-user", 200, 0)
+            });
+        }
+        let held = journal.entries(&Filter::default());
+        assert_eq!(held.len(), 50, "every entry is held");
+        let requests: Vec<Value> = held.iter().filter_map(|e| e.json()).map(|v| v["n"].clone()).collect();
+        assert_eq!(requests.len(), 50, "with its request body");
+        let answered = held.iter().filter(|e| e.record.response.is_some()).count();
+        assert!((1..=3).contains(&answered), "{answered} response bodies held");
+        assert!(held.last().unwrap().record.response.is_some(), "the newest kept");
+        assert!(journal.status().body_bytes <= 4000);
     }
 
     #[test]
@@ -790,19 +914,32 @@ mod tests {
         for _ in 0..5 {
             journal.record(record("s", "op", 200, 0));
         }
-        let mut feed = journal.subscribe(1);
+        let mut feed = journal.subscribe(Some(1));
         let ids: Vec<u64> = feed.backlog.iter().map(|e| e.id).collect();
         assert_eq!((feed.missed, ids), (1, vec![3, 4, 5]), "entry 2 rolled off");
         journal.record(record("s", "op", 201, 0));
         assert_eq!(feed.entries.try_recv().expect("a new entry").id, 6);
-        let current = journal.subscribe(6);
+        let current = journal.subscribe(Some(6));
         assert_eq!((current.missed, current.backlog.len()), (0, 0));
+        let now = journal.subscribe(None);
+        assert_eq!((now.missed, now.backlog.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_feed_from_an_id_an_earlier_run_gave_starts_from_the_oldest_held() {
+        let journal = Journal::new(10);
+        for _ in 0..3 {
+            journal.record(record("s", "op", 200, 0));
+        }
+        let feed = journal.subscribe(Some(40));
+        let ids: Vec<u64> = feed.backlog.iter().map(|e| e.id).collect();
+        assert_eq!((feed.missed, ids), (0, vec![1, 2, 3]));
     }
 
     #[test]
     fn a_feed_that_falls_behind_is_told_how_many_it_missed() {
         let journal = Journal::new(10);
-        let mut feed = journal.subscribe(0);
+        let mut feed = journal.subscribe(Some(0));
         for _ in 0..FEED_BACKLOG + 7 {
             journal.record(record("s", "op", 200, 0));
         }

@@ -101,7 +101,7 @@ struct ServeArgs {
     /// Journal entries kept for /__mock/journal and /__mock/verify (the counts never lose a request).
     #[arg(long, value_name = "N", default_value_t = specmock::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
-    /// Bytes of request bodies the journal holds, each distinct body counted once; past them the oldest entries roll off.
+    /// Bytes of request and response bodies the journal holds, each distinct body counted once; past them the oldest response bodies go first, then the oldest entries roll off.
     #[arg(long, value_name = "BYTES", default_value_t = specmock::journal::DEFAULT_BODY_BUDGET)]
     journal_bytes: usize,
     /// Exit with code 1 at shutdown if any request broke the contract.

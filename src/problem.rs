@@ -331,7 +331,7 @@ impl Problem {
         )
     }
 
-    pub fn admin_bad_body(detail: &str) -> Self {
+    pub fn admin_bad_request(detail: &str) -> Self {
         Self::new(
             400,
             &Kind {
@@ -481,6 +481,6 @@ impl Problem {
             body.insert("violations".into(), json!(self.violations));
         }
         body.extend(self.extra.as_ref().clone());
-        Bytes::from(serde_json::to_vec(&Value::Object(body)).expect("a JSON value always serializes"))
+        crate::render::json_body(&Value::Object(body))
     }
 }

@@ -1,7 +1,6 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
 //! limits and graceful shutdown around it. Nothing else touches hyper.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,12 +16,10 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::Feed;
+use crate::admin::{Feed, FeedEvents};
 use crate::app::{App, Handled, Upgrade};
-use crate::journal::Entry;
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::scenario::Fault;
@@ -234,7 +231,7 @@ async fn respond(
         Some(problem) => Err(problem),
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
-    let (handled, parts, body) = match read {
+    let (mut handled, parts, body) = match read {
         // A reload reads files: on a thread that may block, not a request's.
         Ok(bytes) if crate::admin::reloads(&parts.method, parts.uri.path()) => {
             let app = app.clone();
@@ -250,17 +247,30 @@ async fn respond(
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }
+    let wire = on_the_wire(handled.fault, std::mem::take(handled.response.body_mut()));
+    // The journal shows the body the client gets.
+    *handled.response.body_mut() = wire.as_ref().map_or_else(Bytes::new, |(_, sent)| sent.clone());
     account(app, &parts, &handled, started, body);
-    let (head, body) = handled.response.into_parts();
-    let body = match handled.fault {
-        // hyper closes the connection when the service fails: no response at all.
-        Some(Fault::Reset) => return Err(FaultError),
-        Some(Fault::Close) => WireBody::broken(body, 0),
-        Some(Fault::Truncate) => WireBody::broken(body.clone(), body.len() / 2),
-        Some(Fault::Malformed) => WireBody::Whole(Full::new(malformed(&body))),
-        Some(Fault::UndeclaredStatus) | None => WireBody::Whole(Full::new(body)),
-    };
-    Ok(Response::from_parts(head, body))
+    // hyper closes the connection when the service fails: no response at all.
+    let Some((wire, _)) = wire else { return Err(FaultError) };
+    let (head, _) = handled.response.into_parts();
+    Ok(Response::from_parts(head, wire))
+}
+
+/// What a scripted fault makes of a response body: the body to send, and
+/// the bytes of it the client gets; `None` for a reset (nothing is sent).
+fn on_the_wire(fault: Option<Fault>, body: Bytes) -> Option<(WireBody, Bytes)> {
+    let whole = |body: Bytes| (WireBody::Whole(Full::new(body.clone())), body);
+    match fault {
+        Some(Fault::Reset) => None,
+        Some(Fault::Close) => Some((WireBody::broken(body, 0), Bytes::new())),
+        Some(Fault::Truncate) => {
+            let half = body.slice(..body.len() / 2);
+            Some((WireBody::broken(body, half.len()), half))
+        }
+        Some(Fault::Malformed) => Some(whole(malformed(&body))),
+        Some(Fault::UndeclaredStatus) | None => Some(whole(body)),
+    }
 }
 
 /// The journal's live feed: its events as they come, a keep-alive comment
@@ -274,12 +284,13 @@ fn journal_feed(
     started: Instant,
 ) -> Response<WireBody> {
     let app = &shared.app;
+    // The place first: a feed refused for want of one copies no backlog.
     let opened = match feed {
-        Feed::Open(subscription) => shared
+        Feed::Admitted(after) => shared
             .feeds
             .clone()
             .try_acquire_owned()
-            .map(|permit| (subscription, permit))
+            .map(|permit| (app.journal().subscribe(after), permit))
             .map_err(|_| app.problem(Problem::too_many_feeds(shared.limits.max_feeds), parts)),
         Feed::Refused(response) => Err(response),
     };
@@ -297,8 +308,7 @@ fn journal_feed(
     account(app, parts, &opened, started, None);
     let period = shared.limits.feed_keep_alive;
     let following = Following {
-        first: crate::admin::opening_events(&subscription).into(),
-        entries: subscription.entries,
+        events: FeedEvents::new(subscription),
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
         shutdown,
         _permit: permit,
@@ -311,9 +321,7 @@ fn journal_feed(
 
 /// A journal feed being followed.
 struct Following {
-    /// What is sent before the new entries: the preamble, the backlog.
-    first: VecDeque<Bytes>,
-    entries: broadcast::Receiver<Arc<Entry>>,
+    events: FeedEvents,
     keep_alive: tokio::time::Interval,
     shutdown: Listener,
     _permit: OwnedSemaphorePermit,
@@ -322,16 +330,9 @@ struct Following {
 impl Following {
     /// The next event's text; `None` ends the feed (the server shuts down).
     async fn next(&mut self) -> Option<Bytes> {
-        if let Some(first) = self.first.pop_front() {
-            return Some(first);
-        }
         let event = tokio::select! {
             _ = self.shutdown.signalled() => return None,
-            received = self.entries.recv() => match received {
-                Ok(entry) => crate::admin::entry_event(&entry),
-                Err(RecvError::Lagged(missed)) => crate::admin::lagged_event(missed),
-                Err(RecvError::Closed) => return None,
-            },
+            event = self.events.next() => event?,
             _ = self.keep_alive.tick() => return Some(Bytes::from_static(crate::admin::KEEP_ALIVE)),
         };
         self.keep_alive.reset();
@@ -356,15 +357,17 @@ fn account(app: &App, parts: &http::request::Parts, handled: &Handled, started: 
     for violation in &handled.violations {
         tracing::debug!(target: "specmock::violation", pointer = %violation.pointer, rule = %violation.rule, "{}", violation.message);
     }
-    if let Some(record) = handled.record(parts, latency, body) {
+    if let Some(record) = handled.record(parts, latency, body, &app.configuration().credentials) {
         app.journal().record(record);
     }
 }
 
 /// Half of the body and then a stray character: never valid JSON.
 fn malformed(body: &Bytes) -> Bytes {
-    let mut broken = body[..body.len() / 2].to_vec();
-    broken.extend_from_slice(b"<");
+    let half = &body[..body.len() / 2];
+    let mut broken = Vec::with_capacity(half.len() + 1);
+    broken.extend_from_slice(half);
+    broken.push(b'<');
     Bytes::from(broken)
 }
 

@@ -119,7 +119,7 @@ impl Session {
 
     /// Whether a stream follows this session (worth building events for).
     pub fn is_followed(&self) -> bool {
-        self.events.receiver_count() > 0
+        self.streams() > 0
     }
 
     /// How many streams follow this session.
@@ -195,6 +195,20 @@ impl Session {
     }
 }
 
+/// The sessions `GET /__mock/sessions` lists.
+pub struct Recent {
+    /// Live sessions, listed or not.
+    pub total: usize,
+    pub sessions: Vec<Listed>,
+}
+
+/// A live session, named, with when a request last named it.
+pub struct Listed {
+    pub id: String,
+    pub session: SharedSession,
+    pub last_used: Instant,
+}
+
 pub struct Sessions {
     idle_expiry: Duration,
     capacity: usize,
@@ -219,12 +233,35 @@ impl Sessions {
         }
     }
 
-    /// Every session held, with when a request last named it.
-    pub fn all(&self) -> Vec<(String, SharedSession, Instant)> {
+    /// The `limit` most recently used live sessions, most recent first
+    /// (then by id), and how many are live: held, and not idle past the
+    /// expiry (those go at the next sweep) unless a stream follows them.
+    /// Only those listed are copied, whatever the registry holds.
+    pub fn recent(&self, limit: usize) -> Recent {
+        let now = Instant::now();
         let registry = lock(&self.registry);
-        let held = registry.by_id.iter();
-        held.map(|(id, (session, seen))| (id.clone(), session.clone(), *seen))
-            .collect()
+        let live = |(_, (session, seen)): &(&String, &(SharedSession, Instant))| {
+            now.duration_since(*seen) < self.idle_expiry || session.is_followed()
+        };
+        let mut held: Vec<(&String, &(SharedSession, Instant))> = registry.by_id.iter().filter(live).collect();
+        let total = held.len();
+        type Held<'a> = (&'a String, &'a (SharedSession, Instant));
+        let most_recent_first =
+            |(a, (_, a_seen)): &Held, (b, (_, b_seen)): &Held| b_seen.cmp(a_seen).then_with(|| a.cmp(b));
+        if held.len() > limit && limit > 0 {
+            held.select_nth_unstable_by(limit - 1, most_recent_first);
+        }
+        held.truncate(limit);
+        held.sort_unstable_by(most_recent_first);
+        let sessions = held
+            .into_iter()
+            .map(|(id, (session, seen))| Listed {
+                id: id.clone(),
+                session: session.clone(),
+                last_used: *seen,
+            })
+            .collect();
+        Recent { total, sessions }
     }
 
     /// The session named `id`, if it exists (without creating it).
@@ -358,6 +395,32 @@ mod tests {
             code: 4000 + code as u16,
             reason: String::new(),
         }
+    }
+
+    #[test]
+    fn the_most_recent_live_sessions_are_listed_and_the_idle_ones_left_out() {
+        let sessions = Sessions::new(Duration::from_millis(100), 100);
+        let fresh = || SessionState::start(None);
+        let followed = sessions.get("followed", fresh);
+        let _stream = followed.subscribe();
+        sessions.get("idle", fresh);
+        std::thread::sleep(Duration::from_millis(150));
+        for id in ["b", "a", "c"] {
+            sessions.get(id, fresh);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let listed = |limit| {
+            let recent = sessions.recent(limit);
+            let ids: Vec<String> = recent.sessions.into_iter().map(|listed| listed.id).collect();
+            (recent.total, ids)
+        };
+        assert_eq!(listed(2), (4, vec!["c".to_string(), "a".to_string()]));
+        assert_eq!(
+            listed(10).1,
+            ["c", "a", "b", "followed"],
+            "idle past the expiry: not listed"
+        );
+        assert_eq!(listed(0), (4, Vec::new()));
     }
 
     #[test]

@@ -343,6 +343,8 @@ mod tests {
                 body: Some(Bytes::from(body.to_string())),
                 response: None,
             },
+            response_dropped: false,
+            cut: Default::default(),
         })
     }
 

@@ -170,13 +170,14 @@ fn a_journal_entry_allocates_once() {
         (200, 200)
     );
     let latency = std::time::Duration::from_micros(100);
+    let credentials = &app.configuration().credentials;
     let record = |entries: u64| {
         for _ in 0..entries / 2 {
             app.journal()
-                .record(got.record(&get, latency, None).expect("journaled"));
+                .record(got.record(&get, latency, None, credentials).expect("journaled"));
             let body = Some(profile.clone());
             app.journal()
-                .record(posted.record(&post, latency, body).expect("journaled"));
+                .record(posted.record(&post, latency, body, credentials).expect("journaled"));
         }
     };
     // Past the journal's size, as on a busy server: each entry rolls one off.

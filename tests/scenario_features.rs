@@ -821,6 +821,74 @@ async fn faults_misbehave_on_the_wire() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_journal_shows_the_body_a_fault_sent() {
+    let server = start(feature_app(Behaviour::default())).await;
+    let addr = server.address();
+    let mut sent = Vec::new();
+    for fault in ["reset", "close", "truncate", "malformed"] {
+        let (_, _, body) = match exchange_raw(addr, &format!("/things/{fault}")).await {
+            bytes if bytes.is_empty() => (0, Vec::new(), Vec::new()),
+            bytes => split_response(&bytes),
+        };
+        sent.push(body);
+    }
+    let journal = admin(addr, Method::GET, "/__mock/journal?session=faults", "")
+        .await
+        .json();
+    let shown: Vec<Value> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .map(|entry| entry["response_body"].clone())
+        .collect();
+    let as_sent: Vec<Value> = sent
+        .iter()
+        .map(|body| match body.is_empty() {
+            true => Value::Null,
+            false => json!(String::from_utf8_lossy(body)),
+        })
+        .collect();
+    assert_eq!(
+        shown, as_sent,
+        "nothing for reset and close, the half, the broken bytes"
+    );
+}
+
+#[tokio::test]
+async fn credentials_a_template_echoes_are_redacted_in_the_journal() {
+    let echo = ScenarioSource {
+        file_name: "echo.yaml".into(),
+        label: "echo.yaml".into(),
+        text: "rules:\n  - when: { operation: get-thing }\n    respond: { status: 200, body: { json: { id: \"{{request.headers.authorization}}\", q: \"cookie {{request.headers.cookie}}\", name: \"{{request.headers.x-name}}\" } } }\n".into(),
+    };
+    let (app, _) = App::build(feature_inputs(vec![echo]), Behaviour::default()).expect("the scenario loads");
+    let server = start(app).await;
+    let client = Client::in_scenario(server.address(), "echoed", "echo");
+    let secrets = [
+        ("authorization", "Bearer s3cret-t0ken"),
+        ("cookie", "sid=abc123"),
+        ("x-name", "Ada"),
+    ];
+    let reply = client.send(Method::GET, "/things/1", &secrets, b"").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json()["id"],
+        "Bearer s3cret-t0ken",
+        "the client gets what the scenario says"
+    );
+    let journal = admin(server.address(), Method::GET, "/__mock/journal?session=echoed", "").await;
+    let shown = &journal.json()["entries"][0]["response_body"];
+    assert_eq!(
+        shown,
+        &json!({ "id": "[redacted]", "q": "cookie [redacted]", "name": "Ada" }),
+        "{}",
+        journal.text()
+    );
+    assert!(!journal.text().contains("s3cret") && !journal.text().contains("abc123"));
+}
+
 /// The text of the error `files` (name, YAML) make when loaded over the feature spec.
 fn load_error(files: &[(&str, &str)]) -> String {
     let sources = files

@@ -14,7 +14,9 @@ use http::Method;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
-use specmock::{Behaviour, Limits, MockServer};
+use specmock::admin::FeedEvents;
+use specmock::journal::FEED_BACKLOG;
+use specmock::{Behaviour, Limits};
 use tokio::net::TcpStream;
 
 const PAGE_FILES: [&str; 4] = ["/__mock/ui", "/__mock/ui/", "/__mock/ui/app.js", "/__mock/ui/style.css"];
@@ -72,26 +74,31 @@ async fn the_page_and_the_feed_are_refused_to_another_host_like_the_rest_of_the_
 
 #[tokio::test]
 async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() {
-    let Some(ip) = non_loopback_address() else {
-        eprintln!("this machine has no address beyond loopback: the remote peer cannot be tested here");
-        return;
+    // Built in-process with the peer the server would record, so the test
+    // needs no address beyond loopback.
+    let app = shipped_scenario_app(Behaviour::default());
+    let from = |peer: [u8; 4], path: &str| {
+        let mut request = http::Request::get(path).header("host", "localhost");
+        let peer = SocketAddr::new(peer.into(), 50_000);
+        request = request.extension(specmock::admin::Peer(peer));
+        request.body(()).expect("a request").into_parts().0
     };
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.expect("bind");
-    let server = MockServer::start(listener, shipped_scenario_app(Behaviour::default()), Limits::default())
-        .expect("the server starts");
-    let remote = SocketAddr::new(ip, server.address().port());
-    let host = remote.to_string();
     for path in PAGE_FILES.iter().chain(&["/__mock/journal/events"]) {
-        // The Host names the mock by the address the operator bound, so only the peer is refused.
-        let reply = send(remote, Method::GET, path, &[("host", "localhost")], b"").await;
-        let problem = reply.assert_problem(403, "admin-forbidden", "admin");
+        let remote = from([192, 0, 2, 7], path);
+        let response = match app.journal_feed(&remote) {
+            Some(specmock::admin::Feed::Refused(response)) => response,
+            Some(_) => panic!("{path}: a feed for a remote peer"),
+            None => app.handle(&remote, b"").response,
+        };
+        assert_eq!(response.status(), 403, "{path}");
+        let problem: Value = serde_json::from_slice(response.body()).expect("a problem");
         assert!(
             problem["detail"].as_str().unwrap().contains("loopback peers only"),
-            "{host}: {problem:#}"
+            "{path}: {problem:#}"
         );
     }
-    let local = SocketAddr::new([127, 0, 0, 1].into(), server.address().port());
-    assert_eq!(get(local, "/__mock/ui").await.status, 200);
+    let local = from([127, 0, 0, 1], "/__mock/ui");
+    assert_eq!(app.handle(&local, b"").response.status(), 200);
 }
 
 /// A journal feed as a client reads it: the events so far, and the body.
@@ -116,23 +123,20 @@ impl Event {
 }
 
 impl Feed {
-    /// Opens `GET target` on a connection of its own (receive buffer `buffer`, if set).
-    async fn open(addr: SocketAddr, target: &str, buffer: Option<u32>) -> (u16, http::HeaderMap, Feed) {
-        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-        if let Some(size) = buffer {
-            socket.set_recv_buffer_size(size).expect("a receive buffer size");
-        }
-        let stream: TcpStream = socket.connect(addr).await.expect("connect");
+    /// Opens `GET target` with `headers` on a connection of its own.
+    async fn open(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> (u16, http::HeaderMap, Feed) {
+        let stream = TcpStream::connect(addr).await.expect("connect");
         let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .expect("an HTTP/1.1 connection");
         let connection = tokio::spawn(async move {
             let _ = connection.await;
         });
-        let request = http::Request::get(target)
-            .header("host", addr.to_string())
-            .body(Empty::<Bytes>::new())
-            .expect("a request");
+        let mut request = http::Request::get(target).header("host", addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Empty::<Bytes>::new()).expect("a request");
         let response = tokio::time::timeout(IO_TIMEOUT, sender.send_request(request))
             .await
             .expect("an answer in time")
@@ -211,7 +215,7 @@ async fn the_feed_sends_each_new_entry_as_the_journal_shows_it() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
     get(addr, "/user").await;
-    let (status, headers, mut feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+    let (status, headers, mut feed) = Feed::open(addr, "/__mock/journal/events", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/event-stream");
     assert_eq!(headers["cache-control"], "no-store");
@@ -242,12 +246,26 @@ async fn a_feed_from_an_entry_sends_the_entries_after_it_first() {
     for session in ["a", "b", "c"] {
         send(addr, Method::GET, "/user", &in_session(session, &[]), b"").await;
     }
-    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events?after=1", None).await;
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events?after=1", &[]).await;
     feed.next_named("retry").await;
     let sessions = [feed.next().await.unwrap(), feed.next().await.unwrap()].map(|e| e.json()["session"].clone());
     assert_eq!(sessions, [json!("b"), json!("c")]);
     let refused = get(addr, "/__mock/journal/events?after=yesterday").await;
     refused.assert_problem(400, "admin-bad-request", "admin");
+}
+
+#[tokio::test]
+async fn a_feed_reconnecting_with_an_id_from_an_earlier_run_gets_every_held_entry() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let addr = server.address();
+    for session in ["a", "b"] {
+        send(addr, Method::GET, "/user", &in_session(session, &[]), b"").await;
+    }
+    // The page saw entry 90 before the mock restarted.
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", &[("last-event-id", "90")]).await;
+    feed.next_named("retry").await;
+    let sessions = [feed.next().await.unwrap(), feed.next().await.unwrap()].map(|e| e.json()["session"].clone());
+    assert_eq!(sessions, [json!("a"), json!("b")]);
 }
 
 #[tokio::test]
@@ -257,14 +275,13 @@ async fn an_idle_feed_sends_a_keep_alive_comment() {
         ..Limits::default()
     };
     let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
-    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", &[]).await;
     feed.next_named("retry").await;
     let comment = feed.next().await.expect("a comment");
     assert_eq!((comment.name.as_str(), comment.data.as_str()), (":", "keep-alive"));
 }
 
-/// A body no operation accepts, journaled whole: large events fill the
-/// socket buffers quickly.
+/// A body no operation accepts, journaled whole.
 fn large_invalid_body() -> Vec<u8> {
     vec![b'x'; 100 * 1024]
 }
@@ -273,37 +290,33 @@ fn large_invalid_body() -> Vec<u8> {
 async fn a_feed_that_falls_behind_is_told_how_many_entries_it_missed() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
-    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", Some(4096)).await;
-    feed.next_named("retry").await;
-    // The reader stops reading while requests keep coming.
+    // The feed the server streams, read in-process: it reads nothing while
+    // the requests come, whatever the sockets would buffer.
+    let mut feed = FeedEvents::new(server.app().journal().subscribe(None));
     let mut client = KeepAlive::open(addr).await;
-    let body = large_invalid_body();
-    let sent = 600;
+    let sent = FEED_BACKLOG as u64 + 44;
     for _ in 0..sent {
-        let headers = in_session("flood", &[("content-type", "application/json")]);
         let reply = client
-            .send(Method::POST, "/user/update", &headers, &body)
+            .send(Method::GET, "/user", &in_session("flood", &[]), b"")
             .await
             .expect("answered");
-        assert_eq!(reply.status, 400);
+        assert_eq!(reply.status, 200);
     }
-    let (mut delivered, mut missed, mut last_id) = (0u64, 0u64, 0u64);
-    while delivered + missed < sent {
+    let mut events = Vec::new();
+    while events.len() < FEED_BACKLOG + 2 {
         let event = feed.next().await.expect("the feed goes on");
-        match event.name.as_str() {
-            "entry" => {
-                let id = event.json()["id"].as_u64().expect("an id");
-                assert!(id > last_id, "in order: {id} after {last_id}");
-                last_id = id;
-                delivered += 1;
-            }
-            "lagged" => missed += event.json()["missed"].as_u64().expect("a count"),
-            _ => {}
-        }
+        events.push(parse_event(std::str::from_utf8(&event).expect("UTF-8")));
     }
-    assert!(missed > 0, "a reader that stopped for {sent} large entries fell behind");
-    assert_eq!(delivered + missed, sent, "every entry is sent or counted as missed");
-    assert_eq!(last_id, sent, "the newest entry is sent");
+    assert_eq!(events[0].name, "retry");
+    assert_eq!(
+        (events[1].name.as_str(), events[1].json()["missed"].clone()),
+        ("lagged", json!(44))
+    );
+    let ids: Vec<u64> = events[2..]
+        .iter()
+        .map(|e| e.json()["id"].as_u64().expect("an id"))
+        .collect();
+    assert_eq!(ids, (45..=sent).collect::<Vec<_>>(), "the newest, in order");
 }
 
 #[tokio::test]
@@ -314,7 +327,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
     };
     let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
     let addr = server.address();
-    let (status, _, first) = Feed::open(addr, "/__mock/journal/events", None).await;
+    let (status, _, first) = Feed::open(addr, "/__mock/journal/events", &[]).await;
     assert_eq!(status, 200);
     let second = get(addr, "/__mock/journal/events").await;
     second.assert_problem(503, "too-many-feeds", "admin");
@@ -322,7 +335,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
     drop(first);
     let deadline = Instant::now() + IO_TIMEOUT;
     loop {
-        let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", None).await;
+        let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", &[]).await;
         if status == 200 {
             break;
         }
@@ -334,7 +347,7 @@ async fn feeds_past_the_limit_are_refused_until_one_closes() {
 #[tokio::test]
 async fn a_feed_ends_cleanly_when_the_server_shuts_down() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
-    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", None).await;
+    let (_, _, mut feed) = Feed::open(server.address(), "/__mock/journal/events", &[]).await;
     feed.next_named("retry").await;
     let stopping = Instant::now();
     let stopped = tokio::spawn(server.stop());
@@ -435,31 +448,49 @@ async fn each_scenario_lists_the_operations_and_statuses_its_rules_reach() {
 }
 
 #[tokio::test]
-async fn the_pages_same_origin_put_is_accepted_and_another_origins_refused() {
+async fn another_sites_page_cannot_open_a_feed() {
+    let limits = Limits {
+        max_feeds: 1,
+        ..Limits::default()
+    };
+    let server = start_with_limits(shipped_scenario_app(Behaviour::default()), limits).await;
+    let addr = server.address();
+    let foreign: [&[(&str, &str)]; 2] = [
+        &[("sec-fetch-site", "cross-site")],
+        &[("origin", "http://attacker.example")],
+    ];
+    for headers in foreign {
+        let (status, _, _held) = Feed::open(addr, "/__mock/journal/events", headers).await;
+        assert_eq!(status, 403, "{headers:?}");
+    }
+    let own = format!("http://{addr}");
+    let page = [("sec-fetch-site", "same-origin"), ("origin", own.as_str())];
+    let (status, _, _feed) = Feed::open(addr, "/__mock/journal/events", &page).await;
+    assert_eq!(status, 200, "the page's own feed takes the one place");
+}
+
+#[tokio::test]
+async fn the_feed_path_is_read_like_every_admin_path() {
+    let server = start(shipped_scenario_app(Behaviour::default())).await;
+    let (status, headers, _feed) = Feed::open(server.address(), "/__mock/journal/%65vents", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/event-stream");
+}
+
+#[tokio::test]
+async fn a_feed_sends_the_start_of_a_large_body_and_says_it_is_cut() {
     let server = start(shipped_scenario_app(Behaviour::default())).await;
     let addr = server.address();
-    let own = format!("http://{addr}");
-    let body = br#"{"name":"signed-out"}"#;
-    let path = "/__mock/sessions/qa/scenario";
-    let json = ("content-type", "application/json");
-    let foreign = [
-        json,
-        ("origin", "http://attacker.example"),
-        ("sec-fetch-site", "cross-site"),
-    ];
-    send(addr, Method::PUT, path, &foreign, body)
-        .await
-        .assert_problem(403, "admin-forbidden", "admin");
-    assert!(
-        server.app().sessions().find("qa").is_none(),
-        "the refused PUT made no session"
-    );
-    // What the page's fetch sends.
-    let page = [json, ("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
-    let accepted = send(addr, Method::PUT, path, &page, body).await;
-    assert_eq!(accepted.status, 200, "{}", accepted.text());
-    assert_eq!(accepted.json()["scenario"], "signed-out");
-    let reset = [("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
-    let reset = send(addr, Method::POST, "/__mock/sessions/qa/reset", &reset, b"").await;
-    assert_eq!(reset.status, 200, "{}", reset.text());
+    let (_, _, mut feed) = Feed::open(addr, "/__mock/journal/events", &[]).await;
+    feed.next_named("retry").await;
+    let headers = in_session("large", &[("content-type", "application/json")]);
+    send(addr, Method::POST, "/user/update", &headers, &large_invalid_body()).await;
+    let event = feed.next_named("entry").await.json();
+    assert_eq!(event["body_truncated"], true, "{}", &event.to_string()[..200]);
+    let sent = event["body"].as_str().expect("the start, as text");
+    assert_eq!(sent.len(), specmock::journal::FEED_BODY_BYTES);
+    assert!(event.get("response_body_truncated").is_none(), "the answer is small");
+    let page = get(addr, "/__mock/journal?session=large").await.json();
+    let held = page["entries"][0]["body"].as_str().expect("the body, as text");
+    assert_eq!(held.len(), large_invalid_body().len(), "the journal keeps it whole");
 }

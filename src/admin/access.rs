@@ -160,7 +160,7 @@ fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
 /// A request that changes state must come from the mock's own origin, or
 /// from no page at all (curl, an SDK, a test): a page elsewhere could
 /// otherwise send a form or a `fetch` without a CORS preflight.
-fn same_origin(parts: &Parts) -> Result<(), Problem> {
+pub(super) fn same_origin(parts: &Parts) -> Result<(), Problem> {
     if let Some(site) = parts.headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("(not ASCII)");
         // `same-site` too: a site ignores ports, so every other server on localhost is the same site.

@@ -8,7 +8,7 @@ mod sessions;
 mod ui;
 
 pub use access::{parse_admin_host, HostName, Peer};
-pub use feed::{entry_event, head as feed_head, lagged_event, opening_events, Feed, KEEP_ALIVE};
+pub use feed::{head as feed_head, Events as FeedEvents, Feed, KEEP_ALIVE};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -51,7 +51,7 @@ impl App {
         }
         let decoded = match route(parts.uri.path()) {
             Ok(decoded) => decoded,
-            Err(error) => return self.problem(Problem::admin_bad_body(&format!("the admin path: {error}")), parts),
+            Err(error) => return self.problem(Problem::admin_bad_request(&format!("the admin path: {error}")), parts),
         };
         let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let answer = match (&parts.method, segments.as_slice()) {
@@ -82,40 +82,39 @@ impl App {
     /// `GET /__mock/journal?session=&operation=&status=&since=&violating=&limit=&offset=`.
     fn journal_page(&self, parts: &Parts) -> Result<Value, Problem> {
         let query = crate::uri::parse_query(parts.uri.query().unwrap_or(""))
-            .map_err(|e| Problem::admin_bad_body(&format!("query string: {e}")))?;
+            .map_err(|e| Problem::admin_bad_request(&format!("query string: {e}")))?;
         let mut filter = Filter::default();
         let (mut limit, mut offset) = (DEFAULT_PAGE, 0);
         for (name, value) in query {
             let number = |what: &str| {
                 value
                     .parse::<usize>()
-                    .map_err(|_| Problem::admin_bad_body(&format!("`{what}` is a whole number, not `{value}`")))
+                    .map_err(|_| Problem::admin_bad_request(&format!("`{what}` is a whole number, not `{value}`")))
             };
             match name.as_str() {
                 "session" => filter.session = Some(value),
                 "operation" => filter.operation = Some(self.operation_named(&value)?),
                 "status" => {
-                    filter.status =
-                        Some(value.parse().map_err(|_| {
-                            Problem::admin_bad_body(&format!("`status` is an HTTP status, not `{value}`"))
-                        })?)
+                    filter.status = Some(value.parse().map_err(|_| {
+                        Problem::admin_bad_request(&format!("`status` is an HTTP status, not `{value}`"))
+                    })?)
                 }
                 "since" => {
                     filter.since = Some(parse_rfc3339(&value).ok_or_else(|| {
-                        Problem::admin_bad_body(&format!(
+                        Problem::admin_bad_request(&format!(
                             "`since` is an RFC 3339 UTC time such as 2026-11-28T19:40:00Z, not `{value}`"
                         ))
                     })?)
                 }
                 "violating" => {
                     filter.violating = value.parse().map_err(|_| {
-                        Problem::admin_bad_body(&format!("`violating` is `true` or `false`, not `{value}`"))
+                        Problem::admin_bad_request(&format!("`violating` is `true` or `false`, not `{value}`"))
                     })?
                 }
                 "limit" => limit = number("limit")?.clamp(1, MAX_PAGE),
                 "offset" => offset = number("offset")?,
                 other => {
-                    return Err(Problem::admin_bad_body(&format!(
+                    return Err(Problem::admin_bad_request(&format!(
                         "unknown filter `{other}`: expected session, operation, status, since, violating, limit, offset"
                     )))
                 }
@@ -127,11 +126,11 @@ impl App {
     /// `POST /__mock/verify`: 200 with the matches, or 417 explaining what came instead.
     fn verify(&self, body: &[u8]) -> Result<Value, Problem> {
         let verification: Verification = serde_json::from_slice(body).map_err(|e| {
-            Problem::admin_bad_body(&format!(
+            Problem::admin_bad_request(&format!(
                 "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
             ))
         })?;
-        let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_body(&e))?;
+        let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
         let operation = self.operation_named(&verification.operation)?;
         let entries = self.journal().entries(&Filter::default());
         let verdict = verify(&verification, &operation, expectation, &entries);
@@ -209,7 +208,7 @@ impl App {
             Some(op) => Ok(op.id.clone()),
             None => {
                 let known: Vec<&str> = configuration.spec.operations.iter().map(|op| op.id.as_str()).collect();
-                Err(Problem::admin_bad_body(&format!(
+                Err(Problem::admin_bad_request(&format!(
                     "unknown operation `{reference}` (known: {})",
                     known.join(", ")
                 )))
@@ -247,7 +246,7 @@ impl App {
         let name = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|v| v.get("name")?.as_str().map(str::to_string))
-            .ok_or_else(|| Problem::admin_bad_body("expected a JSON body `{\"name\": \"SCENARIO\"}`"))?;
+            .ok_or_else(|| Problem::admin_bad_request("expected a JSON body `{\"name\": \"SCENARIO\"}`"))?;
         self.restart_session(id, Some(&name))
     }
 

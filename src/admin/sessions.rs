@@ -17,21 +17,19 @@ impl App {
     /// Each session as the configuration in force sees it (mapped to it
     /// first, as `GET /__mock/sessions/{id}` does).
     pub(super) fn list_sessions(&self) -> Result<Value, Problem> {
-        let mut sessions = self.sessions().all();
-        let total = sessions.len();
-        sessions.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-        sessions.truncate(MAX_LISTED);
+        let recent = self.sessions().recent(MAX_LISTED);
         let (now, clock) = (Instant::now(), SystemTime::now());
-        let listed: Vec<Value> = sessions
+        let listed: Vec<Value> = recent
+            .sessions
             .iter()
-            .map(|(id, session, seen)| {
-                let mut described = self.describe_current(id, session)?;
-                let last_activity = clock - now.saturating_duration_since(*seen);
+            .map(|listed| {
+                let mut described = self.describe_current(&listed.id, &listed.session)?;
+                let last_activity = clock - now.saturating_duration_since(listed.last_used);
                 described["last_activity"] = json!(rfc3339_millis(last_activity));
-                described["streams"] = json!(session.streams());
+                described["streams"] = json!(listed.session.streams());
                 Ok(described)
             })
             .collect::<Result<_, Problem>>()?;
-        Ok(json!({ "sessions": listed, "total": total }))
+        Ok(json!({ "sessions": listed, "total": recent.total }))
     }
 }

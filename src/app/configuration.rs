@@ -28,6 +28,8 @@ pub struct Configuration {
     /// The spec, the files its `$ref`s reach, each fixture and each
     /// scenario file, as diagnostics name them.
     pub files: Vec<String>,
+    /// Where requests carry credentials, to keep them out of the journal.
+    pub credentials: super::CredentialNames,
 }
 
 impl Configuration {
@@ -72,6 +74,7 @@ impl Configuration {
             None => catalog.get("default").cloned(),
         };
         let configuration = Self {
+            credentials: super::CredentialNames::of(&spec),
             spec,
             responder,
             scenarios: catalog,

@@ -3,9 +3,11 @@
 //! in `server.rs`, so everything here is testable without a socket.
 
 mod configuration;
+mod credentials;
 mod stream;
 
 pub use configuration::Configuration;
+pub use credentials::CredentialNames;
 pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
@@ -663,13 +665,15 @@ impl Handled {
         }
     }
 
-    /// The journal entry for this answer to `parts`; none for the admin
+    /// The journal entry for this answer to `parts`, with the credentials
+    /// it carried redacted from the response body; none for the admin
     /// API's own requests, which are the test's, not the client's.
     pub fn record<'a>(
         &'a self,
         parts: &'a Parts,
         latency: std::time::Duration,
         body: Option<Bytes>,
+        credentials: &CredentialNames,
     ) -> Option<Record<&'a str>> {
         Some(Record {
             kind: Kind::Request,
@@ -683,7 +687,7 @@ impl Handled {
             latency,
             violations: self.violations.clone(),
             body,
-            response: Some(self.response.body().clone()),
+            response: Some(credentials.redact(parts, self.response.body().clone())),
         })
     }
 }

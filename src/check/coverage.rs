@@ -41,13 +41,19 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
 
 /// The documented statuses each operation answers through `scenario`'s
 /// rules (those it inherits too): what a session in it can be answered
-/// besides the spec's defaults. Keyed by operationId.
+/// besides the spec's defaults. Keyed by operationId; an operation whose
+/// rules reach no documented status (they only reset the connection, say)
+/// is not listed.
 pub(crate) fn reached_by(spec: &Spec, scenario: &Scenario) -> BTreeMap<String, BTreeSet<u16>> {
     let mut reached: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
     for rule in &scenario.rules {
         let operation = &spec.operations[rule.operation];
-        let statuses = documented_statuses(operation).filter(|status| reaches(rule, operation, *status));
-        reached.entry(operation.id.clone()).or_default().extend(statuses);
+        let statuses: BTreeSet<u16> = documented_statuses(operation)
+            .filter(|status| reaches(rule, operation, *status))
+            .collect();
+        if !statuses.is_empty() {
+            reached.entry(operation.id.clone()).or_default().extend(statuses);
+        }
     }
     reached
 }
@@ -167,5 +173,17 @@ paths:
             [("a".to_string(), vec![500, 503])],
             "its own rule and the inherited one"
         );
+        let base = catalog.get("base").expect("the base scenario");
+        let only_resets = vec![scenario(
+            "resets.yaml",
+            "rules:\n  - when: { operation: a }\n    respond: { status: 500, fault: reset }\n",
+        )];
+        let catalog = load_catalog(only_resets, &spec, &responder, &fixtures, 0).expect("scenarios load");
+        let resets = catalog.get("resets").expect("the resets scenario");
+        assert!(
+            reached_by(&spec, resets).is_empty(),
+            "an operation no rule reaches a documented status of is not listed"
+        );
+        assert_eq!(reached_by(&spec, base).len(), 1);
     }
 }

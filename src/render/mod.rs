@@ -290,6 +290,13 @@ pub fn encode_for(status: u16, media: Option<&MediaSpec>, value: &Value) -> Rend
     }
 }
 
+/// `value` as a JSON body, in a buffer of its exact size: the journal,
+/// which may hold the body, counts its length.
+pub fn json_body(value: &Value) -> Bytes {
+    let text = serde_json::to_vec(value).expect("a JSON value always serializes");
+    Bytes::from(text.into_boxed_slice())
+}
+
 pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
     let media_type = media.media_type.as_str();
     let (content_type, body) = match value {
@@ -297,10 +304,7 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
             content_type_for(media_type, false),
             Bytes::from(text.clone().into_bytes()),
         ),
-        value => (
-            content_type_for(media_type, true),
-            Bytes::from(serde_json::to_vec(value).expect("a JSON value always serializes")),
-        ),
+        value => (content_type_for(media_type, true), json_body(value)),
     };
     Rendered {
         status,
