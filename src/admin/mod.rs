@@ -40,10 +40,12 @@ impl App {
     /// Answers an admin request, or a problem.
     pub(crate) fn admin(&self, parts: &Parts, body: &[u8]) -> Response<Bytes> {
         let behaviour = self.behaviour();
-        if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
+        let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
+        let page_file = parts.method == Method::GET && ui::names_asset(path);
+        let admit = if page_file { access::admit_page } else { access::admit };
+        if let Err(problem) = admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
-        let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
         // Session ids are "any string": they arrive percent-encoded in the path.
         let decoded: Result<Vec<String>, _> = path.split('/').map(crate::uri::decode_component).collect();
         let decoded = match decoded {
