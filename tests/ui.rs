@@ -494,3 +494,83 @@ async fn a_feed_sends_the_start_of_a_large_body_and_says_it_is_cut() {
     let held = page["entries"][0]["body"].as_str().expect("the body, as text");
     assert_eq!(held.len(), large_invalid_body().len(), "the journal keeps it whole");
 }
+
+/// The status line of `GET target` with `headers`, read without waiting
+/// for a body that may never end (the journal's feed).
+async fn status_of(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    stream
+        .write_all(format!("{request}\r\n").as_bytes())
+        .await
+        .expect("sent");
+    let mut head = Vec::new();
+    while !head.windows(2).any(|w| w == b"\r\n") {
+        let mut byte = [0u8; 256];
+        let read = tokio::time::timeout(IO_TIMEOUT, stream.read(&mut byte))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "{target}: the connection closed before a status line");
+        head.extend_from_slice(&byte[..read]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn with_a_token_the_pages_files_are_served_without_it_and_its_data_only_with_it() {
+    let open = start(shipped_scenario_app(Behaviour::default())).await;
+    let behaviour = Behaviour {
+        admin_token: Some("s3cret".into()),
+        ..Behaviour::default()
+    };
+    let server = start(shipped_scenario_app(behaviour)).await;
+    let addr = server.address();
+    for path in PAGE_FILES {
+        let reply = get(addr, path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        assert_eq!(
+            reply.body,
+            get(open.address(), path).await.body,
+            "{path}: the same bytes"
+        );
+        assert!(reply.header("content-security-policy").is_some(), "{path}");
+        let foreign = send(addr, Method::GET, path, &[("host", "attacker.example")], b"").await;
+        foreign.assert_problem(403, "admin-forbidden", "admin");
+    }
+    for (method, path) in [(Method::POST, "/__mock/ui"), (Method::GET, "/__mock/ui/secret.txt")] {
+        let reply = send(addr, method, path, &[], b"").await;
+        reply.assert_problem(403, "admin-forbidden", "admin");
+    }
+    let bearer = [("authorization", "Bearer s3cret")];
+    for path in [
+        "/__mock/sessions",
+        "/__mock/scenarios",
+        "/__mock/status",
+        "/__mock/journal",
+    ] {
+        let refused = get(addr, path).await;
+        refused.assert_problem(403, "admin-forbidden", "admin");
+        assert_eq!(
+            refused.header("www-authenticate"),
+            Some(r#"Bearer realm="specmock admin""#),
+            "{path}: the page learns that the token is missing"
+        );
+        let accepted = send(addr, Method::GET, path, &bearer, b"").await;
+        assert_eq!(accepted.status, 200, "{path}: {}", accepted.text());
+    }
+    let feed = "/__mock/journal/events";
+    assert!(
+        status_of(addr, feed, &[]).await.contains(" 403 "),
+        "the feed needs the token"
+    );
+    assert!(
+        status_of(addr, feed, &bearer).await.contains(" 200 "),
+        "the feed with the token"
+    );
+}

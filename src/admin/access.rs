@@ -29,6 +29,19 @@ pub fn admit(parts: &Parts, token: Option<&str>, hosts: &[HostName]) -> Result<(
     Ok(())
 }
 
+/// Admits a request for one of the page's own files (`ui::names_asset`). With
+/// a token set they are served without it, the Host check still applied: a
+/// browser cannot send a bearer header when it opens a page, and the files
+/// are the same bytes as in every copy of the binary, holding no data; the
+/// page then asks for the token and sends it on each of its data calls.
+/// Without a token, the page is the admin API's like any route.
+pub fn admit_page(parts: &Parts, token: Option<&str>, hosts: &[HostName]) -> Result<(), Problem> {
+    match token {
+        Some(_) => named_host(parts, hosts),
+        None => admit(parts, token, hosts),
+    }
+}
+
 /// Reads an `--admin-host` (or `--host`) value: a host name or IP address,
 /// with or without a port.
 pub fn parse_admin_host(text: &str) -> Result<HostName, String> {
@@ -116,9 +129,14 @@ fn named_host(parts: &Parts, allowed: &[HostName]) -> Result<(), Problem> {
 fn credentials(parts: &Parts, token: Option<&str>) -> Result<(), Problem> {
     match token {
         Some(token) if bearer(&parts.headers).is_some_and(|p| same_secret(p.as_bytes(), token.as_bytes())) => Ok(()),
-        Some(_) => Err(Problem::admin_forbidden(
-            "the admin API needs `Authorization: Bearer <admin token>`",
-        )),
+        Some(_) => {
+            let mut problem = Problem::admin_forbidden("the admin API needs `Authorization: Bearer <admin token>`");
+            // The challenge tells the page (and any client) that the token is what is missing.
+            problem
+                .headers
+                .push(("www-authenticate", "Bearer realm=\"specmock admin\"".into()));
+            Err(problem)
+        }
         // Requests built in-process (no peer recorded) are trusted like loopback.
         None if parts
             .extensions

@@ -46,7 +46,10 @@ impl App {
     /// Answers an admin request, or a problem.
     pub(crate) fn admin(&self, parts: &Parts, body: &[u8]) -> Response<Bytes> {
         let behaviour = self.behaviour();
-        if let Err(problem) = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
+        let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
+        let page_file = parts.method == Method::GET && ui::names_asset(path);
+        let admit = if page_file { access::admit_page } else { access::admit };
+        if let Err(problem) = admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
             return self.problem(problem, parts);
         }
         let decoded = match route(parts.uri.path()) {

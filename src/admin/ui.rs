@@ -18,6 +18,16 @@ const ASSETS: &[(&[&str], &str, &str)] = &[
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Whether `path` (after `/__mock/`, as sent) names one of the page's
+/// files. Their names need no percent-decoding: the path names them as sent or not.
+pub fn names_asset(path: &str) -> bool {
+    let mut segments = path.split('/');
+    segments.next() == Some("ui") && {
+        let rest: Vec<&str> = segments.collect();
+        ASSETS.iter().any(|(at, _, _)| *at == rest.as_slice())
+    }
+}
+
 /// The asset at `path` (the segments after `/__mock/ui`), if there is one.
 pub fn asset(path: &[&str]) -> Option<Response<Bytes>> {
     let (_, content_type, text) = ASSETS.iter().find(|(at, _, _)| *at == path)?;

@@ -12,11 +12,13 @@ Without chromium the tests are skipped, except in CI (CI=true), where that is a 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import REPO_ROOT, http_request, running_specmock
@@ -152,8 +154,10 @@ def admin_json(mock: str, path: str):
 
 
 def journal_rows(driver, session: str | None = None) -> list[WebElement]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#journal > li")
-    return [r for r in rows if session is None or r.get_attribute("data-session") == session]
+    """The journal's rows (of `session`), in one WebDriver round trip: the wait for a new row
+    measures the page, not Selenium."""
+    selector = "#journal > li" if session is None else f"#journal > li[data-session={json.dumps(session)}]"
+    return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
 def shown(rows: list[WebElement]) -> list[WebElement]:
@@ -244,7 +248,10 @@ def test_a_row_opens_to_its_request_and_response_bodies(browser, mock):
     open_page(browser, mock)
     row = WebDriverWait(browser, WAIT_S).until(lambda d: next(iter(journal_rows(d, session)), False))
     row.find_element(By.TAG_NAME, "summary").click()
-    request, response = row.find_elements(By.TAG_NAME, "pre")
+    # The bodies are pretty-printed as the row opens.
+    request, response = WebDriverWait(browser, WAIT_S).until(
+        lambda d: row.find_elements(By.TAG_NAME, "pre") or False, "the bodies shown"
+    )
     assert json.loads(request.text) == json.loads(body)
     assert json.loads(response.text) == json.loads(answer)
     assert "\n  " in request.text, "pretty-printed"
@@ -362,3 +369,96 @@ def test_the_banner_shows_a_broken_file_and_a_session_moved_out_of_a_removed_sce
     row = next(r for r in rows if r.find_element(By.TAG_NAME, "th").text == session)
     assert row.find_element(By.CSS_SELECTOR, ".notice").text == notice
     screenshot(browser, "session-moved")
+
+
+TOKEN = "ui-s3cret"
+
+
+@pytest.fixture(scope="module")
+def token_mock(tmp_path_factory):
+    """A specmock whose admin API needs a bearer token."""
+    with running_specmock(tmp_path_factory, "--admin-token", TOKEN) as server:
+        yield server.url
+
+
+def test_with_an_admin_token_the_page_asks_for_it_then_shows_sessions_and_the_live_journal(browser, token_mock):
+    status, _, body = call(token_mock, "ui-token-before", "GET", "/user")
+    assert status == 200, body
+    browser.get(f"{token_mock}/__mock/ui")
+    field = named(browser, "input", "Admin token")
+    WebDriverWait(browser, WAIT_S).until(lambda d: field.is_displayed(), "the page asks for the token")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "live journal refused (403)" in d.find_element(By.ID, "feed-state").text, "the feed's refusal"
+    )
+    assert field.get_attribute("type") == "password"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr"), "no data without the token"
+    screenshot(browser, "token-asked")
+
+    field.send_keys(TOKEN, Keys.ENTER)
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: selected(d, "Scenario for ui-token-before") == "default", "the sessions read with the token"
+    )
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.find_element(By.ID, "feed-state").text == "live", "the journal feed is live"
+    )
+    assert not field.is_displayed()
+    sent = time.monotonic()
+    assert call(token_mock, "ui-token-live", "POST", "/user/update", INVALID_PROFILE)[0] == 400
+    row = WebDriverWait(browser, WAIT_S, poll_frequency=0.02).until(
+        lambda d: next(iter(journal_rows(d, "ui-token-live")), False), "a live row"
+    )
+    assert time.monotonic() - sent <= LIVE_WITHIN_S, "live within a second"
+    assert "violating" in row.get_attribute("class").split()
+    screenshot(browser, "token-used")
+
+    # Kept for this tab only, never in the URL.
+    assert browser.execute_script("return sessionStorage.getItem('specmock-admin-token')") == TOKEN
+    assert browser.execute_script("return localStorage.length") == 0
+    assert TOKEN not in browser.current_url
+
+
+def feed_state(driver) -> str:
+    return driver.find_element(By.ID, "feed-state").text
+
+
+def test_a_refused_feed_says_why_and_goes_live_once_a_place_frees(browser, spawn_specmock):
+    server = spawn_specmock()
+    assert call(server.url, "ui-refused", "GET", "/user")[0] == 200
+    held = []
+    address = urlsplit(server.url)
+    try:
+        while True:  # every feed the mock allows, held open here
+            connection = http.client.HTTPConnection(address.hostname, address.port, timeout=WAIT_S)
+            connection.request("GET", "/__mock/journal/events")
+            if connection.getresponse().status != 200:
+                connection.close()
+                break
+            held.append(connection)
+            assert len(held) <= 256, "the mock refuses feeds past a limit"
+        browser.get(f"{server.url}/__mock/ui")
+        WebDriverWait(browser, WAIT_S).until(
+            lambda d: "live journal refused (503)" in feed_state(d), "the refusal, said"
+        )
+        assert "trying again" in feed_state(browser), feed_state(browser)
+        screenshot(browser, "feed-refused")
+        held.pop().close()
+        WebDriverWait(browser, WAIT_S).until(lambda d: feed_state(d) == "live", "live once a place frees")
+        WebDriverWait(browser, WAIT_S).until(lambda d: journal_rows(d, "ui-refused"), "the entries so far")
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_a_session_in_a_scenario_the_page_has_not_read_yet_shows_it(browser, mock):
+    session = "ui-unread-scenario"
+    headers = {"X-Mock-Session": session, "X-Mock-Scenario": "signed-out"}
+    http_request(mock, "GET", "/user", headers=headers)
+    open_page(browser, mock)
+    WebDriverWait(browser, WAIT_S).until(lambda d: selected(d, f"Scenario for {session}") == "signed-out")
+    # As if a reload added the scenario after the page read the list.
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "scenarioNames = scenarioNames.filter((name) => name !== 'signed-out');"
+        "refreshSessions().then(done);"
+    )
+    assert selected(browser, f"Scenario for {session}") == "signed-out"

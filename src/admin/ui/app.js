@@ -24,18 +24,70 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// ---------------------------------------------------------------- the admin token
+
+// With --admin-token, every data call carries the token, which the page asks
+// for and keeps in sessionStorage (this tab only, gone when it closes; never
+// in the URL or localStorage). A browser never adds a bearer header on its
+// own, as it does a cookie, so a page of another site cannot borrow it: the
+// token adds no cross-site request forgery surface.
+const TOKEN_KEY = "specmock-admin-token";
+
+function authorization() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Whether `response` refused a call for want of the token (its challenge says so). */
+function wantsToken(response) {
+  if (response.status !== 403) return false;
+  return /^bearer\b/i.test(response.headers.get("www-authenticate") || "");
+}
+
+/**
+ * Shows the token form for a call refused with `sent` (the header it carried);
+ * that token is forgotten. A call sent before a newer token was entered changes nothing.
+ */
+function askForToken(sent) {
+  const form = document.getElementById("token-form");
+  if (!form.hidden || sent.authorization !== authorization().authorization) return;
+  const refused = sent.authorization !== undefined;
+  sessionStorage.removeItem(TOKEN_KEY);
+  document.getElementById("token-note").textContent = refused
+    ? "The mock refused that token: enter the one given to --admin-token."
+    : "This mock runs with --admin-token: enter the token to see its sessions and journal.";
+  form.hidden = false;
+  document.getElementById("token").focus();
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const field = document.getElementById("token");
+  sessionStorage.setItem(TOKEN_KEY, field.value);
+  field.value = "";
+  document.getElementById("token-form").hidden = true;
+  document.getElementById("sessions-error").replaceChildren();
+  loadScenarios().then(refreshSessions).then(refreshBanner);
+  wakeFeed();
+}
+
 /** One admin request; answers `{status, body}` (the body parsed when JSON). */
 async function api(method, path, body) {
-  const init = { method, headers: {} };
+  const sent = authorization();
+  const init = { method, headers: { ...sent } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const response = await fetch(API + path, init);
+  if (wantsToken(response)) askForToken(sent);
+  return { status: response.status, body: await parsed(response) };
+}
+
+/** The body of `response`, parsed when JSON. */
+async function parsed(response) {
   const text = await response.text();
-  let parsed = text;
-  try { parsed = JSON.parse(text); } catch (_) { /* not JSON: kept as text */ }
-  return { status: response.status, body: parsed };
+  try { return JSON.parse(text); } catch (_) { return text; /* not JSON: kept as text */ }
 }
 
 function pretty(value) {
@@ -130,7 +182,10 @@ function sessionRow(session, storeOpen) {
   const id = session.session;
   const select = el("select", { "aria-label": `Scenario for ${id}`, onchange: () => switchScenario(id, select) });
   if (session.scenario === null) select.append(el("option", { value: "", selected: true, disabled: true }, "(none)"));
-  for (const name of scenarioNames) {
+  // A scenario a reload added after the page read the list is shown, not replaced by the first one.
+  const names = scenarioNames.includes(session.scenario) || session.scenario === null
+    ? scenarioNames : [...scenarioNames, session.scenario];
+  for (const name of names) {
     select.append(el("option", { value: name, selected: name === session.scenario }, name));
   }
   const keys = Object.keys(session.store || {});
@@ -164,11 +219,13 @@ async function resetSession(id) {
   refreshSessions();
 }
 
+// The table is read again at most once a second, however busy the journal.
 let sessionsTimer = null;
+let sessionsRead = 0;
 function sessionsChanged() {
-  if (sessionsTimer === null) {
-    sessionsTimer = setTimeout(() => { sessionsTimer = null; refreshSessions(); }, 200);
-  }
+  if (sessionsTimer !== null) return;
+  const wait = Math.max(0, sessionsRead + 1000 - Date.now());
+  sessionsTimer = setTimeout(() => { sessionsTimer = null; sessionsRead = Date.now(); refreshSessions(); }, wait);
 }
 
 // ---------------------------------------------------------------- journal
@@ -191,59 +248,151 @@ function journalRow(entry) {
       entry.violations.map((v) => el("span", { class: "violation" },
         el("code", {}, v.pointer), ` (${v.rule}) ${v.message}`))));
   }
-  const body = (title, value) => el("div", {}, el("h3", {}, title), el("pre", {}, pretty(value)));
-  const bodies = el("div", { class: "bodies" },
-    body(entry.kind === "frame" ? "Message" : "Request body", entry.body),
-    entry.kind === "frame" ? null : body("Response body", entry.response_body));
-  const row = el("li", { class: violating ? "violating new" : "new" }, el("details", {}, summary, bodies));
+  const details = el("details", {}, summary);
+  // The bodies are pretty-printed when the row is first opened, not for every row that arrives.
+  details.addEventListener("toggle", () => {
+    if (!details.open || details.childElementCount > 1) return;
+    const body = (title, value) => el("div", {}, el("h3", {}, title), el("pre", {}, pretty(value)));
+    details.append(el("div", { class: "bodies" },
+      body(entry.kind === "frame" ? "Message" : "Request body", entry.body),
+      entry.kind === "frame" ? null : body("Response body", entry.response_body)));
+  });
+  const row = el("li", { class: violating ? "violating new" : "new" }, details);
   row.dataset.session = entry.session;
   row.dataset.violating = violating ? "yes" : "no";
   return row;
 }
 
+// The filters as last read, and the rows they show: kept as rows come and go.
+const filter = { session: "", onlyViolations: false };
+let rowsShown = 0;
+
 function admitted(row) {
-  const session = document.getElementById("filter-session").value.trim();
-  const onlyViolations = document.getElementById("filter-violations").checked;
-  return (!session || row.dataset.session.includes(session)) && (!onlyViolations || row.dataset.violating === "yes");
+  return (!filter.session || row.dataset.session.includes(filter.session))
+    && (!filter.onlyViolations || row.dataset.violating === "yes");
+}
+
+function showCount() {
+  const total = document.getElementById("journal").childElementCount;
+  document.getElementById("journal-count").textContent = `${rowsShown} of ${total} shown`;
 }
 
 function applyFilters() {
-  const rows = [...document.getElementById("journal").children];
-  let shown = 0;
-  for (const row of rows) {
+  filter.session = document.getElementById("filter-session").value.trim();
+  filter.onlyViolations = document.getElementById("filter-violations").checked;
+  rowsShown = 0;
+  for (const row of document.getElementById("journal").children) {
     row.hidden = !admitted(row);
-    if (!row.hidden) shown += 1;
+    if (!row.hidden) rowsShown += 1;
   }
-  document.getElementById("journal-count").textContent = `${shown} of ${rows.length} shown`;
+  showCount();
 }
 
 function addEntry(entry) {
   const list = document.getElementById("journal");
   const row = journalRow(entry);
   row.hidden = !admitted(row);
+  if (!row.hidden) rowsShown += 1;
   list.prepend(row);
-  while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
+  while (list.childElementCount > MAX_ROWS) {
+    if (!list.lastElementChild.hidden) rowsShown -= 1;
+    list.lastElementChild.remove();
+  }
+  showCount();
   if (entry.operation) addOperations([entry.operation]);
 }
 
+// ---------------------------------------------------------------- the live feed
+
+// Read with fetch, not EventSource, so that it can carry the token; it
+// resumes after the last entry shown, so a reconnection repeats none.
+let lastEntry = 0;
 let missed = 0;
-function followJournal() {
+let wakeFeed = () => {};
+
+function feedState(text, live) {
   const state = document.getElementById("feed-state");
-  // From the oldest entry held; a reconnecting browser sends Last-Event-ID instead.
-  const feed = new EventSource(`${API}/journal/events?after=0`);
-  feed.addEventListener("open", () => { state.textContent = "live"; state.className = "feed-state live"; });
-  feed.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "feed-state"; });
-  feed.addEventListener("entry", (event) => {
-    addEntry(JSON.parse(event.data));
-    applyFilters();
-    sessionsChanged();
+  state.textContent = text;
+  state.className = live ? "feed-state live" : "feed-state";
+}
+
+/** Waits `ms`, or less if `wakeFeed` is called (a token was entered). */
+function pause(ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wakeFeed = () => { clearTimeout(timer); resolve(); };
   });
-  feed.addEventListener("lagged", (event) => {
-    missed += JSON.parse(event.data).missed;
+}
+
+/** One server-sent event, as its text block. */
+function onFeedEvent(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon === 0) continue; // a comment: the keep-alive
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") name = value;
+    else if (field === "data") data.push(value);
+  }
+  if (name === "entry") {
+    const entry = JSON.parse(data.join("\n"));
+    lastEntry = Math.max(lastEntry, entry.id);
+    addEntry(entry);
+    sessionsChanged();
+  } else if (name === "lagged") {
+    missed += JSON.parse(data.join("\n")).missed;
     const note = document.getElementById("journal-missed");
     note.hidden = false;
     note.textContent = `${missed} earlier entries are not shown here (GET /__mock/journal lists what the journal holds).`;
-  });
+  }
+}
+
+/** Follows the feed until it is refused or ends; answers why, and how long the mock asks to wait. */
+async function readFeed() {
+  const sent = authorization();
+  let response;
+  try {
+    response = await fetch(`${API}/journal/events?after=${lastEntry}`, { headers: sent, cache: "no-store" });
+  } catch (_) {
+    return { why: "live journal unreachable: is the mock running?" };
+  }
+  if (response.status !== 200) {
+    if (wantsToken(response)) askForToken(sent);
+    const problem = await parsed(response);
+    const detail = problem && problem.detail ? problem.detail : response.statusText;
+    return { why: `live journal refused (${response.status}): ${detail}`, retryAfter: Number(response.headers.get("retry-after")) };
+  }
+  feedState("live", true);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return { why: "live journal ended (the mock stopped?)", opened: true };
+      text += value;
+      for (let end = text.search(/\r?\n\r?\n/); end >= 0; end = text.search(/\r?\n\r?\n/)) {
+        onFeedEvent(text.slice(0, end));
+        text = text.slice(end).replace(/^\r?\n\r?\n/, "");
+      }
+    }
+  } catch (_) {
+    return { why: "live journal interrupted", opened: true };
+  }
+}
+
+/** Follows the feed for as long as the page is open, again after a back-off when it fails. */
+async function followJournal() {
+  let backOff = 1000;
+  for (;;) {
+    const { why, retryAfter, opened } = await readFeed();
+    if (opened) backOff = 1000;
+    const wait = Math.max(backOff, (retryAfter || 0) * 1000);
+    feedState(`${why}; trying again in ${Math.round(wait / 1000)} s`, false);
+    await pause(wait);
+    backOff = Math.min(backOff * 2, 30000);
+  }
 }
 
 // ---------------------------------------------------------------- verify
@@ -325,9 +474,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("filter-session").addEventListener("input", applyFilters);
   document.getElementById("filter-violations").addEventListener("change", applyFilters);
   document.getElementById("verify").addEventListener("submit", verify);
+  document.getElementById("token-form").addEventListener("submit", useToken);
   document.getElementById("sessions").addEventListener("focusout", () => {
     setTimeout(() => { if (sessionsPending) refreshSessions(); }, 0);
   });
+  applyFilters();
   followJournal();
   await loadScenarios();
   await refreshSessions();
