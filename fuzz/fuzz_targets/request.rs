@@ -14,7 +14,6 @@ use std::time::Duration;
 use http::request::Parts;
 use libfuzzer_sys::fuzz_target;
 use specmock::app::Handled;
-use specmock::scenario::engine::SessionState;
 use specmock::websocket::handshake;
 use specmock::{App, Behaviour};
 use specmock_fuzz::{check_answer, check_upgrade, shipped_sources};
@@ -58,7 +57,8 @@ fn next_request(input: &[u8]) -> Option<(Parts, &[u8], &[u8])> {
 /// The journal entry the server writes, so that the admin API's journal,
 /// verifications and violations have the input's own calls to work on.
 fn record(app: &App, parts: &Parts, handled: &Handled, body: &[u8]) {
-    if let Some(record) = handled.record(parts, Duration::ZERO, Some(body.to_vec().into())) {
+    let credentials = &app.configuration().credentials;
+    if let Some(record) = handled.record(parts, Duration::ZERO, Some(body.to_vec().into()), credentials) {
         app.journal().record(record);
     }
 }
@@ -89,8 +89,9 @@ fuzz_target!(|input: &[u8]| {
     }
     // The app is built once, yet each input starts from a fresh mock, so
     // that a crash reproduces from its input alone.
+    let configuration = app.configuration();
     for session in &sessions {
-        *app.sessions().get(session).lock() = SessionState::start(app.sessions().start_with());
+        *app.sessions().get(session, || configuration.fresh_session()).lock() = configuration.fresh_session();
     }
     app.journal().clear();
 });

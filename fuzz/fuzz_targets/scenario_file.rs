@@ -53,8 +53,7 @@ fn shipped() -> &'static Shipped {
         let fixtures = sources.load_fixtures().expect("the shipped fixtures load");
         let responder = Responder::build(&spec, &fixtures, 0, &mut Vec::new()).expect("the shipped spec renders");
         let files = sources.load_scenarios().expect("the shipped scenarios read");
-        load_catalog(files.clone(), &spec, &responder, &fixtures, 0)
-            .expect("the shipped scenarios load");
+        load_catalog(files.clone(), &spec, &responder, &fixtures, 0).expect("the shipped scenarios load");
         let scenarios = files
             .into_iter()
             .map(|source| {

@@ -53,7 +53,7 @@ fn request_head(method: &Method, path: &str, headers: &[(&str, &str)]) -> Option
 
 fn call_every_operation(app: &App) {
     let json = [("content-type", "application/json")];
-    for operation in &app.spec.operations {
+    for operation in &app.configuration().spec.operations {
         let path = concrete_path(&operation.path);
         // A path the spec declares may not be a valid request target (`/a b`).
         let Some(parts) = request_head(&operation.method, &path, &json) else {
