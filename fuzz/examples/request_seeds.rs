@@ -168,8 +168,9 @@ fn main() {
     std::fs::create_dir_all(dir).expect("the corpus directory can be created");
     let inputs = shipped_sources().inputs(None, 0).expect("the shipped files load");
     let (app, _warnings) = App::build(inputs, Behaviour::default()).expect("the shipped files build");
+    let configuration = app.configuration();
     let mut tour = Vec::new();
-    for operation in &app.spec.operations {
+    for operation in &configuration.spec.operations {
         for (name, request) in requests(operation) {
             write(dir, &format!("{}.{name}", operation.id), &request.wire(false));
             for (prefer, preferred) in preferred(operation, &request) {
@@ -188,7 +189,7 @@ fn main() {
             write(dir, &format!("{}.{name}", operation.id), &request.wire(false));
         }
     }
-    for scenario in app.scenarios().names() {
+    for scenario in configuration.scenarios.names() {
         let requests = tour.iter().map(|request| {
             let request = request.clone().with_header("x-mock-scenario", scenario);
             request.with_header("x-mock-session", "tour").wire(true)
