@@ -5,8 +5,9 @@
 //! own tally (what `--report`, `--fail-on-violation` and the shutdown
 //! summary read) is never cleared.
 
-use std::cell::Cell;
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -26,9 +27,9 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 /// (`--journal-bytes`); past them the oldest entries' response bodies are
 /// let go first (verifications read request bodies, never responses), then
 /// the oldest entries roll off early (the counts still never lose a
-/// request). Identical request bodies are held once and counted once, so a
-/// test sending the same profile all day holds one copy, and so is a
-/// response buffer sent many times; the budget is for distinct bodies.
+/// request). Identical bodies, request or response, are held once and
+/// counted once, so a test sending (or being sent) the same profile all day
+/// holds one copy; the budget is for distinct bodies.
 pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Entries a live feed may fall behind by; past them it misses the oldest
@@ -161,7 +162,8 @@ pub struct Record<T> {
     /// The response body as sent (none for a frame; under a scripted
     /// fault, only the bytes the client got), with the credentials the
     /// request carried redacted (`app/credentials.rs`). Held as it is, not
-    /// copied: a static body is shared by every entry that sent it.
+    /// copied, or dropped for the held body with the same bytes: a static
+    /// body or a templated answer is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,
 }
@@ -231,7 +233,7 @@ impl Inner {
             let Some(response) = &slot.record.response else {
                 continue;
             };
-            self.bodies.let_go(response);
+            self.bodies.release(response);
             let mut dropped = Entry::clone(slot);
             dropped.record.response = None;
             dropped.response_dropped = true;
@@ -374,6 +376,9 @@ impl Journal {
         }
         let Inner { names, bodies, .. } = &mut *inner;
         let mut name = |text: &T| names.get(text.as_ref());
+        let body = record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b));
+        let response = record.response.filter(|b| !b.is_empty());
+        let response = response.map(|b| bodies.keep(b, body.as_ref()));
         let record = Record {
             kind: record.kind,
             session: name(&record.session),
@@ -385,8 +390,8 @@ impl Journal {
             refused: record.refused,
             latency: record.latency,
             violations: record.violations,
-            body: record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b)),
-            response: record.response.filter(|b| !b.is_empty()).map(|b| bodies.keep(b)),
+            body,
+            response,
         };
         let entry = Arc::new(Entry {
             id,
@@ -413,11 +418,8 @@ impl Journal {
             }
             let Some(entry) = inner.entries.pop_front() else { break };
             inner.without_response = inner.without_response.saturating_sub(1);
-            if let Some(body) = &entry.record.body {
+            for body in [&entry.record.body, &entry.record.response].into_iter().flatten() {
                 inner.bodies.release(body);
-            }
-            if let Some(body) = &entry.record.response {
-                inner.bodies.let_go(body);
             }
             more.extend(rolled_off.replace(entry));
         }
@@ -433,7 +435,7 @@ impl Journal {
             entries_total: inner.total,
             retained: inner.entries.len(),
             capacity: self.capacity,
-            bodies: inner.bodies.held.len() + inner.bodies.kept.len(),
+            bodies: inner.bodies.held.len(),
             body_bytes: inner.bodies.bytes,
             body_budget: self.body_budget.load(Ordering::Relaxed),
         }
@@ -514,66 +516,136 @@ pub struct Status {
     pub body_budget: usize,
 }
 
-/// Bodies held once each: entries whose request bodies are the same share
-/// one exact-size copy (never a slice of the connection's read buffer, which
-/// would keep the whole buffer alive); entries that sent the same response
-/// buffer (a static body) share it, known by its address.
+/// Bodies held once each, request and response alike: entries whose bodies
+/// are the same share one buffer. A request body is held as an exact-size
+/// copy (never a slice of the connection's read buffer, which would keep the
+/// whole buffer alive); a response buffer as it is, unless the same bytes
+/// are held already (a templated answer is a new buffer per request, most
+/// often the same bytes).
 #[derive(Default)]
 struct Bodies {
-    /// Each request body, and how many entries hold it.
-    held: HashMap<Bytes, Cell<usize>>,
-    /// Each response buffer, by address and length, and how many entries hold it.
-    kept: HashMap<(usize, usize), (Bytes, usize)>,
-    /// The bytes of `held`'s and `kept`'s bodies.
+    /// Each held buffer by its address and length, which no other buffer
+    /// can take while it is held, so that the entries holding a static
+    /// response find it without reading it: the keyed hash of its bytes,
+    /// and how many entry bodies it is.
+    held: HashMap<(usize, usize), Holders>,
+    /// The held buffers by content.
+    by_content: HashSet<Content>,
+    /// Keys the content hashes, at random per journal: clients choose the
+    /// bodies, and must not be able to choose ones that collide.
+    keys: RandomState,
+    /// The bytes of the held buffers.
     bytes: usize,
 }
 
+struct Holders {
+    hash: u64,
+    count: usize,
+}
+
+/// A held buffer, known by the keyed hash of its bytes (computed once).
+struct Content {
+    hash: u64,
+    bytes: Bytes,
+}
+
+impl Hash for Content {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for Content {}
+
+fn address(body: &Bytes) -> (usize, usize) {
+    (body.as_ptr() as usize, body.len())
+}
+
 impl Bodies {
-    /// The held copy of `body`, made if none is held yet.
-    fn hold(&mut self, body: &[u8]) -> Bytes {
-        if let Some((held, holders)) = self.held.get_key_value(body) {
-            holders.set(holders.get() + 1);
-            return held.clone();
+    /// The held copy of request body `body`, made if none is held yet.
+    fn hold(&mut self, body: &Bytes) -> Bytes {
+        let content = self.content(body);
+        self.share(content, |body| Bytes::copy_from_slice(body))
+    }
+
+    /// `response`, or the held buffer with the same bytes: the buffer
+    /// itself when it is held (a static body), `request` (this entry's held
+    /// request body) when it echoes it, else any held body that is the
+    /// same, read only then.
+    fn keep(&mut self, response: Bytes, request: Option<&Bytes>) -> Bytes {
+        if let Some(holders) = self.held.get_mut(&address(&response)) {
+            holders.count += 1;
+            return response;
         }
-        let held = Bytes::copy_from_slice(body);
+        if let Some(request) = request.filter(|request| **request == response) {
+            self.count(request);
+            return request.clone();
+        }
+        let content = self.content(&response);
+        self.share(content, |_| response)
+    }
+
+    fn content(&self, body: &Bytes) -> Content {
+        Content {
+            hash: self.keys.hash_one(&body[..]),
+            bytes: body.clone(),
+        }
+    }
+
+    /// The held buffer with `content`'s bytes, or the one `buffer` makes of
+    /// them, now held; one more entry body is it.
+    fn share(&mut self, content: Content, buffer: impl FnOnce(&Bytes) -> Bytes) -> Bytes {
+        if let Some(held) = self.by_content.get(&content) {
+            let held = held.bytes.clone();
+            self.count(&held);
+            return held;
+        }
+        let held = buffer(&content.bytes);
+        let holders = Holders {
+            hash: content.hash,
+            count: 1,
+        };
+        self.held.insert(address(&held), holders);
+        self.by_content.insert(Content {
+            hash: content.hash,
+            bytes: held.clone(),
+        });
         self.bytes += held.len();
-        self.held.insert(held.clone(), Cell::new(1));
         held
     }
 
-    /// `response`, shared with the entries that hold the same buffer. A held
-    /// buffer stays allocated, so no other buffer can take its address.
-    fn keep(&mut self, response: Bytes) -> Bytes {
-        let key = (response.as_ptr() as usize, response.len());
-        let (kept, holders) = self.kept.entry(key).or_insert_with(|| {
-            self.bytes += response.len();
-            (response, 0)
-        });
-        *holders += 1;
-        kept.clone()
-    }
-
-    /// An entry holding `response` rolled off; the last one lets it go.
-    fn let_go(&mut self, response: &Bytes) {
-        let key = (response.as_ptr() as usize, response.len());
-        let Some((_, holders)) = self.kept.get_mut(&key) else {
-            return;
-        };
-        *holders -= 1;
-        if *holders == 0 {
-            self.kept.remove(&key);
-            self.bytes -= response.len();
+    fn count(&mut self, held: &Bytes) {
+        if let Some(holders) = self.held.get_mut(&address(held)) {
+            holders.count += 1;
         }
     }
 
-    /// An entry holding `body` rolled off; the last one lets the body go.
+    /// An entry holding `body` rolled off (or let its response go); the
+    /// last one lets the body go.
     fn release(&mut self, body: &Bytes) {
-        let Some(holders) = self.held.get(body) else { return };
-        holders.set(holders.get() - 1);
-        if holders.get() == 0 {
-            self.held.remove(body);
+        let key = address(body);
+        let Some(holders) = self.held.get_mut(&key) else { return };
+        holders.count -= 1;
+        if holders.count == 0 {
+            let hash = holders.hash;
+            self.held.remove(&key);
+            self.by_content.remove(&Content {
+                hash,
+                bytes: body.clone(),
+            });
             self.bytes -= body.len();
         }
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.held.is_empty() && self.by_content.is_empty() && self.bytes == 0
     }
 }
 
@@ -885,6 +957,80 @@ mod tests {
         assert!(held[11..]
             .iter()
             .all(|e| e.record.response.is_some() && !e.response_dropped));
+    }
+
+    fn answered<'a>(body: Option<Bytes>, response: Bytes) -> Record<&'a str> {
+        Record {
+            body,
+            response: Some(response),
+            ..record("s", "update-user", 200, 0)
+        }
+    }
+
+    /// Distinct held buffers, and the distinct contents with their bytes.
+    fn held_bodies(journal: &Journal) -> (usize, usize, usize) {
+        let held = journal.entries(&Filter::default());
+        let bodies = || held.iter().flat_map(|e| [&e.record.body, &e.record.response]).flatten();
+        let buffers: HashSet<*const u8> = bodies().map(|b| b.as_ptr()).collect();
+        let contents: HashSet<&[u8]> = bodies().map(|b| &b[..]).collect();
+        (buffers.len(), contents.len(), contents.iter().map(|b| b.len()).sum())
+    }
+
+    #[test]
+    fn identical_responses_rendered_afresh_are_held_once() {
+        let journal = Journal::new(100);
+        let profile = Bytes::from(vec![b'p'; 8000]);
+        for _ in 0..10 {
+            // A templated answer: a new buffer per request, the same bytes.
+            journal.record(answered(None, Bytes::copy_from_slice(&profile)));
+        }
+        let status = journal.status();
+        assert_eq!((status.bodies, status.body_bytes), (1, 8000), "one copy, not ten");
+        assert_eq!(held_bodies(&journal), (1, 1, 8000), "every entry shares it");
+    }
+
+    #[test]
+    fn a_response_equal_to_a_request_body_shares_it() {
+        let journal = Journal::new(100);
+        let profile = Bytes::from(vec![b'p'; 8000]);
+        let fresh = || Bytes::copy_from_slice(&profile);
+        journal.record(with_body(&fresh()));
+        // An echo of an earlier request, then of its own.
+        journal.record(answered(None, fresh()));
+        journal.record(answered(Some(fresh()), fresh()));
+        let status = journal.status();
+        assert_eq!((status.bodies, status.body_bytes), (1, 8000));
+        assert_eq!(held_bodies(&journal), (1, 1, 8000));
+    }
+
+    #[test]
+    fn eviction_and_counts_stay_exact_across_mixed_sharing() {
+        let journal = Journal::new(6);
+        journal.set_body_budget(2500);
+        let body = |byte: u8| Bytes::from(vec![byte; 1000]);
+        let static_body = body(b's');
+        for i in 0..40u8 {
+            let request = (i % 3 != 0).then(|| body(b'a' + i % 2));
+            let response = match i % 4 {
+                0 => static_body.clone(),
+                1 => body(b'a'),
+                2 => body(b'b' + i % 3),
+                _ => body(b's'),
+            };
+            journal.record(answered(request, response));
+            let status = journal.status();
+            let (buffers, contents, bytes) = held_bodies(&journal);
+            assert_eq!(buffers, contents, "entry {i}: one buffer per distinct body");
+            assert_eq!((status.bodies, status.body_bytes), (contents, bytes), "entry {i}");
+            assert!(status.body_bytes <= 2500, "entry {i}: {} bytes", status.body_bytes);
+        }
+        assert!(journal.entries(&Filter::default()).iter().any(|e| e.response_dropped));
+        for _ in 0..6 {
+            journal.record(record("s", "user-snapshot", 200, 0));
+        }
+        let status = journal.status();
+        assert_eq!((status.retained, status.bodies, status.body_bytes), (6, 0, 0));
+        assert!(lock(&journal.inner).bodies.is_empty(), "nothing left behind");
     }
 
     #[test]
