@@ -665,8 +665,9 @@ async fn a_scenarios_directory_replaced_whole_is_watched_again() {
     // `rm -rf scenarios && cp -r elsewhere/scenarios .`
     let scenarios = project.dir.path().join("scenarios");
     std::fs::remove_dir_all(&scenarios).expect("remove scenarios/");
-    let config = config_once(addr, |config| config["watching"] == false).await;
-    assert!(!config["error"].is_null(), "no scenarios directory: {config:#}");
+    // Watching stops as the directory goes; the reload that finds it missing
+    // comes a debounce later.
+    config_once(addr, |config| config["watching"] == false && !config["error"].is_null()).await;
     std::fs::create_dir(&scenarios).expect("scenarios/ again");
     std::fs::write(scenarios.join("default.yaml"), default_scenario("s2")).expect("a scenario");
     eventually("the new directory's scenario", || async { version().await == "s2" }).await;
