@@ -383,3 +383,24 @@ fn swagger_2_is_refused_with_how_to_convert_it() {
     );
     assert!(error.contains("swagger2openapi"), "{error}");
 }
+
+#[test]
+fn a_3_0_document_with_a_stray_webhooks_key_lists_no_webhooks() {
+    let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n\
+                webhooks:\n  ping: {post: {responses: {'200': {description: ok}}}}\n\
+                paths:\n  /a:\n    get:\n      responses:\n        '200': {description: ok}\n";
+    assert!(load_text("w30.yaml", text, None).unwrap().webhooks.is_empty());
+    let dir = TempDir::new("stray-key");
+    let spec = dir.write("w30.yaml", text).display().to_string();
+    let (code, stdout, stderr) = run_to_exit(&["check", "--spec", &spec], &repo_root());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("webhooks ("), "{stdout}");
+    let (code, stdout, stderr) = run_to_exit(&["check", "--spec", &spec, "--format", "json"], &repo_root());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(report.get("webhooks").is_none(), "{stdout}");
+    let spec = oas31().display().to_string();
+    let (_, stdout, _) = run_to_exit(&["check", "--spec", &spec, "--format", "json"], &repo_root());
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["webhooks"], json!(["petAdopted POST"]));
+}

@@ -95,7 +95,10 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
                 .map_err(|error| oas31::typing_error(label, &raw, error))?
         }
     };
-    let webhooks = oas31::webhooks(&raw);
+    let webhooks = match dialect {
+        Dialect::Oas30 => Vec::new(),
+        Dialect::JsonSchema => oas31::webhooks(&raw),
+    };
     let mut loader = Loader {
         docs: Documents::new(label, base_dir, raw),
         request: SchemaSet::new(Direction::Request).in_dialect(dialect),
