@@ -404,3 +404,44 @@ fn a_3_0_document_with_a_stray_webhooks_key_lists_no_webhooks() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["webhooks"], json!(["petAdopted POST"]));
 }
+
+/// What Pydantic writes for `page: int | None = None`, `ids: list[int] | None`
+/// and `x_limit: int | None = Header(None)`: no `type`, one non-null branch.
+const OPTIONAL_NUMBERS: &str = "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /items:
+    get:
+      operationId: listItems
+      parameters:
+        - {name: page, in: query, schema: {anyOf: [{type: integer, minimum: 1}, {type: 'null'}], default: null}}
+        - {name: ids, in: query, schema: {anyOf: [{type: array, items: {type: integer}}, {type: 'null'}]}}
+        - {name: x-limit, in: header, schema: {oneOf: [{$ref: '#/components/schemas/Limit'}, {type: 'null'}]}}
+        - {name: mode, in: query, schema: {const: 3}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Limit: {type: integer, maximum: 100}
+";
+
+#[tokio::test]
+async fn optional_numbers_written_as_any_of_with_null_are_read_as_numbers() {
+    let dir = TempDir::new("optional-numbers");
+    let file = dir.write("optint.yaml", OPTIONAL_NUMBERS);
+    let (app, warnings) = app_from_file(&file, None, 0, Behaviour::default());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let server = start(app).await;
+    let addr = server.address();
+    for accepted in ["/items?page=5", "/items?ids=1&ids=2", "/items?mode=3", "/items"] {
+        let reply = get(addr, accepted).await;
+        assert_eq!(reply.status, 200, "{accepted}: {}", reply.text());
+    }
+    let limited = send(addr, Method::GET, "/items", &[("x-limit", "50")], b"").await;
+    assert_eq!(limited.status, 200, "{}", limited.text());
+    for refused in ["/items?page=0", "/items?page=x", "/items?ids=1&ids=y", "/items?mode=4"] {
+        assert_eq!(get(addr, refused).await.status, 400, "{refused}");
+    }
+    let over = send(addr, Method::GET, "/items", &[("x-limit", "500")], b"").await;
+    assert_eq!(over.status, 400, "{}", over.text());
+}

@@ -109,6 +109,9 @@ def build_app() -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
         status: Status | None = None,
         x_request_id: Annotated[UUID | None, Header()] = None,
+        # The most common FastAPI query parameters: `anyOf: [{type: integer}, {type: 'null'}]`.
+        page: int | None = None,
+        ids: Annotated[list[int] | None, Query()] = None,
     ) -> list[Pet]:
         return []
 
