@@ -343,6 +343,13 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
         ),
         (
             (
+                "{type: object, properties: {n: {type: integer}}}",
+                "{type: object, required: [n], properties: {n: {$ref: '#/components/schemas/N'}}}",
+            ),
+            "s.yaml:13:69: $ref `#/components/schemas/N` does not resolve to anything",
+        ),
+        (
+            (
                 "{type: integer}}",
                 "{$schema: 'http://json-schema.org/draft-07/schema#'}}",
             ),
@@ -444,4 +451,44 @@ async fn optional_numbers_written_as_any_of_with_null_are_read_as_numbers() {
     }
     let over = send(addr, Method::GET, "/items", &[("x-limit", "500")], b"").await;
     assert_eq!(over.status, 400, "{}", over.text());
+}
+
+#[tokio::test]
+async fn a_required_beside_a_ref_keeps_the_read_only_of_the_target_out_of_requests() {
+    let dir = TempDir::new("required-beside-ref");
+    let file = dir.write(
+        "rorefsib.yaml",
+        "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Pet', required: [id, name]}
+      responses:
+        '201': {description: ok}
+components:
+  schemas:
+    Pet:
+      allOf:
+        - $ref: '#/components/schemas/Base'
+        - {properties: {secret: {type: string, writeOnly: true}}}
+    Base:
+      type: object
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+",
+    );
+    let (app, _) = app_from_file(&file, None, 0, Behaviour::default());
+    let server = start(app).await;
+    let addr = server.address();
+    let reply = send(addr, Method::POST, "/pets", &[JSON], br#"{"name": "Rex"}"#).await;
+    assert_eq!(reply.status, 201, "read-only `id` is not required: {}", reply.text());
+    let reply = send(addr, Method::POST, "/pets", &[JSON], br#"{"id": 1}"#).await;
+    assert_eq!(broken(&reply), [("/body/name".to_string(), "required".to_string())]);
 }

@@ -51,6 +51,10 @@ struct Written {
     refs: Vec<String>,
 }
 
+/// How many `$ref`/`allOf` hops a `required` name is looked up through (a
+/// cycle of references ends here, not in a stack overflow).
+const MAX_DECLARATION_DEPTH: usize = 16;
+
 const COPIED_KEYWORDS: &[&str] = &[
     "type",
     "enum",
@@ -336,8 +340,12 @@ impl SchemaSet {
         })?;
         let mut kept = Vec::new();
         for name in names {
-            let excluded = match name.as_str().and_then(|n| map.get("properties")?.get(n)) {
-                Some(property) => self.excluded_in_direction(docs, file, pointer, property)?,
+            let declared = match name.as_str() {
+                Some(name) => self.declared_property(docs, file, pointer, map, name, 0)?,
+                None => None,
+            };
+            let excluded = match declared {
+                Some((file, at, property)) => self.excluded_in_direction(docs, &file, &at, &property)?,
                 None => false,
             };
             if !excluded {
@@ -345,6 +353,48 @@ impl SchemaSet {
             }
         }
         Ok(kept)
+    }
+
+    /// Where the property `name` a `required` lists is declared, and its
+    /// schema: in the schema's own `properties`, or (2020-12, where `$ref`
+    /// has siblings) in those of its `$ref` target or of an `allOf` member.
+    fn declared_property(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        map: &Map<String, Value>,
+        name: &str,
+        depth: usize,
+    ) -> Result<Option<(Arc<str>, String, Value)>, Diagnostic> {
+        if let Some(property) = map.get("properties").and_then(|p| p.get(name)) {
+            let at = format!("{pointer}/properties/{}", escape_pointer_token(name));
+            return Ok(Some((file.clone(), at, property.clone())));
+        }
+        if self.dialect != Dialect::JsonSchema || depth >= MAX_DECLARATION_DEPTH {
+            return Ok(None);
+        }
+        let mut places = Vec::new();
+        if map.contains_key("$ref") {
+            let (target, resolved) = docs.follow(file, pointer, &Value::Object(map.clone()))?;
+            places.push((target.file, target.pointer, resolved));
+        }
+        for (index, member) in map
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            places.push((file.clone(), format!("{pointer}/allOf/{index}"), member.clone()));
+        }
+        for (file, at, schema) in places {
+            let Value::Object(member) = schema else { continue };
+            if let Some(found) = self.declared_property(docs, &file, &at, &member, name, depth + 1)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// A 2020-12 schema (OAS 3.1): every keyword kept, the subschemas in it
