@@ -364,6 +364,22 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
             "s.yaml:3:15: not a valid OpenAPI 3.1 document: invalid type: number",
         ),
         (
+            ("paths:", "components: {links: {l: 5}}\npaths:"),
+            "s.yaml:3:25: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("paths:", "components: {callbacks: {c: 5}}\npaths:"),
+            "s.yaml:3:29: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("  /a:\n", "  /a:\n    parameters: [{name: p, in: nowhere}]\n"),
+            "s.yaml:5:18: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("  /a:\n", "  /a:\n    servers: [{url: 5}]\n"),
+            "s.yaml:5:15: not a valid OpenAPI 3.1 document",
+        ),
+        (
             ("openapi: 3.1.0", "openapi: 3.2.0"),
             "expected an OpenAPI 3.0.x or 3.1.x document, found version `3.2.0`",
         ),
