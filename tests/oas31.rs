@@ -364,6 +364,13 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
             "s.yaml:3:15: not a valid OpenAPI 3.1 document: invalid type: number",
         ),
         (
+            (
+                "{type: integer}}}\n",
+                "{dependencies: {a: {$ref: '#/components/schemas/N'}}}}}\ncomponents: {schemas: {N: {}}}\n",
+            ),
+            "s.yaml:13:69: `dependencies` is from an older JSON Schema draft: use dependentRequired/dependentSchemas (JSON Schema 2020-12)",
+        ),
+        (
             ("paths:", "components: {links: {l: 5}}\npaths:"),
             "s.yaml:3:25: not a valid OpenAPI 3.1 document",
         ),

@@ -442,6 +442,15 @@ impl SchemaSet {
                         format!("`{keyword}` is not supported: reference schemas by JSON pointer (`#/components/schemas/Name`)"),
                     ))
                 }
+                // Draft 7's keyword, split in two by 2020-12: refused rather
+                // than guessed at (its `$ref`s would otherwise go unconverted).
+                "dependencies" => {
+                    return Err(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        "`dependencies` is from an older JSON Schema draft: use dependentRequired/dependentSchemas (JSON Schema 2020-12)",
+                    ))
+                }
                 "items" | "additionalProperties" | "unevaluatedItems" | "unevaluatedProperties" | "contains"
                 | "propertyNames" | "not" | "if" | "then" | "else" | "contentSchema" => {
                     self.convert_json_schema(docs, file, &at, value)?
