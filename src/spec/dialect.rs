@@ -605,7 +605,12 @@ fn convert_bounds(map: &Map<String, Value>, out: &mut Map<String, Value>) {
 /// `format: int32` / `int64` are ranges in practice: a client sending 2^40
 /// for an int32 field has a bug the mock should report.
 fn add_integer_format_bounds(out: &mut Map<String, Value>) {
-    if out.get("type").and_then(Value::as_str) != Some("integer") {
+    let integer = json!("integer");
+    let allows_integer = match out.get("type") {
+        Some(Value::Array(kinds)) => kinds.contains(&integer),
+        kind => kind == Some(&integer),
+    };
+    if !allows_integer {
         return;
     }
     let (low, high) = match out.get("format").and_then(Value::as_str) {
@@ -743,6 +748,14 @@ mod tests {
         let file = docs.root_file().clone();
         let schema = document.pointer(pointer).unwrap().clone();
         set.convert(&mut docs, &file, pointer, &schema).unwrap()
+    }
+
+    #[test]
+    fn an_int32_in_a_type_list_is_bounded_too() {
+        let schema = json!({"type": ["integer", "null"], "format": "int32"});
+        let converted = convert_31(Direction::Request, json!({ "s": schema }), "/s");
+        assert_eq!(converted["minimum"], json!(i32::MIN));
+        assert_eq!(converted["maximum"], json!(i32::MAX));
     }
 
     #[test]
