@@ -515,3 +515,46 @@ components:
     let reply = send(addr, Method::POST, "/pets", &[JSON], br#"{"id": 1}"#).await;
     assert_eq!(broken(&reply), [("/body/name".to_string(), "required".to_string())]);
 }
+
+#[test]
+fn a_3_0_nullable_in_a_3_1_schema_is_a_warning_at_its_line() {
+    let text = "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /a:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/N'}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/N'}
+components:
+  schemas:
+    N:
+      type: object
+      properties:
+        x: {type: integer, nullable: true}
+";
+    let spec = load_text("n.yaml", text, None).unwrap();
+    let warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "once, though the schema is read in both directions: {warnings:?}"
+    );
+    assert!(
+        warnings[0].starts_with("n.yaml:21:38: `nullable` is OpenAPI 3.0's"),
+        "{warnings:?}"
+    );
+    let bare = "openapi: 3.1.0\njsonSchemaDialect: https://json-schema.org/draft/2020-12/schema\n\
+                info: {title: t, version: '1'}\n";
+    assert!(
+        load_text("d.yaml", bare, None).is_ok(),
+        "the 2020-12 dialect may be named"
+    );
+}

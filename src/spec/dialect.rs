@@ -43,6 +43,8 @@ pub struct SchemaSet {
     /// Each def's text and the defs it names, written once: a def does not
     /// change once converted, and the large ones are reached from many schemas.
     written: HashMap<String, Written>,
+    /// Keywords a 3.1 schema carries that mean nothing there, each once.
+    warnings: Vec<Diagnostic>,
 }
 
 /// A converted def as JSON text, and the names of the defs it references.
@@ -88,11 +90,17 @@ impl SchemaSet {
             names: HashMap::new(),
             pending: Vec::new(),
             written: HashMap::new(),
+            warnings: Vec::new(),
         }
     }
 
     pub fn in_dialect(self, dialect: Dialect) -> Self {
         Self { dialect, ..self }
+    }
+
+    /// The warnings found so far, handed over once.
+    pub fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn defs(&self) -> &Map<String, Value> {
@@ -444,6 +452,16 @@ impl SchemaSet {
                 }
                 // Draft 7's keyword, split in two by 2020-12: refused rather
                 // than guessed at (its `$ref`s would otherwise go unconverted).
+                // A migration mistake that changes nothing in 2020-12: the
+                // schema keeps refusing null, so say so where it is written.
+                "nullable" => {
+                    self.warnings.push(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        "`nullable` is OpenAPI 3.0's: a 3.1 schema ignores it (write `type: [T, \"null\"]`)",
+                    ));
+                    value.clone()
+                }
                 "dependencies" => {
                     return Err(Diagnostic::at_pointer(
                         file.as_ref(),

@@ -109,6 +109,12 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
         warnings: Vec::new(),
     };
     let operations = loader.operations()?;
+    // A schema read in both directions warns in each: said once.
+    for warning in [loader.request.take_warnings(), loader.response.take_warnings()].concat() {
+        if !loader.warnings.contains(&warning) {
+            loader.warnings.push(warning);
+        }
+    }
     let mut router = Router::new(document.servers.iter().map(|s| server_base_path(&s.url)).collect());
     for (index, operation) in operations.iter().enumerate() {
         router.add(&operation.path, operation.method.clone(), index);

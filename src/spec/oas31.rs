@@ -286,16 +286,19 @@ fn refused_as<T: DeserializeOwned>(value: &Value, kind: Kind) -> Option<String> 
     refused::<T>(&hidden(value, kind))
 }
 
-/// `jsonSchemaDialect`, if given, must be the default one: the schemas are
-/// validated as 2020-12 with OpenAPI's vocabulary.
+/// `jsonSchemaDialect`, if given, must be the default one or the JSON Schema
+/// draft it extends: the schemas are validated as 2020-12 with OpenAPI's vocabulary.
 pub fn check_dialect(label: &str, document: &Value) -> Result<(), Diagnostic> {
     match document.get("jsonSchemaDialect") {
         None => Ok(()),
-        Some(Value::String(dialect)) if dialect == DEFAULT_DIALECT => Ok(()),
+        Some(dialect) if accepts_schema_dialect(dialect) => Ok(()),
         Some(other) => Err(Diagnostic::at_pointer(
             label,
             "/jsonSchemaDialect",
-            format!("unsupported `jsonSchemaDialect` {other}: expected `{DEFAULT_DIALECT}` (the default) or none"),
+            format!(
+                "unsupported `jsonSchemaDialect` {other}: expected `{DEFAULT_DIALECT}` (the default), \
+                 JSON Schema 2020-12 or none"
+            ),
         )),
     }
 }
