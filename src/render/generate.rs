@@ -226,7 +226,8 @@ impl<'d> Generator<'d> {
         if let Some(encoded) = schema
             .get("contentEncoding")
             .and_then(Value::as_str)
-            .and_then(encoded_sample)
+            .and_then(crate::spec::dialect::content_encoding)
+            .map(|encoding| encoding.sample)
         {
             return Value::String(encoded.to_string());
         }
@@ -316,16 +317,6 @@ fn given(schema: &Value) -> Option<&Value> {
         .or_else(|| schema.get("examples")?.as_array()?.first())
         .or_else(|| schema.get("example"))
         .or_else(|| schema.get("default"))
-}
-
-/// Text in a `contentEncoding` (the bytes `specmock`).
-fn encoded_sample(encoding: &str) -> Option<&'static str> {
-    match encoding.to_ascii_lowercase().as_str() {
-        "base64" => Some("c3BlY21vY2s="),
-        "base64url" => Some("c3BlY21vY2s"),
-        "base16" => Some("737065636d6f636b"),
-        _ => None,
-    }
 }
 
 /// The inclusive bound to generate within; an exclusive one nudged inwards.

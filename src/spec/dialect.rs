@@ -506,7 +506,8 @@ impl SchemaSet {
         if let Some(pattern) = map
             .get("contentEncoding")
             .and_then(Value::as_str)
-            .and_then(encoding_pattern)
+            .and_then(content_encoding)
+            .map(|encoding| encoding.pattern)
         {
             if !out.contains_key("pattern") {
                 out.insert("pattern".into(), json!(pattern));
@@ -644,13 +645,32 @@ fn add_integer_format_bounds(out: &mut Map<String, Value>) {
     }
 }
 
-/// The text a `contentEncoding` allows (RFC 4648), for the encodings a
-/// mock can check without decoding.
-fn encoding_pattern(encoding: &str) -> Option<&'static str> {
-    match encoding.to_ascii_lowercase().as_str() {
-        "base64" => Some("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
-        "base64url" => Some("^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$"),
-        "base16" => Some("^(?:[0-9A-Fa-f]{2})*$"),
+/// A `contentEncoding` a mock can check without decoding (RFC 4648).
+pub struct ContentEncoding {
+    /// The text it allows.
+    pub pattern: &'static str,
+    /// The bytes `specmock`, encoded: what generated answers carry.
+    pub sample: &'static str,
+}
+
+/// The encoding a `contentEncoding` names, if it is one a mock can check.
+pub fn content_encoding(name: &str) -> Option<&'static ContentEncoding> {
+    const BASE64: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        sample: "c3BlY21vY2s=",
+    };
+    const BASE64URL: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$",
+        sample: "c3BlY21vY2s",
+    };
+    const BASE16: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[0-9A-Fa-f]{2})*$",
+        sample: "737065636d6f636b",
+    };
+    match name.to_ascii_lowercase().as_str() {
+        "base64" => Some(&BASE64),
+        "base64url" => Some(&BASE64URL),
+        "base16" => Some(&BASE16),
         _ => None,
     }
 }

@@ -28,7 +28,7 @@ const ACCEPTED_SCHEMA_DIALECTS: &[&str] = &[
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// The security scheme type `openapiv3` does not know.
-pub const MUTUAL_TLS: &str = "mutualTLS";
+const MUTUAL_TLS: &str = "mutualTLS";
 
 /// The kind of object a value is read as, to find the Schema Objects in it.
 #[derive(Debug, Clone, Copy)]
