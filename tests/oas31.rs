@@ -558,3 +558,33 @@ components:
         "the 2020-12 dialect may be named"
     );
 }
+
+/// The 3.1 spec with `edit` applied, served; the pet `GET /v1/pets/7` answers.
+async fn generated_pet(edit: (&str, &str)) -> Value {
+    let text = std::fs::read_to_string(oas31()).unwrap();
+    assert!(text.contains(edit.0), "{}", edit.0);
+    let dir = TempDir::new("generated-pet");
+    let file = dir.write("oas31.yaml", &text.replacen(edit.0, edit.1, 1));
+    let (app, _) = app_from_file(&file, None, 0, Behaviour::default());
+    let server = start(app).await;
+    let reply = send(server.address(), Method::GET, "/v1/pets/7", &[KEY], b"").await;
+    let spec = load_file(&file).unwrap();
+    let problems = response_problems(spec.operation("getPet").unwrap(), &reply);
+    assert!(problems.is_empty(), "{edit:?}: {problems:#?}\n{}", reply.text());
+    reply.json()
+}
+
+#[tokio::test]
+async fn generated_answers_follow_the_branch_of_if_then_else_and_the_siblings_of_a_ref() {
+    let dog = generated_pet(("enum: [dog, cat]", "enum: [dog, cat]")).await;
+    assert_eq!((&dog["kind"], dog["bark"].is_boolean()), (&json!("dog"), true), "{dog}");
+    let cat = generated_pet(("enum: [dog, cat]", "enum: [cat, dog]")).await;
+    assert_eq!(cat["kind"], "cat", "{cat}");
+    assert!(cat.get("bark").is_none(), "the `else` of the cat: {cat}");
+    let max = generated_pet((
+        "schema: {$ref: '#/components/schemas/Pet'}\n  /pets/{petId}/events",
+        "schema: {$ref: '#/components/schemas/Pet', properties: {name: {const: Max}}}\n  /pets/{petId}/events",
+    ))
+    .await;
+    assert_eq!(max["name"], "Max", "the sibling of the `$ref` applies too: {max}");
+}

@@ -777,7 +777,7 @@ pub(crate) fn type_of(schema: &Value) -> Option<&str> {
 }
 
 /// The JSON Schema type of a value (`None` for null).
-fn json_type(value: &Value) -> Option<&'static str> {
+pub(crate) fn json_type(value: &Value) -> Option<&'static str> {
     match value {
         Value::Null => None,
         Value::Bool(_) => Some("boolean"),
