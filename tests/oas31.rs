@@ -474,6 +474,12 @@ async fn optional_numbers_written_as_any_of_with_null_are_read_as_numbers() {
     }
     let over = send(addr, Method::GET, "/items", &[("x-limit", "500")], b"").await;
     assert_eq!(over.status, 400, "{}", over.text());
+    // The null branch cannot be what was meant: the other one says what is wrong.
+    assert_eq!(
+        broken(&get(addr, "/items?ids=1&ids=y").await),
+        [("/query/ids/1".to_string(), "type".to_string())]
+    );
+    assert_eq!(broken(&over), [("/header/x-limit".to_string(), "maximum".to_string())]);
 }
 
 #[tokio::test]
