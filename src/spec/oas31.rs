@@ -222,11 +222,8 @@ fn refused_part(document: &Value) -> Option<(String, String)> {
 /// The part of a refused path item that it owes it to: one of its own
 /// parameters or servers, or an operation (or the part of it).
 fn refused_path_item_part(item_at: &str, item: &Value) -> Option<(String, String)> {
-    let parameters = item.get("parameters").and_then(Value::as_array).into_iter().flatten();
-    for (index, parameter) in parameters.enumerate() {
-        if let Some(message) = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter) {
-            return Some((format!("{item_at}/parameters/{index}"), message));
-        }
+    if let Some(refusal) = refused_parameter(item_at, item) {
+        return Some(refusal);
     }
     let servers = item.get("servers").and_then(Value::as_array).into_iter().flatten();
     for (index, server) in servers.enumerate() {
@@ -244,16 +241,8 @@ fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
         let Some(refusal) = refused_as::<openapiv3::Operation>(operation, Kind::Operation) else {
             continue;
         };
-        for (index, parameter) in operation
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(message) = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter) {
-                return Some((format!("{at}/parameters/{index}"), message));
-            }
+        if let Some(refusal) = refused_parameter(&at, operation) {
+            return Some(refusal);
         }
         if let Some(body) = operation.get("requestBody") {
             if let Some(message) = refused_as::<ReferenceOr<openapiv3::RequestBody>>(body, Kind::RequestBody) {
@@ -268,6 +257,15 @@ fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
         return Some((at, refusal));
     }
     None
+}
+
+/// The first of the `parameters` of a path item or an operation that is refused.
+fn refused_parameter(at: &str, holder: &Value) -> Option<(String, String)> {
+    let parameters = holder.get("parameters").and_then(Value::as_array).into_iter().flatten();
+    parameters.enumerate().find_map(|(index, parameter)| {
+        let message = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter)?;
+        Some((format!("{at}/parameters/{index}"), message))
+    })
 }
 
 fn kind_is_skipped(kind: Kind, value: &Value) -> bool {
