@@ -343,6 +343,13 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
         ),
         (
             (
+                "{type: object, properties: {n: {type: integer}}}",
+                "{type: object, required: [n], properties: {n: {$ref: '#/components/schemas/N'}}}",
+            ),
+            "s.yaml:13:69: $ref `#/components/schemas/N` does not resolve to anything",
+        ),
+        (
+            (
                 "{type: integer}}",
                 "{$schema: 'http://json-schema.org/draft-07/schema#'}}",
             ),
@@ -355,6 +362,29 @@ fn broken_3_1_documents_are_refused_at_their_line_and_column() {
         (
             ("paths:", "externalDocs: {url: 5}\npaths:"),
             "s.yaml:3:15: not a valid OpenAPI 3.1 document: invalid type: number",
+        ),
+        (
+            (
+                "{type: integer}}}\n",
+                "{dependencies: {a: {$ref: '#/components/schemas/N'}}}}}\ncomponents: {schemas: {N: {}}}\n",
+            ),
+            "s.yaml:13:69: `dependencies` is from an older JSON Schema draft: use dependentRequired/dependentSchemas (JSON Schema 2020-12)",
+        ),
+        (
+            ("paths:", "components: {links: {l: 5}}\npaths:"),
+            "s.yaml:3:25: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("paths:", "components: {callbacks: {c: 5}}\npaths:"),
+            "s.yaml:3:29: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("  /a:\n", "  /a:\n    parameters: [{name: p, in: nowhere}]\n"),
+            "s.yaml:5:18: not a valid OpenAPI 3.1 document",
+        ),
+        (
+            ("  /a:\n", "  /a:\n    servers: [{url: 5}]\n"),
+            "s.yaml:5:15: not a valid OpenAPI 3.1 document",
         ),
         (
             ("openapi: 3.1.0", "openapi: 3.2.0"),
@@ -382,4 +412,185 @@ fn swagger_2_is_refused_with_how_to_convert_it() {
         "{error}"
     );
     assert!(error.contains("swagger2openapi"), "{error}");
+}
+
+#[test]
+fn a_3_0_document_with_a_stray_webhooks_key_lists_no_webhooks() {
+    let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n\
+                webhooks:\n  ping: {post: {responses: {'200': {description: ok}}}}\n\
+                paths:\n  /a:\n    get:\n      responses:\n        '200': {description: ok}\n";
+    assert!(load_text("w30.yaml", text, None).unwrap().webhooks.is_empty());
+    let dir = TempDir::new("stray-key");
+    let spec = dir.write("w30.yaml", text).display().to_string();
+    let (code, stdout, stderr) = run_to_exit(&["check", "--spec", &spec], &repo_root());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("webhooks ("), "{stdout}");
+    let (code, stdout, stderr) = run_to_exit(&["check", "--spec", &spec, "--format", "json"], &repo_root());
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(report.get("webhooks").is_none(), "{stdout}");
+    let spec = oas31().display().to_string();
+    let (_, stdout, _) = run_to_exit(&["check", "--spec", &spec, "--format", "json"], &repo_root());
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["webhooks"], json!(["petAdopted POST"]));
+}
+
+/// What Pydantic writes for `page: int | None = None`, `ids: list[int] | None`
+/// and `x_limit: int | None = Header(None)`: no `type`, one non-null branch.
+const OPTIONAL_NUMBERS: &str = "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /items:
+    get:
+      operationId: listItems
+      parameters:
+        - {name: page, in: query, schema: {anyOf: [{type: integer, minimum: 1}, {type: 'null'}], default: null}}
+        - {name: ids, in: query, schema: {anyOf: [{type: array, items: {type: integer}}, {type: 'null'}]}}
+        - {name: x-limit, in: header, schema: {oneOf: [{$ref: '#/components/schemas/Limit'}, {type: 'null'}]}}
+        - {name: mode, in: query, schema: {const: 3}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Limit: {type: integer, maximum: 100}
+";
+
+#[tokio::test]
+async fn optional_numbers_written_as_any_of_with_null_are_read_as_numbers() {
+    let dir = TempDir::new("optional-numbers");
+    let file = dir.write("optint.yaml", OPTIONAL_NUMBERS);
+    let (app, warnings) = app_from_file(&file, None, 0, Behaviour::default());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let server = start(app).await;
+    let addr = server.address();
+    for accepted in ["/items?page=5", "/items?ids=1&ids=2", "/items?mode=3", "/items"] {
+        let reply = get(addr, accepted).await;
+        assert_eq!(reply.status, 200, "{accepted}: {}", reply.text());
+    }
+    let limited = send(addr, Method::GET, "/items", &[("x-limit", "50")], b"").await;
+    assert_eq!(limited.status, 200, "{}", limited.text());
+    for refused in ["/items?page=0", "/items?page=x", "/items?ids=1&ids=y", "/items?mode=4"] {
+        assert_eq!(get(addr, refused).await.status, 400, "{refused}");
+    }
+    let over = send(addr, Method::GET, "/items", &[("x-limit", "500")], b"").await;
+    assert_eq!(over.status, 400, "{}", over.text());
+    // The null branch cannot be what was meant: the other one says what is wrong.
+    assert_eq!(
+        broken(&get(addr, "/items?ids=1&ids=y").await),
+        [("/query/ids/1".to_string(), "type".to_string())]
+    );
+    assert_eq!(broken(&over), [("/header/x-limit".to_string(), "maximum".to_string())]);
+}
+
+#[tokio::test]
+async fn a_required_beside_a_ref_keeps_the_read_only_of_the_target_out_of_requests() {
+    let dir = TempDir::new("required-beside-ref");
+    let file = dir.write(
+        "rorefsib.yaml",
+        "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Pet', required: [id, name]}
+      responses:
+        '201': {description: ok}
+components:
+  schemas:
+    Pet:
+      allOf:
+        - $ref: '#/components/schemas/Base'
+        - {properties: {secret: {type: string, writeOnly: true}}}
+    Base:
+      type: object
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+",
+    );
+    let (app, _) = app_from_file(&file, None, 0, Behaviour::default());
+    let server = start(app).await;
+    let addr = server.address();
+    let reply = send(addr, Method::POST, "/pets", &[JSON], br#"{"name": "Rex"}"#).await;
+    assert_eq!(reply.status, 201, "read-only `id` is not required: {}", reply.text());
+    let reply = send(addr, Method::POST, "/pets", &[JSON], br#"{"id": 1}"#).await;
+    assert_eq!(broken(&reply), [("/body/name".to_string(), "required".to_string())]);
+}
+
+#[test]
+fn a_3_0_nullable_in_a_3_1_schema_is_a_warning_at_its_line() {
+    let text = "openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /a:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/N'}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/N'}
+components:
+  schemas:
+    N:
+      type: object
+      properties:
+        x: {type: integer, nullable: true}
+";
+    let spec = load_text("n.yaml", text, None).unwrap();
+    let warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "once, though the schema is read in both directions: {warnings:?}"
+    );
+    assert!(
+        warnings[0].starts_with("n.yaml:21:38: `nullable` is OpenAPI 3.0's"),
+        "{warnings:?}"
+    );
+    let bare = "openapi: 3.1.0\njsonSchemaDialect: https://json-schema.org/draft/2020-12/schema\n\
+                info: {title: t, version: '1'}\n";
+    assert!(
+        load_text("d.yaml", bare, None).is_ok(),
+        "the 2020-12 dialect may be named"
+    );
+}
+
+/// The 3.1 spec with `edit` applied, served; the pet `GET /v1/pets/7` answers.
+async fn generated_pet(edit: (&str, &str)) -> Value {
+    let text = std::fs::read_to_string(oas31()).unwrap();
+    assert!(text.contains(edit.0), "{}", edit.0);
+    let dir = TempDir::new("generated-pet");
+    let file = dir.write("oas31.yaml", &text.replacen(edit.0, edit.1, 1));
+    let (app, _) = app_from_file(&file, None, 0, Behaviour::default());
+    let server = start(app).await;
+    let reply = send(server.address(), Method::GET, "/v1/pets/7", &[KEY], b"").await;
+    let spec = load_file(&file).unwrap();
+    let problems = response_problems(spec.operation("getPet").unwrap(), &reply);
+    assert!(problems.is_empty(), "{edit:?}: {problems:#?}\n{}", reply.text());
+    reply.json()
+}
+
+#[tokio::test]
+async fn generated_answers_follow_the_branch_of_if_then_else_and_the_siblings_of_a_ref() {
+    let dog = generated_pet(("enum: [dog, cat]", "enum: [dog, cat]")).await;
+    assert_eq!((&dog["kind"], dog["bark"].is_boolean()), (&json!("dog"), true), "{dog}");
+    let cat = generated_pet(("enum: [dog, cat]", "enum: [cat, dog]")).await;
+    assert_eq!(cat["kind"], "cat", "{cat}");
+    assert!(cat.get("bark").is_none(), "the `else` of the cat: {cat}");
+    let max = generated_pet((
+        "schema: {$ref: '#/components/schemas/Pet'}\n  /pets/{petId}/events",
+        "schema: {$ref: '#/components/schemas/Pet', properties: {name: {const: Max}}}\n  /pets/{petId}/events",
+    ))
+    .await;
+    assert_eq!(max["name"], "Max", "the sibling of the `$ref` applies too: {max}");
 }

@@ -68,7 +68,7 @@ fn count(n: usize, what: &str) -> String {
 
 pub(super) fn json(report: &Report, strict: bool) -> String {
     let unreached = report.coverage.iter().filter(|pair| pair.reached_by.is_empty()).count();
-    let document = json!({
+    let mut document = json!({
         "problems": report.problems.iter().map(finding).collect::<Vec<_>>(),
         "warnings": report.warnings.iter().map(finding).collect::<Vec<_>>(),
         "coverage": report.coverage.iter().map(|pair| json!({
@@ -76,7 +76,6 @@ pub(super) fn json(report: &Report, strict: bool) -> String {
             "status": pair.status,
             "reached_by": pair.reached_by,
         })).collect::<Vec<_>>(),
-        "webhooks": report.webhooks,
         "summary": {
             "inputs": report.inputs.len(),
             "problems": report.problems.len(),
@@ -87,6 +86,10 @@ pub(super) fn json(report: &Report, strict: bool) -> String {
             "passed": !report.fails(strict),
         },
     });
+    // Only 3.1 has webhooks: a 3.0 report keeps the shape it always had.
+    if !report.webhooks.is_empty() {
+        document["webhooks"] = json!(report.webhooks);
+    }
     format!("{document:#}\n")
 }
 

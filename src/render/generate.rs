@@ -61,7 +61,21 @@ impl<'d> Generator<'d> {
             self.stack.push(reference);
             let value = self.value(target, name, depth);
             self.stack.pop();
-            return value;
+            // 2020-12: the siblings apply too, as `allOf: [target, siblings]`.
+            if !has_siblings(schema) {
+                return value;
+            }
+            let own = self.unreferenced(schema, name, depth);
+            return merged(value, own);
+        }
+        self.unreferenced(schema, name, depth)
+    }
+
+    /// A schema's value, its `$ref` (if any) left aside.
+    fn unreferenced(&mut self, schema: &'d Value, name: &str, depth: usize) -> Value {
+        // The target of a `$ref` may have used up the budget.
+        if self.values_left == 0 {
+            return Value::Null;
         }
         self.values_left -= 1;
         if let Some(Value::Array(options)) = schema.get("enum") {
@@ -80,7 +94,7 @@ impl<'d> Generator<'d> {
                 return self.value(first, name, depth);
             }
         }
-        match type_of(schema).or_else(|| implied_type(schema)) {
+        let value = match type_of(schema).or_else(|| implied_type(schema)) {
             Some("object") => self.object(schema, depth),
             Some("array") => self.array(schema, name, depth),
             Some("string") => self.string(schema, name, depth),
@@ -88,7 +102,40 @@ impl<'d> Generator<'d> {
             Some("number") => self.number(schema),
             Some("boolean") => Value::Bool(self.rng.next_u64().is_multiple_of(2)),
             _ => Value::Null,
+        };
+        match schema.get("if") {
+            Some(condition) => {
+                let branch = if holds(condition, &value) { "then" } else { "else" };
+                match schema.get(branch) {
+                    Some(branch) => self.with_branch(schema, value, branch, name, depth),
+                    None => value,
+                }
+            }
+            None => value,
         }
+    }
+
+    /// `value` made to satisfy the `then` or `else` its `if` chose: the
+    /// branch's value merged in, the properties it requires present, those
+    /// it forbids (`not: {required: [...]}`) left out.
+    fn with_branch(&mut self, schema: &'d Value, value: Value, branch: &'d Value, name: &str, depth: usize) -> Value {
+        let mut object = match merged(value, self.value(branch, name, depth)) {
+            Value::Object(object) => object,
+            other => return other,
+        };
+        for required in names(branch.get("required")) {
+            if !object.contains_key(required) {
+                let value = match schema.get("properties").and_then(|p| p.get(required)) {
+                    Some(property) => self.value(property, required, depth + 1),
+                    None => Value::String(required.to_string()),
+                };
+                object.insert(required.to_string(), value);
+            }
+        }
+        for forbidden in names(branch.get("not").and_then(|not| not.get("required"))) {
+            object.remove(forbidden);
+        }
+        Value::Object(object)
     }
 
     fn all_of(&mut self, schema: &'d Value, parts: &'d [Value], name: &str, depth: usize) -> Value {
@@ -226,7 +273,8 @@ impl<'d> Generator<'d> {
         if let Some(encoded) = schema
             .get("contentEncoding")
             .and_then(Value::as_str)
-            .and_then(encoded_sample)
+            .and_then(crate::spec::dialect::content_encoding)
+            .map(|encoding| encoding.sample)
         {
             return Value::String(encoded.to_string());
         }
@@ -298,6 +346,70 @@ impl<'d> Generator<'d> {
     }
 }
 
+/// Whether a `$ref` has siblings that say something about the value.
+fn has_siblings(schema: &Value) -> bool {
+    const ANNOTATIONS: &[&str] = &[
+        "$ref",
+        "$comment",
+        "title",
+        "description",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    ];
+    schema
+        .as_object()
+        .is_some_and(|map| map.keys().any(|key| !ANNOTATIONS.contains(&key.as_str())))
+}
+
+/// Two values of one instance (`allOf`): objects merged, the second's
+/// properties winning; otherwise the second, unless it is null.
+fn merged(first: Value, second: Value) -> Value {
+    match (first, second) {
+        (Value::Object(mut first), Value::Object(second)) => {
+            first.extend(second);
+            Value::Object(first)
+        }
+        (first, Value::Null) => first,
+        (_, second) => second,
+    }
+}
+
+fn names(list: Option<&Value>) -> impl Iterator<Item = &str> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// Whether a generated value meets an `if`, by the keywords a condition
+/// usually tests (`const`, `enum`, `type`, `required`, `properties`); any
+/// other keyword is taken to hold.
+fn holds(condition: &Value, value: &Value) -> bool {
+    let Some(keywords) = condition.as_object() else {
+        return condition.as_bool().unwrap_or(true);
+    };
+    let object = value.as_object();
+    keywords.get("const").is_none_or(|constant| constant == value)
+        && keywords
+            .get("enum")
+            .and_then(Value::as_array)
+            .is_none_or(|options| options.contains(value))
+        && type_of(condition)
+            .is_none_or(|kind| crate::spec::json_type(value) == Some(kind) || (kind == "number" && value.is_number()))
+        && names(keywords.get("required")).all(|name| object.is_some_and(|o| o.contains_key(name)))
+        && keywords
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .all(|(name, property)| {
+                object
+                    .and_then(|o| o.get(name))
+                    .is_none_or(|value| holds(property, value))
+            })
+}
+
 fn implied_type(schema: &Value) -> Option<&'static str> {
     if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
         Some("object")
@@ -316,16 +428,6 @@ fn given(schema: &Value) -> Option<&Value> {
         .or_else(|| schema.get("examples")?.as_array()?.first())
         .or_else(|| schema.get("example"))
         .or_else(|| schema.get("default"))
-}
-
-/// Text in a `contentEncoding` (the bytes `specmock`).
-fn encoded_sample(encoding: &str) -> Option<&'static str> {
-    match encoding.to_ascii_lowercase().as_str() {
-        "base64" => Some("c3BlY21vY2s="),
-        "base64url" => Some("c3BlY21vY2s"),
-        "base16" => Some("737065636d6f636b"),
-        _ => None,
-    }
 }
 
 /// The inclusive bound to generate within; an exclusive one nudged inwards.

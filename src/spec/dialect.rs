@@ -43,6 +43,8 @@ pub struct SchemaSet {
     /// Each def's text and the defs it names, written once: a def does not
     /// change once converted, and the large ones are reached from many schemas.
     written: HashMap<String, Written>,
+    /// Keywords a 3.1 schema carries that mean nothing there, each once.
+    warnings: Vec<Diagnostic>,
 }
 
 /// A converted def as JSON text, and the names of the defs it references.
@@ -50,6 +52,10 @@ struct Written {
     text: String,
     refs: Vec<String>,
 }
+
+/// How many `$ref`/`allOf` hops a `required` name is looked up through (a
+/// cycle of references ends here, not in a stack overflow).
+const MAX_DECLARATION_DEPTH: usize = 16;
 
 const COPIED_KEYWORDS: &[&str] = &[
     "type",
@@ -84,11 +90,17 @@ impl SchemaSet {
             names: HashMap::new(),
             pending: Vec::new(),
             written: HashMap::new(),
+            warnings: Vec::new(),
         }
     }
 
     pub fn in_dialect(self, dialect: Dialect) -> Self {
         Self { dialect, ..self }
+    }
+
+    /// The warnings found so far, handed over once.
+    pub fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn defs(&self) -> &Map<String, Value> {
@@ -336,8 +348,12 @@ impl SchemaSet {
         })?;
         let mut kept = Vec::new();
         for name in names {
-            let excluded = match name.as_str().and_then(|n| map.get("properties")?.get(n)) {
-                Some(property) => self.excluded_in_direction(docs, file, pointer, property)?,
+            let declared = match name.as_str() {
+                Some(name) => self.declared_property(docs, file, pointer, map, name, 0)?,
+                None => None,
+            };
+            let excluded = match declared {
+                Some((file, at, property)) => self.excluded_in_direction(docs, &file, &at, &property)?,
                 None => false,
             };
             if !excluded {
@@ -345,6 +361,48 @@ impl SchemaSet {
             }
         }
         Ok(kept)
+    }
+
+    /// Where the property `name` a `required` lists is declared, and its
+    /// schema: in the schema's own `properties`, or (2020-12, where `$ref`
+    /// has siblings) in those of its `$ref` target or of an `allOf` member.
+    fn declared_property(
+        &mut self,
+        docs: &mut Documents,
+        file: &Arc<str>,
+        pointer: &str,
+        map: &Map<String, Value>,
+        name: &str,
+        depth: usize,
+    ) -> Result<Option<(Arc<str>, String, Value)>, Diagnostic> {
+        if let Some(property) = map.get("properties").and_then(|p| p.get(name)) {
+            let at = format!("{pointer}/properties/{}", escape_pointer_token(name));
+            return Ok(Some((file.clone(), at, property.clone())));
+        }
+        if self.dialect != Dialect::JsonSchema || depth >= MAX_DECLARATION_DEPTH {
+            return Ok(None);
+        }
+        let mut places = Vec::new();
+        if map.contains_key("$ref") {
+            let (target, resolved) = docs.follow(file, pointer, &Value::Object(map.clone()))?;
+            places.push((target.file, target.pointer, resolved));
+        }
+        for (index, member) in map
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            places.push((file.clone(), format!("{pointer}/allOf/{index}"), member.clone()));
+        }
+        for (file, at, schema) in places {
+            let Value::Object(member) = schema else { continue };
+            if let Some(found) = self.declared_property(docs, &file, &at, &member, name, depth + 1)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// A 2020-12 schema (OAS 3.1): every keyword kept, the subschemas in it
@@ -392,6 +450,25 @@ impl SchemaSet {
                         format!("`{keyword}` is not supported: reference schemas by JSON pointer (`#/components/schemas/Name`)"),
                     ))
                 }
+                // Draft 7's keyword, split in two by 2020-12: refused rather
+                // than guessed at (its `$ref`s would otherwise go unconverted).
+                // A migration mistake that changes nothing in 2020-12: the
+                // schema keeps refusing null, so say so where it is written.
+                "nullable" => {
+                    self.warnings.push(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        "`nullable` is OpenAPI 3.0's: a 3.1 schema ignores it (write `type: [T, \"null\"]`)",
+                    ));
+                    value.clone()
+                }
+                "dependencies" => {
+                    return Err(Diagnostic::at_pointer(
+                        file.as_ref(),
+                        at,
+                        "`dependencies` is from an older JSON Schema draft: use dependentRequired/dependentSchemas (JSON Schema 2020-12)",
+                    ))
+                }
                 "items" | "additionalProperties" | "unevaluatedItems" | "unevaluatedProperties" | "contains"
                 | "propertyNames" | "not" | "if" | "then" | "else" | "contentSchema" => {
                     self.convert_json_schema(docs, file, &at, value)?
@@ -429,7 +506,8 @@ impl SchemaSet {
         if let Some(pattern) = map
             .get("contentEncoding")
             .and_then(Value::as_str)
-            .and_then(encoding_pattern)
+            .and_then(content_encoding)
+            .map(|encoding| encoding.pattern)
         {
             if !out.contains_key("pattern") {
                 out.insert("pattern".into(), json!(pattern));
@@ -546,7 +624,12 @@ fn convert_bounds(map: &Map<String, Value>, out: &mut Map<String, Value>) {
 /// `format: int32` / `int64` are ranges in practice: a client sending 2^40
 /// for an int32 field has a bug the mock should report.
 fn add_integer_format_bounds(out: &mut Map<String, Value>) {
-    if out.get("type").and_then(Value::as_str) != Some("integer") {
+    let integer = json!("integer");
+    let allows_integer = match out.get("type") {
+        Some(Value::Array(kinds)) => kinds.contains(&integer),
+        kind => kind == Some(&integer),
+    };
+    if !allows_integer {
         return;
     }
     let (low, high) = match out.get("format").and_then(Value::as_str) {
@@ -562,13 +645,32 @@ fn add_integer_format_bounds(out: &mut Map<String, Value>) {
     }
 }
 
-/// The text a `contentEncoding` allows (RFC 4648), for the encodings a
-/// mock can check without decoding.
-fn encoding_pattern(encoding: &str) -> Option<&'static str> {
-    match encoding.to_ascii_lowercase().as_str() {
-        "base64" => Some("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
-        "base64url" => Some("^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$"),
-        "base16" => Some("^(?:[0-9A-Fa-f]{2})*$"),
+/// A `contentEncoding` a mock can check without decoding (RFC 4648).
+pub struct ContentEncoding {
+    /// The text it allows.
+    pub pattern: &'static str,
+    /// The bytes `specmock`, encoded: what generated answers carry.
+    pub sample: &'static str,
+}
+
+/// The encoding a `contentEncoding` names, if it is one a mock can check.
+pub fn content_encoding(name: &str) -> Option<&'static ContentEncoding> {
+    const BASE64: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        sample: "c3BlY21vY2s=",
+    };
+    const BASE64URL: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$",
+        sample: "c3BlY21vY2s",
+    };
+    const BASE16: ContentEncoding = ContentEncoding {
+        pattern: "^(?:[0-9A-Fa-f]{2})*$",
+        sample: "737065636d6f636b",
+    };
+    match name.to_ascii_lowercase().as_str() {
+        "base64" => Some(&BASE64),
+        "base64url" => Some(&BASE64URL),
+        "base16" => Some(&BASE16),
         _ => None,
     }
 }
@@ -684,6 +786,14 @@ mod tests {
         let file = docs.root_file().clone();
         let schema = document.pointer(pointer).unwrap().clone();
         set.convert(&mut docs, &file, pointer, &schema).unwrap()
+    }
+
+    #[test]
+    fn an_int32_in_a_type_list_is_bounded_too() {
+        let schema = json!({"type": ["integer", "null"], "format": "int32"});
+        let converted = convert_31(Direction::Request, json!({ "s": schema }), "/s");
+        assert_eq!(converted["minimum"], json!(i32::MIN));
+        assert_eq!(converted["maximum"], json!(i32::MAX));
     }
 
     #[test]

@@ -95,7 +95,10 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
                 .map_err(|error| oas31::typing_error(label, &raw, error))?
         }
     };
-    let webhooks = oas31::webhooks(&raw);
+    let webhooks = match dialect {
+        Dialect::Oas30 => Vec::new(),
+        Dialect::JsonSchema => oas31::webhooks(&raw),
+    };
     let mut loader = Loader {
         docs: Documents::new(label, base_dir, raw),
         request: SchemaSet::new(Direction::Request).in_dialect(dialect),
@@ -106,6 +109,12 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
         warnings: Vec::new(),
     };
     let operations = loader.operations()?;
+    // A schema read in both directions warns in each: said once.
+    for warning in [loader.request.take_warnings(), loader.response.take_warnings()].concat() {
+        if !loader.warnings.contains(&warning) {
+            loader.warnings.push(warning);
+        }
+    }
     let mut router = Router::new(document.servers.iter().map(|s| server_base_path(&s.url)).collect());
     for (index, operation) in operations.iter().enumerate() {
         router.add(&operation.path, operation.method.clone(), index);
@@ -693,11 +702,11 @@ fn credential_of(scheme: &openapiv3::SecurityScheme) -> Credential {
 
 /// How a parameter's text must be read, from its (converted) schema.
 fn shape_of(document: &Value) -> Shape {
-    let root = follow_local(document, document);
+    let root = typed_branch(document, document);
     match type_of(root) {
         Some("array") => Shape::Array(
             root.get("items")
-                .map_or(Scalar::Any, |items| scalar_of(follow_local(document, items))),
+                .map_or(Scalar::Any, |items| scalar_of(typed_branch(document, items))),
         ),
         Some("object") => {
             let properties = root.get("properties").and_then(Value::as_object);
@@ -705,12 +714,41 @@ fn shape_of(document: &Value) -> Shape {
                 properties
                     .into_iter()
                     .flatten()
-                    .map(|(name, schema)| (name.clone(), scalar_of(follow_local(document, schema))))
+                    .map(|(name, schema)| (name.clone(), scalar_of(typed_branch(document, schema))))
                     .collect(),
             )
         }
         _ => Shape::Scalar(scalar_of(root)),
     }
+}
+
+/// The schema that gives `schema` its type: itself, or, when it declares none,
+/// its one non-null `anyOf`/`oneOf` branch (Pydantic writes `int | None` as
+/// `anyOf: [{type: integer}, {type: 'null'}]`), followed through local refs.
+fn typed_branch<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    let mut schema = follow_local(document, schema);
+    for _ in 0..32 {
+        if type_of(schema).is_some() {
+            return schema;
+        }
+        let branches = ["anyOf", "oneOf"]
+            .iter()
+            .find_map(|keyword| schema.get(*keyword).and_then(Value::as_array));
+        let mut non_null = branches
+            .into_iter()
+            .flatten()
+            .map(|branch| follow_local(document, branch))
+            .filter(|branch| !is_null_only(branch));
+        match (non_null.next(), non_null.next()) {
+            (Some(branch), None) => schema = branch,
+            _ => return schema,
+        }
+    }
+    schema
+}
+
+fn is_null_only(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null") || schema.get("const").is_some_and(Value::is_null)
 }
 
 fn scalar_of(schema: &Value) -> Scalar {
@@ -723,12 +761,31 @@ fn scalar_of(schema: &Value) -> Scalar {
     }
 }
 
-/// The first non-null type of a schema (`["string", "null"]` -> `string`).
+/// The first non-null type of a schema (`["string", "null"]` -> `string`), or
+/// the type of its `const` or of its `enum`'s first non-null value.
 pub(crate) fn type_of(schema: &Value) -> Option<&str> {
-    match schema.get("type")? {
-        Value::String(kind) => Some(kind),
-        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).find(|k| *k != "null"),
-        _ => None,
+    match schema.get("type") {
+        Some(Value::String(kind)) => Some(kind),
+        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).find(|k| *k != "null"),
+        Some(_) => None,
+        None => schema
+            .get("const")
+            .into_iter()
+            .chain(schema.get("enum").and_then(Value::as_array).into_iter().flatten())
+            .find_map(json_type),
+    }
+}
+
+/// The JSON Schema type of a value (`None` for null).
+pub(crate) fn json_type(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::Null => None,
+        Value::Bool(_) => Some("boolean"),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
+        Value::Number(_) => Some("number"),
+        Value::String(_) => Some("string"),
+        Value::Array(_) => Some("array"),
+        Value::Object(_) => Some("object"),
     }
 }
 

@@ -28,7 +28,7 @@ const ACCEPTED_SCHEMA_DIALECTS: &[&str] = &[
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// The security scheme type `openapiv3` does not know.
-pub const MUTUAL_TLS: &str = "mutualTLS";
+const MUTUAL_TLS: &str = "mutualTLS";
 
 /// The kind of object a value is read as, to find the Schema Objects in it.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,8 @@ pub enum Kind {
     RequestBody,
     Response,
     Example,
+    Link,
+    Callback,
     SecurityScheme,
 }
 
@@ -68,7 +70,7 @@ fn hide(value: &mut Value, kind: Kind) {
                 each_value(components.get_mut("headers"), |h| hide(h, Kind::Header));
                 each_value(components.get_mut("requestBodies"), |b| hide(b, Kind::RequestBody));
                 each_value(components.get_mut("responses"), |r| hide(r, Kind::Response));
-                each_value(components.get_mut("callbacks"), hide_callback);
+                each_value(components.get_mut("callbacks"), |c| hide(c, Kind::Callback));
                 if let Some(Value::Object(schemes)) = components.get_mut("securitySchemes") {
                     schemes.retain(|_, scheme| !is_mutual_tls(scheme));
                 }
@@ -90,7 +92,7 @@ fn hide(value: &mut Value, kind: Kind) {
             // 3.1 made `responses` optional; the loader asks for at least one.
             map.entry("responses").or_insert_with(|| Value::Object(Map::new()));
             each_value(map.get_mut("responses"), |r| hide(r, Kind::Response));
-            each_value(map.get_mut("callbacks"), hide_callback);
+            each_value(map.get_mut("callbacks"), |c| hide(c, Kind::Callback));
         }
         Kind::Parameter | Kind::Header => {
             if map.contains_key("schema") {
@@ -103,12 +105,9 @@ fn hide(value: &mut Value, kind: Kind) {
             each_value(map.get_mut("headers"), |h| hide(h, Kind::Header));
             each_value(map.get_mut("content"), hide_media_type);
         }
-        Kind::Example | Kind::SecurityScheme => {}
+        Kind::Callback => map.values_mut().for_each(|item| hide(item, Kind::PathItem)),
+        Kind::Example | Kind::Link | Kind::SecurityScheme => {}
     }
-}
-
-fn hide_callback(callback: &mut Value) {
-    each_value(Some(callback), |item| hide(item, Kind::PathItem));
 }
 
 fn hide_media_type(media: &mut Value) {
@@ -172,10 +171,10 @@ fn refused_part(document: &Value) -> Option<(String, String)> {
     for (path, item) in entries(document.get("paths")) {
         let at = format!("/paths/{}", escape_pointer_token(path));
         if let Some(message) = refused_as::<ReferenceOr<openapiv3::PathItem>>(item, Kind::PathItem) {
-            return Some(refused_operation(&at, item).unwrap_or((at, message)));
+            return Some(refused_path_item_part(&at, item).unwrap_or((at, message)));
         }
     }
-    let sections: [(&str, Kind, KindRefusal); 6] = [
+    let sections: [(&str, Kind, KindRefusal); 8] = [
         (
             "parameters",
             Kind::Parameter,
@@ -193,6 +192,12 @@ fn refused_part(document: &Value) -> Option<(String, String)> {
             refused_as::<ReferenceOr<openapiv3::Response>>,
         ),
         ("examples", Kind::Example, refused_as::<ReferenceOr<openapiv3::Example>>),
+        ("links", Kind::Link, refused_as::<ReferenceOr<openapiv3::Link>>),
+        (
+            "callbacks",
+            Kind::Callback,
+            refused_as::<ReferenceOr<openapiv3::Callback>>,
+        ),
         (
             "securitySchemes",
             Kind::SecurityScheme,
@@ -214,23 +219,30 @@ fn refused_part(document: &Value) -> Option<(String, String)> {
     None
 }
 
+/// The part of a refused path item that it owes it to: one of its own
+/// parameters or servers, or an operation (or the part of it).
+fn refused_path_item_part(item_at: &str, item: &Value) -> Option<(String, String)> {
+    if let Some(refusal) = refused_parameter(item_at, item) {
+        return Some(refusal);
+    }
+    let servers = item.get("servers").and_then(Value::as_array).into_iter().flatten();
+    for (index, server) in servers.enumerate() {
+        if let Some(message) = refused::<openapiv3::Server>(server) {
+            return Some((format!("{item_at}/servers/{index}"), message));
+        }
+    }
+    refused_operation(item_at, item)
+}
+
 /// The operation, or the part of it, that a refused path item owes it to.
 fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
     for (method, operation) in entries(Some(item)).filter(|(key, _)| METHODS.contains(&key.as_str())) {
         let at = format!("{item_at}/{method}");
-        if refused_as::<openapiv3::Operation>(operation, Kind::Operation).is_none() {
+        let Some(refusal) = refused_as::<openapiv3::Operation>(operation, Kind::Operation) else {
             continue;
-        }
-        for (index, parameter) in operation
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(message) = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter) {
-                return Some((format!("{at}/parameters/{index}"), message));
-            }
+        };
+        if let Some(refusal) = refused_parameter(&at, operation) {
+            return Some(refusal);
         }
         if let Some(body) = operation.get("requestBody") {
             if let Some(message) = refused_as::<ReferenceOr<openapiv3::RequestBody>>(body, Kind::RequestBody) {
@@ -242,10 +254,18 @@ fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
                 return Some((format!("{at}/responses/{}", escape_pointer_token(status)), message));
             }
         }
-        let message = refused_as::<openapiv3::Operation>(operation, Kind::Operation)?;
-        return Some((at, message));
+        return Some((at, refusal));
     }
     None
+}
+
+/// The first of the `parameters` of a path item or an operation that is refused.
+fn refused_parameter(at: &str, holder: &Value) -> Option<(String, String)> {
+    let parameters = holder.get("parameters").and_then(Value::as_array).into_iter().flatten();
+    parameters.enumerate().find_map(|(index, parameter)| {
+        let message = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter)?;
+        Some((format!("{at}/parameters/{index}"), message))
+    })
 }
 
 fn kind_is_skipped(kind: Kind, value: &Value) -> bool {
@@ -264,16 +284,19 @@ fn refused_as<T: DeserializeOwned>(value: &Value, kind: Kind) -> Option<String> 
     refused::<T>(&hidden(value, kind))
 }
 
-/// `jsonSchemaDialect`, if given, must be the default one: the schemas are
-/// validated as 2020-12 with OpenAPI's vocabulary.
+/// `jsonSchemaDialect`, if given, must be the default one or the JSON Schema
+/// draft it extends: the schemas are validated as 2020-12 with OpenAPI's vocabulary.
 pub fn check_dialect(label: &str, document: &Value) -> Result<(), Diagnostic> {
     match document.get("jsonSchemaDialect") {
         None => Ok(()),
-        Some(Value::String(dialect)) if dialect == DEFAULT_DIALECT => Ok(()),
+        Some(dialect) if accepts_schema_dialect(dialect) => Ok(()),
         Some(other) => Err(Diagnostic::at_pointer(
             label,
             "/jsonSchemaDialect",
-            format!("unsupported `jsonSchemaDialect` {other}: expected `{DEFAULT_DIALECT}` (the default) or none"),
+            format!(
+                "unsupported `jsonSchemaDialect` {other}: expected `{DEFAULT_DIALECT}` (the default), \
+                 JSON Schema 2020-12 or none"
+            ),
         )),
     }
 }

@@ -98,8 +98,26 @@ pub fn error_violations(error: &ValidationError<'_>, prefix: &str) -> Vec<Violat
             "format",
             format!("{} is not a valid `{format}`", short(error.instance())),
         )],
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            // `X | None` (`anyOf: [X, {type: "null"}]`): a branch of another
+            // type cannot be what was meant, so the one left says what is wrong.
+            let mut meant = context.iter().filter(|branch| !is_of_another_type(branch, error));
+            match (meant.next(), meant.next()) {
+                (Some(branch), None) if !branch.is_empty() => branch
+                    .iter()
+                    .flat_map(|inner| error_violations(inner, prefix))
+                    .collect(),
+                _ => vec![Violation::new(at, error.kind().keyword(), error.to_string())],
+            }
+        }
         kind => vec![Violation::new(at, kind.keyword(), error.to_string())],
     }
+}
+
+/// Whether a branch refused the value for its type alone.
+fn is_of_another_type(branch: &[ValidationError<'_>], error: &ValidationError<'_>) -> bool {
+    matches!(branch, [only] if matches!(only.kind(), ValidationErrorKind::Type { .. })
+        && only.instance_path() == error.instance_path())
 }
 
 fn json_type(value: &Value) -> &'static str {
