@@ -51,6 +51,8 @@ impl CredentialNames {
             list.sort();
             list.dedup();
         }
+        // `dedup` drops neighbours only: sorted first, a header two schemes name is kept once.
+        names.headers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         names.headers.dedup();
         names
     }
@@ -96,7 +98,8 @@ impl CredentialNames {
             }
             forms.push(value.into_bytes());
         }
-        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        // Longest first; equal forms side by side, so that `dedup` drops every repeat.
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         forms
     }
