@@ -60,15 +60,6 @@ FIXTURE="$ROOT/fixtures/user-signed-in.json"
 ((SESSIONS >= THREADS)) || die "SESSIONS ($SESSIONS) must be at least THREADS ($THREADS)"
 
 # ------------------------------------------------------------------ tools and build
-# need COMMAND -- installs the Debian package of that name if the command is missing
-need() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  log "installing $1 (apt-get)"
-  local sudo=""
-  [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
-}
 need wrk
 need jq
 command -v curl >/dev/null || die "curl is required"
@@ -79,7 +70,6 @@ if [[ -n $SOAK ]]; then
 else
   build_release --bin specmock --example bare_hyper --example startup_probe
 fi
-BARE="$TARGET_DIR/release/examples/bare_hyper"
 PROBE="$TARGET_DIR/release/examples/startup_probe"
 
 # ------------------------------------------------------------------ RSS sampler
@@ -293,27 +283,6 @@ start_mock() {
   log "specmock $name at $SPECMOCK_URL (pid $SPECMOCK_PID)"
 }
 
-# start_bare NAME [BARE ARGS...]
-start_bare() {
-  local name=$1 pid
-  shift
-  "$BARE" --port 0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  pid=$!
-  PIDS+=("$pid")
-  URL[$name]=$(wait_listening "$WORK/$name.out" "$pid")
-}
-
-# fetch NAME METHOD URL [curl args...] -> $WORK/NAME.body, prints the content type
-fetch() {
-  local name=$1 method=$2 url=$3 out code ctype
-  shift 3
-  out=$(curl -sS -X "$method" "$@" -o "$WORK/$name.body" -w '%{http_code} %{content_type}' "$url")
-  code=${out%% *}
-  ctype=${out#* }
-  [[ $code == 200 ]] || die "$method $url answered $code: $(head -c 400 "$WORK/$name.body")"
-  echo "${ctype:-application/json}"
-}
-
 # start_servers -- both specmocks, and the bare servers answering what the shipped
 # mock answers
 start_servers() {
@@ -365,82 +334,6 @@ end
 LUA
 }
 
-to_ms() { # "1.23ms" / "456.00us" / "1.01s" -> milliseconds
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.3f", n }'
-}
-
-# run_wrk LABEL -- one measurement of a series: appends "rps p50ms p99ms" to
-# $WORK/LABEL.samples
-run_wrk() {
-  local label=$1 server path script out rps p50 p99 bad
-  read -r server path script <<<"${SERIES[$label]}"
-  local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
-  [[ $script != - ]] && args+=(-s "$WORK/$script")
-  wrk "${args[@]}" -d"$WARMUP" "${URL[$server]}$path" >/dev/null
-  out="$WORK/$label.$(date +%s%N).wrk"
-  wrk "${args[@]}" -d"$DURATION" "${URL[$server]}$path" >"$out"
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  [[ -n $rps ]] || die "could not parse wrk output for $label: $(cat "$out")"
-  if [[ -n $bad ]]; then
-    log "WARNING: $label got $bad non-2xx responses"
-    echo "$label" >>"$WORK/non2xx"
-  fi
-  grep -q 'Socket errors' "$out" && log "WARNING: $label: $(grep 'Socket errors' "$out")"
-  log "$(printf '%-20s %10s req/s  p50 %8s ms  p99 %8s ms' "$label" "$rps" "$p50" "$p99")"
-  echo "$rps $p50 $p99" >>"$WORK/$label.samples"
-  # A log line a request adds up to gigabytes over a full run: only the last run's
-  # lines are kept (the file is open for appending, so emptying it is safe).
-  : >"$WORK/$server.err"
-}
-
-# run_rounds -- every series once a round, in reverse order every other round so
-# that a drift of the machine's speed does not favour one side of a row
-run_rounds() {
-  local round label order i
-  for ((round = 1; round <= ROUNDS; round++)); do
-    order=("${ORDER[@]}")
-    if ((round % 2 == 0)); then
-      for ((i = 0; i < ${#ORDER[@]}; i++)); do order[i]=${ORDER[${#ORDER[@]} - 1 - i]}; done
-    fi
-    log "round $round/$ROUNDS"
-    for label in "${order[@]}"; do run_wrk "$label"; done
-  done
-}
-
-median() { # FILE COLUMN
-  awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{a[NR] = $1} END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-latencies() { # LABEL -> "p50/p99", medians over rounds
-  printf '%.2f/%.2f' "$(median "$WORK/$1.samples" 2)" "$(median "$WORK/$1.samples" 3)"
-}
-
-print_rows() {
-  local row request as limit series limit_series target rps limit_rps ratio
-  echo "specmock and its limits: $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION" \
-    "(after $WARMUP warm-up), medians; POST body $PROFILE_BYTES B"
-  printf '%-20s | %-12s | %-16s | %9s | %9s | %5s | %6s | %13s | %13s\n' "request" "specmock" "limit" \
-    "req/s" "limit r/s" "ratio" "target" "p50/p99 ms" "limit p50/p99"
-  printf '%s\n' "---------------------+--------------+------------------+-----------+-----------+-------+--------+---------------+--------------"
-  for row in "${ROWS[@]}"; do
-    IFS='|' read -r request as limit series limit_series target <<<"$row"
-    rps=$(median "$WORK/$series.samples" 1)
-    limit_rps=$(median "$WORK/$limit_series.samples" 1)
-    ratio=$(awk -v a="$rps" -v b="$limit_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    [[ $target == - ]] || target=">=$target"
-    printf '%-20s | %-12s | %-16s | %9.0f | %9.0f | %5s | %6s | %13s | %13s\n' "$request" "$as" "$limit" \
-      "$rps" "$limit_rps" "$ratio" "$target" "$(latencies "$series")" "$(latencies "$limit_series")"
-  done
-}
-
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; } # BYTES
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }    # BYTES
 
@@ -472,6 +365,8 @@ for mock in "${MOCKS[@]}"; do
 done
 
 echo
+echo "specmock and its limits: $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION" \
+  "(after $WARMUP warm-up), medians; POST body $PROFILE_BYTES B"
 print_rows
 echo
 print_memory
