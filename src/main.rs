@@ -35,9 +35,9 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// The OpenAPI 3.0 or 3.1 document (YAML or JSON). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    /// The OpenAPI 3.0 or 3.1 document (YAML or JSON); repeat it to serve several specs, each under its own base path. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
-    spec: Option<PathBuf>,
+    spec: Vec<PathBuf>,
     /// Directory of fixture files (response bodies). Default: ./fixtures beside ./openapi.yaml, or the embedded ones.
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,

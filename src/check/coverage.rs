@@ -30,6 +30,7 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
                 reached_by.push(PLAIN_HTTP.to_string());
             }
             pairs.push(Pair {
+                spec: spec.group_of(operation).map(str::to_string),
                 operation: operation.id.clone(),
                 status,
                 reached_by,

@@ -42,9 +42,9 @@ pub struct VerifyArgs {
     /// Base URL of the server under test, plain HTTP: http://HOST:PORT[/base]; the spec's paths are appended.
     #[arg(long, value_name = "URL")]
     pub against: String,
-    /// The OpenAPI 3.0 or 3.1 document. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
+    pub spec: Vec<PathBuf>,
     /// Directory of fixture files (read with --scenario). Default: as for `serve`.
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
