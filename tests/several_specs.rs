@@ -241,3 +241,71 @@ async fn an_edit_of_the_second_spec_is_reloaded() {
     assert_eq!(get(addr, "/b/two").await.status, 404);
     assert_eq!(get(addr, "/a/one").await.status, 200);
 }
+
+#[tokio::test]
+async fn verify_against_a_server_of_both_specs_covers_each_under_its_base_path() {
+    let binary = start_both(&["--no-watch"]);
+    let junit = TempDir::new("several-verify");
+    let junit = junit.path().join("verify.xml").display().to_string();
+    let against = format!("http://{}", binary.addr);
+    let flags = [&["verify", "--against", &against, "--junit", &junit], &BOTH[..]].concat();
+    let (code, stdout, stderr) = run_to_exit(&flags, &several_dir());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let billing = stdout.find("[billing]\nPASS listInvoices").expect(&stdout);
+    let catalog = stdout.find("[catalog]\nPASS listItems").expect(&stdout);
+    assert!(billing < catalog, "{stdout}");
+    assert!(stdout.contains("PASS addItem"), "{stdout}");
+    assert!(stdout.contains("6 operations, 6 requests"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(
+        xml.contains("name=\"catalog:addItem\"") && xml.contains("name=\"billing:getInvoice\""),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn the_report_names_each_operations_spec() {
+    let dir = TempDir::new("several-report");
+    let report = dir.path().join("report.xml").display().to_string();
+    let mut binary = start_both(&["--no-watch", "--report", &report]);
+    get(binary.addr, "/billing/invoices").await;
+    get(binary.addr, "/catalog/items").await;
+    post_json(binary.addr, "/catalog/items", r#"{"sku":"X"}"#).await;
+
+    binary.terminate();
+    assert_eq!(binary.wait_exit(), Some(0), "{}", binary.stderr());
+    let xml = std::fs::read_to_string(&report).expect("the report");
+    assert!(xml.contains("name=\"billing:listInvoices\""), "{xml}");
+    assert!(xml.contains("name=\"catalog:addItem\""), "{xml}");
+    assert!(xml.contains("1 of 1 calls broke the contract"), "{xml}");
+}
+
+#[tokio::test]
+async fn the_scenario_list_groups_what_each_scenario_reaches_by_spec() {
+    let dir = TempDir::new("several-list");
+    std::fs::create_dir(dir.path().join("scenarios")).expect("scenarios/");
+    dir.write(
+        "scenarios/missing.yaml",
+        "rules:
+  - when: { operation: 'billing:getInvoice' }
+    respond: { status: 404 }
+  - when: { operation: addItem }
+    respond: { status: 201 }
+",
+    );
+    let scenarios = dir.path().join("scenarios").display().to_string();
+    let binary = start_both(&["--no-watch", "--scenarios", &scenarios]);
+    let listed = get(binary.addr, "/__mock/scenarios").await.json();
+    let missing = &listed["scenarios"][0];
+    assert_eq!(missing["reaches"]["getInvoice"], serde_json::json!([404]), "{listed:#}");
+    assert_eq!(
+        missing["reaches_by_spec"]["billing"]["getInvoice"],
+        serde_json::json!([404]),
+        "{listed:#}"
+    );
+    assert_eq!(
+        missing["reaches_by_spec"]["catalog"]["addItem"],
+        serde_json::json!([201]),
+        "{listed:#}"
+    );
+}

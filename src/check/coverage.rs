@@ -59,6 +59,20 @@ pub(crate) fn reached_by(spec: &Spec, scenario: &Scenario) -> BTreeMap<String, B
     reached
 }
 
+/// `reached_by` grouped by the stem of each operation's spec, when several
+/// are served (`None` with one).
+pub(crate) fn reached_by_spec(
+    spec: &Spec,
+    scenario: &Scenario,
+) -> Option<BTreeMap<String, BTreeMap<String, BTreeSet<u16>>>> {
+    let mut grouped: BTreeMap<String, BTreeMap<String, BTreeSet<u16>>> = BTreeMap::new();
+    for (id, statuses) in reached_by(spec, scenario) {
+        let stem = spec.operation(&id).and_then(|operation| spec.group_of(operation))?;
+        grouped.entry(stem.to_string()).or_default().insert(id, statuses);
+    }
+    (spec.documents.len() > 1).then_some(grouped)
+}
+
 /// The concrete statuses an operation documents (not `default` nor `4XX`).
 fn documented_statuses(operation: &Operation) -> impl Iterator<Item = u16> + '_ {
     operation.responses.iter().filter_map(|response| match response.status {
