@@ -103,13 +103,20 @@ async fn the_journal_covers_both() {
     assert_eq!(operations, ["listItems", "listInvoices"], "{journal:#}");
 }
 
+/// What start-up says of `a.yaml` and `b.yaml` served together (in `dir`), refused.
+fn refused(dir: &TempDir, a: &str, b: &str) -> String {
+    dir.write("a.yaml", a);
+    dir.write("b.yaml", b);
+    let (code, _, stderr) = run_to_exit(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    stderr
+}
+
 #[test]
 fn a_path_and_method_claimed_by_two_specs_names_both_places() {
     let dir = TempDir::new("several-path");
-    dir.write("a.yaml", &one_operation("/api", "/things/{id}", "getThing"));
-    dir.write("b.yaml", &one_operation("/api", "/things/{name}", "fetchThing"));
-    let (code, _, stderr) = run_to_exit(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
+    let a = one_operation("/api", "/things/{id}", "getThing");
+    let stderr = refused(&dir, &a, &one_operation("/api", "/things/{name}", "fetchThing"));
     assert!(
         stderr.contains("b.yaml:8:7: `GET /api/things/{}` is declared by two specs"),
         "{stderr}"
@@ -125,10 +132,11 @@ fn a_path_and_method_claimed_by_two_specs_names_both_places() {
 #[test]
 fn an_operation_id_declared_by_two_specs_names_both_places() {
     let dir = TempDir::new("several-id");
-    dir.write("a.yaml", &one_operation("", "/a", "getThing"));
-    dir.write("b.yaml", &one_operation("", "/b", "getThing"));
-    let (code, _, stderr) = run_to_exit(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = refused(
+        &dir,
+        &one_operation("", "/a", "getThing"),
+        &one_operation("", "/b", "getThing"),
+    );
     assert!(
         stderr.contains("b.yaml:8:20: operationId `getThing` is declared by two specs; also declared at a.yaml:8:20"),
         "{stderr}"
