@@ -151,10 +151,11 @@ impl Router {
             })
             .collect();
         scored.sort();
-        // The same template under two mounts is one suggestion.
-        scored.dedup_by(|a, b| a.1 == b.1);
+        // The same template under two mounts is one suggestion, at its closest.
+        let mut seen = std::collections::HashSet::new();
         scored
             .into_iter()
+            .filter(|(_, template)| seen.insert(*template))
             .take(3)
             .map(|(_, template)| template.to_string())
             .collect()
@@ -354,6 +355,36 @@ mod tests {
             panic!("expected not found")
         };
         assert_eq!(closest[0], "/user");
+    }
+
+    #[test]
+    fn each_mount_routes_its_templates_under_its_own_base_paths() {
+        let mut router = Router::new(vec!["/billing".into()]);
+        router.add("/health", Method::GET, 0);
+        router.add("/items", Method::GET, 1);
+        router.mount(vec!["/catalog".into()]);
+        router.add("/health", Method::GET, 2);
+        router.add("/items", Method::POST, 3);
+        let found = |method, path| match router.find(&method, path) {
+            RouteMatch::Found { operation, .. } => Some(operation),
+            _ => None,
+        };
+        assert_eq!(found(Method::GET, "/billing/health"), Some(0));
+        assert_eq!(found(Method::GET, "/catalog/health"), Some(2));
+        assert_eq!(found(Method::POST, "/catalog/items"), Some(3));
+        // Without a base path, the first mount's answers first.
+        assert_eq!(found(Method::GET, "/health"), Some(0));
+        assert_eq!(found(Method::GET, "/catalog/billing/health"), None);
+        assert_eq!(
+            router.find(&Method::DELETE, "/items"),
+            RouteMatch::MethodNotAllowed {
+                allowed: vec![Method::GET, Method::HEAD, Method::POST]
+            }
+        );
+        let RouteMatch::NotFound { closest } = router.find(&Method::GET, "/catalog/helth") else {
+            panic!("expected not found")
+        };
+        assert_eq!(closest.iter().filter(|t| *t == "/health").count(), 1, "{closest:?}");
     }
 
     #[test]
