@@ -4,7 +4,8 @@
 `HEAD /.well-known/health` on ports 39300 to 39333. At start-up it calls `GET
 /.well-known/health`, `POST /connect` (outside the User API: served by
 `specs/pieces-connect.yaml`), `GET /user`, and `GET /models` (it selects "GPT-3.5-turbo
-Chat Model" and refuses to start without it). The mock serves the User API
+Chat Model" and refuses to start without it). (It also opens WebSockets, which its flags
+turn off here.) The mock serves the User API
 (`openapi.yaml`, with the shipped fixtures and scenarios) and the connect spec side by
 side, on the first free port of the wrapper's range.
 """
@@ -28,14 +29,12 @@ def _answers(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_scanned_port() -> int:
-    """The first port of the scanned range nothing listens on; the test needs the range
-    to itself, or the wrapper could find another server first."""
+def _scanned_port() -> int:
+    """The first port of the wrapper's range; the test needs the whole range to itself, or
+    the wrapper could find another server first."""
     taken = [port for port in SCANNED if _answers(port)]
     if taken:
         pytest.fail(f"ports {taken} of the wrapper's range are in use; the test needs them free")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", SCANNED[0]))
     return SCANNED[0]
 
 
@@ -47,7 +46,7 @@ def both_specs(tmp_path_factory):
         "--fixtures", str(REPO_ROOT / "fixtures"),
         "--scenarios", str(REPO_ROOT / "scenarios"),
     ]
-    with running_specmock(tmp_path_factory, *flags, port=_free_scanned_port()) as mock:
+    with running_specmock(tmp_path_factory, *flags, port=_scanned_port()) as mock:
         yield mock
 
 
@@ -58,8 +57,10 @@ def _journal(url: str) -> list[dict]:
 
 
 def test_the_unmodified_pieces_client_starts_and_reads_the_user(both_specs):
-    # The streams it would open are outside both specs: the wrapper's flag leaves them out.
-    client = PiecesClient(connect_websockets=False)
+    # Its WebSockets (seven streams, and the copilot's `/qgpt/stream` it opens as soon as it
+    # has a host) are outside both specs but `/user/stream`: the wrapper's own flags leave
+    # them closed.
+    client = PiecesClient(connect_websockets=False, reconnect_on_host_change=False)
     try:
         client.ensure_initialization()
         assert client.host == both_specs.url
