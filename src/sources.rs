@@ -75,29 +75,7 @@ impl Sources {
     pub fn specs(&self) -> impl Iterator<Item = Source> + '_ {
         std::iter::once(self.spec.clone()).chain(self.more_specs.iter().cloned().map(Source::File))
     }
-}
 
-impl Source {
-    /// This spec, loaded on its own.
-    pub fn load(&self) -> Result<Spec, Diagnostic> {
-        match self {
-            Source::File(path) => spec::load_file(path),
-            Source::Embedded => spec::load_text(EMBEDDED_SPEC_LABEL, embedded::SPEC, None),
-        }
-    }
-
-    /// This spec's text, read without loading it (`specmock check` maps
-    /// positions in it, and tells an unreadable file from a broken one).
-    pub fn spec_text(&self) -> Result<String, Diagnostic> {
-        match self {
-            Source::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| Diagnostic::in_file(path.display().to_string(), format!("cannot read the spec: {e}"))),
-            Source::Embedded => Ok(embedded::SPEC.to_string()),
-        }
-    }
-}
-
-impl Sources {
     pub fn load_fixtures(&self) -> Result<Fixtures, Diagnostic> {
         Fixtures::from_files(self.fixture_files()?)
     }
@@ -196,6 +174,26 @@ impl Sources {
             start_scenario,
             seed,
         })
+    }
+}
+
+impl Source {
+    /// This spec, loaded on its own.
+    pub fn load(&self) -> Result<Spec, Diagnostic> {
+        match self {
+            Source::File(path) => spec::load_file(path),
+            Source::Embedded => spec::load_text(EMBEDDED_SPEC_LABEL, embedded::SPEC, None),
+        }
+    }
+
+    /// This spec's text, read without loading it (`specmock check` maps
+    /// positions in it, and tells an unreadable file from a broken one).
+    pub fn spec_text(&self) -> Result<String, Diagnostic> {
+        match self {
+            Source::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| Diagnostic::in_file(path.display().to_string(), format!("cannot read the spec: {e}"))),
+            Source::Embedded => Ok(embedded::SPEC.to_string()),
+        }
     }
 }
 

@@ -797,21 +797,17 @@ pub(super) fn parse_delay(text: &str) -> Result<Delay, String> {
 /// spec's file stem, when several are served) or `METHOD /path`.
 pub(super) fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
     let found = |document: Option<usize>, reference: &str| {
-        let mut candidates = spec
-            .operations
-            .iter()
-            .enumerate()
-            .filter(|(_, op)| document.is_none_or(|d| op.origin.document == d));
-        candidates
+        let in_document = || {
+            let operations = spec.operations.iter().enumerate();
+            operations.filter(move |(_, op)| document.is_none_or(|d| op.origin.document == d))
+        };
+        in_document()
             .find(|(_, op)| op.id == reference)
-            .map(|(i, _)| i)
             .or_else(|| {
                 let (method, path) = reference.split_once(' ')?;
-                spec.operations.iter().enumerate().find_map(|(i, op)| {
-                    let here = document.is_none_or(|d| op.origin.document == d);
-                    (here && op.method.as_str().eq_ignore_ascii_case(method) && op.path == path.trim()).then_some(i)
-                })
+                in_document().find(|(_, op)| op.method.as_str().eq_ignore_ascii_case(method) && op.path == path.trim())
             })
+            .map(|(index, _)| index)
     };
     found(None, reference).or_else(|| {
         let (document, rest) = qualified(spec, reference)?;
