@@ -157,12 +157,20 @@ fn two_specs_of_one_stem_are_refused() {
     );
 }
 
+/// A scenarios directory holding `file` with `text`, and its path.
+fn scenarios_of(label: &str, file: &str, text: &str) -> (TempDir, String) {
+    let dir = TempDir::new(label);
+    std::fs::create_dir(dir.path().join("scenarios")).expect("scenarios/");
+    dir.write(&format!("scenarios/{file}"), text);
+    let path = dir.path().join("scenarios").display().to_string();
+    (dir, path)
+}
+
 #[tokio::test]
 async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
-    let dir = TempDir::new("several-scenario");
-    std::fs::create_dir(dir.path().join("scenarios")).expect("scenarios/");
-    dir.write(
-        "scenarios/default.yaml",
+    let (dir, scenarios) = scenarios_of(
+        "several-scenario",
+        "default.yaml",
         "rules:
   - when: { operation: 'catalog:listItems' }
     respond: { status: 200, body: { json: [{sku: q-1}] } }
@@ -170,7 +178,6 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
     respond: { status: 404 }
 ",
     );
-    let scenarios = dir.path().display().to_string() + "/scenarios";
     let binary = start_both(&["--no-watch", "--scenarios", &scenarios]);
     let items = get(binary.addr, "/catalog/items").await;
     assert_eq!(items.json()[0]["sku"], "q-1", "{}", items.text());
@@ -202,8 +209,16 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
 
 #[test]
 fn check_covers_every_spec_grouped_by_spec() {
-    let (code, stdout, stderr) = run_to_exit(&[&["check"], &BOTH[..]].concat(), &several_dir());
+    let dir = TempDir::new("several-check");
+    let junit = dir.path().join("check.xml").display().to_string();
+    let (code, stdout, stderr) = run_to_exit(&[&["check", "--junit", &junit], &BOTH[..]].concat(), &several_dir());
     assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(xml.contains("name=\"catalog:addItem 201\""), "{xml}");
+    assert!(
+        xml.contains("name=\"billing.yaml\"") && xml.contains("name=\"catalog.yaml\""),
+        "{xml}"
+    );
     let billing = stdout.find("[billing]\nlistInvoices").expect(&stdout);
     let catalog = stdout.find("[catalog]\nlistItems").expect(&stdout);
     assert!(billing < catalog, "{stdout}");
@@ -290,10 +305,9 @@ async fn the_report_names_each_operations_spec() {
 
 #[tokio::test]
 async fn the_scenario_list_groups_what_each_scenario_reaches_by_spec() {
-    let dir = TempDir::new("several-list");
-    std::fs::create_dir(dir.path().join("scenarios")).expect("scenarios/");
-    dir.write(
-        "scenarios/missing.yaml",
+    let (_dir, scenarios) = scenarios_of(
+        "several-list",
+        "missing.yaml",
         "rules:
   - when: { operation: 'billing:getInvoice' }
     respond: { status: 404 }
@@ -301,7 +315,6 @@ async fn the_scenario_list_groups_what_each_scenario_reaches_by_spec() {
     respond: { status: 201 }
 ",
     );
-    let scenarios = dir.path().join("scenarios").display().to_string();
     let binary = start_both(&["--no-watch", "--scenarios", &scenarios]);
     let listed = get(binary.addr, "/__mock/scenarios").await.json();
     let missing = &listed["scenarios"][0];
