@@ -35,9 +35,9 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// The OpenAPI 3.0 or 3.1 document (YAML or JSON). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    /// The OpenAPI 3.0 or 3.1 document (YAML or JSON); repeat it to serve several specs, each under its own base path. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
-    spec: Option<PathBuf>,
+    spec: Vec<PathBuf>,
     /// Directory of fixture files (response bodies). Default: ./fixtures beside ./openapi.yaml, or the embedded ones.
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,
@@ -258,7 +258,14 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
-    conclude(&app.journal().run_summary(), &args)
+    let configuration = app.configuration();
+    let spec_of = |id: &str| {
+        configuration
+            .spec
+            .operation(id)
+            .and_then(|op| configuration.spec.group_of(op))
+    };
+    conclude(&app.journal().run_summary(), &args, spec_of)
 }
 
 fn report_directory(report: &std::path::Path) -> Result<(), String> {
@@ -274,7 +281,11 @@ fn report_directory(report: &std::path::Path) -> Result<(), String> {
 }
 
 /// The verdict at shutdown: the report, and whether violations fail the run.
-fn conclude(summary: &specmock::journal::Summary, args: &ServeArgs) -> ExitCode {
+fn conclude<'s>(
+    summary: &specmock::journal::Summary,
+    args: &ServeArgs,
+    spec_of: impl Fn(&str) -> Option<&'s str>,
+) -> ExitCode {
     eprintln!(
         "specmock: {} requests, {} broke the contract",
         summary.requests, summary.violating
@@ -286,7 +297,7 @@ fn conclude(summary: &specmock::journal::Summary, args: &ServeArgs) -> ExitCode 
         }
     }
     if let Some(path) = &args.report {
-        if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary)) {
+        if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary, spec_of)) {
             eprintln!("error: cannot write the report to {}: {error}", path.display());
             return ExitCode::from(2);
         }

@@ -204,6 +204,7 @@ mod tests {
     fn embedded() -> Sources {
         Sources {
             spec: Source::Embedded,
+            more_specs: Vec::new(),
             fixtures: Some(Source::Embedded),
             scenarios: Some(Source::Embedded),
         }

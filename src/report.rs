@@ -9,16 +9,19 @@ use crate::junit::{render, Case, Suite};
 /// Requests to paths and methods the spec does not have are filed under this name.
 const UNROUTED: &str = "-";
 
-pub fn contract_report(summary: &Summary) -> String {
+/// With several specs, each case is named `SPEC:operationId` (`spec_of`
+/// gives the stem of an operation's spec; `None` with one).
+pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&'s str>) -> String {
     let cases = summary
         .tallies
         .iter()
         .map(|(operation, tally)| {
-            let name = if operation == UNROUTED {
-                "(no operation: path or method not in the spec)"
-            } else {
-                operation.as_str()
+            let name = match spec_of(operation) {
+                _ if operation == UNROUTED => "(no operation: path or method not in the spec)".to_string(),
+                Some(spec) => format!("{spec}:{operation}"),
+                None => operation.clone(),
             };
+            let name = name.as_str();
             if tally.violating_calls == 0 {
                 return Case {
                     output: Some(format!("{} calls, all within the contract", tally.calls)),
@@ -87,7 +90,7 @@ mod tests {
             None,
             vec![Violation::new("/path", "route", "no path matches")],
         );
-        let xml = contract_report(&journal.run_summary());
+        let xml = contract_report(&journal.run_summary(), |_| None);
         assert!(xml.contains("<testsuites tests=\"3\" failures=\"2\">"), "{xml}");
         assert!(xml.contains("message=\"1 of 2 calls broke the contract\""), "{xml}");
         assert!(xml.contains("request #1: /body/id (type): expected string"), "{xml}");

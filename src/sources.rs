@@ -23,18 +23,27 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sources {
     pub spec: Source,
+    /// Specs served beside the first (`--spec` given again), in order.
+    pub more_specs: Vec<PathBuf>,
     pub fixtures: Option<Source>,
     pub scenarios: Option<Source>,
 }
 
 impl Sources {
     /// With no spec named: `./openapi.yaml` (and `./fixtures`, `./scenarios`
-    /// beside it) when present, else the embedded copies as a whole. A named
-    /// spec comes alone unless fixtures and scenarios are named too.
-    pub fn resolve(spec: Option<PathBuf>, fixtures: Option<PathBuf>, scenarios: Option<PathBuf>, cwd: &Path) -> Self {
-        match spec {
+    /// beside it) when present, else the embedded copies as a whole. Named
+    /// specs come alone unless fixtures and scenarios are named too.
+    pub fn resolve(
+        specs: impl IntoIterator<Item = PathBuf>,
+        fixtures: Option<PathBuf>,
+        scenarios: Option<PathBuf>,
+        cwd: &Path,
+    ) -> Self {
+        let mut specs = specs.into_iter();
+        match specs.next() {
             Some(spec) => Self {
                 spec: Source::File(spec),
+                more_specs: specs.collect(),
                 fixtures: fixtures.map(Source::File),
                 scenarios: scenarios.map(Source::File),
             },
@@ -42,33 +51,29 @@ impl Sources {
                 let beside = |name: &str| Some(cwd.join(name)).filter(|dir| dir.is_dir()).map(Source::File);
                 Self {
                     spec: Source::File(cwd.join("openapi.yaml")),
+                    more_specs: Vec::new(),
                     fixtures: fixtures.map(Source::File).or_else(|| beside("fixtures")),
                     scenarios: scenarios.map(Source::File).or_else(|| beside("scenarios")),
                 }
             }
             None => Self {
                 spec: Source::Embedded,
+                more_specs: Vec::new(),
                 fixtures: Some(fixtures.map_or(Source::Embedded, Source::File)),
                 scenarios: Some(scenarios.map_or(Source::Embedded, Source::File)),
             },
         }
     }
 
+    /// Every spec, loaded and served as one.
     pub fn load_spec(&self) -> Result<Spec, Diagnostic> {
-        match &self.spec {
-            Source::File(path) => spec::load_file(path),
-            Source::Embedded => spec::load_text(EMBEDDED_SPEC_LABEL, embedded::SPEC, None),
-        }
+        let specs = self.specs().map(|spec| spec.load()).collect::<Result<Vec<_>, _>>()?;
+        spec::combine(specs)
     }
 
-    /// The spec's text, read without loading it (`specmock check` maps
-    /// positions in it, and tells an unreadable file from a broken one).
-    pub fn spec_text(&self) -> Result<String, Diagnostic> {
-        match &self.spec {
-            Source::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| Diagnostic::in_file(path.display().to_string(), format!("cannot read the spec: {e}"))),
-            Source::Embedded => Ok(embedded::SPEC.to_string()),
-        }
+    /// Each spec named, the first first.
+    pub fn specs(&self) -> impl Iterator<Item = Source> + '_ {
+        std::iter::once(self.spec.clone()).chain(self.more_specs.iter().cloned().map(Source::File))
     }
 
     pub fn load_fixtures(&self) -> Result<Fixtures, Diagnostic> {
@@ -172,6 +177,26 @@ impl Sources {
     }
 }
 
+impl Source {
+    /// This spec, loaded on its own.
+    pub fn load(&self) -> Result<Spec, Diagnostic> {
+        match self {
+            Source::File(path) => spec::load_file(path),
+            Source::Embedded => spec::load_text(EMBEDDED_SPEC_LABEL, embedded::SPEC, None),
+        }
+    }
+
+    /// This spec's text, read without loading it (`specmock check` maps
+    /// positions in it, and tells an unreadable file from a broken one).
+    pub fn spec_text(&self) -> Result<String, Diagnostic> {
+        match self {
+            Source::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| Diagnostic::in_file(path.display().to_string(), format!("cannot read the spec: {e}"))),
+            Source::Embedded => Ok(embedded::SPEC.to_string()),
+        }
+    }
+}
+
 /// Whether a file named `name` is an editor's swap, backup, lock or
 /// temporary file, or hidden: never read as an input, and no reason to
 /// reload.
@@ -210,6 +235,7 @@ mod tests {
     fn label(spec: Option<&str>, dir: &str, file: &str) -> String {
         let sources = Sources {
             spec: spec.map_or(Source::Embedded, |spec| Source::File(PathBuf::from(spec))),
+            more_specs: Vec::new(),
             fixtures: None,
             scenarios: None,
         };

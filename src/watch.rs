@@ -251,7 +251,7 @@ fn watched(sources: &Sources, configuration: &Configuration) -> Vec<Watched> {
     let mut watched: Vec<Watched> = Vec::new();
     if let Source::File(_) = &sources.spec {
         let spec = &configuration.spec;
-        for file in std::iter::once(&spec.file).chain(&spec.referenced) {
+        for file in spec.files() {
             let path = Path::new(file);
             let Some(name) = path.file_name().map(|name| name.to_string_lossy().into_owned()) else {
                 continue;

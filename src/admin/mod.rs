@@ -224,7 +224,13 @@ impl App {
         let scenarios: Vec<Value> = configuration
             .scenarios
             .scenarios()
-            .map(|s| json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len(), "reaches": crate::check::coverage::reached_by(&configuration.spec, s) }))
+            .map(|s| {
+                let mut listed = json!({ "name": s.name, "description": s.description, "file": s.file, "initial": s.initial, "rules": s.rules.len(), "reaches": crate::check::coverage::reached_by(&configuration.spec, s) });
+                if let Some(by_spec) = crate::check::coverage::reached_by_spec(&configuration.spec, s) {
+                    listed["reaches_by_spec"] = json!(by_spec);
+                }
+                listed
+            })
             .collect();
         json!({ "scenarios": scenarios, "sessions_start_in": configuration.start_scenario() })
     }

@@ -44,8 +44,9 @@ impl Configuration {
             start_scenario,
             seed,
         } = inputs;
-        let files = std::iter::once(spec.file.clone())
-            .chain(spec.referenced.iter().cloned())
+        let files = spec
+            .files()
+            .cloned()
             .chain(
                 fixtures
                     .names()

@@ -30,6 +30,7 @@ pub(super) fn coverage(spec: &Spec, catalog: &Catalog) -> Vec<Pair> {
                 reached_by.push(PLAIN_HTTP.to_string());
             }
             pairs.push(Pair {
+                spec: spec.group_of(operation).map(str::to_string),
                 operation: operation.id.clone(),
                 status,
                 reached_by,
@@ -56,6 +57,20 @@ pub(crate) fn reached_by(spec: &Spec, scenario: &Scenario) -> BTreeMap<String, B
         }
     }
     reached
+}
+
+/// `reached_by` grouped by the stem of each operation's spec, when several
+/// are served (`None` with one).
+pub(crate) fn reached_by_spec(
+    spec: &Spec,
+    scenario: &Scenario,
+) -> Option<BTreeMap<String, BTreeMap<String, BTreeSet<u16>>>> {
+    let mut grouped: BTreeMap<String, BTreeMap<String, BTreeSet<u16>>> = BTreeMap::new();
+    for (id, statuses) in reached_by(spec, scenario) {
+        let stem = spec.operation(&id).and_then(|operation| spec.group_of(operation))?;
+        grouped.entry(stem.to_string()).or_default().insert(id, statuses);
+    }
+    (spec.documents.len() > 1).then_some(grouped)
 }
 
 /// The concrete statuses an operation documents (not `default` nor `4XX`).

@@ -20,25 +20,27 @@ const SEED: u64 = 0;
 /// Checks what `sources` names. `Err`: an input cannot be read at all (a
 /// usage or I/O error, not a contract problem).
 pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
-    let text = sources.spec_text()?;
+    let mut positions = SpecPositions::default();
+    let mut report = Report::default();
+    for source in sources.specs() {
+        let text = source.spec_text()?;
+        let (label, base_dir) = match &source {
+            Source::File(path) => (
+                path.display().to_string(),
+                Some(path.parent().unwrap_or(Path::new("")).to_path_buf()),
+            ),
+            Source::Embedded => (EMBEDDED_SPEC_LABEL.to_string(), None),
+        };
+        positions.add(&label, &text, base_dir);
+        report.inputs.push(Input {
+            kind: Kind::Spec,
+            label,
+        });
+    }
+    let spec_label = report.inputs[0].label.clone();
     let mut fixture_files = sources.fixture_files()?;
     fixture_files.sort();
     let scenario_sources = sources.load_scenarios()?;
-
-    let (spec_label, base_dir) = match &sources.spec {
-        Source::File(path) => (
-            path.display().to_string(),
-            Some(path.parent().unwrap_or(Path::new("")).to_path_buf()),
-        ),
-        Source::Embedded => (EMBEDDED_SPEC_LABEL.to_string(), None),
-    };
-    let mut report = Report {
-        inputs: vec![Input {
-            kind: Kind::Spec,
-            label: spec_label.clone(),
-        }],
-        ..Report::default()
-    };
     let mut spec = match sources.load_spec() {
         Ok(spec) => spec,
         Err(diagnostic) => {
@@ -54,9 +56,8 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
 
     report.webhooks = spec.webhooks.clone();
     spec.warnings.iter().cloned().for_each(|d| report.warning(d));
-    let spec_subject = Subject::Input(spec_label.clone());
-    let mut positions = SpecPositions::new(&spec_label, &text, base_dir);
-    let lint = spec_lint::lint(&mut spec, &mut positions, &spec_subject);
+    let spec_subject = Subject::Input(spec_label);
+    let lint = spec_lint::lint(&mut spec, &mut positions);
     report.problems.extend(lint.problems);
     report.warnings.extend(lint.warnings);
 

@@ -22,9 +22,9 @@ use crate::sources::Sources;
 /// Flags of `specmock check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The OpenAPI 3.0 or 3.1 document. Default: ./openapi.yaml if present, else the embedded one.
+    /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded one.
     #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
+    pub spec: Vec<PathBuf>,
     /// Directory of scenario files.
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,

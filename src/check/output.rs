@@ -42,7 +42,13 @@ fn table(pairs: &[Pair]) -> String {
         .max()
         .unwrap_or_default();
     let mut out = format!("{:width$}  {}  {}\n", HEAD[0], HEAD[1], HEAD[2]);
+    let mut group = None;
     for pair in pairs {
+        // Several specs: each one's operations under its name.
+        if pair.spec.is_some() && pair.spec != group {
+            group = pair.spec.clone();
+            let _ = writeln!(out, "[{}]", pair.spec.as_deref().unwrap_or_default());
+        }
         let _ = writeln!(
             out,
             "{:width$}  {:<6}  {}",
@@ -71,11 +77,17 @@ pub(super) fn json(report: &Report, strict: bool) -> String {
     let mut document = json!({
         "problems": report.problems.iter().map(finding).collect::<Vec<_>>(),
         "warnings": report.warnings.iter().map(finding).collect::<Vec<_>>(),
-        "coverage": report.coverage.iter().map(|pair| json!({
-            "operation": pair.operation,
-            "status": pair.status,
-            "reached_by": pair.reached_by,
-        })).collect::<Vec<_>>(),
+        "coverage": report.coverage.iter().map(|pair| {
+            let mut entry = json!({
+                "operation": pair.operation,
+                "status": pair.status,
+                "reached_by": pair.reached_by,
+            });
+            if let Some(spec) = &pair.spec {
+                entry["spec"] = json!(spec);
+            }
+            entry
+        }).collect::<Vec<_>>(),
         "summary": {
             "inputs": report.inputs.len(),
             "problems": report.problems.len(),

@@ -15,25 +15,29 @@ use crate::locate::Locations;
 use crate::spec::source::{parse_document, Documents, NodeBudget, RefTarget};
 use crate::spec::{essence, Operation, StatusKey};
 
+#[derive(Default)]
 pub(super) struct SpecPositions {
-    docs: Documents,
+    /// Per spec served, in the order of `Spec::documents`.
+    specs: Vec<Documents>,
     /// Per file, indexed on first use (only files a finding sits in).
     locations: HashMap<Arc<str>, Locations>,
 }
 
 impl SpecPositions {
-    pub fn new(label: &str, text: &str, base_dir: Option<PathBuf>) -> Self {
+    /// The next spec's text.
+    pub fn add(&mut self, label: &str, text: &str, base_dir: Option<PathBuf>) {
         // The spec has loaded, so its text parses; were it not to, positions
         // would merely be unknown.
         let raw = parse_document(label, text, NodeBudget::Spec).unwrap_or(Value::Null);
         let docs = Documents::new(label, base_dir, raw);
-        let locations = HashMap::from([(docs.root_file().clone(), Locations::of_yaml(text))]);
-        Self { docs, locations }
+        self.locations
+            .insert(docs.root_file().clone(), Locations::of_yaml(text));
+        self.specs.push(docs);
     }
 
     pub fn operation(&mut self, operation: &Operation) -> Option<RefTarget> {
         let root = RefTarget {
-            file: self.docs.root_file().clone(),
+            file: self.specs.get(operation.origin.document)?.root_file().clone(),
             pointer: String::new(),
         };
         let paths = self.member(&root, |key| key == "paths")?;
@@ -60,7 +64,7 @@ impl SpecPositions {
         let content = self.member(holder, |key| key == "content")?;
         let media = self.member(&content, |key| essence(key) == media_type)?;
         let single = child(&media, "example");
-        if name == "example" && self.docs.value(&single).is_some() {
+        if name == "example" && self.value(&single).is_some() {
             return Some(single);
         }
         let examples = self.member(&media, |key| key == "examples")?;
@@ -71,7 +75,14 @@ impl SpecPositions {
     /// A finding at `target`, or in the spec as a whole when it was not found.
     pub fn finding(&mut self, subject: Subject, target: Option<RefTarget>, message: String) -> Finding {
         let Some(target) = target else {
-            return Finding::located(subject, Diagnostic::in_file(self.docs.root_file().as_ref(), message));
+            let file = match &subject {
+                Subject::Input(file) => file.clone(),
+                Subject::Pair { .. } => self
+                    .specs
+                    .first()
+                    .map_or_else(String::new, |d| d.root_file().to_string()),
+            };
+            return Finding::located(subject, Diagnostic::in_file(file, message));
         };
         let diagnostic = Diagnostic::at_pointer(target.file.as_ref(), &target.pointer, message);
         let locations = self.locations.entry(target.file.clone()).or_insert_with(|| {
@@ -84,13 +95,15 @@ impl SpecPositions {
     /// The member of the object at `at` whose key is `wanted`, with its
     /// `$ref`s followed.
     fn member(&mut self, at: &RefTarget, wanted: impl Fn(&str) -> bool) -> Option<RefTarget> {
-        let (key, value) = self.docs.value(at)?.as_object()?.iter().find(|(key, _)| wanted(key))?;
+        let docs = self.specs.iter_mut().find(|docs| docs.value(at).is_some())?;
+        let (key, value) = docs.value(at)?.as_object()?.iter().find(|(key, _)| wanted(key))?;
         let pointer = format!("{}/{}", at.pointer, escape_pointer_token(key));
         let value = value.clone();
-        self.docs
-            .follow(&at.file, &pointer, &value)
-            .ok()
-            .map(|(target, _)| target)
+        docs.follow(&at.file, &pointer, &value).ok().map(|(target, _)| target)
+    }
+
+    fn value(&self, at: &RefTarget) -> Option<&Value> {
+        self.specs.iter().find_map(|docs| docs.value(at))
     }
 }
 

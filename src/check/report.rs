@@ -88,6 +88,8 @@ pub struct Input {
 /// `reached_by`: only `Prefer: code=N` does.
 #[derive(Debug, Clone)]
 pub struct Pair {
+    /// The stem of its spec, when several are served.
+    pub spec: Option<String>,
     pub operation: String,
     pub status: u16,
     pub reached_by: Vec<String>,

@@ -17,11 +17,12 @@ pub(super) struct Lint {
 
 /// Lints `spec`, and removes the response examples found broken: the
 /// responder would skip each with a warning that repeats the problem.
-pub(super) fn lint(spec: &mut Spec, positions: &mut SpecPositions, subject: &Subject) -> Lint {
+pub(super) fn lint(spec: &mut Spec, positions: &mut SpecPositions) -> Lint {
     let mut lint = Lint::default();
     // (operation, response, media type, example) of each broken response example.
     let mut broken = Vec::new();
     for (o, operation) in spec.operations.iter().enumerate() {
+        let subject = &Subject::Input(spec.document_of(operation).file.clone());
         if operation.id == format!("{} {}", operation.method, operation.path) {
             let target = positions.operation(operation);
             let message = format!(

@@ -146,6 +146,7 @@ fn as_request(headers: Vec<Parameter>, content: Option<RequestBody>) -> Operatio
         security: Vec::new(),
         websocket: false,
         extensions: Map::new(),
+        origin: Default::default(),
     }
 }
 

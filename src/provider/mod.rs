@@ -42,9 +42,9 @@ pub struct VerifyArgs {
     /// Base URL of the server under test, plain HTTP: http://HOST:PORT[/base]; the spec's paths are appended.
     #[arg(long, value_name = "URL")]
     pub against: String,
-    /// The OpenAPI 3.0 or 3.1 document. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
+    /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
-    pub spec: Option<PathBuf>,
+    pub spec: Vec<PathBuf>,
     /// Directory of fixture files (read with --scenario). Default: as for `serve`.
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
@@ -85,8 +85,18 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     let timeout = Duration::from_secs(args.timeout);
     let address = target.resolve(timeout).await?;
     let mut results = Vec::new();
-    for planned in plan::plan(&spec, scenario.as_deref(), &args.headers) {
+    let mut planned = plan::plan(&spec, scenario.as_deref(), &args.headers);
+    // Several specs: each one's operations together, in its own order.
+    planned.sort_by_key(|planned| spec.operations[planned.operation].origin.document);
+    let mut group = None;
+    for planned in planned {
         let operation = &spec.operations[planned.operation];
+        let spec_name = spec.group_of(operation);
+        if spec_name.is_some() && spec_name != group {
+            group = spec_name;
+            println!("[{}]", spec_name.unwrap_or_default());
+        }
+        let target = under_base_path(&target, &spec, operation);
         let started = Instant::now();
         let mut requests = Vec::with_capacity(planned.probes.len());
         for probe in &planned.probes {
@@ -97,6 +107,7 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
             });
         }
         let result = OperationResult {
+            spec: spec_name.map(str::to_string),
             id: operation.id.clone(),
             route: format!("{} {}", operation.method, operation.path),
             requests,
@@ -137,6 +148,17 @@ fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics>
     let (configuration, _warnings) = Configuration::build(sources.inputs(Some(name.clone()), 0)?, 1)?;
     let scenario = configuration.start_with.clone();
     Ok((configuration.spec, scenario))
+}
+
+/// Where `operation` is sent: with one spec, under `--against` as given;
+/// with several, under each spec's own base path (its first server URL's).
+fn under_base_path(target: &Target, spec: &Spec, operation: &crate::spec::Operation) -> Target {
+    let mut target = target.clone();
+    if spec.group_of(operation).is_some() {
+        let base = spec.document_of(operation).base_paths.iter().find(|b| !b.is_empty());
+        target.base.push_str(base.map_or("", String::as_str));
+    }
+    target
 }
 
 /// `POST /v1/user/update`, and `[example `x`]` when the operation got several requests.

@@ -6,6 +6,8 @@ use crate::junit::{Case, Suite};
 /// What happened to one operation.
 #[derive(Debug)]
 pub struct OperationResult {
+    /// The stem of its spec, when several are served.
+    pub spec: Option<String>,
     pub id: String,
     /// `POST /user/update`, as the spec names it.
     pub route: String,
@@ -80,11 +82,15 @@ pub fn junit(results: &[OperationResult], against: &str, spec_title: &str) -> Su
         .iter()
         .map(|result| {
             let problems = result.problems();
+            let name = match &result.spec {
+                Some(spec) => format!("{spec}:{}", result.id),
+                None => result.id.clone(),
+            };
             let mut case = match result.passed() {
-                true => Case::passed(spec_title, &result.id),
+                true => Case::passed(spec_title, &name),
                 false => Case::failed(
                     spec_title,
-                    &result.id,
+                    &name,
                     format!(
                         "{} contract problem{}",
                         problems.len(),
@@ -115,6 +121,7 @@ mod tests {
 
     fn result(problems: &[&str]) -> OperationResult {
         OperationResult {
+            spec: None,
             id: "update-user".into(),
             route: "POST /user/update".into(),
             requests: vec![

@@ -10,6 +10,7 @@ pub(crate) mod json_budget;
 pub mod model;
 pub mod oas31;
 pub mod router;
+mod several;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,7 @@ use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
 use dialect::{Dialect, Direction, SchemaSet};
 pub use model::*;
 use router::Router;
+pub use several::combine;
 use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};
 
 /// The vendor extension that marks a GET operation as a WebSocket.
@@ -45,11 +47,44 @@ pub struct Spec {
     pub webhooks: Vec<String>,
     /// What the document declares that a mock cannot honour, located.
     pub warnings: Vec<Diagnostic>,
+    /// The specs served, in the order named (one, unless `--spec` was
+    /// given again); `file`, `title` and `default_port` are the first's.
+    pub documents: Vec<Document>,
+}
+
+/// One of the specs served together.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The file's name without its extension: how scenario rules
+    /// (`STEM:operationId`) and reports name the spec.
+    pub stem: String,
+    pub file: String,
+    /// Taken from its server URLs: its operations are routed under these.
+    pub base_paths: Vec<String>,
 }
 
 impl Spec {
     pub fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// Every spec file and every file their `$ref`s reached.
+    pub fn files(&self) -> impl Iterator<Item = &String> {
+        self.documents
+            .iter()
+            .map(|document| &document.file)
+            .chain(&self.referenced)
+    }
+
+    /// The stem of the spec `operation` is written in, when several are
+    /// served (lists of operations are grouped by it); `None` with one.
+    pub fn group_of(&self, operation: &Operation) -> Option<&str> {
+        (self.documents.len() > 1).then(|| self.document_of(operation).stem.as_str())
+    }
+
+    /// The spec `operation` is written in.
+    pub fn document_of(&self, operation: &Operation) -> &Document {
+        &self.documents[operation.origin.document]
     }
 }
 
@@ -115,20 +150,43 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
             loader.warnings.push(warning);
         }
     }
-    let mut router = Router::new(document.servers.iter().map(|s| server_base_path(&s.url)).collect());
-    for (index, operation) in operations.iter().enumerate() {
-        router.add(&operation.path, operation.method.clone(), index);
-    }
+    let served = Document {
+        stem: stem_of(label),
+        file: label.to_string(),
+        base_paths: document.servers.iter().map(|s| server_base_path(&s.url)).collect(),
+    };
+    let documents = vec![served];
     Ok(Spec {
         file: label.to_string(),
         referenced: loader.docs.referenced(),
         title: document.info.title.clone(),
+        router: route(&documents, &operations),
         operations,
-        router,
         default_port: document.servers.first().and_then(|s| server_port(&s.url)),
         webhooks,
         warnings: loader.warnings,
+        documents,
     })
+}
+
+/// Each operation routed under the base paths of the spec it is written in.
+fn route(documents: &[Document], operations: &[Operation]) -> Router {
+    let mut router = Router::default();
+    for (at, document) in documents.iter().enumerate() {
+        router.mount(document.base_paths.clone());
+        for (index, operation) in operations.iter().enumerate() {
+            if operation.origin.document == at {
+                router.add(&operation.path, operation.method.clone(), index);
+            }
+        }
+    }
+    router
+}
+
+/// `specs/pieces-connect.yaml` -> `pieces-connect`.
+fn stem_of(label: &str) -> String {
+    let stem = Path::new(label).file_stem().unwrap_or_default();
+    stem.to_string_lossy().into_owned()
 }
 
 /// A 3.0 document typed from the parsed value (fast); only when that fails
@@ -323,6 +381,11 @@ impl Loader<'_> {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            origin: Origin {
+                document: 0,
+                file: file.clone(),
+                pointer: pointer.to_string(),
+            },
         })
     }
 

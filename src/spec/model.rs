@@ -186,6 +186,18 @@ pub struct Operation {
     /// Any GET operation accepts an upgrade; this one requires it.
     pub websocket: bool,
     pub extensions: Map<String, Value>,
+    /// Where it is written.
+    pub origin: Origin,
+}
+
+/// Where an operation is written: which of the served specs (an index into
+/// `Spec::documents`), and the file and JSON pointer of its object (a path
+/// item may sit in a file its spec `$ref`s).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub document: usize,
+    pub file: Arc<str>,
+    pub pointer: String,
 }
 
 impl Operation {

@@ -1,5 +1,6 @@
 //! Method + path -> operation. Concrete paths win over templated ones, as
-//! OpenAPI requires (`/users/me` before `/users/{id}`).
+//! OpenAPI requires (`/users/me` before `/users/{id}`). Several specs served
+//! together each have a mount: their templates under their own base paths.
 
 use http::Method;
 
@@ -30,6 +31,8 @@ enum Segment {
 
 #[derive(Debug)]
 struct Route {
+    /// Which mount's base paths the template sits under.
+    mount: usize,
     template: String,
     segments: Vec<Segment>,
     literal_count: usize,
@@ -39,30 +42,44 @@ struct Route {
 #[derive(Debug, Default)]
 pub struct Router {
     routes: Vec<Route>,
-    /// Path prefixes taken from the spec's server URLs (`/api/v1`); empty when
-    /// the servers have no path.
-    base_paths: Vec<String>,
+    /// Per mount, the path prefixes taken from its spec's server URLs
+    /// (`/api/v1`); empty when the servers have no path.
+    mounts: Vec<Vec<String>>,
 }
 
 impl Router {
+    /// A router whose templates sit under `base_paths` (until `mount`).
     pub fn new(base_paths: Vec<String>) -> Self {
+        let mut router = Self::default();
+        router.mount(base_paths);
+        router
+    }
+
+    /// Templates added from now on sit under `base_paths`: another spec's.
+    pub fn mount(&mut self, base_paths: Vec<String>) {
         let mut base_paths: Vec<String> = base_paths.into_iter().filter(|p| !p.is_empty()).collect();
         base_paths.sort_by_key(|p| std::cmp::Reverse(p.len()));
         base_paths.dedup();
-        Self {
-            routes: Vec::new(),
-            base_paths,
-        }
+        self.mounts.push(base_paths);
     }
 
     pub fn add(&mut self, template: &str, method: Method, operation: usize) {
-        if let Some(route) = self.routes.iter_mut().find(|r| r.template == template) {
+        if self.mounts.is_empty() {
+            self.mounts.push(Vec::new());
+        }
+        let mount = self.mounts.len() - 1;
+        if let Some(route) = self
+            .routes
+            .iter_mut()
+            .find(|r| r.mount == mount && r.template == template)
+        {
             route.methods.push((method, operation));
             return;
         }
         let segments: Vec<Segment> = split(template).map(parse_segment).collect();
         let literal_count = segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
         self.routes.push(Route {
+            mount,
             template: template.to_string(),
             segments,
             literal_count,
@@ -77,52 +94,53 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> RouteMatch {
-        let relative = self.strip_base(path);
-        let segments: Vec<&str> = split(relative).collect();
-        let mut path_exists: Option<&Route> = None;
+        let relative = self.relative(path);
+        let mut path_exists: Vec<&Route> = Vec::new();
         for route in &self.routes {
-            let Some(params) = match_segments(&route.segments, &segments) else {
+            let Some(params) = match_segments(&route.segments, &relative[route.mount].1) else {
                 continue;
             };
             if let Some(operation) = route.operation_for(method) {
                 return RouteMatch::Found { operation, params };
             }
-            path_exists.get_or_insert(route);
+            path_exists.push(route);
         }
-        match path_exists {
-            Some(route) => RouteMatch::MethodNotAllowed {
-                allowed: route.allowed_methods(),
-            },
+        match allowed_methods(&path_exists) {
+            Some(allowed) => RouteMatch::MethodNotAllowed { allowed },
             None => RouteMatch::NotFound {
-                closest: self.closest(relative, &segments),
+                closest: self.closest(&relative),
             },
         }
     }
 
     /// The allowed methods of the route matching `path`, if any (for CORS preflight).
     pub fn methods_at(&self, path: &str) -> Option<Vec<Method>> {
-        let segments: Vec<&str> = split(self.strip_base(path)).collect();
-        self.routes
+        let relative = self.relative(path);
+        let matching: Vec<&Route> = self
+            .routes
             .iter()
-            .find(|r| match_segments(&r.segments, &segments).is_some())
-            .map(Route::allowed_methods)
+            .filter(|r| match_segments(&r.segments, &relative[r.mount].1).is_some())
+            .collect();
+        allowed_methods(&matching)
     }
 
-    fn strip_base<'p>(&self, path: &'p str) -> &'p str {
-        self.base_paths
+    /// `path` as each mount sees it, without that mount's base path, and split.
+    fn relative<'p>(&self, path: &'p str) -> Vec<(&'p str, Vec<&'p str>)> {
+        self.mounts
             .iter()
-            .find_map(|base| {
-                path.strip_prefix(base.as_str())
-                    .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(|base_paths| {
+                let relative = strip_base(base_paths, path);
+                (relative, split(relative).collect())
             })
-            .unwrap_or(path)
+            .collect()
     }
 
-    fn closest(&self, path: &str, segments: &[&str]) -> Vec<String> {
+    fn closest(&self, relative: &[(&str, Vec<&str>)]) -> Vec<String> {
         let mut scored: Vec<(usize, &str)> = self
             .routes
             .iter()
             .map(|route| {
+                let (path, segments) = &relative[route.mount];
                 // Compare against the template with its parameters filled from the
                 // request, so `/user/42/x` is close to `/user/{id}/y`.
                 let filled = fill_template(&route.segments, segments);
@@ -133,12 +151,40 @@ impl Router {
             })
             .collect();
         scored.sort();
+        // The same template under two mounts is one suggestion, at its closest.
+        let mut seen = std::collections::HashSet::new();
         scored
             .into_iter()
+            .filter(|(_, template)| seen.insert(*template))
             .take(3)
             .map(|(_, template)| template.to_string())
             .collect()
     }
+}
+
+fn strip_base<'p>(base_paths: &[String], path: &'p str) -> &'p str {
+    base_paths
+        .iter()
+        .find_map(|base| {
+            path.strip_prefix(base.as_str())
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .unwrap_or(path)
+}
+
+/// The methods of the first (most concrete) route that matched a path, with
+/// those of the same template under other mounts: one path, one list.
+fn allowed_methods(matching: &[&Route]) -> Option<Vec<Method>> {
+    let first = matching.first()?;
+    let mut allowed = Vec::new();
+    for route in matching.iter().filter(|r| r.template == first.template) {
+        for method in route.allowed_methods() {
+            if !allowed.contains(&method) {
+                allowed.push(method);
+            }
+        }
+    }
+    Some(allowed)
 }
 
 /// Levenshtein costs the product of both lengths, and a filled template holds
@@ -309,6 +355,36 @@ mod tests {
             panic!("expected not found")
         };
         assert_eq!(closest[0], "/user");
+    }
+
+    #[test]
+    fn each_mount_routes_its_templates_under_its_own_base_paths() {
+        let mut router = Router::new(vec!["/billing".into()]);
+        router.add("/health", Method::GET, 0);
+        router.add("/items", Method::GET, 1);
+        router.mount(vec!["/catalog".into()]);
+        router.add("/health", Method::GET, 2);
+        router.add("/items", Method::POST, 3);
+        let found = |method, path| match router.find(&method, path) {
+            RouteMatch::Found { operation, .. } => Some(operation),
+            _ => None,
+        };
+        assert_eq!(found(Method::GET, "/billing/health"), Some(0));
+        assert_eq!(found(Method::GET, "/catalog/health"), Some(2));
+        assert_eq!(found(Method::POST, "/catalog/items"), Some(3));
+        // Without a base path, the first mount's answers first.
+        assert_eq!(found(Method::GET, "/health"), Some(0));
+        assert_eq!(found(Method::GET, "/catalog/billing/health"), None);
+        assert_eq!(
+            router.find(&Method::DELETE, "/items"),
+            RouteMatch::MethodNotAllowed {
+                allowed: vec![Method::GET, Method::HEAD, Method::POST]
+            }
+        );
+        let RouteMatch::NotFound { closest } = router.find(&Method::GET, "/catalog/helth") else {
+            panic!("expected not found")
+        };
+        assert_eq!(closest.iter().filter(|t| *t == "/health").count(), 1, "{closest:?}");
     }
 
     #[test]

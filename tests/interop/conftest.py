@@ -104,8 +104,10 @@ class _Server:
                 return m.group(1)
 
 
-def _launch(tmp_path_factory: pytest.TempPathFactory, *extra_args: str) -> tuple[_Server, str]:
-    """Start the binary on a free loopback port from an empty working directory."""
+def _launch(
+    tmp_path_factory: pytest.TempPathFactory, *extra_args: str, port: int = 0
+) -> tuple[_Server, str]:
+    """Start the binary on `port` (0: a free one) of loopback from an empty working directory."""
     binary = _binary_path()
     if not binary.is_file():
         pytest.fail(
@@ -117,7 +119,7 @@ def _launch(tmp_path_factory: pytest.TempPathFactory, *extra_args: str) -> tuple
     stderr_path = tmp_path_factory.mktemp("specmock-log") / "stderr.log"
     with open(stderr_path, "wb") as stderr:
         proc = subprocess.Popen(
-            [str(binary), "--port", "0", "--host", "127.0.0.1", *extra_args],
+            [str(binary), "--port", str(port), "--host", "127.0.0.1", *extra_args],
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -175,10 +177,10 @@ class SpawnedSpecmock:
 
 @contextmanager
 def running_specmock(
-    tmp_path_factory: pytest.TempPathFactory, *extra_args: str
+    tmp_path_factory: pytest.TempPathFactory, *extra_args: str, port: int = 0
 ) -> Iterator[SpawnedSpecmock]:
     """A separate specmock, stopped (SIGTERM, then SIGKILL if need be) on exit if not before."""
-    server, url = _launch(tmp_path_factory, *extra_args)
+    server, url = _launch(tmp_path_factory, *extra_args, port=port)
     handle = SpawnedSpecmock(server, url)
     try:
         yield handle
