@@ -1,5 +1,6 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
-//! limits and graceful shutdown around it. Nothing else touches hyper.
+//! limits and graceful shutdown around it. Nothing else serves with hyper
+//! (`proxy` holds the client half).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -244,6 +245,11 @@ async fn respond(
         Ok(bytes) => (app.handle(&parts, &bytes), parts, Some(bytes)),
         Err(problem) => (app.refused(problem, &parts), parts, None),
     };
+    if let Some(forward) = handled.forward.take() {
+        let sent = body.clone().unwrap_or_default();
+        let outcome = forward.upstream.forward(&parts, sent, shared.limits.max_body).await;
+        handled = app.relay(&parts, handled, forward, outcome);
+    }
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }

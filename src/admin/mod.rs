@@ -148,14 +148,21 @@ impl App {
         Err(Problem::verification_failed(&verdict, extra))
     }
 
-    /// `GET /__mock/violations`: exact counts per operation, and the entries still held.
+    /// `GET /__mock/violations`: exact counts per operation, the client's
+    /// and (for answers relayed from upstream) the provider's, and the
+    /// entries still held.
     fn violations(&self) -> Value {
         let summary = self.journal().summary();
         let by_operation: serde_json::Map<String, Value> = summary
             .tallies
             .iter()
             .map(|(operation, tally)| {
-                let counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
+                let mut counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
+                // The provider's side only where the upstream answered.
+                if tally.relayed_calls > 0 {
+                    counts["relayed_calls"] = json!(tally.relayed_calls);
+                    counts["provider_violating_calls"] = json!(tally.provider_violating_calls);
+                }
                 (operation.clone(), counts)
             })
             .collect();
@@ -166,6 +173,8 @@ impl App {
         json!({
             "total_requests": summary.requests,
             "violating_requests": summary.violating,
+            "relayed_requests": summary.relayed,
+            "provider_violating_requests": summary.provider_violating,
             "by_operation": by_operation,
             "entries": self.journal().page(&violating, 0, MAX_PAGE).entries,
         })

@@ -42,6 +42,20 @@ pub fn check(operation: &Operation, probe: &Probe, received: &Received) -> Check
 }
 
 fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec<String> {
+    answer_violations(operation, &probe.method, probe.websocket, answer)
+        .iter()
+        .map(|violation| match violation.rule.as_str() {
+            // Said whole: a pointer would add nothing to them.
+            "status" | "content-type" => violation.message.clone(),
+            _ => describe(violation),
+        })
+        .collect()
+}
+
+/// Everything about `answer` that breaks what `operation` declares, each
+/// located by a pointer (`/status`, `/header/NAME`, `/body/...`): the one
+/// judgement of a real server's answer, for `verify` and the proxy alike.
+pub fn answer_violations(operation: &Operation, method: &Method, websocket: bool, answer: &Answer) -> Vec<Violation> {
     let Some(declared) = operation.response_for(answer.status) else {
         let statuses: Vec<String> = operation.responses.iter().map(|r| r.status.to_string()).collect();
         let mut problem = format!(
@@ -54,28 +68,40 @@ fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec
         if !answer.body.is_empty() {
             problem.push_str(&format!("; body: {}", short(&String::from_utf8_lossy(&answer.body))));
         }
-        return vec![problem];
+        return vec![Violation::new("/status", "status", problem)];
     };
     let mut problems = Vec::new();
-    if probe.websocket && (200..300).contains(&answer.status) {
-        problems.push(format!(
-            "the WebSocket handshake was answered {} instead of 101 Switching Protocols",
-            answer.status
+    if websocket && (200..300).contains(&answer.status) {
+        problems.push(Violation::new(
+            "/status",
+            "status",
+            format!(
+                "the WebSocket handshake was answered {} instead of 101 Switching Protocols",
+                answer.status
+            ),
         ));
     }
     problems.extend(header_problems(&declared.headers, &answer.headers));
     // A HEAD answer has no body; its Content-Length is the GET's.
-    let head = probe.method == Method::HEAD;
+    let head = *method == Method::HEAD;
     match (declared.content.is_empty(), answer.body.is_empty()) {
-        (true, false) if !head => problems.push(format!(
-            "/body: {} bytes, but {} declares no content",
-            answer.body.len(),
-            declared.status
+        (true, false) if !head => problems.push(Violation::new(
+            "/body",
+            "content",
+            format!(
+                "{} bytes, but {} declares no content",
+                answer.body.len(),
+                declared.status
+            ),
         )),
-        (false, true) if !head => problems.push(format!(
-            "/body: empty, but {} declares {}",
-            declared.status,
-            media_types(&declared.content)
+        (false, true) if !head => problems.push(Violation::new(
+            "/body",
+            "content",
+            format!(
+                "empty, but {} declares {}",
+                declared.status,
+                media_types(&declared.content)
+            ),
         )),
         (false, false) if !head => problems.extend(body_problems(declared, &answer.headers, &answer.body)),
         _ => {}
@@ -84,7 +110,7 @@ fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec
 }
 
 /// Required headers present, and each declared one valid against its schema.
-fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<String> {
+fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<Violation> {
     if declared.is_empty() {
         return Vec::new();
     }
@@ -93,16 +119,19 @@ fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<String> {
         Err(rejection) => rejection.violations(),
     };
     violations
-        .iter()
+        .into_iter()
         .map(|violation| match violation.rule.as_str() {
             // The validator's words are for requests ("required header parameter").
-            "required" => format!("{}: required header is missing", violation.pointer),
-            _ => describe(violation),
+            "required" => Violation {
+                message: "required header is missing".into(),
+                ..violation
+            },
+            _ => violation,
         })
         .collect()
 }
 
-fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> Vec<String> {
+fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> Vec<Violation> {
     let content_only = as_request(
         Vec::new(),
         Some(RequestBody {
@@ -114,7 +143,7 @@ fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> V
         Ok(_) => Vec::new(),
         Err(Rejection::UnsupportedMediaType { .. }) => {
             let found = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(essence);
-            vec![match found {
+            let message = match found {
                 Some(found) => format!(
                     "Content-Type `{found}` is not declared for {} (declared: {})",
                     declared.status,
@@ -125,9 +154,10 @@ fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> V
                     declared.status,
                     media_types(&declared.content)
                 ),
-            }]
+            };
+            vec![Violation::new("/header/content-type", "content-type", message)]
         }
-        Err(rejection) => rejection.violations().iter().map(describe).collect(),
+        Err(rejection) => rejection.violations(),
     }
 }
 
