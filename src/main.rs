@@ -219,6 +219,11 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
+    if args.upstream.is_none() {
+        for rule in app.configuration().scenarios.proxied_rules() {
+            tracing::warn!("{rule}: `proxy: true` without --upstream: the call is answered from the spec");
+        }
+    }
     let port = args
         .port
         .or(app.configuration().spec.default_port)

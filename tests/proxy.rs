@@ -558,3 +558,99 @@ async fn https_upstreams_are_trusted_through_upstream_ca_and_verify_speaks_https
         "verify read the answers over TLS:\n{stdout}"
     );
 }
+
+const SOMETIMES: &str = "rules:
+  - when: { operation: user-snapshot }
+    respond:
+      - { status: 200, body: { json: { user: { id: mocked, aesthetics: { theme: { dark: true }, font: { size: 12 } } } } } }
+      - proxy: true
+";
+
+fn sometimes() -> specmock::scenario::ScenarioSource {
+    specmock::scenario::ScenarioSource {
+        file_name: "sometimes.yaml".into(),
+        label: "sometimes.yaml".into(),
+        text: SOMETIMES.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_rules_proxy_true_sends_that_call_upstream() {
+    let real = drifting(None).await;
+    let behaviour = Behaviour {
+        upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    };
+    let mock = start(with_scenario(vec![sometimes()], "sometimes", behaviour)).await;
+    let first = get(mock.address(), "/user").await;
+    assert!(first.text().contains("mocked"), "{}", first.text());
+    assert!(real.seen().is_empty());
+    for _ in 0..2 {
+        let proxied = get(mock.address(), "/user").await;
+        assert_eq!(
+            proxied.text(),
+            DRIFTED_PROFILE,
+            "the sequence stays on its last response"
+        );
+        assert_eq!(proxied.header("x-mock-origin"), Some("upstream"));
+    }
+    assert_eq!(real.seen().len(), 2);
+    let entry = journal_entries(mock.address()).await[0].clone();
+    assert_eq!((&entry["origin"], &entry["rule"]), (&json!("upstream"), &Value::Null));
+
+    // Without --upstream the call is answered from the spec, and start-up says so.
+    let plain = start(with_scenario(vec![sometimes()], "sometimes", Behaviour::default())).await;
+    get(plain.address(), "/user").await;
+    let spec_answer = get(plain.address(), "/user").await;
+    assert_eq!(spec_answer.status, 200);
+    assert_eq!(spec_answer.header("x-mock-origin"), None);
+    assert!(!spec_answer.text().contains("mocked"), "{}", spec_answer.text());
+    let dir = TempDir::new("proxy-true");
+    std::fs::create_dir(dir.path().join("scenarios")).expect("a scenario directory");
+    dir.write("scenarios/sometimes.yaml", SOMETIMES);
+    let binary = Binary::start(
+        &[
+            "--scenarios",
+            "scenarios",
+            "--scenario",
+            "sometimes",
+            "--port",
+            "0",
+            "--no-watch",
+        ],
+        dir.path(),
+    );
+    let line = binary.stderr_once("proxy: true");
+    assert!(
+        line.contains("scenarios/sometimes.yaml rules[0]: `proxy: true` without --upstream"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_proxy_true_response_stands_alone() {
+    let dir = TempDir::new("proxy-true-alone");
+    std::fs::create_dir(dir.path().join("scenarios")).expect("a scenario directory");
+    dir.write(
+        "scenarios/both.yaml",
+        "rules:\n  - when: { operation: user-snapshot }\n    respond: { proxy: true, status: 200 }\n",
+    );
+    dir.write(
+        "scenarios/neither.yaml",
+        "rules:\n  - when: { operation: user-snapshot }\n    respond: { delay: 1s }\n",
+    );
+    dir.write(
+        "scenarios/stream.yaml",
+        "rules:\n  - when: { operation: stream-user }\n    respond: { proxy: true }\n",
+    );
+    let (code, stdout, stderr) = run_to_exit(&["check", "--scenarios", "scenarios"], dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    for expected in [
+        "scenarios/both.yaml:3:23: `proxy: true` sends the call to --upstream, which answers it: remove `status`",
+        "scenarios/neither.yaml:3:14: a response needs `status` (or `proxy: true`, to send the call to --upstream)",
+        "scenarios/stream.yaml:3:23: `stream-user` is a WebSocket: its handshake is not proxied",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in:\n{all}");
+    }
+}

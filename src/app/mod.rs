@@ -400,7 +400,7 @@ impl App {
                     rule: label,
                     outcome: Outcome::Respond(answer),
                     ..
-                }) => {
+                }) if !answer.forward => {
                     if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
                         let mut handled = refuse(problem, violations);
@@ -424,14 +424,23 @@ impl App {
                     handled.rule = Some(label);
                     return Ok(handled);
                 }
-                None if self.behaviour.upstream.is_some() => {
+                // A rule's `proxy: true` answers as no rule would: upstream, if there is one.
+                None
+                | Some(Decision {
+                    outcome: Outcome::Respond(_),
+                    ..
+                }) if self.behaviour.upstream.is_some() => {
                     announce(config, &shared, operation_index, request_body, None, changed);
                     let mut handled = attribute(empty(StatusCode::BAD_GATEWAY), violations);
                     handled.session = Some(controls.session);
                     handled.forward = self.forward(config, operation_index);
                     return Ok(handled);
                 }
-                None => match config.responder.default_for(&config.spec, operation_index) {
+                None
+                | Some(Decision {
+                    outcome: Outcome::Respond(_),
+                    ..
+                }) => match config.responder.default_for(&config.spec, operation_index) {
                     Some(rendered) => Cow::Borrowed(rendered),
                     None => {
                         announce(config, &shared, operation_index, request_body, None, changed);
