@@ -277,6 +277,18 @@ async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
         counts["by_operation"]["user-snapshot"],
         json!({"calls": 1, "violating_calls": 0, "relayed_calls": 1, "provider_violating_calls": 1})
     );
+    // The client's call kept the contract: a verification counts it.
+    let expectation = json!({"operation": "user-snapshot", "count": 1}).to_string();
+    let json = [("content-type", "application/json")];
+    let verdict = send(
+        mock.address(),
+        Method::POST,
+        "/__mock/verify",
+        &json,
+        expectation.as_bytes(),
+    )
+    .await;
+    assert_eq!(verdict.status, 200, "{}", verdict.text());
 }
 
 #[tokio::test]
