@@ -195,25 +195,14 @@ async fn answers_of_a_second_specmock_are_relayed_unchanged_and_journaled_as_ups
         .await;
         let mock = proxy(&format!("http://{}", real.address()), false).await;
         let body = vanity_body("taken");
-        let headers = [("content-type", "application/json"), ("x-mock-session", "qa")];
-        let relayed = send(
-            mock.address(),
-            Method::POST,
-            "/user/update/vanity",
-            &headers,
-            body.as_bytes(),
-        )
-        .await;
+        let vanity = |addr, session| {
+            let headers = [("content-type", "application/json"), ("x-mock-session", session)];
+            let body = body.clone();
+            async move { send(addr, Method::POST, "/user/update/vanity", &headers, body.as_bytes()).await }
+        };
+        let relayed = vanity(mock.address(), "qa").await;
         // The same first call, in a session of its own on the real one.
-        let own = [("content-type", "application/json"), ("x-mock-session", "direct")];
-        let direct = send(
-            real.address(),
-            Method::POST,
-            "/user/update/vanity",
-            &own,
-            body.as_bytes(),
-        )
-        .await;
+        let direct = vanity(real.address(), "direct").await;
         assert_eq!(relayed.status, status, "{scenario}: {}", relayed.text());
         assert_eq!(relayed.body, direct.body, "{scenario}: the answer is relayed unchanged");
         assert!(relayed.text().contains(text), "{scenario}: {}", relayed.text());
