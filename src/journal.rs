@@ -197,10 +197,10 @@ pub struct Tally {
     pub violating_calls: u64,
     /// The first violations seen, with the request they belong to.
     pub samples: Vec<(u64, Violation)>,
-    /// Calls answered by the upstream.
-    pub relayed_calls: u64,
+    /// Answers relayed from the upstream: calls, and frames it sent on relayed streams.
+    pub relayed_answers: u64,
     /// Relayed answers that broke the contract.
-    pub provider_violating_calls: u64,
+    pub provider_violating_answers: u64,
     /// The first of their violations, with the request they belong to.
     pub provider_samples: Vec<(u64, Violation)>,
 }
@@ -316,7 +316,8 @@ pub struct Summary {
     pub requests: u64,
     /// Requests that broke the contract.
     pub violating: u64,
-    /// Answers relayed from the upstream, and those among them that broke the contract.
+    /// Answers relayed from the upstream (calls, and frames of relayed
+    /// streams), and those among them that broke the contract.
     pub relayed: u64,
     pub provider_violating: u64,
     /// By operationId; requests no operation matched are under `-`.
@@ -324,12 +325,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts a request, numbered `id` in the journal.
+    /// Counts a request, or a frame the upstream sent on a relayed stream
+    /// (an answer of the provider's too), numbered `id` in the journal.
     fn count<T: AsRef<str>>(&mut self, id: u64, record: &Record<T>) {
-        self.requests += 1;
+        let request = record.kind == Kind::Request;
+        let relayed = record.origin == Some(Origin::Upstream);
+        if !request && !relayed {
+            return;
+        }
+        self.requests += u64::from(request);
         let (client, provider): (Vec<&Violation>, Vec<&Violation>) =
             record.violations.iter().partition(|v| v.side.is_client());
-        let relayed = record.origin == Some(Origin::Upstream);
         self.violating += u64::from(!client.is_empty());
         self.relayed += u64::from(relayed);
         self.provider_violating += u64::from(!provider.is_empty());
@@ -339,11 +345,11 @@ impl Summary {
             Some(tally) => tally,
             None => self.tallies.entry(key.to_string()).or_default(),
         };
-        tally.calls += 1;
-        tally.relayed_calls += u64::from(relayed);
+        tally.calls += u64::from(request);
+        tally.relayed_answers += u64::from(relayed);
         sample(&mut tally.violating_calls, &mut tally.samples, id, &client);
         sample(
-            &mut tally.provider_violating_calls,
+            &mut tally.provider_violating_answers,
             &mut tally.provider_samples,
             id,
             &provider,
@@ -408,10 +414,8 @@ impl Journal {
         inner.total += 1;
         inner.last_id += 1;
         let id = inner.last_id;
-        if record.kind == Kind::Request {
-            inner.since_clear.count(id, &record);
-            inner.run.count(id, &record);
-        }
+        inner.since_clear.count(id, &record);
+        inner.run.count(id, &record);
         if self.capacity == 0 {
             return;
         }

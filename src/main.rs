@@ -316,10 +316,10 @@ fn conclude(summary: &specmock::journal::Summary, args: &ServeArgs) -> ExitCode 
                     tally.violating_calls, tally.calls
                 );
             }
-            if tally.provider_violating_calls > 0 {
+            if tally.provider_violating_answers > 0 {
                 eprintln!(
                     "  {operation}: {} of {} relayed answers (provider side)",
-                    tally.provider_violating_calls, tally.relayed_calls
+                    tally.provider_violating_answers, tally.relayed_answers
                 );
             }
         }

@@ -39,9 +39,9 @@ pub fn contract_report(summary: &Summary) -> String {
     let relayed: Vec<Case> = summary
         .tallies
         .iter()
-        .filter(|(_, tally)| tally.relayed_calls > 0)
+        .filter(|(_, tally)| tally.relayed_answers > 0)
         .map(|(operation, tally)| {
-            let (calls, violating) = (tally.relayed_calls, tally.provider_violating_calls);
+            let (calls, violating) = (tally.relayed_answers, tally.provider_violating_answers);
             case(
                 "specmock.provider",
                 operation,

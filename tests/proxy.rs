@@ -260,11 +260,11 @@ async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
         counts["violating_requests"], 0,
         "the client did nothing wrong: {counts:#}"
     );
-    assert_eq!(counts["provider_violating_requests"], 3, "{counts:#}");
-    assert_eq!(counts["relayed_requests"], 3, "{counts:#}");
+    assert_eq!(counts["provider_violating_answers"], 3, "{counts:#}");
+    assert_eq!(counts["relayed_answers"], 3, "{counts:#}");
     assert_eq!(
         counts["by_operation"]["user-snapshot"],
-        json!({"calls": 1, "violating_calls": 0, "relayed_calls": 1, "provider_violating_calls": 1})
+        json!({"calls": 1, "violating_calls": 0, "relayed_answers": 1, "provider_violating_answers": 1})
     );
     // The client's call kept the contract: a verification counts it.
     let expectation = json!({"operation": "user-snapshot", "count": 1}).to_string();
@@ -654,4 +654,111 @@ fn a_proxy_true_response_stands_alone() {
     ] {
         assert!(all.contains(expected), "{expected:?} not in:\n{all}");
     }
+}
+
+const STREAM_PROFILE: &str = r#"{"id": "u1", "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}"#;
+const DRIFTED_FRAME: &str = r#"{"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}"#;
+
+/// A WebSocket upstream: sends a profile, a drifted profile and `signed-out`,
+/// then records the frames the client sends and the handshake's headers.
+async fn stream_upstream() -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<Mutex<HeaderMap>>) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response as Handshake};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    let (frames, headers) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(HeaderMap::new())));
+    let (seen_frames, seen_headers) = (frames.clone(), headers.clone());
+    tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        // The callback's type is tungstenite's, large error and all.
+        #[allow(clippy::result_large_err)]
+        let callback = |request: &Request, response: Handshake| {
+            *seen_headers.lock().unwrap() = request.headers().clone();
+            Ok(response)
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+            return;
+        };
+        for frame in [STREAM_PROFILE, DRIFTED_FRAME, "signed-out"] {
+            use futures_util::SinkExt;
+            ws.send(WsMessage::text(frame)).await.expect("send a frame");
+        }
+        while let Some(Ok(message)) = futures_util::StreamExt::next(&mut ws).await {
+            if let WsMessage::Text(text) = message {
+                seen_frames.lock().unwrap().push(text.as_str().to_string());
+            }
+        }
+    });
+    (addr, frames, headers)
+}
+
+#[tokio::test]
+async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_judged() {
+    use futures_util::SinkExt;
+    let (addr, received, handshake) = stream_upstream().await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    let mut ws = ws_open(mock.address(), "/user/stream?__session=s", &[("x-mock-session", "s")]).await;
+    for expected in [STREAM_PROFILE, DRIFTED_FRAME, "signed-out"] {
+        match ws_next(&mut ws, IO_TIMEOUT).await {
+            Some(Ok(WsMessage::Text(text))) => assert_eq!(text.as_str(), expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+    ws.send(WsMessage::text("hello")).await.expect("send to the upstream");
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while received.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*received.lock().unwrap(), ["hello"]);
+    let headers = handshake.lock().unwrap().clone();
+    assert!(!headers.contains_key("x-mock-session"), "{headers:#?}");
+    assert_eq!(headers["host"], addr.to_string());
+    let _ = ws.close(None).await;
+
+    let mut entries = journal_entries(mock.address()).await;
+    entries.reverse();
+    let shown: Vec<(Value, Value, Value, Value)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].clone(),
+                e["status"].clone(),
+                e["origin"].clone(),
+                e["body"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (json!("request"), json!(101), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), Value::Null, json!("hello")),
+        ],
+        "{entries:#?}"
+    );
+    assert_eq!(entries[0]["session"], "s");
+    assert_eq!(entries[2]["response_body"]["id"], 5);
+    let judged: Vec<_> = entries.iter().map(sides).collect();
+    let counts = get(mock.address(), "/__mock/violations").await.json();
+    assert_eq!(
+        (
+            &counts["violating_requests"],
+            &counts["relayed_answers"],
+            &counts["provider_violating_answers"]
+        ),
+        (&json!(0), &json!(4), &json!(1)),
+        "the handshake and three frames relayed, one frame drifted: {counts:#}"
+    );
+    assert_eq!(
+        judged[1..4],
+        [
+            vec![],
+            vec![("/frame/id".to_string(), "type".to_string(), "provider".to_string())],
+            vec![]
+        ]
+    );
 }

@@ -159,9 +159,9 @@ impl App {
             .map(|(operation, tally)| {
                 let mut counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
                 // The provider's side only where the upstream answered.
-                if tally.relayed_calls > 0 {
-                    counts["relayed_calls"] = json!(tally.relayed_calls);
-                    counts["provider_violating_calls"] = json!(tally.provider_violating_calls);
+                if tally.relayed_answers > 0 {
+                    counts["relayed_answers"] = json!(tally.relayed_answers);
+                    counts["provider_violating_answers"] = json!(tally.provider_violating_answers);
                 }
                 (operation.clone(), counts)
             })
@@ -173,8 +173,8 @@ impl App {
         json!({
             "total_requests": summary.requests,
             "violating_requests": summary.violating,
-            "relayed_requests": summary.relayed,
-            "provider_violating_requests": summary.provider_violating,
+            "relayed_answers": summary.relayed,
+            "provider_violating_answers": summary.provider_violating,
             "by_operation": by_operation,
             "entries": self.journal().page(&violating, 0, MAX_PAGE).entries,
         })

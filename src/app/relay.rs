@@ -13,9 +13,10 @@ use http::{Response, StatusCode};
 use super::{add_cors_headers, App, Configuration, Handled};
 use crate::journal::Origin;
 use crate::problem::{Problem, ORIGIN_HEADER};
-use crate::provider::check::answer_violations;
+use crate::provider::check::{answer_violations, data_frame_violations, DataFrame};
 use crate::provider::client::Answer;
 use crate::proxy::{Failure, Upstream};
+use crate::validate::Violation;
 
 /// A request that passed validation and goes upstream.
 #[derive(Clone)]
@@ -30,8 +31,23 @@ pub struct Forward {
 /// `X-Mock-Origin` on a relayed answer: the upstream spoke, not the mock.
 const RELAYED: &str = "upstream";
 
+impl Forward {
+    /// A data frame the upstream sent on a relayed stream, against the
+    /// stream's message schema; its violations are the provider's.
+    pub fn frame_violations(&self, frame: DataFrame<'_>) -> Vec<Violation> {
+        let operation = &self.config.spec.operations[self.operation];
+        let Some(declared) = operation.default_response() else {
+            return Vec::new();
+        };
+        data_frame_violations(declared, frame)
+            .into_iter()
+            .map(Violation::by_provider)
+            .collect()
+    }
+}
+
 impl App {
-    pub(super) fn forward(&self, config: &Arc<Configuration>, operation: usize) -> Option<Forward> {
+    pub(crate) fn forward(&self, config: &Arc<Configuration>, operation: usize) -> Option<Forward> {
         let upstream = self.behaviour.upstream.clone()?;
         Some(Forward {
             upstream,
@@ -75,6 +91,17 @@ impl App {
         handled.response = response;
         handled.origin = Some(Origin::Upstream);
         self.finish(parts, handled)
+    }
+
+    /// The upstream accepted a WebSocket handshake: the client gets the
+    /// mock's 101, said to be the upstream's, and the frames are relayed.
+    pub fn relay_stream(&self, mut handled: Handled) -> Handled {
+        handled
+            .response
+            .headers_mut()
+            .insert(ORIGIN_HEADER, HeaderValue::from_static(RELAYED));
+        handled.origin = Some(Origin::Upstream);
+        handled
     }
 
     /// The headers every answer of the mock carries: CORS, and the count

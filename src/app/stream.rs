@@ -227,6 +227,10 @@ impl App {
             handshake::switching_protocols(&accept_key),
             violations,
         );
+        // No rule answered: with --upstream the stream is the upstream's.
+        if rule.is_none() {
+            handled.forward = self.forward(config, operation);
+        }
         handled.rule = rule;
         handled.session = Some(controls.session.clone());
         let plan = StreamPlan {

@@ -191,12 +191,31 @@ fn view<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> RequestView<'a> {
     }
 }
 
-/// The first frame of a stream, against the operation's success response:
-/// a JSON frame against its JSON media type, other text against its text
-/// one (a WebSocket may send `signed-out` beside JSON profiles).
+/// The first frame of a stream, against the operation's success response.
 fn frame_problems(declared: &ResponseSpec, frame: &FirstFrame) -> Vec<String> {
+    let data = match frame {
+        FirstFrame::Text(text) => DataFrame::Text(text),
+        FirstFrame::Binary(bytes) => DataFrame::Binary(bytes.len()),
+        FirstFrame::Closed(how) => return vec![format!("the stream ended before its first frame: {how}")],
+        FirstFrame::Silent(after) => return vec![format!("no frame within {} s of the 101", after.as_secs())],
+    };
+    data_frame_violations(declared, data).iter().map(describe).collect()
+}
+
+/// A data frame a server sent: its text, or the length of its bytes.
+#[derive(Debug, Clone, Copy)]
+pub enum DataFrame<'a> {
+    Text(&'a str),
+    Binary(usize),
+}
+
+/// A server's data frame against the stream's success response (its
+/// message schema): a JSON frame against its JSON media type, other text
+/// against its text one (a WebSocket may send `signed-out` beside JSON
+/// profiles); pointers under `/frame`.
+pub fn data_frame_violations(declared: &ResponseSpec, frame: DataFrame<'_>) -> Vec<Violation> {
     match frame {
-        FirstFrame::Text(text) => {
+        DataFrame::Text(text) => {
             let parsed = serde_json::from_str::<Value>(text);
             let Some(media) = media_for(&declared.content, parsed.is_err()) else {
                 return Vec::new();
@@ -204,32 +223,36 @@ fn frame_problems(declared: &ResponseSpec, frame: &FirstFrame) -> Vec<String> {
             let value = match (is_json(&media.media_type), parsed) {
                 (true, Ok(value)) => value,
                 (true, Err(error)) => {
-                    return vec![format!(
-                        "/frame: not JSON ({error}) and {} declares no text media type: {}",
-                        declared.status,
-                        short(text)
+                    return vec![Violation::new(
+                        "/frame",
+                        "media-type",
+                        format!(
+                            "not JSON ({error}) and {} declares no text media type: {}",
+                            declared.status,
+                            short(text)
+                        ),
                     )]
                 }
-                (false, _) => Value::String(text.clone()),
+                (false, _) => Value::String(text.to_string()),
             };
             media
                 .schema
                 .iter()
                 .flat_map(|schema| schema_violations(schema, &value, "/frame"))
-                .map(|v| describe(&v))
                 .collect()
         }
-        FirstFrame::Binary(bytes) => match media_for(&declared.content, true) {
-            Some(media) if is_json(&media.media_type) || media.media_type.starts_with("text/") => vec![format!(
-                "/frame: a binary frame of {} bytes, but {} declares {}",
-                bytes.len(),
-                declared.status,
-                media_types(&declared.content)
+        DataFrame::Binary(length) => match media_for(&declared.content, true) {
+            Some(media) if is_json(&media.media_type) || media.media_type.starts_with("text/") => vec![Violation::new(
+                "/frame",
+                "media-type",
+                format!(
+                    "a binary frame of {length} bytes, but {} declares {}",
+                    declared.status,
+                    media_types(&declared.content)
+                ),
             )],
             _ => Vec::new(),
         },
-        FirstFrame::Closed(how) => vec![format!("the stream ended before its first frame: {how}")],
-        FirstFrame::Silent(after) => vec![format!("no frame within {} s of the 101", after.as_secs())],
     }
 }
 

@@ -5,9 +5,11 @@
 
 mod connect;
 mod headers;
+mod stream;
 
 pub use connect::{with_causes, Connection, Connector, ExchangeError};
 pub use headers::{end_to_end, upstream_query, upstream_request};
+pub use stream::{relay, Handshake, Relayed};
 
 use std::path::Path;
 use std::time::Duration;
