@@ -315,6 +315,31 @@ async fn no_answer_is_the_mocks_own_502_or_504_never_the_apis() {
 }
 
 #[tokio::test]
+async fn an_upstream_answer_larger_than_max_body_is_not_relayed() {
+    let real = drifting(None).await;
+    let app = shipped_app(Behaviour {
+        upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    });
+    let limits = specmock::Limits {
+        max_body: DRIFTED_PROFILE.len() - 1,
+        ..specmock::Limits::default()
+    };
+    let mock = start_with_limits(app, limits).await;
+    let reply = get(mock.address(), "/user").await;
+    let problem = reply.assert_problem(502, "upstream-unreachable", "proxy");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("larger than --max-body"),
+        "{problem:#}"
+    );
+    assert_eq!(
+        get(mock.address(), "/user/refresh").await.status,
+        418,
+        "a smaller one is relayed"
+    );
+}
+
+#[tokio::test]
 async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream() {
     let real = drifting(None).await;
     let mock = proxy(&real.url("http"), false).await;

@@ -431,6 +431,7 @@ impl App {
                     ..
                 }) if self.behaviour.upstream.is_some() => {
                     announce(config, &shared, operation_index, request_body, None, changed);
+                    // A placeholder: the shell sends the request and `App::relay` answers.
                     let mut handled = attribute(empty(StatusCode::BAD_GATEWAY), violations);
                     handled.session = Some(controls.session);
                     handled.forward = self.forward(config, operation_index);
