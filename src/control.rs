@@ -12,6 +12,18 @@ pub const DEFAULT_SESSION: &str = "default";
 /// The query parameters that are controls, never part of the API.
 const TWINS: [&str; 5] = ["__session", "__scenario", "__code", "__example", "__dynamic"];
 
+/// Whether a request header is one of the mock's controls (`X-Mock-*`,
+/// `Prefer`): said to the mock, never passed on to an upstream.
+pub fn is_control_header(name: &http::HeaderName) -> bool {
+    name.as_str().starts_with("x-mock-") || name.as_str() == "prefer"
+}
+
+/// Whether a query parameter (its name as sent) is a control twin.
+pub fn is_control_parameter(name: &str) -> bool {
+    let decoded = crate::uri::decode_component(name).unwrap_or_else(|_| name.to_string());
+    TWINS.contains(&decoded.as_str())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Prefer {
     /// `Prefer: code=409`: answer with this declared status.

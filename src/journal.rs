@@ -166,19 +166,43 @@ pub struct Record<T> {
     /// body or a templated answer is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,
+    /// The response's `Content-Type`, if it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_content_type: Option<T>,
+    /// Who answered, when not the mock itself: `upstream` for an answer
+    /// relayed from `--upstream`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Where an answer came from, when the mock did not make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Relayed from `--upstream`.
+    Upstream,
 }
 
 fn as_micros<S: serde::Serializer>(latency: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(latency.as_micros() as u64)
 }
 
-/// Calls of one operation, and the contract violations among them.
+/// Calls of one operation, and the contract violations among them: the
+/// client's (its requests), and the provider's (the answers relayed from
+/// `--upstream`), counted apart.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tally {
     pub calls: u64,
+    /// Calls whose request broke the contract.
     pub violating_calls: u64,
     /// The first violations seen, with the request they belong to.
     pub samples: Vec<(u64, Violation)>,
+    /// Answers relayed from the upstream: calls, and frames it sent on relayed streams.
+    pub relayed_answers: u64,
+    /// Relayed answers that broke the contract.
+    pub provider_violating_answers: u64,
+    /// The first of their violations, with the request they belong to.
+    pub provider_samples: Vec<(u64, Violation)>,
 }
 
 pub struct Journal {
@@ -290,34 +314,57 @@ pub struct Page {
 pub struct Summary {
     /// Requests (and handshakes), not client frames.
     pub requests: u64,
+    /// Requests that broke the contract.
     pub violating: u64,
+    /// Answers relayed from the upstream (calls, and frames of relayed
+    /// streams), and those among them that broke the contract.
+    pub relayed: u64,
+    pub provider_violating: u64,
     /// By operationId; requests no operation matched are under `-`.
     pub tallies: BTreeMap<String, Tally>,
 }
 
 impl Summary {
-    /// Counts a request, numbered `id` in the journal.
+    /// Counts a request, or a frame the upstream sent on a relayed stream
+    /// (an answer of the provider's too), numbered `id` in the journal.
     fn count<T: AsRef<str>>(&mut self, id: u64, record: &Record<T>) {
-        self.requests += 1;
-        let violating = !record.violations.is_empty();
-        if violating {
-            self.violating += 1;
+        let request = record.kind == Kind::Request;
+        let relayed = record.origin == Some(Origin::Upstream);
+        if !request && !relayed {
+            return;
         }
+        self.requests += u64::from(request);
+        let (client, provider): (Vec<&Violation>, Vec<&Violation>) =
+            record.violations.iter().partition(|v| v.side.is_client());
+        self.violating += u64::from(!client.is_empty());
+        self.relayed += u64::from(relayed);
+        self.provider_violating += u64::from(!provider.is_empty());
         let key = record.operation.as_ref().map_or("-", AsRef::as_ref);
         // The key is copied once per operation, not per request.
         let tally = match self.tallies.get_mut(key) {
             Some(tally) => tally,
             None => self.tallies.entry(key.to_string()).or_default(),
         };
-        tally.calls += 1;
-        if violating {
-            tally.violating_calls += 1;
-            let room = SAMPLES_PER_OPERATION.saturating_sub(tally.samples.len());
-            tally
-                .samples
-                .extend(record.violations.iter().take(room).map(|v| (id, v.clone())));
-        }
+        tally.calls += u64::from(request);
+        tally.relayed_answers += u64::from(relayed);
+        sample(&mut tally.violating_calls, &mut tally.samples, id, &client);
+        sample(
+            &mut tally.provider_violating_answers,
+            &mut tally.provider_samples,
+            id,
+            &provider,
+        );
     }
+}
+
+/// Counts a call that broke the contract, keeping its violations while there is room.
+fn sample(calls: &mut u64, samples: &mut Vec<(u64, Violation)>, id: u64, violations: &[&Violation]) {
+    if violations.is_empty() {
+        return;
+    }
+    *calls += 1;
+    let room = SAMPLES_PER_OPERATION.saturating_sub(samples.len());
+    samples.extend(violations.iter().take(room).map(|v| (id, (*v).clone())));
 }
 
 impl Journal {
@@ -367,10 +414,8 @@ impl Journal {
         inner.total += 1;
         inner.last_id += 1;
         let id = inner.last_id;
-        if record.kind == Kind::Request {
-            inner.since_clear.count(id, &record);
-            inner.run.count(id, &record);
-        }
+        inner.since_clear.count(id, &record);
+        inner.run.count(id, &record);
         if self.capacity == 0 {
             return;
         }
@@ -392,6 +437,8 @@ impl Journal {
             violations: record.violations,
             body,
             response,
+            response_content_type: record.response_content_type.as_ref().map(&mut name),
+            origin: record.origin,
         };
         let entry = Arc::new(Entry {
             id,
@@ -740,6 +787,8 @@ mod tests {
                 .collect(),
             body: None,
             response: None,
+            response_content_type: None,
+            origin: None,
         }
     }
 

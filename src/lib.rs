@@ -17,6 +17,7 @@ pub mod locate;
 pub mod logging;
 pub mod problem;
 pub mod provider;
+pub mod proxy;
 pub mod random;
 pub mod reload;
 pub mod render;

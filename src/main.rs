@@ -113,6 +113,15 @@ struct ServeArgs {
     /// Do not watch the spec, fixtures and scenarios for changes (POST /__mock/reload still reloads them).
     #[arg(long)]
     no_watch: bool,
+    /// Forward each operation no scenario rule answers to this server (http:// or https://), check its answer against the spec, and relay it.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// A PEM file of CA certificates trusted for an https --upstream besides the system's roots.
+    #[arg(long, value_name = "FILE", requires = "upstream")]
+    upstream_ca: Option<PathBuf>,
+    /// Seconds the upstream has to answer a forwarded request completely (decimals allowed); then 504.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, requires = "upstream")]
+    upstream_timeout: Duration,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,6 +187,13 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         args.scenarios.clone(),
         Path::new(""),
     );
+    let upstream = match &args.upstream {
+        Some(url) => match specmock::proxy::Upstream::new(url, args.upstream_ca.as_deref(), args.upstream_timeout) {
+            Ok(upstream) => Some(std::sync::Arc::new(upstream)),
+            Err(message) => return failed(flush_logs, &message),
+        },
+        None => None,
+    };
     let behaviour = Behaviour {
         lenient: args.lenient,
         cors: !args.no_cors,
@@ -189,6 +205,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             .collect(),
         session_key: args.session_key.clone(),
         journal_size: args.journal_size,
+        upstream,
     };
     let loaded = App::load(sources, args.scenario.clone(), args.seed, behaviour);
     let (app, warnings) = match loaded {
@@ -201,6 +218,11 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     app.journal().set_body_budget(args.journal_bytes);
     for warning in &warnings {
         tracing::warn!("{warning}");
+    }
+    if args.upstream.is_none() {
+        for rule in app.configuration().scenarios.proxied_rules() {
+            tracing::warn!("{rule}: `proxy: true` without --upstream: the call is answered from the spec");
+        }
     }
     let port = args
         .port
@@ -290,10 +312,27 @@ fn conclude<'s>(
         "specmock: {} requests, {} broke the contract",
         summary.requests, summary.violating
     );
-    let failed = args.fail_on_violation && summary.violating > 0;
+    if args.upstream.is_some() {
+        eprintln!(
+            "specmock: {} answers relayed from the upstream, {} broke the contract (provider side)",
+            summary.relayed, summary.provider_violating
+        );
+    }
+    let failed = args.fail_on_violation && summary.violating + summary.provider_violating > 0;
     if failed {
-        for (operation, tally) in summary.tallies.iter().filter(|(_, t)| t.violating_calls > 0) {
-            eprintln!("  {operation}: {} of {} calls", tally.violating_calls, tally.calls);
+        for (operation, tally) in &summary.tallies {
+            if tally.violating_calls > 0 {
+                eprintln!(
+                    "  {operation}: {} of {} calls (client side)",
+                    tally.violating_calls, tally.calls
+                );
+            }
+            if tally.provider_violating_answers > 0 {
+                eprintln!(
+                    "  {operation}: {} of {} relayed answers (provider side)",
+                    tally.provider_violating_answers, tally.relayed_answers
+                );
+            }
         }
     }
     if let Some(path) = &args.report {
@@ -335,6 +374,16 @@ fn explain_bind_error(address: SocketAddr, error: &std::io::Error) -> String {
             format!("cannot listen on {address}: no local interface has that address; check --host")
         }
         _ => format!("cannot listen on {address}: {error}; {hint}"),
+    }
+}
+
+/// `--upstream-timeout`: positive seconds, decimals allowed.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() && seconds <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(format!("`{text}` is not a number of seconds above 0 (at most 86400)")),
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Origin {
     Admin,
     /// The server's own limits (too many streams).
     Server,
+    /// The proxy could not get the upstream's answer (`--upstream`).
+    Proxy,
 }
 
 impl Origin {
@@ -30,6 +32,7 @@ impl Origin {
             Origin::Scenario => "scenario",
             Origin::Admin => "admin",
             Origin::Server => "server",
+            Origin::Proxy => "proxy",
         }
     }
 }
@@ -129,6 +132,39 @@ impl Problem {
         );
         problem.headers.push(("upgrade", "websocket".into()));
         problem.headers.push(("connection", "upgrade".into()));
+        problem
+    }
+
+    /// `--upstream` could not be reached, or broke off its answer.
+    pub fn upstream_unreachable(upstream: &str, why: &str) -> Self {
+        let mut problem = Self::new(
+            502,
+            &Kind {
+                class: "upstream-unreachable",
+                title: "The upstream gave no answer",
+                origin: Origin::Proxy,
+            },
+            format!("no answer from the upstream {upstream}: {why}"),
+        );
+        problem.extra.insert("upstream".into(), json!(upstream));
+        problem
+    }
+
+    /// `--upstream` did not answer within `--upstream-timeout`.
+    pub fn upstream_timeout(upstream: &str, timeout: std::time::Duration) -> Self {
+        let mut problem = Self::new(
+            504,
+            &Kind {
+                class: "upstream-timeout",
+                title: "The upstream did not answer in time",
+                origin: Origin::Proxy,
+            },
+            format!(
+                "no complete answer from the upstream {upstream} within {} ms (--upstream-timeout)",
+                timeout.as_millis()
+            ),
+        );
+        problem.extra.insert("upstream".into(), json!(upstream));
         problem
     }
 

@@ -1,10 +1,12 @@
 //! The report `serve --report FILE` writes at shutdown: one JUnit test case
 //! per operation the clients called, failing with the contract violations
-//! among those calls. Built from the run's tallies, which never lose a
+//! among those calls; with `--upstream`, a `provider` suite too, one case
+//! per operation the upstream answered, failing with its answers' violations. Built from the run's tallies, which never lose a
 //! request: not when entries roll off, nor when a test clears the journal.
 
 use crate::journal::Summary;
 use crate::junit::{render, Case, Suite};
+use crate::validate::Violation;
 
 /// Requests to paths and methods the spec does not have are filed under this name.
 const UNROUTED: &str = "-";
@@ -12,43 +14,77 @@ const UNROUTED: &str = "-";
 /// With several specs, each case is named `SPEC:operationId` (`spec_of`
 /// gives the stem of an operation's spec; `None` with one).
 pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&'s str>) -> String {
-    let cases = summary
+    let case_name = |operation: &String| match spec_of(operation) {
+        _ if operation == UNROUTED => "(no operation: path or method not in the spec)".to_string(),
+        Some(spec) => format!("{spec}:{operation}"),
+        None => operation.clone(),
+    };
+    let clients = summary
         .tallies
         .iter()
         .map(|(operation, tally)| {
-            let name = match spec_of(operation) {
-                _ if operation == UNROUTED => "(no operation: path or method not in the spec)".to_string(),
-                Some(spec) => format!("{spec}:{operation}"),
-                None => operation.clone(),
-            };
-            let name = name.as_str();
-            if tally.violating_calls == 0 {
-                return Case {
-                    output: Some(format!("{} calls, all within the contract", tally.calls)),
-                    ..Case::passed("specmock.clients", name)
-                };
-            }
-            let mut details: Vec<String> = tally
-                .samples
-                .iter()
-                .map(|(request, violation)| format!("request #{request}: {violation}"))
-                .collect();
-            let listed = tally.samples.len() as u64;
-            if tally.violating_calls > listed {
-                details.push(format!("(the first {listed} violations are listed)"));
-            }
-            Case::failed(
+            case(
                 "specmock.clients",
-                name,
-                format!("{} of {} calls broke the contract", tally.violating_calls, tally.calls),
-                details.join("\n"),
+                &case_name(operation),
+                tally.calls,
+                tally.violating_calls,
+                &tally.samples,
+                "calls",
             )
         })
         .collect();
-    render(&[Suite {
+    let mut suites = vec![Suite {
         name: "specmock contract".into(),
-        cases,
-    }])
+        cases: clients,
+    }];
+    // The upstream's answers, judged apart: a suite only when it answered.
+    let relayed: Vec<Case> = summary
+        .tallies
+        .iter()
+        .filter(|(_, tally)| tally.relayed_answers > 0)
+        .map(|(operation, tally)| {
+            let (calls, violating) = (tally.relayed_answers, tally.provider_violating_answers);
+            case(
+                "specmock.provider",
+                &case_name(operation),
+                calls,
+                violating,
+                &tally.provider_samples,
+                "relayed answers",
+            )
+        })
+        .collect();
+    if !relayed.is_empty() {
+        suites.push(Suite {
+            name: "provider".into(),
+            cases: relayed,
+        });
+    }
+    render(&suites)
+}
+
+/// One operation's case: passed, or failed with the first violations.
+fn case(classname: &str, name: &str, calls: u64, violating: u64, samples: &[(u64, Violation)], what: &str) -> Case {
+    if violating == 0 {
+        return Case {
+            output: Some(format!("{calls} {what}, all within the contract")),
+            ..Case::passed(classname, name)
+        };
+    }
+    let mut details: Vec<String> = samples
+        .iter()
+        .map(|(request, violation)| format!("request #{request}: {violation}"))
+        .collect();
+    let listed = samples.len() as u64;
+    if violating > listed {
+        details.push(format!("(the first {listed} violations are listed)"));
+    }
+    Case::failed(
+        classname,
+        name,
+        format!("{violating} of {calls} {what} broke the contract"),
+        details.join("\n"),
+    )
 }
 
 #[cfg(test)]
@@ -72,6 +108,8 @@ mod tests {
             violations,
             body: None,
             response: None,
+            response_content_type: None,
+            origin: None,
         });
     }
 

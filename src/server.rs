@@ -1,5 +1,6 @@
 //! The network shell: hyper connections in, `App::handle` in the middle,
-//! limits and graceful shutdown around it. Nothing else touches hyper.
+//! limits and graceful shutdown around it. Nothing else serves with hyper
+//! (`proxy` holds the client half).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use crate::admin::{Feed, FeedEvents};
 use crate::app::{App, Handled, Upgrade};
 use crate::logging::RequestLine;
 use crate::problem::Problem;
+use crate::proxy::{self, Handshake, Relayed};
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
 use crate::validate::Violation;
@@ -152,7 +154,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
             // A reload asked for with upgrade headers is still a reload, run where it may block.
             let reload = crate::admin::reloads(request.method(), request.uri().path());
             if handshake::is_upgrade_request(request.headers()) && !reload {
-                Ok(upgrade(shared, request, shutdown))
+                Ok(upgrade(shared, request, shutdown).await)
             } else {
                 respond(&shared, request, shutdown).await
             }
@@ -178,8 +180,10 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
 }
 
 /// A WebSocket handshake: the 101 and a task that runs the stream once hyper
-/// hands the connection over, or an HTTP answer instead.
-fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listener) -> Response<WireBody> {
+/// hands the connection over, or an HTTP answer instead. A stream the core
+/// marked `forward` is the upstream's: its handshake is sent on first, and
+/// the task relays frames.
+async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listener) -> Response<WireBody> {
     let started = Instant::now();
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _) = request.into_parts();
@@ -188,7 +192,7 @@ fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listen
         Some(problem) => Upgrade::Refused(Box::new(app.refused(problem, &parts))),
         None => app.upgrade(&parts),
     };
-    let (handled, plan) = match admission {
+    let (mut handled, mut plan) = match admission {
         Upgrade::Refused(handled) => (*handled, None),
         Upgrade::Accepted(accepted) => match shared.streams.clone().try_acquire_owned() {
             Ok(permit) => (accepted.handled, Some((accepted.plan, permit))),
@@ -198,13 +202,44 @@ fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listen
             }
         },
     };
+    let mut relayed = None;
+    if let (Some(forward), Some(_)) = (handled.forward.take(), &plan) {
+        match forward
+            .upstream
+            .open_stream(&parts, shared.limits.streams.max_message)
+            .await
+        {
+            Ok(Handshake::Accepted(socket)) => {
+                handled = app.relay_stream(handled);
+                relayed = Some((socket, forward));
+            }
+            Ok(Handshake::Answered(answer)) => {
+                handled = app.relay(&parts, handled, forward, Ok(answer));
+                plan = None;
+            }
+            Err(failure) => {
+                handled = app.relay(&parts, handled, forward, Err(failure));
+                plan = None;
+            }
+        }
+    }
     account(app, &parts, &handled, started, None);
     if let Some((plan, permit)) = plan {
         let (app, limits) = (shared.app.clone(), shared.limits.streams.clone());
         tokio::spawn(async move {
-            match on_upgrade.await {
-                Ok(upgraded) => websocket::run(TokioIo::new(upgraded), app, plan, limits, shutdown).await,
-                Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
+            match (on_upgrade.await, relayed) {
+                (Ok(upgraded), Some((socket, forward))) => {
+                    let whose = Relayed {
+                        app,
+                        forward,
+                        session: plan.session_id,
+                        operation: plan.operation_id,
+                        target: plan.target,
+                    };
+                    proxy::relay(TokioIo::new(upgraded), socket, whose, limits, shutdown).await
+                }
+                (Ok(upgraded), None) => websocket::run(TokioIo::new(upgraded), app, plan, limits, shutdown).await,
+                (Err(error), _) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
             }
             drop(permit);
         });
@@ -244,6 +279,11 @@ async fn respond(
         Ok(bytes) => (app.handle(&parts, &bytes), parts, Some(bytes)),
         Err(problem) => (app.refused(problem, &parts), parts, None),
     };
+    if let Some(forward) = handled.forward.take() {
+        let sent = body.clone().unwrap_or_default();
+        let outcome = forward.upstream.forward(&parts, sent, shared.limits.max_body).await;
+        handled = app.relay(&parts, handled, forward, outcome);
+    }
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;
     }

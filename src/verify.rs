@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::diagnostic::escape_pointer_token;
 use crate::journal::{Entry, Kind};
 use crate::scenario::engine::contains;
+use crate::validate::Violation;
 
 /// Closest calls listed when a verification fails, and refused calls
 /// spelled out in its explanation.
@@ -218,17 +219,23 @@ impl Verdict {
 /// Refused by the mock, or served despite violations under `--lenient`:
 /// not what a verification counts unless it asks for such calls.
 fn not_counted(entry: &Entry) -> bool {
-    entry.record.refused || !entry.record.violations.is_empty()
+    entry.record.refused || client_violations(entry).next().is_some()
+}
+
+/// The violations of the client's request; those of an answer relayed
+/// from `--upstream` are the provider's, and do not make the call refused.
+fn client_violations(entry: &Entry) -> impl Iterator<Item = &Violation> {
+    entry.record.violations.iter().filter(|v| v.side.is_client())
 }
 
 /// `request #3 answered 400: /body/id (required): ...`, or `request #4
 /// answered 426 with a problem of its own` when no violation says why.
 fn refusal(entry: &Entry) -> String {
     let answered = format!("request #{} answered {}", entry.id, entry.record.status);
-    if entry.record.violations.is_empty() {
+    let violations: Vec<String> = client_violations(entry).map(ToString::to_string).collect();
+    if violations.is_empty() {
         return format!("{answered} with a problem of its own");
     }
-    let violations: Vec<String> = entry.record.violations.iter().map(ToString::to_string).collect();
     format!("{answered}: {}", violations.join(", "))
 }
 
@@ -237,7 +244,7 @@ fn differences_of(verification: &Verification, operation: &str, entry: &Entry) -
     let mut found = differences_but_the_contract(verification, operation, entry);
     match (verification.refused, not_counted(entry)) {
         (false, true) => {
-            let pointers: Vec<&str> = entry.record.violations.iter().map(|v| v.pointer.as_str()).collect();
+            let pointers: Vec<&str> = client_violations(entry).map(|v| v.pointer.as_str()).collect();
             let why = if pointers.is_empty() {
                 "with a problem of its own".to_string()
             } else {
@@ -342,6 +349,8 @@ mod tests {
                 violations: Vec::new(),
                 body: Some(Bytes::from(body.to_string())),
                 response: None,
+                response_content_type: None,
+                origin: None,
             },
             response_dropped: false,
             cut: Default::default(),

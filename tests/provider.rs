@@ -338,10 +338,7 @@ fn usage_and_io_errors_exit_2_with_a_clear_message() {
     let unreachable = format!("http://{closed}");
     let cases: [(&[&str], &str); 5] = [
         (&["--against", &unreachable], "is the server running?"),
-        (
-            &["--against", "https://127.0.0.1:1"],
-            "https is not supported, `specmock verify` has no TLS",
-        ),
+        (&["--against", "ftp://127.0.0.1:1"], "the scheme `ftp` is not supported"),
         (&["--against", "127.0.0.1:8000"], "expected http://HOST:PORT[/base]"),
         (
             &["--against", &unreachable, "--spec", "no-such-spec.yaml"],

@@ -1336,7 +1336,7 @@ fn not_exactly_one_body_source() {
 fn unknown_yaml_fields_and_values() {
     assert_eq!(
         load_error(vec![bad("unknown-field.yaml")]),
-        "tests/scenario_files/bad/unknown-field.yaml:6:7: unknown field `delay_ms`, expected one of status, headers, body, delay, fault"
+        "tests/scenario_files/bad/unknown-field.yaml:6:7: unknown field `delay_ms`, expected one of status, headers, body, delay, fault, proxy"
     );
     assert_eq!(
         load_error(vec![bad("unknown-top-field.yaml")]),

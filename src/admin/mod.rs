@@ -148,14 +148,21 @@ impl App {
         Err(Problem::verification_failed(&verdict, extra))
     }
 
-    /// `GET /__mock/violations`: exact counts per operation, and the entries still held.
+    /// `GET /__mock/violations`: exact counts per operation, the client's
+    /// and (for answers relayed from upstream) the provider's, and the
+    /// entries still held.
     fn violations(&self) -> Value {
         let summary = self.journal().summary();
         let by_operation: serde_json::Map<String, Value> = summary
             .tallies
             .iter()
             .map(|(operation, tally)| {
-                let counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
+                let mut counts = json!({ "calls": tally.calls, "violating_calls": tally.violating_calls });
+                // The provider's side only where the upstream answered.
+                if tally.relayed_answers > 0 {
+                    counts["relayed_answers"] = json!(tally.relayed_answers);
+                    counts["provider_violating_answers"] = json!(tally.provider_violating_answers);
+                }
                 (operation.clone(), counts)
             })
             .collect();
@@ -166,6 +173,8 @@ impl App {
         json!({
             "total_requests": summary.requests,
             "violating_requests": summary.violating,
+            "relayed_answers": summary.relayed,
+            "provider_violating_answers": summary.provider_violating,
             "by_operation": by_operation,
             "entries": self.journal().page(&violating, 0, MAX_PAGE).entries,
         })

@@ -4,10 +4,12 @@
 
 mod configuration;
 mod credentials;
+mod relay;
 mod stream;
 
 pub use configuration::Configuration;
 pub use credentials::CredentialNames;
+pub use relay::Forward;
 pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
@@ -54,6 +56,9 @@ pub struct Behaviour {
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
     pub journal_size: usize,
+    /// `--upstream`: where an operation no scenario rule answers is
+    /// forwarded (the shell sends it; the core decides and judges).
+    pub upstream: Option<Arc<crate::proxy::Upstream>>,
 }
 
 impl Default for Behaviour {
@@ -65,6 +70,7 @@ impl Default for Behaviour {
             admin_hosts: Vec::new(),
             session_key: SessionKey::Explicit,
             journal_size: crate::journal::DEFAULT_CAPACITY,
+            upstream: None,
         }
     }
 }
@@ -117,6 +123,11 @@ pub struct Handled {
     pub delay: Option<std::time::Duration>,
     /// Misbehave on the wire this way.
     pub fault: Option<Fault>,
+    /// Not answered yet: the shell sends the request upstream and hands the
+    /// answer to [`App::relay`].
+    pub forward: Option<Forward>,
+    /// Who answered, when not the mock (an answer relayed from upstream).
+    pub origin: Option<crate::journal::Origin>,
 }
 
 const EXPOSED_HEADERS: &str = "x-mock-origin, x-mock-violations";
@@ -360,7 +371,7 @@ impl App {
         })
     }
 
-    fn answer(&self, config: &Configuration, parts: &Parts, admitted: Admitted) -> Result<Handled, Stale> {
+    fn answer(&self, config: &Arc<Configuration>, parts: &Parts, admitted: Admitted) -> Result<Handled, Stale> {
         let operation_index = admitted.operation;
         let attribute = |response, violations| self.attributed(config, operation_index, response, violations);
         let refuse = |problem, violations| self.refusal(config, operation_index, problem, parts, violations);
@@ -389,7 +400,7 @@ impl App {
                     rule: label,
                     outcome: Outcome::Respond(answer),
                     ..
-                }) => {
+                }) if !answer.forward => {
                     if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                         let problem = Problem::invalid_scripted_response(problem.clone());
                         let mut handled = refuse(problem, violations);
@@ -413,7 +424,24 @@ impl App {
                     handled.rule = Some(label);
                     return Ok(handled);
                 }
-                None => match config.responder.default_for(&config.spec, operation_index) {
+                // A rule's `proxy: true` answers as no rule would: upstream, if there is one.
+                None
+                | Some(Decision {
+                    outcome: Outcome::Respond(_),
+                    ..
+                }) if self.behaviour.upstream.is_some() => {
+                    announce(config, &shared, operation_index, request_body, None, changed);
+                    // A placeholder: the shell sends the request and `App::relay` answers.
+                    let mut handled = attribute(empty(StatusCode::BAD_GATEWAY), violations);
+                    handled.session = Some(controls.session);
+                    handled.forward = self.forward(config, operation_index);
+                    return Ok(handled);
+                }
+                None
+                | Some(Decision {
+                    outcome: Outcome::Respond(_),
+                    ..
+                }) => match config.responder.default_for(&config.spec, operation_index) {
                     Some(rendered) => Cow::Borrowed(rendered),
                     None => {
                         announce(config, &shared, operation_index, request_body, None, changed);
@@ -662,6 +690,8 @@ impl Handled {
             rule: None,
             delay: None,
             fault: None,
+            forward: None,
+            origin: None,
         }
     }
 
@@ -688,6 +718,12 @@ impl Handled {
             violations: self.violations.clone(),
             body,
             response: Some(credentials.redact(parts, self.response.body().clone())),
+            response_content_type: self
+                .response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok()),
+            origin: self.origin,
         })
     }
 }

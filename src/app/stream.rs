@@ -186,7 +186,7 @@ impl App {
                 rule,
                 outcome: Outcome::Respond(answer),
                 ..
-            }) => {
+            }) if !answer.forward => {
                 if let (Some(problem), false) = (&answer.problem, self.behaviour.lenient) {
                     return refuse(Problem::invalid_scripted_response(problem.clone()), Some(rule));
                 }
@@ -204,7 +204,12 @@ impl App {
                 let first = Outgoing::of(&answer.rendered.body);
                 (StreamMode::Live { first }, Some(rule), Some(answer.rendered))
             }
-            None => match config.responder.default_for(&config.spec, operation) {
+            // `proxy: true` (which the loader keeps off WebSocket operations) scripts nothing.
+            None
+            | Some(Decision {
+                outcome: Outcome::Respond(_),
+                ..
+            }) => match config.responder.default_for(&config.spec, operation) {
                 Some(rendered) => {
                     if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
                         return refuse(Problem::unrenderable(mismatch.clone()), None);
@@ -222,6 +227,10 @@ impl App {
             handshake::switching_protocols(&accept_key),
             violations,
         );
+        // No rule answered: with --upstream the stream is the upstream's.
+        if rule.is_none() {
+            handled.forward = self.forward(config, operation);
+        }
         handled.rule = rule;
         handled.session = Some(controls.session.clone());
         let plan = StreamPlan {
@@ -287,7 +296,7 @@ impl App {
                 outcome: Outcome::Respond(answer),
                 rule,
                 ..
-            }) => match (answer.problem, self.behaviour.lenient) {
+            }) if !answer.forward => match (answer.problem, self.behaviour.lenient) {
                 (Some(problem), false) => return close_for(format!("{rule}: {problem}")),
                 _ => answer.rendered,
             },
@@ -295,7 +304,12 @@ impl App {
                 outcome: Outcome::Stream(_),
                 ..
             }) => return LiveFrame::Nothing,
-            None => match config.responder.default_for(&config.spec, operation) {
+            // `proxy: true` scripts nothing.
+            None
+            | Some(Decision {
+                outcome: Outcome::Respond(_),
+                ..
+            }) => match config.responder.default_for(&config.spec, operation) {
                 Some(rendered) => rendered.clone(),
                 None => return LiveFrame::Nothing,
             },

@@ -42,6 +42,20 @@ pub fn check(operation: &Operation, probe: &Probe, received: &Received) -> Check
 }
 
 fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec<String> {
+    answer_violations(operation, &probe.method, probe.websocket, answer)
+        .iter()
+        .map(|violation| match violation.rule.as_str() {
+            // Said whole: a pointer would add nothing to them.
+            "status" | "content-type" => violation.message.clone(),
+            _ => describe(violation),
+        })
+        .collect()
+}
+
+/// Everything about `answer` that breaks what `operation` declares, each
+/// located by a pointer (`/status`, `/header/NAME`, `/body/...`): the one
+/// judgement of a real server's answer, for `verify` and the proxy alike.
+pub fn answer_violations(operation: &Operation, method: &Method, websocket: bool, answer: &Answer) -> Vec<Violation> {
     let Some(declared) = operation.response_for(answer.status) else {
         let statuses: Vec<String> = operation.responses.iter().map(|r| r.status.to_string()).collect();
         let mut problem = format!(
@@ -54,28 +68,40 @@ fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec
         if !answer.body.is_empty() {
             problem.push_str(&format!("; body: {}", short(&String::from_utf8_lossy(&answer.body))));
         }
-        return vec![problem];
+        return vec![Violation::new("/status", "status", problem)];
     };
     let mut problems = Vec::new();
-    if probe.websocket && (200..300).contains(&answer.status) {
-        problems.push(format!(
-            "the WebSocket handshake was answered {} instead of 101 Switching Protocols",
-            answer.status
+    if websocket && (200..300).contains(&answer.status) {
+        problems.push(Violation::new(
+            "/status",
+            "status",
+            format!(
+                "the WebSocket handshake was answered {} instead of 101 Switching Protocols",
+                answer.status
+            ),
         ));
     }
     problems.extend(header_problems(&declared.headers, &answer.headers));
     // A HEAD answer has no body; its Content-Length is the GET's.
-    let head = probe.method == Method::HEAD;
+    let head = *method == Method::HEAD;
     match (declared.content.is_empty(), answer.body.is_empty()) {
-        (true, false) if !head => problems.push(format!(
-            "/body: {} bytes, but {} declares no content",
-            answer.body.len(),
-            declared.status
+        (true, false) if !head => problems.push(Violation::new(
+            "/body",
+            "content",
+            format!(
+                "{} bytes, but {} declares no content",
+                answer.body.len(),
+                declared.status
+            ),
         )),
-        (false, true) if !head => problems.push(format!(
-            "/body: empty, but {} declares {}",
-            declared.status,
-            media_types(&declared.content)
+        (false, true) if !head => problems.push(Violation::new(
+            "/body",
+            "content",
+            format!(
+                "empty, but {} declares {}",
+                declared.status,
+                media_types(&declared.content)
+            ),
         )),
         (false, false) if !head => problems.extend(body_problems(declared, &answer.headers, &answer.body)),
         _ => {}
@@ -84,7 +110,7 @@ fn answer_problems(operation: &Operation, probe: &Probe, answer: &Answer) -> Vec
 }
 
 /// Required headers present, and each declared one valid against its schema.
-fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<String> {
+fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<Violation> {
     if declared.is_empty() {
         return Vec::new();
     }
@@ -93,16 +119,19 @@ fn header_problems(declared: &[Parameter], headers: &HeaderMap) -> Vec<String> {
         Err(rejection) => rejection.violations(),
     };
     violations
-        .iter()
+        .into_iter()
         .map(|violation| match violation.rule.as_str() {
             // The validator's words are for requests ("required header parameter").
-            "required" => format!("{}: required header is missing", violation.pointer),
-            _ => describe(violation),
+            "required" => Violation {
+                message: "required header is missing".into(),
+                ..violation
+            },
+            _ => violation,
         })
         .collect()
 }
 
-fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> Vec<String> {
+fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> Vec<Violation> {
     let content_only = as_request(
         Vec::new(),
         Some(RequestBody {
@@ -114,7 +143,7 @@ fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> V
         Ok(_) => Vec::new(),
         Err(Rejection::UnsupportedMediaType { .. }) => {
             let found = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(essence);
-            vec![match found {
+            let message = match found {
                 Some(found) => format!(
                     "Content-Type `{found}` is not declared for {} (declared: {})",
                     declared.status,
@@ -125,9 +154,10 @@ fn body_problems(declared: &ResponseSpec, headers: &HeaderMap, body: &[u8]) -> V
                     declared.status,
                     media_types(&declared.content)
                 ),
-            }]
+            };
+            vec![Violation::new("/header/content-type", "content-type", message)]
         }
-        Err(rejection) => rejection.violations().iter().map(describe).collect(),
+        Err(rejection) => rejection.violations(),
     }
 }
 
@@ -162,12 +192,31 @@ fn view<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> RequestView<'a> {
     }
 }
 
-/// The first frame of a stream, against the operation's success response:
-/// a JSON frame against its JSON media type, other text against its text
-/// one (a WebSocket may send `signed-out` beside JSON profiles).
+/// The first frame of a stream, against the operation's success response.
 fn frame_problems(declared: &ResponseSpec, frame: &FirstFrame) -> Vec<String> {
+    let data = match frame {
+        FirstFrame::Text(text) => DataFrame::Text(text),
+        FirstFrame::Binary(bytes) => DataFrame::Binary(bytes.len()),
+        FirstFrame::Closed(how) => return vec![format!("the stream ended before its first frame: {how}")],
+        FirstFrame::Silent(after) => return vec![format!("no frame within {} s of the 101", after.as_secs())],
+    };
+    data_frame_violations(declared, data).iter().map(describe).collect()
+}
+
+/// A data frame a server sent: its text, or the length of its bytes.
+#[derive(Debug, Clone, Copy)]
+pub enum DataFrame<'a> {
+    Text(&'a str),
+    Binary(usize),
+}
+
+/// A server's data frame against the stream's success response (its
+/// message schema): a JSON frame against its JSON media type, other text
+/// against its text one (a WebSocket may send `signed-out` beside JSON
+/// profiles); pointers under `/frame`.
+pub fn data_frame_violations(declared: &ResponseSpec, frame: DataFrame<'_>) -> Vec<Violation> {
     match frame {
-        FirstFrame::Text(text) => {
+        DataFrame::Text(text) => {
             let parsed = serde_json::from_str::<Value>(text);
             let Some(media) = media_for(&declared.content, parsed.is_err()) else {
                 return Vec::new();
@@ -175,32 +224,36 @@ fn frame_problems(declared: &ResponseSpec, frame: &FirstFrame) -> Vec<String> {
             let value = match (is_json(&media.media_type), parsed) {
                 (true, Ok(value)) => value,
                 (true, Err(error)) => {
-                    return vec![format!(
-                        "/frame: not JSON ({error}) and {} declares no text media type: {}",
-                        declared.status,
-                        short(text)
+                    return vec![Violation::new(
+                        "/frame",
+                        "media-type",
+                        format!(
+                            "not JSON ({error}) and {} declares no text media type: {}",
+                            declared.status,
+                            short(text)
+                        ),
                     )]
                 }
-                (false, _) => Value::String(text.clone()),
+                (false, _) => Value::String(text.to_string()),
             };
             media
                 .schema
                 .iter()
                 .flat_map(|schema| schema_violations(schema, &value, "/frame"))
-                .map(|v| describe(&v))
                 .collect()
         }
-        FirstFrame::Binary(bytes) => match media_for(&declared.content, true) {
-            Some(media) if is_json(&media.media_type) || media.media_type.starts_with("text/") => vec![format!(
-                "/frame: a binary frame of {} bytes, but {} declares {}",
-                bytes.len(),
-                declared.status,
-                media_types(&declared.content)
+        DataFrame::Binary(length) => match media_for(&declared.content, true) {
+            Some(media) if is_json(&media.media_type) || media.media_type.starts_with("text/") => vec![Violation::new(
+                "/frame",
+                "media-type",
+                format!(
+                    "a binary frame of {length} bytes, but {} declares {}",
+                    declared.status,
+                    media_types(&declared.content)
+                ),
             )],
             _ => Vec::new(),
         },
-        FirstFrame::Closed(how) => vec![format!("the stream ended before its first frame: {how}")],
-        FirstFrame::Silent(after) => vec![format!("no frame within {} s of the 101", after.as_secs())],
     }
 }
 

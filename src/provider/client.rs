@@ -9,14 +9,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderMap, Request};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http_body_util::Full;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::plan::Probe;
 use super::target::Target;
+use crate::proxy::{Connector, ExchangeError};
 
 /// Larger response bodies are not read: a contract test needs no more, and
 /// a runaway server must not exhaust memory.
@@ -50,10 +49,16 @@ pub enum FirstFrame {
     Silent(Duration),
 }
 
-pub async fn send(target: &Target, address: SocketAddr, probe: &Probe, timeout: Duration) -> Received {
+pub async fn send(
+    target: &Target,
+    connector: &Connector,
+    address: SocketAddr,
+    probe: &Probe,
+    timeout: Duration,
+) -> Received {
     let received = match probe.websocket {
-        true => websocket(target, address, probe, timeout).await,
-        false => within(timeout, http(target, address, probe))
+        true => websocket(target, connector, address, probe, timeout).await,
+        false => within(timeout, http(target, connector, address, probe))
             .await
             .map(Received::Response),
     };
@@ -66,20 +71,7 @@ async fn within<T>(timeout: Duration, work: impl Future<Output = Result<T, Strin
         .unwrap_or_else(|_| Err(format!("no complete answer within {} s", timeout.as_secs())))
 }
 
-async fn connect(address: SocketAddr) -> Result<TcpStream, String> {
-    TcpStream::connect(address)
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))
-}
-
-async fn http(target: &Target, address: SocketAddr, probe: &Probe) -> Result<Answer, String> {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(connect(address).await?))
-        .await
-        .map_err(|e| format!("cannot start HTTP/1.1: {}", with_causes(&e)))?;
-    // Drives the connection; it ends when the answer is read or dropped.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+async fn http(target: &Target, connector: &Connector, address: SocketAddr, probe: &Probe) -> Result<Answer, String> {
     let mut request = Request::builder()
         .method(probe.method.clone())
         .uri(format!("{}{}", target.base, probe.target))
@@ -89,35 +81,35 @@ async fn http(target: &Target, address: SocketAddr, probe: &Probe) -> Result<Ans
     if let Ok(host) = target.authority.parse() {
         request.headers_mut().insert(http::header::HOST, host);
     }
-    let response = sender.send_request(request).await.map_err(|e| with_causes(&e))?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            format!(
-                "the body of the {} answer could not be read: {e}",
-                parts.status.as_u16()
-            )
-        })?
-        .to_bytes();
-    Ok(Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    })
+    match connector.exchange(address, request, MAX_BODY).await {
+        Ok((parts, body)) => Ok(Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }),
+        Err(ExchangeError::TooLarge { status, limit }) => Err(format!(
+            "the body of the {status} answer could not be read: length limit exceeded ({limit} bytes)"
+        )),
+        Err(ExchangeError::Failed(why)) => Err(why),
+    }
 }
 
 /// The handshake within `timeout`, then the first data message within
 /// `timeout` of the 101. A refused handshake is an ordinary answer, checked
 /// like any other.
-async fn websocket(target: &Target, address: SocketAddr, probe: &Probe, timeout: Duration) -> Result<Received, String> {
+async fn websocket(
+    target: &Target,
+    connector: &Connector,
+    address: SocketAddr,
+    probe: &Probe,
+    timeout: Duration,
+) -> Result<Received, String> {
     let mut request = format!("ws://{}{}{}", target.authority, target.base, probe.target)
         .into_client_request()
         .map_err(|e| format!("cannot build the WebSocket handshake: {e}"))?;
     request.headers_mut().extend(probe.headers.clone());
     let handshake = async {
-        let stream = connect(address).await?;
+        let stream = connector.open(address).await?;
         Ok(tokio_tungstenite::client_async(request, stream).await)
     };
     let mut socket = match within(timeout, handshake).await? {
@@ -153,16 +145,4 @@ async fn websocket(target: &Target, address: SocketAddr, probe: &Probe, timeout:
     // Best effort: a polite close, without waiting long for the server's.
     let _ = tokio::time::timeout(Duration::from_millis(200), socket.close(None)).await;
     Ok(Received::Stream(first))
-}
-
-/// `error reading a body from connection: unexpected end of file`: hyper's
-/// errors say what failed, their sources why.
-fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -4,11 +4,11 @@
 //! declares. The decisions are pure (`plan`, `check`, `report`); `client`
 //! does the network, this module the flags, files and exit code.
 
-mod check;
-mod client;
+pub(crate) mod check;
+pub(crate) mod client;
 mod plan;
 mod report;
-mod target;
+pub(crate) mod target;
 mod wire;
 
 use std::io::Write as _;
@@ -36,12 +36,15 @@ included: point it at a test instance, never at one whose data matters. Operatio
 first. Each operation gets at most 5 requests: the request body's examples (else one generated from its schema) \
 and, with --scenario, the scenario's request matches; WebSocket operations (x-websocket) get a handshake and \
 their first frame is checked.\n\nExit codes: 0 every operation conforms, 1 contract problems, 2 usage or I/O \
-errors (bad URL, https, server unreachable, unreadable spec)."
+errors (bad URL, server unreachable, unreadable spec or CA file)."
 )]
 pub struct VerifyArgs {
-    /// Base URL of the server under test, plain HTTP: http://HOST:PORT[/base]; the spec's paths are appended.
+    /// Base URL of the server under test: http://HOST:PORT[/base] or https://...; the spec's paths are appended.
     #[arg(long, value_name = "URL")]
     pub against: String,
+    /// A PEM file of CA certificates trusted for an https server besides the system's roots (a self-signed test server).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
     #[arg(long, value_name = "FILE")]
     pub spec: Vec<PathBuf>,
@@ -83,6 +86,7 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     let target = Target::parse(&args.against)?;
     let (spec, scenario) = load(&args).map_err(|problems| problems.to_string())?;
     let timeout = Duration::from_secs(args.timeout);
+    let connector = target.connector(args.ca.as_deref())?;
     let address = target.resolve(timeout).await?;
     let mut results = Vec::new();
     let mut planned = plan::plan(&spec, scenario.as_deref(), &args.headers);
@@ -100,7 +104,7 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
         let started = Instant::now();
         let mut requests = Vec::with_capacity(planned.probes.len());
         for probe in &planned.probes {
-            let received = client::send(&target, address, probe, timeout).await;
+            let received = client::send(&target, &connector, address, probe, timeout).await;
             requests.push(RequestResult {
                 request: describe(probe, &target, planned.probes.len() > 1),
                 checked: check::check(operation, probe, &received),

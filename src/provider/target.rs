@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Uri};
 use tokio::net::TcpStream;
 
-/// A parsed `--against` URL.
+/// A parsed `--against` (or `--upstream`) URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// As given, for the report.
@@ -17,67 +17,78 @@ pub struct Target {
     pub authority: String,
     /// Prepended to every path of the spec; empty or `/base` without a trailing slash.
     pub base: String,
+    /// Whether the server speaks TLS (`https://`).
+    pub https: bool,
     port: u16,
     host: String,
 }
 
 impl Target {
-    /// `http://HOST[:PORT][/base]`; anything else is refused with the reason.
+    /// `http[s]://HOST[:PORT][/base]` given as `--against`; anything else is refused with the reason.
     pub fn parse(url: &str) -> Result<Self, String> {
+        Self::parse_flag(url, "--against")
+    }
+
+    /// The URL of the flag `flag`, as [`Target::parse`] reads it.
+    pub fn parse_flag(url: &str, flag: &str) -> Result<Self, String> {
+        const EXPECTED: &str = "expected http://HOST:PORT[/base] or https://...";
         let uri: Uri = url
             .parse()
-            .map_err(|e| format!("--against `{url}` is not a URL ({e}); expected http://HOST:PORT[/base]"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(format!(
-                    "--against `{url}`: https is not supported, `specmock verify` has no TLS; \
-                     verify a plain-HTTP instance of the server (http://...)"
-                ))
-            }
+            .map_err(|e| format!("{flag} `{url}` is not a URL ({e}); {EXPECTED}"))?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             Some(other) => {
                 return Err(format!(
-                    "--against `{url}`: the scheme `{other}` is not supported; expected http://HOST:PORT[/base] \
-                     (WebSocket operations are reached through the same http:// URL)"
+                    "{flag} `{url}`: the scheme `{other}` is not supported; {EXPECTED} \
+                     (WebSocket operations are reached through the same URL)"
                 ))
             }
-            None => {
-                return Err(format!(
-                    "--against `{url}` has no scheme; expected http://HOST:PORT[/base]"
-                ))
-            }
-        }
+            None => return Err(format!("{flag} `{url}` has no scheme; {EXPECTED}")),
+        };
         let authority = uri
             .authority()
-            .ok_or_else(|| format!("--against `{url}` has no host; expected http://HOST:PORT[/base]"))?;
+            .ok_or_else(|| format!("{flag} `{url}` has no host; {EXPECTED}"))?;
         if uri.query().is_some() {
-            return Err(format!(
-                "--against `{url}` has a query; expected http://HOST:PORT[/base]"
-            ));
+            return Err(format!("{flag} `{url}` has a query; {EXPECTED}"));
         }
         if authority.as_str().contains('@') {
             return Err(format!(
-                "--against `{url}` carries credentials; pass them as a header instead (--header 'Authorization: ...')"
+                "{flag} `{url}` carries credentials; pass them as a header instead (--header 'Authorization: ...')"
             ));
         }
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         Ok(Self {
             url: url.to_string(),
             authority: authority.as_str().to_string(),
             base: uri.path().trim_end_matches('/').to_string(),
+            https,
             port,
             host: authority.host().to_string(),
         })
     }
 
-    /// The address to connect to; one TCP connection is tried, so that an
-    /// unreachable server is reported once, before any operation.
-    pub async fn resolve(&self, timeout: Duration) -> Result<SocketAddr, String> {
-        let address = tokio::net::lookup_host((self.host.trim_start_matches('[').trim_end_matches(']'), self.port))
+    /// How to reach the server: TLS for https (trusting `ca` besides the system's roots).
+    pub fn connector(&self, ca: Option<&std::path::Path>) -> Result<crate::proxy::Connector, String> {
+        match self.https {
+            true => crate::proxy::Connector::tls(&self.host, ca),
+            false => Ok(crate::proxy::Connector::plain()),
+        }
+    }
+
+    /// The first address the host resolves to, looked up now.
+    pub async fn lookup(&self) -> Result<SocketAddr, String> {
+        tokio::net::lookup_host((self.host.trim_start_matches('[').trim_end_matches(']'), self.port))
             .await
             .ok()
             .and_then(|mut found| found.next())
-            .ok_or_else(|| format!("cannot resolve the host `{}` of --against {}", self.host, self.url))?;
+            .ok_or_else(|| format!("cannot resolve the host `{}` of {}", self.host, self.url))
+    }
+
+    /// The address to connect to; one TCP connection is tried, so that an
+    /// unreachable server is reported once, before any operation.
+    pub async fn resolve(&self, timeout: Duration) -> Result<SocketAddr, String> {
+        let address = self.lookup().await?;
         match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(_)) => Ok(address),
             Ok(Err(error)) => Err(format!(
@@ -125,7 +136,8 @@ mod tests {
 
     #[test]
     fn other_urls_are_refused_with_the_reason() {
-        assert!(Target::parse("https://example.com").unwrap_err().contains("no TLS"));
+        assert!(Target::parse("https://example.com").unwrap().https);
+        assert_eq!(Target::parse("https://example.com").unwrap().port, 443);
         assert!(Target::parse("ws://example.com")
             .unwrap_err()
             .contains("`ws` is not supported"));

@@ -137,6 +137,9 @@ pub struct Answer {
     pub problem: Option<String>,
     pub delay: Option<Duration>,
     pub fault: Option<Fault>,
+    /// `proxy: true`: nothing to send; the call goes to `--upstream`, as if
+    /// no rule had matched (the rule is counted all the same).
+    pub forward: bool,
 }
 
 /// Finds the first matching rule, takes the next response of its sequence,
@@ -217,6 +220,20 @@ fn respond(
     let last = responses.len() as u64 - 1;
     let position = if cycle { count % (last + 1) } else { count.min(last) };
     let response = &responses[position as usize];
+    if let (true, ScriptedBody::Ready(nothing)) = (response.forward, &response.body) {
+        return Decision {
+            rule: rule.label.clone(),
+            outcome: Outcome::Respond(Answer {
+                rendered: nothing.clone(),
+                headers: Vec::new(),
+                problem: None,
+                delay: None,
+                fault: None,
+                forward: true,
+            }),
+            released: Vec::new(),
+        };
+    }
 
     let (rendered, problem) = match &response.body {
         ScriptedBody::Ready(rendered) => (
@@ -283,6 +300,7 @@ fn respond(
             problem,
             delay: response.delay.map(|delay| pick_delay(delay, facts.entropy)),
             fault: response.fault,
+            forward: false,
         }),
         released: Vec::new(),
     }
@@ -415,6 +433,7 @@ mod tests {
             schema_mismatch: None,
         };
         Scripted {
+            forward: false,
             status,
             headers: Vec::new(),
             body: ScriptedBody::Ready(rendered),

@@ -71,7 +71,8 @@ pub struct WhenFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseFile {
-    pub status: u16,
+    /// Required, unless `proxy: true`.
+    pub status: Option<u16>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Omitted: the spec's body for that status (fixture, example or generated).
@@ -79,6 +80,10 @@ pub struct ResponseFile {
     /// `300ms`, `2s`, or a range `100ms..500ms`.
     pub delay: Option<String>,
     pub fault: Option<FaultFile>,
+    /// `proxy: true`: this call goes to `--upstream` instead (alone: no
+    /// status, headers, body, delay or fault).
+    #[serde(default)]
+    pub proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

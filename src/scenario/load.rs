@@ -427,11 +427,28 @@ fn compile_response(
 ) -> Result<Scripted, Diagnostics> {
     let ResponseFile {
         status,
+        proxy,
         headers,
         body,
         delay,
         fault,
     } = response;
+    if proxy {
+        return forward_response(
+            op,
+            status.is_some() || !headers.is_empty() || body.is_some() || delay.is_some() || fault.is_some(),
+            at,
+            label,
+        );
+    }
+    let Some(status) = status else {
+        return Err(Diagnostic::at_pointer(
+            label,
+            at,
+            "a response needs `status` (or `proxy: true`, to send the call to --upstream)",
+        )
+        .into());
+    };
     let fault = fault.map(|fault| match fault {
         FaultFile::Reset => Fault::Reset,
         FaultFile::Close => Fault::Close,
@@ -453,12 +470,38 @@ fn compile_response(
         return Err(problems);
     };
     Ok(Scripted {
+        forward: false,
         status,
         headers: scripted_headers,
         body,
         delay,
         fault,
     })
+}
+
+/// `proxy: true`: a call for `--upstream`, which answers it all; nothing
+/// else may be scripted beside it, and a WebSocket is never proxied.
+fn forward_response(op: &Operation, scripted: bool, at: &str, label: &str) -> Result<Scripted, Diagnostics> {
+    let refused = if op.websocket {
+        format!("`{}` is a WebSocket: its handshake is not proxied", op.id)
+    } else if scripted {
+        "`proxy: true` sends the call to --upstream, which answers it: remove `status`, `headers`, `body`, `delay` and `fault`".to_string()
+    } else {
+        return Ok(Scripted {
+            forward: true,
+            status: 0,
+            headers: Vec::new(),
+            body: ScriptedBody::Ready(crate::render::Rendered {
+                status: 0,
+                content_type: None,
+                body: bytes::Bytes::new(),
+                schema_mismatch: None,
+            }),
+            delay: None,
+            fault: None,
+        });
+    };
+    Err(Diagnostic::at_pointer(label, format!("{at}/proxy"), refused).into())
 }
 
 /// Where a response is written: its file, its pointer there, and the

@@ -82,6 +82,9 @@ pub enum Reaction {
 /// One scripted response.
 #[derive(Debug, Clone)]
 pub struct Scripted {
+    /// `proxy: true`: the call goes to `--upstream` (status 0, no body):
+    /// answered as if no rule had matched, the rule counted all the same.
+    pub forward: bool,
     pub status: u16,
     /// Values may be templates (`x-request-id: "{{uuid}}"`).
     pub headers: Vec<(HeaderName, Template)>,
@@ -186,6 +189,19 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The labels of the rules with a `proxy: true` response, each once
+    /// (a rule an `extends` shares is listed once).
+    pub fn proxied_rules(&self) -> std::collections::BTreeSet<&str> {
+        self.scenarios()
+            .flat_map(|scenario| &scenario.rules)
+            .filter(|rule| match &rule.reaction {
+                Reaction::Respond { responses, .. } => responses.iter().any(|response| response.forward),
+                Reaction::Stream(_) => false,
+            })
+            .map(|rule| rule.label.as_str())
+            .collect()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<Scenario>> {
         self.by_name.get(name)
     }

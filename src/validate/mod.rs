@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 pub use checked::Checked;
 pub use params::{coerce, ParamSources};
-pub use violation::{error_violations, schema_violations, Violation};
+pub use violation::{error_violations, schema_violations, Side, Violation};
 
 use crate::spec::{essence, MediaSpec, Operation, Scalar};
 

@@ -17,6 +17,27 @@ pub struct Violation {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Value>,
+    /// Who broke the contract; shown only for the provider, so every
+    /// violation a client caused reads as it always has.
+    #[serde(skip_serializing_if = "Side::is_client")]
+    pub side: Side,
+}
+
+/// The party a violation is charged to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The client's request broke the spec.
+    #[default]
+    Client,
+    /// The upstream's answer broke the spec (`--upstream`).
+    Provider,
+}
+
+impl Side {
+    pub fn is_client(&self) -> bool {
+        *self == Side::Client
+    }
 }
 
 impl Violation {
@@ -26,6 +47,15 @@ impl Violation {
             rule: rule.into(),
             message: message.into(),
             allowed: None,
+            side: Side::Client,
+        }
+    }
+
+    /// The same violation, charged to the provider.
+    pub fn by_provider(self) -> Self {
+        Self {
+            side: Side::Provider,
+            ..self
         }
     }
 }
@@ -81,6 +111,7 @@ pub fn error_violations(error: &ValidationError<'_>, prefix: &str) -> Vec<Violat
             rule: "enum".into(),
             message: format!("{} is not one of the allowed values", short(error.instance())),
             allowed: Some(options.as_ref().clone()),
+            side: Side::Client,
         }],
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {

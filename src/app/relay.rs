@@ -1,0 +1,122 @@
+//! The proxy's decisions, pure like the rest of the core: which request
+//! goes upstream (one no scenario rule answers, with `--upstream`), and
+//! what the client gets back: the upstream's answer unchanged, judged
+//! against the spec as `verify` judges one, its violations charged to the
+//! provider; or the mock's own 502/504 when there was no answer.
+
+use std::sync::Arc;
+
+use http::header::HeaderValue;
+use http::request::Parts;
+use http::{Response, StatusCode};
+
+use super::{add_cors_headers, App, Configuration, Handled};
+use crate::journal::Origin;
+use crate::problem::{Problem, ORIGIN_HEADER};
+use crate::provider::check::{answer_violations, data_frame_violations, DataFrame};
+use crate::provider::client::Answer;
+use crate::proxy::{Failure, Upstream};
+use crate::validate::Violation;
+
+/// A request that passed validation and goes upstream.
+#[derive(Clone)]
+pub struct Forward {
+    pub upstream: Arc<Upstream>,
+    /// The configuration the request was admitted under, and its operation:
+    /// what the answer is judged against.
+    config: Arc<Configuration>,
+    operation: usize,
+}
+
+/// `X-Mock-Origin` on a relayed answer: the upstream spoke, not the mock.
+const RELAYED: &str = "upstream";
+
+impl Forward {
+    /// A data frame the upstream sent on a relayed stream, against the
+    /// stream's message schema; its violations are the provider's.
+    pub fn frame_violations(&self, frame: DataFrame<'_>) -> Vec<Violation> {
+        let operation = &self.config.spec.operations[self.operation];
+        let Some(declared) = operation.default_response() else {
+            return Vec::new();
+        };
+        data_frame_violations(declared, frame)
+            .into_iter()
+            .map(Violation::by_provider)
+            .collect()
+    }
+}
+
+impl App {
+    pub(crate) fn forward(&self, config: &Arc<Configuration>, operation: usize) -> Option<Forward> {
+        let upstream = self.behaviour.upstream.clone()?;
+        Some(Forward {
+            upstream,
+            config: config.clone(),
+            operation,
+        })
+    }
+
+    /// What the client gets for a forwarded request, given what came back.
+    pub fn relay(
+        &self,
+        parts: &Parts,
+        mut handled: Handled,
+        forward: Forward,
+        outcome: Result<Answer, Failure>,
+    ) -> Handled {
+        let answer = match outcome {
+            Ok(answer) => answer,
+            Err(failure) => {
+                let url = forward.upstream.url();
+                let problem = match failure {
+                    Failure::Unreachable(why) => Problem::upstream_unreachable(url, &why),
+                    Failure::Timeout(after) => Problem::upstream_timeout(url, after),
+                };
+                handled.response = self.problem(problem, parts);
+                handled.refused = true;
+                return self.finish(parts, handled);
+            }
+        };
+        let operation = &forward.config.spec.operations[forward.operation];
+        let judged = answer_violations(operation, &parts.method, false, &answer);
+        handled
+            .violations
+            .extend(judged.into_iter().map(|violation| violation.by_provider()));
+        let mut response = Response::new(answer.body);
+        *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *response.headers_mut() = answer.headers;
+        response
+            .headers_mut()
+            .insert(ORIGIN_HEADER, HeaderValue::from_static(RELAYED));
+        handled.response = response;
+        handled.origin = Some(Origin::Upstream);
+        self.finish(parts, handled)
+    }
+
+    /// The upstream accepted a WebSocket handshake: the client gets the
+    /// mock's 101, said to be the upstream's, and the frames are relayed.
+    pub fn relay_stream(&self, mut handled: Handled) -> Handled {
+        handled
+            .response
+            .headers_mut()
+            .insert(ORIGIN_HEADER, HeaderValue::from_static(RELAYED));
+        handled.origin = Some(Origin::Upstream);
+        handled
+    }
+
+    /// The headers every answer of the mock carries: CORS, and the count
+    /// of the client's violations under `--lenient`.
+    fn finish(&self, parts: &Parts, mut handled: Handled) -> Handled {
+        let client = handled.violations.iter().filter(|v| v.side.is_client()).count();
+        if self.behaviour.lenient && client > 0 {
+            handled
+                .response
+                .headers_mut()
+                .insert("x-mock-violations", HeaderValue::from(client));
+        }
+        if self.behaviour.cors {
+            add_cors_headers(&mut handled.response, parts);
+        }
+        handled
+    }
+}

@@ -1,0 +1,104 @@
+//! `--upstream URL`: the network half of the validating proxy. The core
+//! (`app/relay.rs`) decides that a request goes upstream and judges what
+//! comes back; this module sends it and brings the answer back as plain
+//! data. It owns the only HTTP client code, which `verify` uses too.
+
+mod connect;
+mod headers;
+mod stream;
+
+pub use connect::{with_causes, Connection, Connector, ExchangeError};
+pub use headers::{end_to_end, upstream_query, upstream_request};
+pub use stream::{relay, Handshake, Relayed};
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::Request;
+use http_body_util::Full;
+
+use crate::provider::client::Answer;
+use crate::provider::target::Target;
+
+/// `--upstream-timeout` when none is given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The real server behind the mock.
+#[derive(Debug)]
+pub struct Upstream {
+    target: Target,
+    connector: Connector,
+    /// The whole exchange (connect, send, the answer read) within this.
+    timeout: Duration,
+}
+
+/// Why a forwarded request brought back no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection, a failed handshake, a dropped connection, an answer
+    /// too large: what went wrong.
+    Unreachable(String),
+    /// No complete answer within `--upstream-timeout`.
+    Timeout(Duration),
+}
+
+impl Upstream {
+    /// `--upstream URL`, `--upstream-ca FILE`, `--upstream-timeout`: checked
+    /// at start-up (the URL, the CA file), not at the first request.
+    pub fn new(url: &str, ca: Option<&Path>, timeout: Duration) -> Result<Self, String> {
+        let target = Target::parse_flag(url, "--upstream")?;
+        if ca.is_some() && !target.https {
+            return Err(format!("--upstream-ca is for an https upstream; --upstream is {url}"));
+        }
+        let connector = target.connector(ca)?;
+        Ok(Self {
+            target,
+            connector,
+            timeout,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.target.url
+    }
+
+    /// Sends the request (its head as the client sent it, filtered) and
+    /// reads the answer, each body within `max_body` bytes.
+    pub async fn forward(&self, parts: &Parts, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
+        let exchange = async {
+            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
+            let request = self.request(parts, body)?;
+            match self.connector.exchange(address, request, max_body).await {
+                Ok((parts, body)) => Ok(Answer {
+                    status: parts.status.as_u16(),
+                    headers: end_to_end(&parts.headers),
+                    body,
+                }),
+                Err(ExchangeError::TooLarge { status, limit }) => Err(Failure::Unreachable(format!(
+                    "the upstream's {status} answer is larger than --max-body ({limit} bytes)"
+                ))),
+                Err(ExchangeError::Failed(why)) => Err(Failure::Unreachable(why)),
+            }
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or(Err(Failure::Timeout(self.timeout)))
+    }
+
+    fn request(&self, parts: &Parts, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
+        let query = upstream_query(parts.uri.query().unwrap_or(""));
+        let target = match query.is_empty() {
+            true => format!("{}{}", self.target.base, parts.uri.path()),
+            false => format!("{}{}?{query}", self.target.base, parts.uri.path()),
+        };
+        let mut request = Request::builder()
+            .method(parts.method.clone())
+            .uri(target)
+            .body(Full::new(body))
+            .map_err(|e| Failure::Unreachable(format!("cannot build the upstream request: {e}")))?;
+        *request.headers_mut() = upstream_request(&parts.headers, &self.target.authority);
+        Ok(request)
+    }
+}

@@ -1,0 +1,201 @@
+//! A WebSocket stream relayed to `--upstream`: the handshake sent on (the
+//! client's headers less hop-by-hop and controls, tungstenite's own key),
+//! then every frame passed both ways, each side's data frames journaled and
+//! the upstream's judged against the stream's message schema.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::request::Parts;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use super::{upstream_query, upstream_request, Connection, Failure, Upstream};
+use crate::app::{App, Forward};
+use crate::journal::{Kind, Origin, Record};
+use crate::provider::check::DataFrame;
+use crate::provider::client::Answer;
+use crate::shutdown::Listener;
+use crate::validate::Violation;
+use crate::websocket::StreamLimits;
+
+/// What the upstream made of a handshake.
+pub enum Handshake {
+    /// 101: the stream, ready to relay.
+    Accepted(WebSocketStream<Box<dyn Connection>>),
+    /// Any other answer, relayed as it is.
+    Answered(Answer),
+}
+
+impl Upstream {
+    /// Sends the client's handshake on; within `--upstream-timeout`.
+    pub async fn open_stream(&self, parts: &Parts, max_message: usize) -> Result<Handshake, Failure> {
+        let handshake = async {
+            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
+            let query = upstream_query(parts.uri.query().unwrap_or(""));
+            let separator = if query.is_empty() { "" } else { "?" };
+            let url = format!(
+                "ws://{}{}{}{separator}{query}",
+                self.target.authority,
+                self.target.base,
+                parts.uri.path()
+            );
+            let mut request = url
+                .into_client_request()
+                .map_err(|e| Failure::Unreachable(format!("cannot build the upstream handshake: {e}")))?;
+            // tungstenite writes the handshake's own headers (key, version, Host).
+            let headers = upstream_request(&parts.headers, &self.target.authority);
+            for (name, value) in &headers {
+                if !name.as_str().starts_with("sec-websocket-") && name != http::header::HOST {
+                    request.headers_mut().append(name.clone(), value.clone());
+                }
+            }
+            let stream = self.connector.open(address).await.map_err(Failure::Unreachable)?;
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(max_message))
+                .max_frame_size(Some(max_message));
+            match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
+                Ok((socket, _)) => Ok(Handshake::Accepted(socket)),
+                Err(WsError::Http(response)) => {
+                    let (parts, body) = response.into_parts();
+                    Ok(Handshake::Answered(Answer {
+                        status: parts.status.as_u16(),
+                        headers: super::end_to_end(&parts.headers),
+                        body: body.map(Bytes::from).unwrap_or_default(),
+                    }))
+                }
+                Err(error) => Err(Failure::Unreachable(format!("the WebSocket handshake failed: {error}"))),
+            }
+        };
+        tokio::time::timeout(self.timeout, handshake)
+            .await
+            .unwrap_or(Err(Failure::Timeout(self.timeout)))
+    }
+}
+
+/// Whose stream it is, for the journal.
+pub struct Relayed {
+    pub app: Arc<App>,
+    pub forward: Forward,
+    pub session: String,
+    pub operation: String,
+    pub target: String,
+}
+
+/// How long a closing side waits for the other's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Passes frames both ways until either side closes or goes, or takes no
+/// frame within `--ws-send-timeout`, or the server shuts down (both are
+/// then closed with 1001).
+pub async fn relay<C, U>(
+    client: C,
+    upstream: WebSocketStream<U>,
+    relayed: Relayed,
+    limits: StreamLimits,
+    mut shutdown: Listener,
+) where
+    C: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+{
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limits.max_message))
+        .max_frame_size(Some(limits.max_message));
+    let client = WebSocketStream::from_raw_socket(client, Role::Server, Some(config)).await;
+    let (mut to_client, mut from_client) = client.split();
+    let (mut to_upstream, mut from_upstream) = upstream.split();
+    loop {
+        tokio::select! {
+            message = from_client.next() => match message {
+                Some(Ok(message)) if is_data(&message) => {
+                    relayed.record(&message, Vec::new(), None);
+                    if !sent(limits.send_timeout, to_upstream.send(message)).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let _ = tokio::time::timeout(CLOSE_WAIT, to_upstream.send(Message::Close(frame))).await;
+                    break;
+                }
+                // Each side answers its own pings.
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    let _ = tokio::time::timeout(CLOSE_WAIT, to_upstream.close()).await;
+                    break;
+                }
+            },
+            message = from_upstream.next() => match message {
+                Some(Ok(message)) if is_data(&message) => {
+                    let violations = match &message {
+                        Message::Text(text) => relayed.forward.frame_violations(DataFrame::Text(text.as_str())),
+                        other => relayed.forward.frame_violations(DataFrame::Binary(other.len())),
+                    };
+                    relayed.record(&message, violations, Some(Origin::Upstream));
+                    if !sent(limits.send_timeout, to_client.send(message)).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let _ = tokio::time::timeout(CLOSE_WAIT, to_client.send(Message::Close(frame))).await;
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    let _ = tokio::time::timeout(CLOSE_WAIT, to_client.close()).await;
+                    break;
+                }
+            },
+            _ = shutdown.signalled() => {
+                let going_away = || Message::Close(Some(CloseFrame { code: CloseCode::Away, reason: "specmock is shutting down".into() }));
+                let _ = tokio::time::timeout(CLOSE_WAIT, to_client.send(going_away())).await;
+                let _ = tokio::time::timeout(CLOSE_WAIT, to_upstream.send(going_away())).await;
+                break;
+            }
+        }
+    }
+}
+
+/// Whether a frame was taken within `timeout`: a side that does not take
+/// one in time is given up on, like a slow reader of the mock's own streams.
+async fn sent(timeout: Duration, sending: impl std::future::Future<Output = Result<(), WsError>>) -> bool {
+    matches!(tokio::time::timeout(timeout, sending).await, Ok(Ok(())))
+}
+
+fn is_data(message: &Message) -> bool {
+    matches!(message, Message::Text(_) | Message::Binary(_))
+}
+
+impl Relayed {
+    /// A data frame in the journal (kind `frame`): the client's as its
+    /// body, the upstream's as its response, with `origin: upstream` and
+    /// the provider's violations.
+    fn record(&self, message: &Message, violations: Vec<Violation>, origin: Option<Origin>) {
+        let payload = Bytes::copy_from_slice(&message.clone().into_data());
+        let (body, response) = match origin {
+            None => (Some(payload), None),
+            Some(_) => (None, Some(payload)),
+        };
+        self.app.journal().record(Record {
+            kind: Kind::Frame,
+            session: self.session.as_str(),
+            method: "WS",
+            target: self.target.as_str(),
+            operation: Some(self.operation.as_str()),
+            rule: None,
+            status: 0,
+            refused: false,
+            latency: Duration::ZERO,
+            violations,
+            body,
+            response,
+            response_content_type: None,
+            origin,
+        });
+    }
+}

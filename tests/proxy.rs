@@ -1,0 +1,789 @@
+//! `--upstream URL`: operations no scenario rule answers go to a real
+//! server, whose answers are relayed unchanged and judged against the spec.
+//! The upstreams here are real: a second specmock, and a hand-written hyper
+//! server that drifts from the spec (and records what it was sent).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http::{HeaderMap, Method, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use specmock::proxy::Upstream;
+use specmock::{App, Behaviour, MockServer};
+use tokio::net::TcpListener;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
+
+/// A request as the hand-written upstream received it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    target: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// The hand-written upstream: where it listens, what it was sent.
+struct Drifting {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Drifting {
+    fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}", self.addr)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A snapshot the spec allows, but for the user's `id`: an integer where a string is declared.
+const DRIFTED_PROFILE: &str = r#"{"user": {"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}}"#;
+const HTML_PAGE: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+/// How long the slow path takes: beyond the proxy's timeout in these tests.
+const SLOW: Duration = Duration::from_secs(3);
+
+/// What the hand-written upstream answers, by path: each a way to drift
+/// from the spec, or to fail.
+async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let reply = |status: u16, headers: &[(&str, &str)], body: &str| {
+        let mut builder = Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        Ok(builder.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+    };
+    let path = seen.target.split('?').next().unwrap_or("");
+    match path {
+        "/user" => reply(200, &[("content-type", "application/json")], DRIFTED_PROFILE),
+        "/user/refresh" => reply(418, &[("content-type", "text/plain")], "I'm a teapot"),
+        "/.well-known/health" => reply(200, &[("content-type", "text/html")], HTML_PAGE),
+        "/user/providers" => {
+            tokio::time::sleep(SLOW).await;
+            reply(200, &[("content-type", "application/json")], "[]")
+        }
+        // hyper closes the connection on an error: no answer at all.
+        "/user/select" => Err(std::io::Error::other("dropped on purpose")),
+        "/user/update/vanity" => reply(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("connection", "x-hop"),
+                ("x-hop", "per connection"),
+                ("keep-alive", "timeout=5"),
+                ("x-end", "kept"),
+            ],
+            &vanity_body("taken"),
+        ),
+        _ => reply(404, &[("content-type", "text/plain")], "nothing here"),
+    }
+}
+
+/// Starts the hand-written upstream, over TLS when given an acceptor.
+async fn drifting(tls: Option<TlsAcceptor>) -> Drifting {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (log, tls) = (log.clone(), tls.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request: http::Request<Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let seen = Seen {
+                            method: parts.method.to_string(),
+                            target: parts.uri.to_string(),
+                            headers: parts.headers,
+                            body,
+                        };
+                        log.lock().unwrap().push(seen.clone());
+                        answer(&seen).await
+                    }
+                });
+                let http = hyper::server::conn::http1::Builder::new();
+                let _ = match tls {
+                    None => http.serve_connection(TokioIo::new(stream), service).await,
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(tls) => http.serve_connection(TokioIo::new(tls), service).await,
+                        Err(_) => return,
+                    },
+                };
+            });
+        }
+    });
+    Drifting { addr, seen }
+}
+
+fn upstream(url: &str, ca: Option<&Path>, timeout: Duration) -> Option<Arc<Upstream>> {
+    Some(Arc::new(
+        Upstream::new(url, ca, timeout).expect("the upstream URL is valid"),
+    ))
+}
+
+/// The shipped spec without scenarios in front of `url`: every operation goes upstream.
+async fn proxy(url: &str, lenient: bool) -> MockServer {
+    start(shipped_app(Behaviour {
+        lenient,
+        upstream: upstream(url, None, Duration::from_millis(800)),
+        ..Behaviour::default()
+    }))
+    .await
+}
+
+/// The shipped spec, every session in scenario `scenario` of `scenarios`.
+fn with_scenario(scenarios: Vec<specmock::scenario::ScenarioSource>, scenario: &str, behaviour: Behaviour) -> App {
+    let sources = shipped_sources();
+    let inputs = specmock::Inputs {
+        spec: sources.load_spec().expect("the shipped spec loads"),
+        fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
+        scenarios,
+        start_scenario: Some(scenario.to_string()),
+        seed: 0,
+    };
+    App::build(inputs, behaviour).expect("the scenario loads").0
+}
+
+async fn journal_entries(addr: SocketAddr) -> Vec<Value> {
+    let page = get(addr, "/__mock/journal").await.json();
+    page["entries"].as_array().expect("entries").clone()
+}
+
+/// `(pointer, rule, side)` of each violation of a journal entry.
+fn sides(entry: &Value) -> Vec<(String, String, String)> {
+    entry["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| {
+            let text = |key: &str| v[key].as_str().unwrap_or("client").to_string();
+            (text("pointer"), text("rule"), text("side"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn answers_of_a_second_specmock_are_relayed_unchanged_and_journaled_as_upstream() {
+    for (scenario, status, text) in [
+        ("vanity-taken", 409, "conflict: the vanity name is already taken"),
+        ("dns-not-ready", 404, "original DNS record not found"),
+        ("signed-out", 511, ""),
+    ] {
+        let real = start(with_scenario(
+            scenario_sources(&repo_root().join("scenarios")),
+            scenario,
+            Behaviour::default(),
+        ))
+        .await;
+        let mock = proxy(&format!("http://{}", real.address()), false).await;
+        let body = vanity_body("taken");
+        let vanity = |addr, session| {
+            let headers = [("content-type", "application/json"), ("x-mock-session", session)];
+            let body = body.clone();
+            async move { send(addr, Method::POST, "/user/update/vanity", &headers, body.as_bytes()).await }
+        };
+        let relayed = vanity(mock.address(), "qa").await;
+        // The same first call, in a session of its own on the real one.
+        let direct = vanity(real.address(), "direct").await;
+        assert_eq!(relayed.status, status, "{scenario}: {}", relayed.text());
+        assert_eq!(relayed.body, direct.body, "{scenario}: the answer is relayed unchanged");
+        assert!(relayed.text().contains(text), "{scenario}: {}", relayed.text());
+        assert_eq!(relayed.header("content-type"), direct.header("content-type"));
+        assert_eq!(relayed.header("x-mock-origin"), Some("upstream"));
+
+        let entries = journal_entries(mock.address()).await;
+        let entry = &entries[0];
+        assert_eq!(entry["origin"], "upstream", "{entry:#}");
+        assert_eq!(entry["operation"], "user-update-vanity");
+        assert_eq!(entry["rule"], Value::Null);
+        assert_eq!(entry["status"], status);
+        assert_eq!(entry["refused"], false);
+        assert_eq!(entry["session"], "qa");
+        assert_eq!(entry["body"]["vanityname"], "taken");
+        assert_eq!(entry["response_body"], json!(direct.text()));
+        assert!(entry["response_content_type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/plain")));
+        assert_eq!(sides(entry), [], "{scenario}: a conforming answer");
+    }
+}
+
+#[tokio::test]
+async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let cases = [
+        ("/user", 200, DRIFTED_PROFILE, ("/body/user/id", "type")),
+        ("/user/refresh", 418, "I'm a teapot", ("/status", "status")),
+        (
+            "/.well-known/health",
+            200,
+            HTML_PAGE,
+            ("/header/content-type", "content-type"),
+        ),
+    ];
+    for (path, status, body, (pointer, rule)) in cases {
+        let reply = get(mock.address(), path).await;
+        assert_eq!(
+            (reply.status, reply.text()),
+            (status, body),
+            "{path}: relayed unchanged"
+        );
+        assert_eq!(reply.header("x-mock-origin"), Some("upstream"));
+        let entry = journal_entries(mock.address()).await[0].clone();
+        assert_eq!(
+            sides(&entry),
+            [(pointer.to_string(), rule.to_string(), "provider".to_string())],
+            "{path}: {entry:#}"
+        );
+    }
+    let counts = get(mock.address(), "/__mock/violations").await.json();
+    assert_eq!(
+        counts["violating_requests"], 0,
+        "the client did nothing wrong: {counts:#}"
+    );
+    assert_eq!(counts["provider_violating_answers"], 3, "{counts:#}");
+    assert_eq!(counts["relayed_answers"], 3, "{counts:#}");
+    assert_eq!(
+        counts["by_operation"]["user-snapshot"],
+        json!({"calls": 1, "violating_calls": 0, "relayed_answers": 1, "provider_violating_answers": 1})
+    );
+    // The client's call kept the contract: a verification counts it.
+    let expectation = json!({"operation": "user-snapshot", "count": 1}).to_string();
+    let json = [("content-type", "application/json")];
+    let verdict = send(
+        mock.address(),
+        Method::POST,
+        "/__mock/verify",
+        &json,
+        expectation.as_bytes(),
+    )
+    .await;
+    assert_eq!(verdict.status, 200, "{}", verdict.text());
+}
+
+#[tokio::test]
+async fn no_answer_is_the_mocks_own_502_or_504_never_the_apis() {
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        listener.local_addr().expect("its address")
+    };
+    let nobody = proxy(&format!("http://{closed}"), false).await;
+    let reply = get(nobody.address(), "/user").await;
+    let problem = reply.assert_problem(502, "upstream-unreachable", "proxy");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("cannot connect"),
+        "{problem:#}"
+    );
+
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let signed = [("authorization", "Bearer t"), ("content-type", "application/json")];
+    let dropped = send(mock.address(), Method::POST, "/user/select", &signed, b"{}").await;
+    dropped.assert_problem(502, "upstream-unreachable", "proxy");
+    let started = std::time::Instant::now();
+    let slow = get(mock.address(), "/user/providers").await;
+    slow.assert_problem(504, "upstream-timeout", "proxy");
+    assert!(
+        started.elapsed() < SLOW,
+        "answered at the timeout, not when the upstream did"
+    );
+
+    for entry in journal_entries(mock.address()).await {
+        assert_eq!(entry["refused"], true, "the mock's own answer: {entry:#}");
+        assert_eq!(entry.get("origin"), None, "{entry:#}");
+        assert_eq!(sides(&entry), [], "no answer judged: {entry:#}");
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_answer_larger_than_max_body_is_not_relayed() {
+    let real = drifting(None).await;
+    let app = shipped_app(Behaviour {
+        upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    });
+    let limits = specmock::Limits {
+        max_body: DRIFTED_PROFILE.len() - 1,
+        ..specmock::Limits::default()
+    };
+    let mock = start_with_limits(app, limits).await;
+    let reply = get(mock.address(), "/user").await;
+    let problem = reply.assert_problem(502, "upstream-unreachable", "proxy");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("larger than --max-body"),
+        "{problem:#}"
+    );
+    assert_eq!(
+        get(mock.address(), "/user/refresh").await.status,
+        418,
+        "a smaller one is relayed"
+    );
+}
+
+#[tokio::test]
+async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let body = vanity_body("taken");
+    let request = format!(
+        "POST /user/update/vanity?__session=s1&trace=1 HTTP/1.1\r\nhost: {}\r\n\
+         connection: keep-alive, x-per-hop\r\nx-per-hop: 1\r\nkeep-alive: timeout=9\r\nte: trailers\r\n\
+         proxy-authorization: Basic eA==\r\nx-mock-session: s2\r\nx-app: kept\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        mock.address(),
+        body.len()
+    );
+    let reply = raw(mock.address(), request.as_bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let seen = real.seen();
+    let [sent] = seen.as_slice() else {
+        panic!("one request upstream: {seen:#?}")
+    };
+    assert_eq!(
+        (sent.method.as_str(), sent.target.as_str()),
+        ("POST", "/user/update/vanity?trace=1")
+    );
+    let mut names: Vec<&str> = sent.headers.keys().map(|n| n.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["content-length", "content-type", "host", "x-app"],
+        "{:#?}",
+        sent.headers
+    );
+    assert_eq!(sent.headers["host"], real.addr.to_string());
+    assert_eq!(sent.body, body.as_bytes());
+    // And back: the upstream's hop-by-hop headers stay with its connection.
+    assert_eq!(reply.header("x-end"), Some("kept"));
+    for hop in ["x-hop", "keep-alive"] {
+        assert_eq!(reply.header(hop), None, "{hop}: {:#?}", reply.headers);
+    }
+}
+
+const STUB: &str = "rules:
+  - when: { operation: user-update-vanity }
+    respond: { status: 409, body: { text: stubbed } }
+";
+
+#[tokio::test]
+async fn rules_and_prefer_answer_first_and_the_rest_goes_upstream() {
+    let real = drifting(None).await;
+    let stub = specmock::scenario::ScenarioSource {
+        file_name: "stub.yaml".into(),
+        label: "stub.yaml".into(),
+        text: STUB.into(),
+    };
+    let behaviour = Behaviour {
+        upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    };
+    let mock = start(with_scenario(vec![stub], "stub", behaviour)).await;
+    let json = [("content-type", "application/json")];
+    let stubbed = send(
+        mock.address(),
+        Method::POST,
+        "/user/update/vanity",
+        &json,
+        vanity_body("a").as_bytes(),
+    )
+    .await;
+    assert_eq!((stubbed.status, stubbed.text()), (409, "stubbed"));
+    assert_eq!(stubbed.header("x-mock-origin"), None);
+    let preferred = send(mock.address(), Method::GET, "/user", &[("prefer", "code=200")], b"").await;
+    assert_eq!(preferred.status, 200);
+    assert_eq!(
+        preferred.header("x-mock-origin"),
+        None,
+        "Prefer is answered by the mock"
+    );
+    assert!(real.seen().is_empty(), "nothing went upstream yet: {:#?}", real.seen());
+
+    let relayed = get(mock.address(), "/user").await;
+    assert_eq!(relayed.text(), DRIFTED_PROFILE);
+    assert_eq!(real.seen().len(), 1);
+    let entries = journal_entries(mock.address()).await;
+    let origins: Vec<&Value> = entries.iter().map(|e| &e["origin"]).collect();
+    assert_eq!(origins, [&json!("upstream"), &Value::Null, &Value::Null]);
+    assert_eq!(entries[2]["rule"], "stub.yaml rules[0]");
+}
+
+#[tokio::test]
+async fn strict_refuses_before_forwarding_and_lenient_forwards_and_counts() {
+    let real = drifting(None).await;
+    let invalid = br#"{"id": 7, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}, "vanityname": "x"}"#;
+    let json = [("content-type", "application/json")];
+    let strict = proxy(&real.url("http"), false).await;
+    let refused = send(strict.address(), Method::POST, "/user/update/vanity", &json, invalid).await;
+    refused.assert_problem(400, "invalid-request", "validator");
+    assert!(real.seen().is_empty(), "an invalid request is not forwarded");
+
+    let lenient = proxy(&real.url("http"), true).await;
+    let relayed = send(lenient.address(), Method::POST, "/user/update/vanity", &json, invalid).await;
+    assert_eq!(relayed.status, 200);
+    assert_eq!(relayed.header("x-mock-origin"), Some("upstream"));
+    assert_eq!(relayed.header("x-mock-violations"), Some("1"));
+    assert_eq!(real.seen().len(), 1);
+    assert_eq!(real.seen()[0].body, &invalid[..], "forwarded as sent");
+    let entry = journal_entries(lenient.address()).await[0].clone();
+    assert_eq!(
+        sides(&entry),
+        [("/body/id".to_string(), "type".to_string(), "client".to_string())],
+        "{entry:#}"
+    );
+}
+
+#[tokio::test]
+async fn the_report_has_a_provider_suite_and_fail_on_violation_names_the_side() {
+    let real = drifting(None).await;
+    let dir = TempDir::new("proxy-report");
+    let report = dir.path().join("report.xml");
+    let url = real.url("http");
+    // No scenario: the embedded `default` would answer every operation.
+    std::fs::create_dir(dir.path().join("none")).expect("an empty scenario directory");
+    let args = [
+        "--scenarios",
+        "none",
+        "--port",
+        "0",
+        "--no-watch",
+        "--upstream",
+        &url,
+        "--fail-on-violation",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let mut binary = Binary::start(&args, dir.path());
+    assert_eq!(get(binary.addr, "/user").await.status, 200);
+    assert_eq!(get(binary.addr, "/.well-known/health").await.status, 200);
+    binary.terminate();
+    assert_eq!(binary.wait_exit(), Some(1), "{}", binary.stderr());
+    let stderr = binary.stderr();
+    assert!(
+        stderr.contains("2 answers relayed from the upstream, 2 broke the contract (provider side)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("user-snapshot: 1 of 1 relayed answers (provider side)"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&report).expect("the report is written");
+    assert!(xml.contains(r#"<testsuite name="provider""#), "{xml}");
+    assert!(
+        xml.contains(r#"classname="specmock.provider" name="user-snapshot""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("/body/user/id (type): expected string, found integer"),
+        "{xml}"
+    );
+    assert!(xml.contains("/header/content-type (content-type)"), "{xml}");
+}
+
+#[test]
+fn upstream_flags_are_checked_at_start_up() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--upstream", "ftp://127.0.0.1:1"],
+            "--upstream `ftp://127.0.0.1:1`: the scheme `ftp`",
+        ),
+        (
+            &["--upstream", "http://127.0.0.1:1", "--upstream-ca", "ca.pem"],
+            "--upstream-ca is for an https upstream",
+        ),
+        (
+            &["--upstream", "https://127.0.0.1:1", "--upstream-ca", "no-such-ca.pem"],
+            "cannot read the CA certificates of no-such-ca.pem",
+        ),
+    ];
+    for (args, message) in cases {
+        let (code, _, stderr) = run_to_exit(&[args, &["--port", "0"]].concat(), &repo_root());
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {message:?} not in {stderr}");
+    }
+}
+
+/// A CA, and a certificate for 127.0.0.1 it signed, as the TLS server uses them.
+fn certificates(dir: &TempDir) -> (std::path::PathBuf, TlsAcceptor) {
+    let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("a CA certificate");
+    let key = rcgen::KeyPair::generate().expect("a server key");
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("server parameters")
+        .signed_by(&key, &ca, &ca_key)
+        .expect("a server certificate");
+    let ca_file = dir.write("ca.pem", &ca.pem());
+    let private = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], private)
+        .expect("a TLS server configuration");
+    (ca_file, TlsAcceptor::from(Arc::new(config)))
+}
+
+#[tokio::test]
+async fn https_upstreams_are_trusted_through_upstream_ca_and_verify_speaks_https_too() {
+    let dir = TempDir::new("proxy-tls");
+    let (ca_file, acceptor) = certificates(&dir);
+    let real = drifting(Some(acceptor)).await;
+    let url = real.url("https");
+    let trusting = start(shipped_app(Behaviour {
+        upstream: upstream(&url, Some(&ca_file), Duration::from_secs(5)),
+        ..Behaviour::default()
+    }))
+    .await;
+    let relayed = get(trusting.address(), "/user").await;
+    assert_eq!((relayed.status, relayed.text()), (200, DRIFTED_PROFILE));
+    assert_eq!(real.seen()[0].headers["host"], real.addr.to_string());
+
+    // Without the CA, the certificate is unknown: no answer, said so.
+    let doubting = start(shipped_app(Behaviour {
+        upstream: upstream(&url, None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    }))
+    .await;
+    let refused = get(doubting.address(), "/user").await;
+    let problem = refused.assert_problem(502, "upstream-unreachable", "proxy");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("TLS handshake"),
+        "{problem:#}"
+    );
+
+    let ca = ca_file.to_str().unwrap().to_string();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run_to_exit(&["verify", "--against", &url, "--ca", &ca], &repo_root()))
+            .await
+            .expect("verify ran");
+    assert_eq!(
+        code,
+        Some(1),
+        "the drifting server fails the contract:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("/body/user/id: expected string, found integer"),
+        "verify read the answers over TLS:\n{stdout}"
+    );
+}
+
+const SOMETIMES: &str = "rules:
+  - when: { operation: user-snapshot }
+    respond:
+      - { status: 200, body: { json: { user: { id: mocked, aesthetics: { theme: { dark: true }, font: { size: 12 } } } } } }
+      - proxy: true
+";
+
+fn sometimes() -> specmock::scenario::ScenarioSource {
+    specmock::scenario::ScenarioSource {
+        file_name: "sometimes.yaml".into(),
+        label: "sometimes.yaml".into(),
+        text: SOMETIMES.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_rules_proxy_true_sends_that_call_upstream() {
+    let real = drifting(None).await;
+    let behaviour = Behaviour {
+        upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    };
+    let mock = start(with_scenario(vec![sometimes()], "sometimes", behaviour)).await;
+    let first = get(mock.address(), "/user").await;
+    assert!(first.text().contains("mocked"), "{}", first.text());
+    assert!(real.seen().is_empty());
+    for _ in 0..2 {
+        let proxied = get(mock.address(), "/user").await;
+        assert_eq!(
+            proxied.text(),
+            DRIFTED_PROFILE,
+            "the sequence stays on its last response"
+        );
+        assert_eq!(proxied.header("x-mock-origin"), Some("upstream"));
+    }
+    assert_eq!(real.seen().len(), 2);
+    let entry = journal_entries(mock.address()).await[0].clone();
+    assert_eq!((&entry["origin"], &entry["rule"]), (&json!("upstream"), &Value::Null));
+
+    // Without --upstream the call is answered from the spec, and start-up says so.
+    let plain = start(with_scenario(vec![sometimes()], "sometimes", Behaviour::default())).await;
+    get(plain.address(), "/user").await;
+    let spec_answer = get(plain.address(), "/user").await;
+    assert_eq!(spec_answer.status, 200);
+    assert_eq!(spec_answer.header("x-mock-origin"), None);
+    assert!(!spec_answer.text().contains("mocked"), "{}", spec_answer.text());
+    let dir = TempDir::new("proxy-true");
+    std::fs::create_dir(dir.path().join("scenarios")).expect("a scenario directory");
+    dir.write("scenarios/sometimes.yaml", SOMETIMES);
+    let binary = Binary::start(
+        &[
+            "--scenarios",
+            "scenarios",
+            "--scenario",
+            "sometimes",
+            "--port",
+            "0",
+            "--no-watch",
+        ],
+        dir.path(),
+    );
+    let line = binary.stderr_once("proxy: true");
+    assert!(
+        line.contains("scenarios/sometimes.yaml rules[0]: `proxy: true` without --upstream"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_proxy_true_response_stands_alone() {
+    let dir = TempDir::new("proxy-true-alone");
+    std::fs::create_dir(dir.path().join("scenarios")).expect("a scenario directory");
+    dir.write(
+        "scenarios/both.yaml",
+        "rules:\n  - when: { operation: user-snapshot }\n    respond: { proxy: true, status: 200 }\n",
+    );
+    dir.write(
+        "scenarios/neither.yaml",
+        "rules:\n  - when: { operation: user-snapshot }\n    respond: { delay: 1s }\n",
+    );
+    dir.write(
+        "scenarios/stream.yaml",
+        "rules:\n  - when: { operation: stream-user }\n    respond: { proxy: true }\n",
+    );
+    let (code, stdout, stderr) = run_to_exit(&["check", "--scenarios", "scenarios"], dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    for expected in [
+        "scenarios/both.yaml:3:23: `proxy: true` sends the call to --upstream, which answers it: remove `status`",
+        "scenarios/neither.yaml:3:14: a response needs `status` (or `proxy: true`, to send the call to --upstream)",
+        "scenarios/stream.yaml:3:23: `stream-user` is a WebSocket: its handshake is not proxied",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in:\n{all}");
+    }
+}
+
+const STREAM_PROFILE: &str = r#"{"id": "u1", "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}"#;
+const DRIFTED_FRAME: &str = r#"{"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}"#;
+
+/// A WebSocket upstream: sends a profile, a drifted profile and `signed-out`,
+/// then records the frames the client sends and the handshake's headers.
+async fn stream_upstream() -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<Mutex<HeaderMap>>) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response as Handshake};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    let (frames, headers) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(HeaderMap::new())));
+    let (seen_frames, seen_headers) = (frames.clone(), headers.clone());
+    tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        // The callback's type is tungstenite's, large error and all.
+        #[allow(clippy::result_large_err)]
+        let callback = |request: &Request, response: Handshake| {
+            *seen_headers.lock().unwrap() = request.headers().clone();
+            Ok(response)
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+            return;
+        };
+        for frame in [STREAM_PROFILE, DRIFTED_FRAME, "signed-out"] {
+            use futures_util::SinkExt;
+            ws.send(WsMessage::text(frame)).await.expect("send a frame");
+        }
+        while let Some(Ok(message)) = futures_util::StreamExt::next(&mut ws).await {
+            if let WsMessage::Text(text) = message {
+                seen_frames.lock().unwrap().push(text.as_str().to_string());
+            }
+        }
+    });
+    (addr, frames, headers)
+}
+
+#[tokio::test]
+async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_judged() {
+    use futures_util::SinkExt;
+    let (addr, received, handshake) = stream_upstream().await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    let mut ws = ws_open(mock.address(), "/user/stream?__session=s", &[("x-mock-session", "s")]).await;
+    for expected in [STREAM_PROFILE, DRIFTED_FRAME, "signed-out"] {
+        match ws_next(&mut ws, IO_TIMEOUT).await {
+            Some(Ok(WsMessage::Text(text))) => assert_eq!(text.as_str(), expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+    ws.send(WsMessage::text("hello")).await.expect("send to the upstream");
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while received.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*received.lock().unwrap(), ["hello"]);
+    let headers = handshake.lock().unwrap().clone();
+    assert!(!headers.contains_key("x-mock-session"), "{headers:#?}");
+    assert_eq!(headers["host"], addr.to_string());
+    let _ = ws.close(None).await;
+
+    let mut entries = journal_entries(mock.address()).await;
+    entries.reverse();
+    let shown: Vec<(Value, Value, Value, Value)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].clone(),
+                e["status"].clone(),
+                e["origin"].clone(),
+                e["body"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (json!("request"), json!(101), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (json!("frame"), json!(0), Value::Null, json!("hello")),
+        ],
+        "{entries:#?}"
+    );
+    assert_eq!(entries[0]["session"], "s");
+    assert_eq!(entries[2]["response_body"]["id"], 5);
+    let judged: Vec<_> = entries.iter().map(sides).collect();
+    let counts = get(mock.address(), "/__mock/violations").await.json();
+    assert_eq!(
+        (
+            &counts["violating_requests"],
+            &counts["relayed_answers"],
+            &counts["provider_violating_answers"]
+        ),
+        (&json!(0), &json!(4), &json!(1)),
+        "the handshake and three frames relayed, one frame drifted: {counts:#}"
+    );
+    assert_eq!(
+        judged[1..4],
+        [
+            vec![],
+            vec![("/frame/id".to_string(), "type".to_string(), "provider".to_string())],
+            vec![]
+        ]
+    );
+}
