@@ -18,6 +18,7 @@ pub mod logging;
 pub mod problem;
 pub mod provider;
 pub mod random;
+pub mod record;
 pub mod reload;
 pub mod render;
 pub mod report;

@@ -69,6 +69,8 @@ mod tests {
             violations,
             body: None,
             response: None,
+            response_content_type: None,
+            note: None,
         });
     }
 

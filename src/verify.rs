@@ -342,6 +342,8 @@ mod tests {
                 violations: Vec::new(),
                 body: Some(Bytes::from(body.to_string())),
                 response: None,
+                response_content_type: None,
+                note: None,
             },
             response_dropped: false,
             cut: Default::default(),

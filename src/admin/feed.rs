@@ -194,6 +194,8 @@ mod tests {
             violations: Vec::new(),
             body: None,
             response: None,
+            response_content_type: None,
+            note: None,
         };
         for _ in 0..3 {
             journal.record(request());

@@ -54,6 +54,8 @@ pub struct Behaviour {
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
     pub journal_size: usize,
+    /// How sessions are recorded as scenarios (`--record` and its flags).
+    pub record: crate::record::Settings,
 }
 
 impl Default for Behaviour {
@@ -65,6 +67,7 @@ impl Default for Behaviour {
             admin_hosts: Vec::new(),
             session_key: SessionKey::Explicit,
             journal_size: crate::journal::DEFAULT_CAPACITY,
+            record: crate::record::Settings::default(),
         }
     }
 }
@@ -117,6 +120,8 @@ pub struct Handled {
     pub delay: Option<std::time::Duration>,
     /// Misbehave on the wire this way.
     pub fault: Option<Fault>,
+    /// What the journal says about the answer beyond its status.
+    pub note: Option<String>,
 }
 
 const EXPOSED_HEADERS: &str = "x-mock-origin, x-mock-violations";
@@ -145,6 +150,9 @@ impl App {
         let seed = inputs.seed;
         let (configuration, warnings) = Configuration::build(inputs, 1)?;
         let journal = Journal::new(behaviour.journal_size);
+        if behaviour.record.dir.is_some() {
+            journal.keep_sessions(behaviour.record.per_session);
+        }
         let app = Self {
             configuration: ArcSwap::from_pointee(configuration),
             behaviour,
@@ -350,6 +358,11 @@ impl App {
         } else {
             None
         };
+        // A replayed recording that did not expect this call says where it stands.
+        let note = match decision {
+            None if decide => engine::replay_position(&session).map(|position| position.note()),
+            _ => None,
+        };
         let changed = switched || session.changes() != changes_before;
         drop(session);
         Ok(Entered {
@@ -357,6 +370,7 @@ impl App {
             decision,
             changed,
             events,
+            note,
         })
     }
 
@@ -370,6 +384,7 @@ impl App {
             session: shared,
             decision,
             changed,
+            note,
             ..
         } = self.enter_session(config, &admitted, &parts.headers, !prefer, false)?;
         let Admitted {
@@ -441,6 +456,7 @@ impl App {
         handled.rule = rule;
         handled.delay = delay;
         handled.fault = fault;
+        handled.note = note;
         Ok(handled)
     }
 
@@ -628,6 +644,8 @@ struct Entered {
     /// Whether the scenario switch or the decision changed the session.
     changed: bool,
     events: Option<tokio::sync::broadcast::Receiver<Arc<Event>>>,
+    /// Where a replayed recording stands, when it did not expect the call.
+    note: Option<String>,
 }
 
 /// `X-Mock-Scenario`: moves the session to the named scenario, afresh;
@@ -662,6 +680,7 @@ impl Handled {
             rule: None,
             delay: None,
             fault: None,
+            note: None,
         }
     }
 
@@ -688,6 +707,13 @@ impl Handled {
             violations: self.violations.clone(),
             body,
             response: Some(credentials.redact(parts, self.response.body().clone())),
+            response_content_type: self
+                .response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string),
+            note: self.note.clone(),
         })
     }
 }

@@ -88,6 +88,43 @@ impl SessionState {
     }
 }
 
+/// Where a replayed recording (a `replay: true` scenario, whose rules are
+/// its steps in order, each in a state of its own) stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayPosition {
+    /// 1-based; `of + 1` once every step has answered.
+    pub step: usize,
+    pub of: usize,
+    /// The operation the step answers; `None` once every step has answered.
+    pub expects: Option<String>,
+}
+
+impl ReplayPosition {
+    /// What a call the replay did not expect is journaled with.
+    pub fn note(&self) -> String {
+        match &self.expects {
+            Some(operation) => format!("replay at step {} of {} expects {operation}", self.step, self.of),
+            None => format!("replay finished: all {} steps answered", self.of),
+        }
+    }
+}
+
+/// The session's place in its replayed recording, if its scenario is one:
+/// the first step whose state it is in.
+pub fn replay_position(session: &SessionState) -> Option<ReplayPosition> {
+    let scenario = session.scenario.as_ref().filter(|s| s.replay)?;
+    let of = scenario.rules.len();
+    let current = scenario
+        .rules
+        .iter()
+        .position(|rule| rule.states.contains(&session.state));
+    Some(ReplayPosition {
+        step: current.map_or(of + 1, |index| index + 1),
+        of,
+        expects: current.map(|index| scenario.rules[index].operation_id.clone()),
+    })
+}
+
 /// The parts of a request rules can match on and templates can read (all
 /// decoded), plus what the shell supplies so the decision stays pure.
 pub struct Facts<'a> {
@@ -452,6 +489,7 @@ mod tests {
             initial: "start".into(),
             store: Arc::default(),
             rules: rules.into_iter().map(Arc::new).collect(),
+            replay: false,
         })
     }
 

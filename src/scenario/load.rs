@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use data_encoding::BASE64;
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
@@ -279,6 +281,7 @@ fn compile(
         initial,
         store: Arc::new(store),
         rules,
+        replay: file.replay,
     })
 }
 
@@ -431,6 +434,7 @@ fn compile_response(
         body,
         delay,
         fault,
+        violations,
     } = response;
     let fault = fault.map(|fault| match fault {
         FaultFile::Reset => Fault::Reset,
@@ -440,7 +444,12 @@ fn compile_response(
         FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
     });
     let mut problems = Diagnostics::default();
-    let place = ResponsePlace { label, at, operation };
+    let place = ResponsePlace {
+        label,
+        at,
+        operation,
+        recorded_broken: !violations.is_empty(),
+    };
     let body = problems.take(scripted_body(body, status, fault, place, context, reads));
     let mut scripted_headers = Vec::new();
     for (name, value) in headers {
@@ -468,6 +477,9 @@ struct ResponsePlace<'a> {
     label: &'a str,
     at: &'a str,
     operation: usize,
+    /// A recorded answer that broke the spec (`violations:`): replayed as
+    /// it was, whatever the spec declares.
+    recorded_broken: bool,
 }
 
 /// A response's body, checked against what the spec declares for its status.
@@ -479,7 +491,12 @@ fn scripted_body(
     context: &Context<'_>,
     reads: &mut StoreReads,
 ) -> Result<ScriptedBody, Diagnostic> {
-    let ResponsePlace { label, at, operation } = place;
+    let ResponsePlace {
+        label,
+        at,
+        operation,
+        recorded_broken,
+    } = place;
     let op = &context.spec.operations[operation];
     if !(100..=599).contains(&status) {
         return Err(Diagnostic::at_pointer(
@@ -489,7 +506,7 @@ fn scripted_body(
         ));
     }
     let declared = op.response_for(status);
-    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) {
+    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) && !recorded_broken {
         let listed: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
         return Err(Diagnostic::at_pointer(
             label,
@@ -517,7 +534,16 @@ fn scripted_body(
         ));
     };
     let body_at = format!("{at}/body");
-    if declared.is_some() && media.is_none() {
+    if let Some(base64) = &body.binary {
+        let bytes = binary_bytes(base64, &body, &body_at, label)?;
+        return Ok(ScriptedBody::Ready(Rendered {
+            status,
+            content_type: Some(HeaderValue::from_static("application/octet-stream")),
+            body: bytes,
+            schema_mismatch: None,
+        }));
+    }
+    if declared.is_some() && media.is_none() && !recorded_broken {
         return Err(Diagnostic::at_pointer(
             label,
             &body_at,
@@ -531,7 +557,7 @@ fn scripted_body(
             media: media.cloned(),
         });
     };
-    if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
+    if let Some(problem) = media.filter(|_| !recorded_broken).and_then(|m| mismatch(m, &value)) {
         return Err(Diagnostic::at_pointer(
             label,
             body_at,
@@ -542,6 +568,21 @@ fn scripted_body(
         ));
     }
     Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
+}
+
+/// A `binary:` body's bytes: base64, and no other source beside it.
+pub(super) fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
+    if rest.merge.is_some() || rest.sources() > 0 {
+        return Err(Diagnostic::at_pointer(
+            label,
+            at,
+            "a `binary` body takes no other body source and no `merge`",
+        ));
+    }
+    let bytes = BASE64
+        .decode(base64.trim().as_bytes())
+        .map_err(|e| Diagnostic::at_pointer(label, format!("{at}/binary"), format!("not valid base64: {e}")))?;
+    Ok(Bytes::from(bytes))
 }
 
 /// A response header: a valid name the server does not set itself, and a
@@ -591,7 +632,7 @@ pub(super) fn body_template(
         return Err(Diagnostic::at_pointer(
             label,
             format!("{at}/binary"),
-            "`binary` is for stream frames (`send:`); an HTTP body or a store value is one of the other sources",
+            "`binary` is for stream frames (`send:`) and response bodies; a store value is one of the other sources",
         ));
     }
     if body.sources() != 1 {

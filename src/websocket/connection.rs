@@ -241,6 +241,8 @@ impl Client<'_> {
             violations: Vec::new(),
             body: Some(body),
             response: None,
+            response_content_type: None,
+            note: None,
         });
     }
 }
