@@ -60,6 +60,8 @@ pub struct Loaded {
     pub catalog: Catalog,
     pub problems: Diagnostics,
     pub set_aside: Diagnostics,
+    /// What loads but deserves a look: recorded answers replayed though they broke the spec.
+    pub warnings: Diagnostics,
 }
 
 /// The catalog, or every problem of every file (what stops start-up).
@@ -181,6 +183,9 @@ impl Loader<'_> {
         let locations = || Locations::of_yaml(&source.text);
         match compiled {
             Ok(scenario) => {
+                let locations = locations();
+                let replayed = replayed_violations(&raw, &source.label).map(|warning| locations.locate(warning));
+                self.loaded.warnings.extend(replayed);
                 let scenario = Arc::new(scenario);
                 self.loaded.catalog.by_name.insert(name.to_string(), scenario.clone());
                 return Some(scenario);
@@ -282,6 +287,38 @@ fn compile(
         store: Arc::new(store),
         rules,
         replay: file.replay,
+    })
+}
+
+/// A warning for each response labelled `violations:`: a recorded answer
+/// that broke the spec, replayed as it was.
+fn replayed_violations<'a>(raw: &'a Value, label: &'a str) -> impl Iterator<Item = Diagnostic> + 'a {
+    let rules = raw.get("rules").and_then(Value::as_array).into_iter().flatten();
+    rules.enumerate().flat_map(move |(index, rule)| {
+        let responses: Vec<(String, &Value)> = match rule.get("respond") {
+            Some(Value::Array(responses)) => responses
+                .iter()
+                .enumerate()
+                .map(|(position, response)| (format!("/rules/{index}/respond/{position}"), response))
+                .collect(),
+            Some(response) => vec![(format!("/rules/{index}/respond"), response)],
+            None => Vec::new(),
+        };
+        responses.into_iter().filter_map(move |(at, response)| {
+            let listed: Vec<&str> = response
+                .get("violations")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            (!listed.is_empty()).then(|| {
+                Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/violations"),
+                    format!("replays a recorded answer that broke the spec: {}", listed.join("; ")),
+                )
+            })
+        })
     })
 }
 
