@@ -54,6 +54,9 @@ pub enum Kind {
     Request,
     /// A message a client sent on a WebSocket stream.
     Frame,
+    /// A message the server sent on a WebSocket stream (journaled under
+    /// `--record` only, for the recording to replay).
+    ServerFrame,
 }
 
 /// A recorded request or frame: what the server handed in, numbered and timed.

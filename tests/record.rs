@@ -399,3 +399,64 @@ async fn exporting_an_unknown_session_is_a_404_problem_and_flushing_without_reco
     .await;
     flush.assert_problem(409, "not-recording", "admin");
 }
+
+#[tokio::test]
+async fn a_recorded_stream_replays_the_frames_it_sent_at_about_their_pace() {
+    let dir = TempDir::new("record-stream");
+    let recording = Behaviour {
+        record: specmock::record::Settings {
+            dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+        ..Behaviour::default()
+    };
+    let recorder = start(shipped_with(recording, None, None)).await;
+    let session = [("x-mock-session", "streamed")];
+    let flow = user_flow();
+    // The shipped user holds fake tokens a recording redacts: replaced first.
+    send_call(recorder.address(), "streamed", &flow[0], &[]).await;
+    let mut ws = ws_open(recorder.address(), "/user/stream", &session).await;
+    let mut sent = Vec::new();
+    // The user now, then again after each call that changes it.
+    for call in [None, Some(&flow[2]), Some(&flow[4])] {
+        if let Some(call) = call {
+            send_call(recorder.address(), "streamed", call, &[]).await;
+        }
+        let frame = ws_next(&mut ws, IO_TIMEOUT)
+            .await
+            .expect("a frame in time")
+            .expect("a frame");
+        sent.push(frame.into_text().expect("text").to_string());
+    }
+    assert_eq!(sent[2], "signed-out");
+    drop(ws);
+
+    let flushed = send(
+        recorder.address(),
+        Method::POST,
+        "/__mock/sessions/streamed/record",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(flushed.status, 200, "{}", flushed.text());
+    let text = std::fs::read_to_string(dir.path().join("streamed.yaml")).expect("written");
+    assert!(text.contains("    stream:\n      - wait: "), "{text}");
+    assert!(text.contains("      - send: { text: \"signed-out\" }"), "{text}");
+    let (code, report) = check(dir.path());
+    assert_eq!(code, Some(0), "{report}");
+
+    // The replay: the handshake, then the same frames; the calls in between answer as recorded.
+    let replay = replay_server(dir.path(), "streamed").await;
+    send_call(replay.address(), "streamed", &flow[0], &[]).await;
+    let mut ws = ws_open(replay.address(), "/user/stream", &session).await;
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        let frame = ws_next(&mut ws, IO_TIMEOUT)
+            .await
+            .expect("a frame in time")
+            .expect("a frame");
+        replayed.push(frame.into_text().expect("text").to_string());
+    }
+    assert_eq!(replayed, sent);
+}

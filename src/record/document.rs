@@ -25,6 +25,8 @@ pub struct Options<'a> {
     pub redact: &'a [String],
     /// `--record-latency`: each answer's observed latency as its `delay`.
     pub latency: bool,
+    /// The frames servers sent on streams are among the entries (`--record`).
+    pub frames: bool,
 }
 
 /// A session as a scenario.
@@ -75,6 +77,9 @@ pub struct Step {
     /// The status is not declared, yet nothing was journaled against it
     /// (a scenario's `fault: undeclared-status`).
     pub undeclared: bool,
+    /// A stream's handshake: the frames the server sent on it, each with
+    /// the time since the one before (the first, since the handshake).
+    pub stream: Option<Vec<(Duration, Body)>>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -90,10 +95,32 @@ pub enum Body {
 /// Turns one session's entries (oldest first) into a document.
 pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Options<'_>) -> Document {
     let mut redactor = Redactor::new(options.credential_query, options.redact);
-    let items = entries
-        .iter()
-        .map(|entry| item(entry, options, &mut redactor))
-        .collect();
+    let mut items = Vec::new();
+    // The latest handshake of each stream (operation and target), by item, and when its last frame came.
+    let mut streams: Vec<(&str, &str, usize, SystemTime)> = Vec::new();
+    for entry in entries {
+        let record = &entry.record;
+        let key = (record.operation.as_deref().unwrap_or(""), &*record.target);
+        if record.kind == Kind::ServerFrame {
+            let stream = streams.iter_mut().rev().find(|(op, target, ..)| (*op, *target) == key);
+            if let Some((_, _, index, last)) = stream {
+                if let Item::Step(Step {
+                    stream: Some(frames), ..
+                }) = &mut items[*index]
+                {
+                    let gap = entry.at.duration_since(*last).unwrap_or_default();
+                    frames.push((gap, frame(record.body.as_deref().unwrap_or_default(), &mut redactor)));
+                    *last = entry.at;
+                }
+            }
+            continue;
+        }
+        let item = item(entry, options, &mut redactor);
+        if let Item::Step(Step { stream: Some(_), .. }) = &item {
+            streams.push((key.0, key.1, items.len(), entry.at));
+        }
+        items.push(item);
+    }
     Document {
         session: session.to_string(),
         items,
@@ -112,17 +139,33 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
     };
     let operation = record.operation.as_deref().and_then(|id| options.spec.operation(id));
     let operation = match (record.kind, operation) {
-        (Kind::Frame, _) => return skipped("a frame the client sent: stream frames are not recorded"),
+        (Kind::Frame, _) => return skipped("a frame the client sent"),
         (_, None) => return skipped("no operation of the spec: a replay refuses it again"),
         _ if record.refused => return skipped("refused by the mock: a replay refuses it again"),
-        _ if record.status == 101 => {
-            return skipped("a stream: its frames are not recorded; the replay answers it from the spec")
+        _ if record.status == 101 && !options.frames => {
+            return skipped(
+                "a stream: its frames are recorded under --record only; the replay answers it from the spec",
+            )
         }
         _ if entry.response_dropped => {
             return skipped("its answer was let go to keep the journal within --journal-bytes")
         }
         (_, Some(operation)) => operation,
     };
+    if record.status == 101 {
+        return Item::Step(Step {
+            at: entry.at,
+            request,
+            operation: operation.id.clone(),
+            status: record.status,
+            content_type: None,
+            body: Body::None,
+            delay: None,
+            violations: Vec::new(),
+            undeclared: false,
+            stream: Some(Vec::new()),
+        });
+    }
     let (body, content_type) = body(
         record.response.as_deref(),
         record.response_content_type.as_deref(),
@@ -145,6 +188,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
             .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
             .collect(),
         undeclared: !declared && record.violations.is_empty(),
+        stream: None,
     })
 }
 
@@ -196,6 +240,21 @@ fn body(
         Body::Binary(BASE64.encode(bytes)),
         Some(content_type.unwrap_or("application/octet-stream").to_string()),
     )
+}
+
+/// A frame a stream sent: JSON, text, or (not UTF-8, or reading like a template) bytes.
+fn frame(bytes: &[u8], redactor: &mut Redactor<'_>) -> Body {
+    let text = std::str::from_utf8(bytes).ok().filter(|text| !text.contains("{{"));
+    let Some(text) = text else {
+        return Body::Binary(BASE64.encode(bytes));
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut value) if value.is_object() || value.is_array() => {
+            redactor.body(&mut value);
+            Body::Json(value)
+        }
+        _ => Body::Text(text.to_string()),
+    }
 }
 
 /// A declared media type the mock sends as it is, or `fallback` for a range (`text/*`).

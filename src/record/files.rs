@@ -108,6 +108,7 @@ impl App {
             credential_query: configuration.credentials.query_names(),
             redact: &settings.redact,
             latency: settings.latency,
+            frames: self.journal().tapes().is_some(),
         };
         let document = document(id, entries, cut, &options);
         Recorded {

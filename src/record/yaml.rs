@@ -106,6 +106,32 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
         quote(&step.operation),
         state(number)
     );
+    if let Some(frames) = &step.stream {
+        write_stream(out, frames);
+    } else {
+        write_response(out, step);
+    }
+    let next = if number == steps {
+        FINISHED.to_string()
+    } else {
+        state(number + 1)
+    };
+    let _ = writeln!(out, "    then: {{ state: {next} }}");
+}
+
+/// A stream's frames at the pace they came.
+fn write_stream(out: &mut String, frames: &[(std::time::Duration, Body)]) {
+    out.push_str("    stream:\n");
+    if frames.is_empty() {
+        out.push_str("      # No frame was sent.\n      - wait: 0ms\n");
+    }
+    for (gap, frame) in frames {
+        let _ = writeln!(out, "      - wait: {}ms", gap.as_millis().min(600_000));
+        let _ = writeln!(out, "      - send: {}", body(frame, "        "));
+    }
+}
+
+fn write_response(out: &mut String, step: &Step) {
     out.push_str("    respond:\n");
     let _ = writeln!(out, "      status: {}", step.status);
     if let Some(content_type) = &step.content_type {
@@ -123,24 +149,19 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
             let _ = writeln!(out, "        - {}", quote(violation));
         }
     }
-    match &step.body {
-        Body::None => {}
-        Body::Json(value) => {
-            let _ = writeln!(out, "      body:\n        json: {}", json(value, "        "));
-        }
-        Body::Text(text) => {
-            let _ = writeln!(out, "      body: {{ text: {} }}", quote(text));
-        }
-        Body::Binary(base64) => {
-            let _ = writeln!(out, "      body: {{ binary: {} }}", quote(base64));
-        }
+    if step.body != Body::None {
+        let _ = writeln!(out, "      body: {}", body(&step.body, "      "));
     }
-    let next = if number == steps {
-        FINISHED.to_string()
-    } else {
-        state(number + 1)
-    };
-    let _ = writeln!(out, "    then: {{ state: {next} }}");
+}
+
+/// A body (or a frame) as a flow mapping: `{ json: ... }`, `{ text: ... }`, `{ binary: ... }`.
+fn body(body: &Body, indent: &str) -> String {
+    match body {
+        Body::None => "{}".to_string(),
+        Body::Json(value) => format!("{{ json: {} }}", json(value, indent)),
+        Body::Text(text) => format!("{{ text: {} }}", quote(text)),
+        Body::Binary(base64) => format!("{{ binary: {} }}", quote(base64)),
+    }
 }
 
 /// A string as a double-quoted scalar (JSON's escapes are YAML's).
