@@ -432,7 +432,9 @@ impl App {
                     Some(rendered) => Cow::Borrowed(rendered),
                     None => {
                         announce(config, &shared, operation_index, request_body, None, changed);
-                        return Ok(attribute(empty(StatusCode::NO_CONTENT), violations));
+                        let mut handled = attribute(empty(StatusCode::NO_CONTENT), violations);
+                        handled.note = note;
+                        return Ok(handled);
                     }
                 },
             }

@@ -114,3 +114,62 @@ impl Tapes {
         ended
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Cut, Kind, Record};
+
+    fn entry(id: u64, session: &str) -> Arc<Entry> {
+        Arc::new(Entry {
+            id,
+            at: std::time::SystemTime::UNIX_EPOCH,
+            record: Record {
+                kind: Kind::Request,
+                session: session.into(),
+                method: "GET".into(),
+                target: "/".into(),
+                operation: None,
+                rule: None,
+                status: 200,
+                refused: false,
+                latency: Duration::ZERO,
+                violations: Vec::new(),
+                body: None,
+                response: None,
+                response_content_type: None,
+                note: None,
+            },
+            response_dropped: false,
+            cut: Cut::default(),
+        })
+    }
+
+    #[test]
+    fn a_tape_keeps_the_start_of_its_session_and_counts_the_rest_and_a_reset_numbers_the_next() {
+        let tapes = Tapes::new(2);
+        for id in 1..=5 {
+            tapes.keep(&entry(id, "a"));
+        }
+        tapes.keep(&entry(6, "b"));
+        let a = tapes.copy("a").expect("recorded");
+        let ids: Vec<u64> = a.entries.iter().map(|e| e.id).collect();
+        assert_eq!((ids, a.cut, a.part), (vec![1, 2], 3, 1));
+        assert_eq!(
+            tapes.copy("a").map(|t| t.entries.len()),
+            Some(2),
+            "a copy leaves the tape"
+        );
+        assert_eq!(tapes.end("a").map(|t| t.part), Some(1));
+        assert!(tapes.copy("a").is_none());
+        tapes.keep(&entry(7, "a"));
+        assert_eq!(
+            tapes.copy("a").map(|t| t.part),
+            Some(2),
+            "the next recording of the session"
+        );
+        assert!(tapes.end_idle(Some(Duration::from_secs(3600))).is_empty(), "none idle");
+        let ended: Vec<String> = tapes.end_idle(None).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ended, ["a", "b"]);
+    }
+}

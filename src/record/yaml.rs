@@ -179,3 +179,197 @@ fn json(value: &serde_json::Value, indent: &str) -> String {
     // Lines of a flow collection sit deeper than the key that holds it.
     pretty.replace('\n', &format!("\n{indent}  "))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::journal::{Cut, Entry, Kind, Record};
+    use crate::record::{document, Options};
+    use crate::validate::Violation;
+
+    const SPEC: &str = "openapi: 3.0.3
+info: { title: t, version: '1' }
+paths:
+  /user:
+    get:
+      operationId: snapshot
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: { type: object, properties: { name: { type: string } } }
+        '404':
+          description: gone
+          content: { text/plain: { schema: { type: string } } }
+  /user/clear:
+    post:
+      operationId: clear
+      responses: { '204': { description: ok } }
+  /blob:
+    get:
+      operationId: blob
+      responses:
+        '200': { description: ok, content: { application/octet-stream: {} } }
+";
+
+    fn entry(method: &str, target: &str, operation: Option<&str>, status: u16) -> Record<crate::journal::Name> {
+        Record {
+            kind: Kind::Request,
+            session: "qa".into(),
+            method: method.into(),
+            target: target.into(),
+            operation: operation.map(Into::into),
+            rule: None,
+            status,
+            refused: operation.is_none(),
+            latency: Duration::from_millis(7),
+            violations: Vec::new(),
+            body: None,
+            response: None,
+            response_content_type: None,
+            note: None,
+        }
+    }
+
+    fn at(second: u64, record: Record<crate::journal::Name>) -> Arc<Entry> {
+        Arc::new(Entry {
+            id: second,
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + second),
+            record,
+            response_dropped: false,
+            cut: Cut::default(),
+        })
+    }
+
+    fn answered(record: Record<crate::journal::Name>, content_type: &str, body: &[u8]) -> Record<crate::journal::Name> {
+        Record {
+            response: Some(Bytes::copy_from_slice(body)),
+            response_content_type: Some(content_type.to_string()),
+            ..record
+        }
+    }
+
+    #[test]
+    fn a_session_becomes_one_commented_step_per_call_that_the_loader_accepts() {
+        let spec = crate::spec::load_text("spec.yaml", SPEC, None).expect("the spec loads");
+        let broken = Record {
+            violations: vec![Violation::new("/body/name", "type", "1 is not of type \"string\"")],
+            ..entry("GET", "/user", Some("snapshot"), 200)
+        };
+        let entries = vec![
+            at(
+                1,
+                answered(
+                    entry("GET", "/user?token=abcd&page=2", Some("snapshot"), 200),
+                    "application/json",
+                    br#"{"name":"Ann","password":"hunter2"}"#,
+                ),
+            ),
+            at(2, entry("POST", "/user/clear", Some("clear"), 204)),
+            at(
+                3,
+                answered(
+                    entry("GET", "/user", Some("snapshot"), 404),
+                    "text/plain",
+                    b"gone {{soon}}",
+                ),
+            ),
+            at(
+                4,
+                answered(
+                    entry("GET", "/blob", Some("blob"), 200),
+                    "application/octet-stream",
+                    &[0, 159, 146, 150],
+                ),
+            ),
+            at(5, answered(broken, "application/json", br#"{"name":1}"#)),
+            at(6, entry("GET", "/nowhere", None, 404)),
+        ];
+        let query = vec!["token".to_string()];
+        let options = Options {
+            spec: &spec,
+            credential_query: &query,
+            redact: &[],
+            latency: true,
+            frames: false,
+        };
+        let document = document("qa", &entries, 0, &options);
+        let text = write(&document, "qa");
+        assert_eq!(
+            text,
+            r#"# Session "qa", recorded by specmock: 5 steps, one per call answered.
+# From 2027-01-15T08:00:01.000Z to 2027-01-15T08:00:05.000Z.
+# Replay: specmock --scenarios DIR --scenario qa
+# A call the recording does not expect at that point is answered from the spec, and journaled with where the replay stands.
+# Redacted (replaced by "[redacted]"): /body/password (1), /query/token (1).
+description: "Session qa as recorded"
+replay: true
+initial: step-1
+rules:
+  # Step 1 of 5, 2027-01-15T08:00:01.000Z: GET /user?token=[redacted]&page=2
+  - when: { operation: "snapshot", state: step-1 }
+    respond:
+      status: 200
+      delay: 7ms
+      body: { json: {"name":"Ann","password":"[redacted]"} }
+    then: { state: step-2 }
+  # Step 2 of 5, 2027-01-15T08:00:02.000Z: POST /user/clear
+  - when: { operation: "clear", state: step-2 }
+    respond:
+      status: 204
+      delay: 7ms
+    then: { state: step-3 }
+  # Step 3 of 5, 2027-01-15T08:00:03.000Z: GET /user
+  - when: { operation: "snapshot", state: step-3 }
+    respond:
+      status: 404
+      headers: { content-type: "text/plain" }
+      delay: 7ms
+      body: { binary: "Z29uZSB7e3Nvb259fQ==" }
+    then: { state: step-4 }
+  # Step 4 of 5, 2027-01-15T08:00:04.000Z: GET /blob
+  - when: { operation: "blob", state: step-4 }
+    respond:
+      status: 200
+      headers: { content-type: "application/octet-stream" }
+      delay: 7ms
+      body: { binary: "AJ+Slg==" }
+    then: { state: step-5 }
+  # Step 5 of 5, 2027-01-15T08:00:05.000Z: GET /user
+  # This call broke the spec; the answer is replayed as it was recorded.
+  - when: { operation: "snapshot", state: step-5 }
+    respond:
+      status: 200
+      delay: 7ms
+      violations:
+        - "/body/name 1 is not of type \"string\""
+      body: { json: {"name":1} }
+    then: { state: finished }
+  # 2027-01-15T08:00:06.000Z: GET /nowhere: not replayed, no operation of the spec: a replay refuses it again.
+"#
+        );
+
+        let source = crate::scenario::ScenarioSource {
+            file_name: "qa.yaml".into(),
+            label: "qa.yaml".into(),
+            text,
+        };
+        let inputs = crate::app::Inputs {
+            spec,
+            fixtures: Default::default(),
+            scenarios: vec![source],
+            start_scenario: Some("qa".into()),
+            seed: 0,
+        };
+        let (configuration, _) = crate::app::Configuration::build(inputs, 1).expect("the recording loads");
+        let scenario = configuration.scenarios.get("qa").expect("named after its file");
+        assert!(scenario.replay);
+        assert_eq!(scenario.rules.len(), 5);
+    }
+}

@@ -515,6 +515,58 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_stands_at_the_step_its_state_names_and_says_what_it_expects() {
+        let step = |operation: usize, state: &str, then: &str| Rule {
+            states: vec![state.to_string()],
+            then_state: Some(then.to_string()),
+            ..rule(operation, &[200], false)
+        };
+        let steps = vec![step(0, "step-1", "step-2"), step(1, "step-2", "finished")];
+        let recorded = Arc::new(Scenario {
+            initial: "step-1".into(),
+            replay: true,
+            rules: steps.into_iter().map(Arc::new).collect(),
+            name: "t".into(),
+            description: String::new(),
+            file: "t.yaml".into(),
+            store: Arc::default(),
+        });
+        let mut session = SessionState::start(Some(recorded.clone()));
+        let at = |step, expects: Option<&str>| ReplayPosition {
+            step,
+            of: 2,
+            expects: expects.map(str::to_string),
+        };
+        assert_eq!(replay_position(&session), Some(at(1, Some("op0"))));
+        assert_eq!(
+            statuses(&mut session, 1, 1),
+            vec![None],
+            "another operation: no step answers"
+        );
+        assert_eq!(
+            replay_position(&session),
+            Some(at(1, Some("op0"))),
+            "and the replay stays put"
+        );
+        assert_eq!(
+            replay_position(&session).map(|p| p.note()),
+            Some("replay at step 1 of 2 expects op0".to_string())
+        );
+        assert_eq!(statuses(&mut session, 0, 1), vec![Some(200)]);
+        assert_eq!(
+            statuses(&mut session, 1, 2),
+            vec![Some(200), None],
+            "one more than recorded"
+        );
+        assert_eq!(
+            replay_position(&session).map(|p| p.note()),
+            Some("replay finished: all 2 steps answered".to_string())
+        );
+        let plain = SessionState::start(Some(scenario(Vec::new())));
+        assert_eq!(replay_position(&plain), None, "not a recording");
+    }
+
+    #[test]
     fn a_sequence_repeats_its_last_response() {
         let mut session = SessionState::start(Some(scenario(vec![rule(0, &[404, 404, 200], false)])));
         assert_eq!(
