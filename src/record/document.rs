@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::redact::Redactor;
 use crate::journal::{Entry, Kind};
-use crate::render::media_for;
+use crate::render::{content_type_for, media_for};
 use crate::spec::{essence, Operation, Spec};
 use crate::validate::is_json;
 
@@ -207,7 +207,13 @@ fn body(
         .map(|r| r.content.as_slice())
         .unwrap_or_default();
     let media = content_type.map(essence);
-    let recorded = |given: &str| content_type.filter(|recorded| *recorded != given).map(str::to_string);
+    // What the loader's encoding sends for this status, as `render::encode_for` picks it.
+    let sent = |text: bool| {
+        let declared = media_for(content, text).map(|m| m.media_type.as_str());
+        let fallback = if text { "text/plain" } else { "application/json" };
+        content_type_for(declared.unwrap_or(fallback), !text)
+    };
+    let recorded = |given: String| content_type.filter(|recorded| *recorded != given).map(str::to_string);
     if bytes.is_empty() {
         // Omitted, a body is the spec's for the status: an empty answer says so.
         return match content.is_empty() {
@@ -221,9 +227,7 @@ fn body(
     if let (Some(true), Some(text)) = (media.as_deref().map(is_json), text) {
         if let Ok(mut value) = serde_json::from_str::<Value>(text) {
             redactor.body(&mut value);
-            let sent =
-                media_for(content, false).map_or("application/json", |m| concrete(&m.media_type, "application/json"));
-            return (Body::Json(value), recorded(sent));
+            return (Body::Json(value), recorded(sent(false)));
         }
     }
     // A string under a JSON media type would be sent as a JSON string: only text the spec sends as text.
@@ -232,9 +236,7 @@ fn body(
         None => content.is_empty(),
     };
     if let (Some(text), true, false) = (text, as_text, media.as_deref().is_some_and(is_json)) {
-        let sent =
-            media_for(content, true).map_or("text/plain", |m| concrete(&m.media_type, "text/plain; charset=utf-8"));
-        return (Body::Text(text.to_string()), recorded(sent));
+        return (Body::Text(text.to_string()), recorded(sent(true)));
     }
     (
         Body::Binary(BASE64.encode(bytes)),
@@ -254,13 +256,5 @@ fn frame(bytes: &[u8], redactor: &mut Redactor<'_>) -> Body {
             Body::Json(value)
         }
         _ => Body::Text(text.to_string()),
-    }
-}
-
-/// A declared media type the mock sends as it is, or `fallback` for a range (`text/*`).
-fn concrete<'a>(declared: &'a str, fallback: &'a str) -> &'a str {
-    match declared.contains('*') {
-        true => fallback,
-        false => declared,
     }
 }
