@@ -460,3 +460,37 @@ async fn a_recorded_stream_replays_the_frames_it_sent_at_about_their_pace() {
     }
     assert_eq!(replayed, sent);
 }
+
+/// The README's example recording, under "## Recording and replay".
+fn readme_recording() -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let section = &readme[readme.find("\n## Recording and replay\n").expect("the section")..];
+    let start = section.find("```yaml\n").expect("a YAML block") + "```yaml\n".len();
+    section[start..start + section[start..].find("\n```").expect("a closed block") + 1].to_string()
+}
+
+#[tokio::test]
+async fn the_readme_recording_loads_and_replays_the_calls_it_names() {
+    let dir = TempDir::new("record-readme");
+    dir.write("qa-1.yaml", &readme_recording());
+    let (code, report) = check(dir.path());
+    assert_eq!(code, Some(0), "{report}");
+    let replay = replay_server(dir.path(), "qa-1").await;
+    let profile = json!({ "id": "u-42", "name": "Zed", "password": "hunter2", "aesthetics": aesthetics() });
+    let calls = [
+        call(Method::POST, "/user/update", Some(profile)),
+        call(Method::GET, "/user", None),
+        call(Method::POST, "/user/clear", None),
+        call(Method::GET, "/user", None),
+        call(
+            Method::POST,
+            "/user/update/vanity",
+            Some(json!({ "id": "u-42", "aesthetics": aesthetics() })),
+        ),
+    ];
+    let mut statuses = Vec::new();
+    for call in &calls {
+        statuses.push(send_call(replay.address(), "readme", call, &[]).await.status);
+    }
+    assert_eq!(statuses, [200, 200, 204, 200, 511]);
+}
