@@ -181,9 +181,9 @@ pub struct Record<T> {
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,
     /// The response's `Content-Type` as sent: what a recording needs to
-    /// answer the same bytes the same way.
+    /// answer the same bytes the same way. Held once, like the other texts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_content_type: Option<String>,
+    pub response_content_type: Option<T>,
     /// What the mock says about the answer beyond its status (where a
     /// replayed recording stands when a call it did not expect came).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -206,7 +206,7 @@ impl<T> Record<T> {
             violations: self.violations,
             body: self.body,
             response: self.response,
-            response_content_type: self.response_content_type,
+            response_content_type: self.response_content_type.as_ref().map(&mut name),
             note: self.note,
         }
     }

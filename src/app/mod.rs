@@ -713,8 +713,7 @@ impl Handled {
                 .response
                 .headers()
                 .get(http::header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_string),
+                .and_then(|value| value.to_str().ok()),
             note: self.note.clone(),
         })
     }

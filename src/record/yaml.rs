@@ -250,7 +250,7 @@ paths:
     fn answered(record: Record<crate::journal::Name>, content_type: &str, body: &[u8]) -> Record<crate::journal::Name> {
         Record {
             response: Some(Bytes::copy_from_slice(body)),
-            response_content_type: Some(content_type.to_string()),
+            response_content_type: Some(content_type.into()),
             ..record
         }
     }
