@@ -494,3 +494,16 @@ async fn the_readme_recording_loads_and_replays_the_calls_it_names() {
     }
     assert_eq!(statuses, [200, 200, 204, 200, 511]);
 }
+
+#[test]
+fn record_needs_an_existing_directory_and_redact_a_json_pointer() {
+    let (code, _, stderr) = run_to_exit(&["--port", "0", "--record", "no/such/dir"], &repo_root());
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("error: --record no/such/dir: not a directory"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_to_exit(&["--port", "0", "--redact", "user.email"], &repo_root());
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("`user.email` is no JSON pointer"), "{stderr}");
+}
