@@ -771,6 +771,31 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn recorded_sessions_keep_their_entries_however_small_the_journal() {
+        for capacity in [0, 1] {
+            let journal = Journal::new(capacity);
+            journal.keep_sessions(10);
+            for status in [200, 201, 202] {
+                journal.record(Record {
+                    response: Some(Bytes::from_static(b"{}")),
+                    response_content_type: Some("application/json"),
+                    ..record("s", "update-user", status, 0)
+                });
+            }
+            journal.record(record("other", "update-user", 200, 0));
+            assert_eq!(journal.status().retained, capacity);
+            let tape = journal.tapes().and_then(|tapes| tapes.copy("s")).expect("kept");
+            let kept: Vec<(u16, Option<&str>)> = tape
+                .entries
+                .iter()
+                .map(|e| (e.record.status, e.record.response_content_type.as_deref()))
+                .collect();
+            let json = Some("application/json");
+            assert_eq!(kept, [(200, json), (201, json), (202, json)], "capacity {capacity}");
+        }
+    }
+
     fn record<'a>(session: &'a str, operation: &'a str, status: u16, violations: usize) -> Record<&'a str> {
         Record {
             kind: Kind::Request,
