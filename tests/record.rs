@@ -507,3 +507,24 @@ fn record_needs_an_existing_directory_and_redact_a_json_pointer() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("`user.email` is no JSON pointer"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_answer_that_reads_like_a_template_replays_byte_for_byte() {
+    let recorder = start(shipped_with(Behaviour::default(), None, None)).await;
+    let profile = json!({ "id": "u-1", "name": "{{request.body.id}} and {{uuid}}", "aesthetics": aesthetics() });
+    let update = call(Method::POST, "/user/update", Some(profile));
+    let recorded = send_call(recorder.address(), "braces", &update, &[]).await;
+    assert!(recorded.text().contains("{{uuid}}"));
+    let text = export(recorder.address(), "braces").await.text().to_string();
+    assert!(
+        text.contains("      headers: { content-type: \"application/json\" }\n      body: { binary: \""),
+        "{text}"
+    );
+    let dir = TempDir::new("record-braces");
+    dir.write("braces.yaml", &text);
+    let replay = replay_server(dir.path(), "braces").await;
+    let replayed = send_call(replay.address(), "again", &update, &[]).await;
+    assert_eq!(replayed.status, 200);
+    assert_eq!(replayed.header("content-type"), Some("application/json"));
+    assert_eq!(replayed.body, recorded.body, "never rendered as a template");
+}
