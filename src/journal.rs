@@ -9,7 +9,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::record::Tapes;
 use crate::session::lock;
 use crate::validate::Violation;
 
@@ -53,6 +54,9 @@ pub enum Kind {
     Request,
     /// A message a client sent on a WebSocket stream.
     Frame,
+    /// A message the server sent on a WebSocket stream (journaled under
+    /// `--record` only, for the recording to replay).
+    ServerFrame,
 }
 
 /// A recorded request or frame: what the server handed in, numbered and timed.
@@ -90,6 +94,16 @@ pub struct Cut {
 pub type Name = Arc<str>;
 
 impl Entry {
+    fn new(id: u64, at: SystemTime, record: Record<Name>) -> Self {
+        Self {
+            id,
+            at,
+            record,
+            response_dropped: false,
+            cut: Cut::default(),
+        }
+    }
+
     /// The body as JSON, if it is JSON.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(self.record.body.as_ref()?).ok()
@@ -166,13 +180,18 @@ pub struct Record<T> {
     /// body or a templated answer is shared by every entry that sent it.
     #[serde(rename = "response_body", serialize_with = "body_as_json")]
     pub response: Option<Bytes>,
-    /// The response's `Content-Type`, if it had one.
+    /// The response's `Content-Type` as sent: what a recording needs to
+    /// answer the same bytes the same way. Held once, like the other texts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_content_type: Option<T>,
     /// Who answered, when not the mock itself: `upstream` for an answer
     /// relayed from `--upstream`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// What the mock says about the answer beyond its status (where a
+    /// replayed recording stands when a call it did not expect came).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Where an answer came from, when the mock did not make it.
@@ -181,6 +200,29 @@ pub struct Record<T> {
 pub enum Origin {
     /// Relayed from `--upstream`.
     Upstream,
+}
+
+impl<T> Record<T> {
+    /// The same record with each text made a [`Name`] by `name`.
+    fn with_names(self, mut name: impl FnMut(&T) -> Name) -> Record<Name> {
+        Record {
+            kind: self.kind,
+            session: name(&self.session),
+            method: name(&self.method),
+            target: name(&self.target),
+            operation: self.operation.as_ref().map(&mut name),
+            rule: self.rule.as_ref().map(&mut name),
+            status: self.status,
+            refused: self.refused,
+            latency: self.latency,
+            violations: self.violations,
+            body: self.body,
+            response: self.response,
+            response_content_type: self.response_content_type.as_ref().map(&mut name),
+            origin: self.origin,
+            note: self.note,
+        }
+    }
 }
 
 fn as_micros<S: serde::Serializer>(latency: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -212,6 +254,8 @@ pub struct Journal {
     inner: Mutex<Inner>,
     /// Each new entry, for the live feeds; sent to only while one listens.
     feed: broadcast::Sender<Arc<Entry>>,
+    /// With `--record`: each session's entries, kept until its file is written.
+    tapes: OnceLock<Tapes>,
 }
 
 /// A live feed of the journal: the held entries after the one it started
@@ -374,7 +418,19 @@ impl Journal {
             body_budget: AtomicUsize::new(DEFAULT_BODY_BUDGET),
             inner: Mutex::new(Inner::default()),
             feed: broadcast::channel(FEED_BACKLOG).0,
+            tapes: OnceLock::new(),
         }
+    }
+
+    /// From the next entry on, keeps each session's entries (at most
+    /// `per_session` each) apart from the ring, for `--record`.
+    pub fn keep_sessions(&self, per_session: usize) {
+        let _ = self.tapes.set(Tapes::new(per_session));
+    }
+
+    /// Each session's entries, when kept (`--record`).
+    pub fn tapes(&self) -> Option<&Tapes> {
+        self.tapes.get()
     }
 
     /// A live feed of the entries after entry `after` (0: from the oldest
@@ -417,36 +473,23 @@ impl Journal {
         inner.since_clear.count(id, &record);
         inner.run.count(id, &record);
         if self.capacity == 0 {
+            // Recorded sessions keep their entries however small the journal.
+            if let Some(tapes) = self.tapes.get() {
+                let record = record.with_names(|text| Name::from(text.as_ref()));
+                tapes.keep(&Arc::new(Entry::new(id, at, record)));
+            }
             return;
         }
         let Inner { names, bodies, .. } = &mut *inner;
-        let mut name = |text: &T| names.get(text.as_ref());
-        let body = record.body.filter(|b| !b.is_empty()).map(|b| bodies.hold(&b));
-        let response = record.response.filter(|b| !b.is_empty());
-        let response = response.map(|b| bodies.keep(b, body.as_ref()));
-        let record = Record {
-            kind: record.kind,
-            session: name(&record.session),
-            method: name(&record.method),
-            target: name(&record.target),
-            operation: record.operation.as_ref().map(&mut name),
-            rule: record.rule.as_ref().map(&mut name),
-            status: record.status,
-            refused: record.refused,
-            latency: record.latency,
-            violations: record.violations,
-            body,
-            response,
-            response_content_type: record.response_content_type.as_ref().map(&mut name),
-            origin: record.origin,
-        };
-        let entry = Arc::new(Entry {
-            id,
-            at,
-            record,
-            response_dropped: false,
-            cut: Cut::default(),
-        });
+        let mut record = record.with_names(|text| names.get(text.as_ref()));
+        let body = record.body.take().filter(|b| !b.is_empty()).map(|b| bodies.hold(&b));
+        let response = record.response.take().filter(|b| !b.is_empty());
+        record.response = response.map(|b| bodies.keep(b, body.as_ref()));
+        record.body = body;
+        let entry = Arc::new(Entry::new(id, at, record));
+        if let Some(tapes) = self.tapes.get() {
+            tapes.keep(&entry);
+        }
         // Nothing to build or send while no feed listens.
         if self.feed.receiver_count() > 0 {
             let _ = self.feed.send(entry.for_feed());
@@ -771,6 +814,31 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn recorded_sessions_keep_their_entries_however_small_the_journal() {
+        for capacity in [0, 1] {
+            let journal = Journal::new(capacity);
+            journal.keep_sessions(10);
+            for status in [200, 201, 202] {
+                journal.record(Record {
+                    response: Some(Bytes::from_static(b"{}")),
+                    response_content_type: Some("application/json"),
+                    ..record("s", "update-user", status, 0)
+                });
+            }
+            journal.record(record("other", "update-user", 200, 0));
+            assert_eq!(journal.status().retained, capacity);
+            let tape = journal.tapes().and_then(|tapes| tapes.copy("s")).expect("kept");
+            let kept: Vec<(u16, Option<&str>)> = tape
+                .entries
+                .iter()
+                .map(|e| (e.record.status, e.record.response_content_type.as_deref()))
+                .collect();
+            let json = Some("application/json");
+            assert_eq!(kept, [(200, json), (201, json), (202, json)], "capacity {capacity}");
+        }
+    }
+
     fn record<'a>(session: &'a str, operation: &'a str, status: u16, violations: usize) -> Record<&'a str> {
         Record {
             kind: Kind::Request,
@@ -789,6 +857,7 @@ mod tests {
             response: None,
             response_content_type: None,
             origin: None,
+            note: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod provider;
 pub mod proxy;
 pub mod random;
+pub mod record;
 pub mod reload;
 pub mod render;
 pub mod report;

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the spec (what `specmock` does with no subcommand).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check that the spec, fixtures and scenarios are consistent, and which statuses scenarios reach.
     Check(specmock::check::CheckArgs),
     /// Test a real server against the spec (provider contract test).
@@ -122,6 +122,18 @@ struct ServeArgs {
     /// Seconds the upstream has to answer a forwarded request completely (decimals allowed); then 504.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, requires = "upstream")]
     upstream_timeout: Duration,
+    /// Write each session's traffic as a scenario file DIR/SESSION.yaml when the session ends (reset, idle an hour), on POST /__mock/sessions/ID/record, and at shutdown.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Recordings give each answer its observed latency as its `delay`.
+    #[arg(long)]
+    record_latency: bool,
+    /// Calls a recording keeps per session; past them the file says how many more were not recorded.
+    #[arg(long, value_name = "N", default_value_t = specmock::record::DEFAULT_PER_SESSION)]
+    record_limit: usize,
+    /// A JSON pointer into response bodies whose value recordings replace by `[redacted]`, besides credentials (repeatable).
+    #[arg(long, value_name = "POINTER", value_parser = parse_pointer)]
+    redact: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -136,7 +148,7 @@ const FALLBACK_PORT: u16 = 4010;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         Some(Command::Check(args)) => return specmock::check::run(args),
         Some(Command::Verify(args)) => {
             return match runtime() {
@@ -179,6 +191,12 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(dir) = &args.record {
+        if !dir.is_dir() {
+            eprintln!("error: --record {}: not a directory", dir.display());
+            return ExitCode::from(2);
+        }
+    }
     // Found in the working directory, the inputs are named relative to it:
     // clients see their names, never where they sit.
     let sources = Sources::resolve(
@@ -206,6 +224,12 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         session_key: args.session_key.clone(),
         journal_size: args.journal_size,
         upstream,
+        record: specmock::record::Settings {
+            dir: args.record.clone(),
+            redact: args.redact.clone(),
+            latency: args.record_latency,
+            per_session: args.record_limit,
+        },
     };
     let loaded = App::load(sources, args.scenario.clone(), args.seed, behaviour);
     let (app, warnings) = match loaded {
@@ -270,6 +294,9 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     } else {
         specmock::watch::start(server.app())
     };
+    if args.record.is_some() {
+        tokio::spawn(write_idle_recordings(server.app().clone()));
+    }
     // Scripts wait for this exact line; it goes to stdout, logs go to stderr.
     println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
@@ -277,9 +304,13 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     tracing::info!("shutting down: letting in-flight requests finish");
     let app = server.app().clone();
     server.stop().await;
+    let recorded = app.end_recordings(None);
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
+    for line in recorded {
+        eprintln!("specmock: recorded {line}");
+    }
     let configuration = app.configuration();
     let spec_of = |id: &str| {
         configuration
@@ -384,6 +415,30 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
             Ok(Duration::from_secs_f64(seconds))
         }
         _ => Err(format!("`{text}` is not a number of seconds above 0 (at most 86400)")),
+    }
+}
+
+/// Sessions idle as long as the registry forgets them after end their
+/// recordings: looked for once a minute.
+async fn write_idle_recordings(app: std::sync::Arc<App>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        let app = app.clone();
+        let written =
+            tokio::task::spawn_blocking(move || app.end_recordings(Some(specmock::session::DEFAULT_IDLE_EXPIRY)));
+        for line in written.await.unwrap_or_default() {
+            tracing::info!("recorded: {line}");
+        }
+    }
+}
+
+fn parse_pointer(text: &str) -> Result<String, String> {
+    match text.is_empty() || text.starts_with('/') {
+        true => Ok(text.to_string()),
+        false => Err(format!(
+            "`{text}` is no JSON pointer: it starts with `/`, as `/user/email`"
+        )),
     }
 }
 

@@ -315,7 +315,7 @@ impl Problem {
     pub fn admin_not_found(method: &str, path: &str) -> Self {
         Self::new(404, &Kind { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
             format!(
-                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET|DELETE /__mock/journal, GET /__mock/journal/events, POST /__mock/verify, GET /__mock/violations, GET /__mock/status, GET /__mock/openapi.json, GET /__mock/ui"
+                "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/record, GET|DELETE /__mock/journal, GET /__mock/journal/events, POST /__mock/verify, GET /__mock/violations, GET /__mock/status, GET /__mock/openapi.json, GET /__mock/ui"
             ),
         )
     }
@@ -364,6 +364,32 @@ impl Problem {
                 origin: Origin::Admin,
             },
             format!("this admin route takes `Content-Type: application/json`; the request sent {sent}"),
+        )
+    }
+
+    /// `POST /__mock/sessions/{id}/record` on a mock started without `--record DIR`.
+    pub fn not_recording() -> Self {
+        Self::new(
+            409,
+            &Kind {
+                class: "not-recording",
+                title: "Not recording",
+                origin: Origin::Admin,
+            },
+            "the mock was started without --record DIR: there is nowhere to write; GET /__mock/sessions/ID/scenario answers the recording instead".to_string(),
+        )
+    }
+
+    /// A recording's file could not be written.
+    pub fn recording_not_written(detail: String) -> Self {
+        Self::new(
+            500,
+            &Kind {
+                class: "recording-not-written",
+                title: "The recording could not be written",
+                origin: Origin::Admin,
+            },
+            detail,
         )
     }
 

@@ -110,6 +110,7 @@ mod tests {
             response: None,
             response_content_type: None,
             origin: None,
+            note: None,
         });
     }
 

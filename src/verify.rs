@@ -351,6 +351,7 @@ mod tests {
                 response: None,
                 response_content_type: None,
                 origin: None,
+                note: None,
             },
             response_dropped: false,
             cut: Default::default(),

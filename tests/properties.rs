@@ -1120,7 +1120,8 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
     if admin {
         prop_assert_eq!(status, 200, "an admin answer that is not a problem");
         prop_assert!(handled.session.is_none(), "admin requests belong to no session");
-        // The page and its assets are the admin API's only answers that are not JSON.
+        // The page and its assets, and a session's recording (YAML), are the
+        // admin API's only answers that are not JSON.
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         if content_type.starts_with("application/json") {
             let parsed = serde_json::from_slice::<Value>(body);
@@ -1128,6 +1129,13 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
                 parsed.is_ok(),
                 "admin body is not JSON: {:?}",
                 String::from_utf8_lossy(body)
+            );
+        } else if content_type == "application/yaml" {
+            prop_assert!(
+                parts.method == Method::GET && parts.uri.path().ends_with("/scenario"),
+                "YAML from {} {}",
+                parts.method,
+                parts.uri.path()
             );
         } else {
             prop_assert!(

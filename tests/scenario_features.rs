@@ -1108,7 +1108,7 @@ async fn admin_puts_resets_and_describes_sessions() {
     for (method, path) in [
         (Method::GET, "/__mock/nothing-here"),
         (Method::DELETE, "/__mock/sessions/admin-1"),
-        (Method::GET, "/__mock/sessions/admin-1/scenario"),
+        (Method::DELETE, "/__mock/sessions/admin-1/scenario"),
     ] {
         let reply = admin(addr, method, path, "").await;
         reply.assert_problem(404, "admin-route-not-found", "admin");

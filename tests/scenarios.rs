@@ -1336,11 +1336,11 @@ fn not_exactly_one_body_source() {
 fn unknown_yaml_fields_and_values() {
     assert_eq!(
         load_error(vec![bad("unknown-field.yaml")]),
-        "tests/scenario_files/bad/unknown-field.yaml:6:7: unknown field `delay_ms`, expected one of status, headers, body, delay, fault, proxy"
+        "tests/scenario_files/bad/unknown-field.yaml:6:7: unknown field `delay_ms`, expected one of status, headers, body, delay, fault, proxy, violations"
     );
     assert_eq!(
         load_error(vec![bad("unknown-top-field.yaml")]),
-        "tests/scenario_files/bad/unknown-top-field.yaml:2:1: unknown field `rule`, expected one of name, description, initial, extends, store, rules"
+        "tests/scenario_files/bad/unknown-top-field.yaml:2:1: unknown field `rule`, expected one of name, description, initial, extends, store, rules, replay"
     );
     assert_eq!(
         load_error(vec![bad("unknown-fault.yaml")]),

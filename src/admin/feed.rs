@@ -196,6 +196,7 @@ mod tests {
             response: None,
             response_content_type: None,
             origin: None,
+            note: None,
         };
         for _ in 0..3 {
             journal.record(request());

@@ -4,6 +4,7 @@
 
 mod access;
 mod feed;
+mod recording;
 mod sessions;
 mod ui;
 
@@ -74,6 +75,11 @@ impl App {
             (&Method::GET, ["sessions", id]) => self.describe_session(id),
             (&Method::PUT, ["sessions", id, "scenario"]) => json_body(parts).and_then(|()| self.put_scenario(id, body)),
             (&Method::POST, ["sessions", id, "reset"]) => self.reset_session(id),
+            (&Method::GET, ["sessions", id, "scenario"]) => match self.export_session(id) {
+                Ok(recorded) => return recording::yaml_response(recorded.yaml),
+                Err(problem) => Err(problem),
+            },
+            (&Method::POST, ["sessions", id, "record"]) => self.flush_recording(id).map(|written| written.json()),
             _ => Err(Problem::admin_not_found(parts.method.as_str(), parts.uri.path())),
         };
         match answer {
@@ -290,6 +296,7 @@ impl App {
         });
         let (shared, described) = restarted??;
         shared.publish(Event::restarted());
+        self.end_recording(id);
         Ok(described)
     }
 
@@ -311,6 +318,9 @@ impl App {
         });
         if let Some(notice) = &session.notice {
             described["notice"] = json!(notice);
+        }
+        if let Some(position) = crate::scenario::engine::replay_position(session) {
+            described["replay"] = json!(position);
         }
         described
     }

@@ -57,6 +57,11 @@ impl CredentialNames {
         names
     }
 
+    /// The query parameters the spec's API keys are sent in.
+    pub fn query_names(&self) -> &[String] {
+        &self.query
+    }
+
     /// The credentials `parts` carries, as sent and as a JSON string holds
     /// them, longest first (so a token inside a header value goes with it).
     fn carried(&self, parts: &Parts) -> Vec<Vec<u8>> {

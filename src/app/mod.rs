@@ -59,6 +59,8 @@ pub struct Behaviour {
     /// `--upstream`: where an operation no scenario rule answers is
     /// forwarded (the shell sends it; the core decides and judges).
     pub upstream: Option<Arc<crate::proxy::Upstream>>,
+    /// How sessions are recorded as scenarios (`--record` and its flags).
+    pub record: crate::record::Settings,
 }
 
 impl Default for Behaviour {
@@ -71,6 +73,7 @@ impl Default for Behaviour {
             session_key: SessionKey::Explicit,
             journal_size: crate::journal::DEFAULT_CAPACITY,
             upstream: None,
+            record: crate::record::Settings::default(),
         }
     }
 }
@@ -128,6 +131,8 @@ pub struct Handled {
     pub forward: Option<Forward>,
     /// Who answered, when not the mock (an answer relayed from upstream).
     pub origin: Option<crate::journal::Origin>,
+    /// What the journal says about the answer beyond its status.
+    pub note: Option<String>,
 }
 
 const EXPOSED_HEADERS: &str = "x-mock-origin, x-mock-violations";
@@ -156,6 +161,9 @@ impl App {
         let seed = inputs.seed;
         let (configuration, warnings) = Configuration::build(inputs, 1)?;
         let journal = Journal::new(behaviour.journal_size);
+        if behaviour.record.dir.is_some() {
+            journal.keep_sessions(behaviour.record.per_session);
+        }
         let app = Self {
             configuration: ArcSwap::from_pointee(configuration),
             behaviour,
@@ -361,6 +369,11 @@ impl App {
         } else {
             None
         };
+        // A replayed recording that did not expect this call says where it stands.
+        let note = match decision {
+            None if decide => engine::replay_position(&session).map(|position| position.note()),
+            _ => None,
+        };
         let changed = switched || session.changes() != changes_before;
         drop(session);
         Ok(Entered {
@@ -368,6 +381,7 @@ impl App {
             decision,
             changed,
             events,
+            note,
         })
     }
 
@@ -381,6 +395,7 @@ impl App {
             session: shared,
             decision,
             changed,
+            note,
             ..
         } = self.enter_session(config, &admitted, &parts.headers, !prefer, false)?;
         let Admitted {
@@ -445,7 +460,9 @@ impl App {
                     Some(rendered) => Cow::Borrowed(rendered),
                     None => {
                         announce(config, &shared, operation_index, request_body, None, changed);
-                        return Ok(attribute(empty(StatusCode::NO_CONTENT), violations));
+                        let mut handled = attribute(empty(StatusCode::NO_CONTENT), violations);
+                        handled.note = note;
+                        return Ok(handled);
                     }
                 },
             }
@@ -469,6 +486,7 @@ impl App {
         handled.rule = rule;
         handled.delay = delay;
         handled.fault = fault;
+        handled.note = note;
         Ok(handled)
     }
 
@@ -656,6 +674,8 @@ struct Entered {
     /// Whether the scenario switch or the decision changed the session.
     changed: bool,
     events: Option<tokio::sync::broadcast::Receiver<Arc<Event>>>,
+    /// Where a replayed recording stands, when it did not expect the call.
+    note: Option<String>,
 }
 
 /// `X-Mock-Scenario`: moves the session to the named scenario, afresh;
@@ -692,6 +712,7 @@ impl Handled {
             fault: None,
             forward: None,
             origin: None,
+            note: None,
         }
     }
 
@@ -724,6 +745,7 @@ impl Handled {
                 .get(http::header::CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok()),
             origin: self.origin,
+            note: self.note.clone(),
         })
     }
 }

@@ -165,6 +165,7 @@ impl App {
             decision,
             changed,
             events,
+            ..
         } = self.enter_session(config, &admitted, &parts.headers, true, true)?;
         let events = events.unwrap_or_else(|| shared.subscribe());
         let Admitted {

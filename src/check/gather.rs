@@ -84,6 +84,7 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
     followed.problems.into_iter().for_each(|d| report.problem(d));
     followed.warnings.into_iter().for_each(|d| report.warning(d));
     scenarios.set_aside.into_iter().for_each(|d| report.warning(d));
+    scenarios.warnings.into_iter().for_each(|d| report.warning(d));
 
     for (name, label) in fixtures.unnamed {
         if !scenarios.fixtures.contains(&name) {

@@ -19,6 +19,8 @@ pub(super) struct ScenarioCheck {
     pub problems: Diagnostics,
     /// Files not checked because they extend a broken scenario.
     pub set_aside: Diagnostics,
+    /// Recorded answers replayed though they broke the spec.
+    pub warnings: Diagnostics,
     /// The fixtures the files name (broken files included).
     pub fixtures: BTreeSet<String>,
 }
@@ -39,11 +41,13 @@ pub(super) fn check(
         catalog,
         problems,
         set_aside,
+        warnings,
     } = load_each_file(sources, spec, responder, fixtures, seed);
     ScenarioCheck {
         catalog,
         problems,
         set_aside,
+        warnings,
         fixtures: named_fixtures,
     }
 }

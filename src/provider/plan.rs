@@ -482,6 +482,7 @@ components:
                 rule("s.yaml rules[0]", Some(json!({"name": "taken"})), Vec::new()),
                 rule("s.yaml rules[1]", None, vec![("dry".into(), "true".into())]),
             ],
+            replay: false,
         };
         let probes = &plan(&spec, Some(&scenario), &[])[0].probes;
         assert_eq!(probes.len(), 3);

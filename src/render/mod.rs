@@ -318,7 +318,7 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
 /// A concrete Content-Type for a declared (possibly wildcard) media type,
 /// always one the declared range covers: a JSON value under `text/*` is
 /// still sent as text, its JSON spelling.
-fn content_type_for(media_type: &str, json: bool) -> String {
+pub(crate) fn content_type_for(media_type: &str, json: bool) -> String {
     match media_type.split_once('/') {
         Some(("*", _)) if json => return "application/json".into(),
         Some(("*", _)) | Some(("text", "*")) => return "text/plain; charset=utf-8".into(),

@@ -101,6 +101,7 @@ mod tests {
             initial: "start".into(),
             store: Arc::default(),
             rules,
+            replay: false,
         })
     }
 

@@ -88,6 +88,43 @@ impl SessionState {
     }
 }
 
+/// Where a replayed recording (a `replay: true` scenario, whose rules are
+/// its steps in order, each in a state of its own) stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayPosition {
+    /// 1-based; `of + 1` once every step has answered.
+    pub step: usize,
+    pub of: usize,
+    /// The operation the step answers; `None` once every step has answered.
+    pub expects: Option<String>,
+}
+
+impl ReplayPosition {
+    /// What a call the replay did not expect is journaled with.
+    pub fn note(&self) -> String {
+        match &self.expects {
+            Some(operation) => format!("replay at step {} of {} expects {operation}", self.step, self.of),
+            None => format!("replay finished: all {} steps answered", self.of),
+        }
+    }
+}
+
+/// The session's place in its replayed recording, if its scenario is one:
+/// the first step whose state it is in.
+pub fn replay_position(session: &SessionState) -> Option<ReplayPosition> {
+    let scenario = session.scenario.as_ref().filter(|s| s.replay)?;
+    let of = scenario.rules.len();
+    let current = scenario
+        .rules
+        .iter()
+        .position(|rule| rule.states.contains(&session.state));
+    Some(ReplayPosition {
+        step: current.map_or(of + 1, |index| index + 1),
+        of,
+        expects: current.map(|index| scenario.rules[index].operation_id.clone()),
+    })
+}
+
 /// The parts of a request rules can match on and templates can read (all
 /// decoded), plus what the shell supplies so the decision stays pure.
 pub struct Facts<'a> {
@@ -471,6 +508,7 @@ mod tests {
             initial: "start".into(),
             store: Arc::default(),
             rules: rules.into_iter().map(Arc::new).collect(),
+            replay: false,
         })
     }
 
@@ -493,6 +531,58 @@ mod tests {
         (0..n)
             .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.answer().unwrap().rendered.status))
             .collect()
+    }
+
+    #[test]
+    fn a_replay_stands_at_the_step_its_state_names_and_says_what_it_expects() {
+        let step = |operation: usize, state: &str, then: &str| Rule {
+            states: vec![state.to_string()],
+            then_state: Some(then.to_string()),
+            ..rule(operation, &[200], false)
+        };
+        let steps = vec![step(0, "step-1", "step-2"), step(1, "step-2", "finished")];
+        let recorded = Arc::new(Scenario {
+            initial: "step-1".into(),
+            replay: true,
+            rules: steps.into_iter().map(Arc::new).collect(),
+            name: "t".into(),
+            description: String::new(),
+            file: "t.yaml".into(),
+            store: Arc::default(),
+        });
+        let mut session = SessionState::start(Some(recorded.clone()));
+        let at = |step, expects: Option<&str>| ReplayPosition {
+            step,
+            of: 2,
+            expects: expects.map(str::to_string),
+        };
+        assert_eq!(replay_position(&session), Some(at(1, Some("op0"))));
+        assert_eq!(
+            statuses(&mut session, 1, 1),
+            vec![None],
+            "another operation: no step answers"
+        );
+        assert_eq!(
+            replay_position(&session),
+            Some(at(1, Some("op0"))),
+            "and the replay stays put"
+        );
+        assert_eq!(
+            replay_position(&session).map(|p| p.note()),
+            Some("replay at step 1 of 2 expects op0".to_string())
+        );
+        assert_eq!(statuses(&mut session, 0, 1), vec![Some(200)]);
+        assert_eq!(
+            statuses(&mut session, 1, 2),
+            vec![Some(200), None],
+            "one more than recorded"
+        );
+        assert_eq!(
+            replay_position(&session).map(|p| p.note()),
+            Some("replay finished: all 2 steps answered".to_string())
+        );
+        let plain = SessionState::start(Some(scenario(Vec::new())));
+        assert_eq!(replay_position(&plain), None, "not a recording");
     }
 
     #[test]

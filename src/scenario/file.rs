@@ -26,6 +26,10 @@ pub struct ScenarioFile {
     pub store: Option<BTreeMap<String, BodyFile>>,
     #[serde(default)]
     pub rules: Vec<RuleFile>,
+    /// A recorded session (`specmock --record`): each state is a step, and a
+    /// call no rule expects is journaled with where the replay stands.
+    #[serde(default)]
+    pub replay: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +88,10 @@ pub struct ResponseFile {
     /// status, headers, body, delay or fault).
     #[serde(default)]
     pub proxy: bool,
+    /// How the recorded answer broke the spec: it is replayed as it was
+    /// (status, content and body unchecked), and `check` warns about it.
+    #[serde(default)]
+    pub violations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,7 +121,8 @@ pub struct BodyFile {
     pub from: Option<String>,
     /// Deep-merged over the source (templates allowed).
     pub merge: Option<Value>,
-    /// Base64: a binary stream frame (`send:` only).
+    /// Base64: a binary stream frame, or a response body sent byte for
+    /// byte (never a template, never checked against a schema).
     pub binary: Option<String>,
 }
 

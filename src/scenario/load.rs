@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use data_encoding::BASE64;
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
@@ -58,6 +60,8 @@ pub struct Loaded {
     pub catalog: Catalog,
     pub problems: Diagnostics,
     pub set_aside: Diagnostics,
+    /// What loads but deserves a look: recorded answers replayed though they broke the spec.
+    pub warnings: Diagnostics,
 }
 
 /// The catalog, or every problem of every file (what stops start-up).
@@ -179,6 +183,9 @@ impl Loader<'_> {
         let locations = || Locations::of_yaml(&source.text);
         match compiled {
             Ok(scenario) => {
+                let locations = locations();
+                let replayed = replayed_violations(&raw, &source.label).map(|warning| locations.locate(warning));
+                self.loaded.warnings.extend(replayed);
                 let scenario = Arc::new(scenario);
                 self.loaded.catalog.by_name.insert(name.to_string(), scenario.clone());
                 return Some(scenario);
@@ -279,6 +286,39 @@ fn compile(
         initial,
         store: Arc::new(store),
         rules,
+        replay: file.replay,
+    })
+}
+
+/// A warning for each response labelled `violations:`: a recorded answer
+/// that broke the spec, replayed as it was.
+fn replayed_violations<'a>(raw: &'a Value, label: &'a str) -> impl Iterator<Item = Diagnostic> + 'a {
+    let rules = raw.get("rules").and_then(Value::as_array).into_iter().flatten();
+    rules.enumerate().flat_map(move |(index, rule)| {
+        let responses: Vec<(String, &Value)> = match rule.get("respond") {
+            Some(Value::Array(responses)) => responses
+                .iter()
+                .enumerate()
+                .map(|(position, response)| (format!("/rules/{index}/respond/{position}"), response))
+                .collect(),
+            Some(response) => vec![(format!("/rules/{index}/respond"), response)],
+            None => Vec::new(),
+        };
+        responses.into_iter().filter_map(move |(at, response)| {
+            let listed: Vec<&str> = response
+                .get("violations")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            (!listed.is_empty()).then(|| {
+                Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/violations"),
+                    format!("replays a recorded answer that broke the spec: {}", listed.join("; ")),
+                )
+            })
+        })
     })
 }
 
@@ -432,6 +472,7 @@ fn compile_response(
         body,
         delay,
         fault,
+        violations,
     } = response;
     if proxy {
         return forward_response(
@@ -457,7 +498,12 @@ fn compile_response(
         FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
     });
     let mut problems = Diagnostics::default();
-    let place = ResponsePlace { label, at, operation };
+    let place = ResponsePlace {
+        label,
+        at,
+        operation,
+        recorded_broken: !violations.is_empty(),
+    };
     let body = problems.take(scripted_body(body, status, fault, place, context, reads));
     let mut scripted_headers = Vec::new();
     for (name, value) in headers {
@@ -511,6 +557,9 @@ struct ResponsePlace<'a> {
     label: &'a str,
     at: &'a str,
     operation: usize,
+    /// A recorded answer that broke the spec (`violations:`): replayed as
+    /// it was, whatever the spec declares.
+    recorded_broken: bool,
 }
 
 /// A response's body, checked against what the spec declares for its status.
@@ -522,7 +571,12 @@ fn scripted_body(
     context: &Context<'_>,
     reads: &mut StoreReads,
 ) -> Result<ScriptedBody, Diagnostic> {
-    let ResponsePlace { label, at, operation } = place;
+    let ResponsePlace {
+        label,
+        at,
+        operation,
+        recorded_broken,
+    } = place;
     let op = &context.spec.operations[operation];
     if !(100..=599).contains(&status) {
         return Err(Diagnostic::at_pointer(
@@ -532,7 +586,7 @@ fn scripted_body(
         ));
     }
     let declared = op.response_for(status);
-    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) {
+    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) && !recorded_broken {
         let listed: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
         return Err(Diagnostic::at_pointer(
             label,
@@ -560,7 +614,16 @@ fn scripted_body(
         ));
     };
     let body_at = format!("{at}/body");
-    if declared.is_some() && media.is_none() {
+    if let Some(base64) = &body.binary {
+        let bytes = binary_bytes(base64, &body, &body_at, label)?;
+        return Ok(ScriptedBody::Ready(Rendered {
+            status,
+            content_type: Some(HeaderValue::from_static("application/octet-stream")),
+            body: bytes,
+            schema_mismatch: None,
+        }));
+    }
+    if declared.is_some() && media.is_none() && !recorded_broken {
         return Err(Diagnostic::at_pointer(
             label,
             &body_at,
@@ -574,7 +637,7 @@ fn scripted_body(
             media: media.cloned(),
         });
     };
-    if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
+    if let Some(problem) = media.filter(|_| !recorded_broken).and_then(|m| mismatch(m, &value)) {
         return Err(Diagnostic::at_pointer(
             label,
             body_at,
@@ -585,6 +648,21 @@ fn scripted_body(
         ));
     }
     Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
+}
+
+/// A `binary:` body's bytes: base64, and no other source beside it.
+pub(super) fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
+    if rest.merge.is_some() || rest.sources() > 0 {
+        return Err(Diagnostic::at_pointer(
+            label,
+            at,
+            "a `binary` body takes no other body source and no `merge`",
+        ));
+    }
+    let bytes = BASE64
+        .decode(base64.trim().as_bytes())
+        .map_err(|e| Diagnostic::at_pointer(label, format!("{at}/binary"), format!("not valid base64: {e}")))?;
+    Ok(Bytes::from(bytes))
 }
 
 /// A response header: a valid name the server does not set itself, and a
@@ -634,7 +712,7 @@ pub(super) fn body_template(
         return Err(Diagnostic::at_pointer(
             label,
             format!("{at}/binary"),
-            "`binary` is for stream frames (`send:`); an HTTP body or a store value is one of the other sources",
+            "`binary` is for stream frames (`send:`) and response bodies; a store value is one of the other sources",
         ));
     }
     if body.sources() != 1 {

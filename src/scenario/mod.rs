@@ -45,6 +45,8 @@ pub struct Scenario {
     pub store: Arc<Store>,
     /// Own rules first, then those of the scenario it extends.
     pub rules: Vec<Arc<Rule>>,
+    /// A recorded session: its rules are its steps, in order.
+    pub replay: bool,
 }
 
 #[derive(Debug)]

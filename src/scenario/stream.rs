@@ -3,12 +3,11 @@
 //! operation's success response here; templated ones when they are sent.
 
 use bytes::Bytes;
-use data_encoding::BASE64;
 use serde_json::Value;
 
 use super::engine::contains;
 use super::file::{BodyFile, CloseFile, ExpectFile, RepeatFile, StepFile, StreamFaultFile};
-use super::load::{body_template, find_operation, parse_delay, unknown_operation, Context, StoreReads};
+use super::load::{binary_bytes, body_template, find_operation, parse_delay, unknown_operation, Context, StoreReads};
 use super::{Delay, ScriptedBody};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{encode_for, media_for, mismatch};
@@ -315,17 +314,7 @@ fn compile_frame(
     reads: &mut StoreReads,
 ) -> Result<Frame, Diagnostic> {
     if let Some(base64) = body.binary.take() {
-        if body.merge.is_some() || body.sources() > 0 {
-            return Err(Diagnostic::at_pointer(
-                scope.label,
-                at,
-                "a `binary` frame takes no other body source and no `merge`",
-            ));
-        }
-        let bytes = BASE64.decode(base64.trim().as_bytes()).map_err(|e| {
-            Diagnostic::at_pointer(scope.label, format!("{at}/binary"), format!("not valid base64: {e}"))
-        })?;
-        return Ok(Frame::Binary(Bytes::from(bytes)));
+        return binary_bytes(&base64, &body, at, scope.label).map(Frame::Binary);
     }
     let op = scope.op;
     let success = op.default_response().filter(|r| !r.content.is_empty()).ok_or_else(|| {

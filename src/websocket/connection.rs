@@ -84,6 +84,40 @@ struct Outbox<S> {
     sink: Mutex<Sink<S>>,
     send_timeout: Duration,
     frames: AtomicU64,
+    /// Under `--record`, each frame sent goes to the journal too (a
+    /// recording replays it); `None` otherwise.
+    recorded: Option<Stream>,
+}
+
+/// A stream, as its journal entries name it.
+struct Stream {
+    app: Arc<App>,
+    session: String,
+    operation: String,
+    target: String,
+}
+
+impl Stream {
+    /// A frame the client (`Kind::Frame`) or the server (`Kind::ServerFrame`) sent.
+    fn record(&self, kind: Kind, body: Bytes) {
+        self.app.journal().record(Record {
+            kind,
+            session: self.session.as_str(),
+            method: "WS",
+            target: self.target.as_str(),
+            operation: Some(self.operation.as_str()),
+            rule: None,
+            status: 0,
+            refused: false,
+            latency: Duration::ZERO,
+            violations: Vec::new(),
+            body: Some(body),
+            response: None,
+            response_content_type: None,
+            origin: None,
+            note: None,
+        });
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Outbox<S> {
@@ -99,8 +133,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Outbox<S> {
     }
 
     async fn frame(&self, frame: Outgoing) -> Result<(), Ending> {
+        let sent = self.recorded.as_ref().map(|_| match &frame {
+            Outgoing::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
+            Outgoing::Binary(bytes) => bytes.clone(),
+        });
         self.send(to_message(frame)).await?;
         self.frames.fetch_add(1, Ordering::Relaxed);
+        if let (Some(stream), Some(sent)) = (&self.recorded, sent) {
+            stream.record(Kind::ServerFrame, sent);
+        }
         Ok(())
     }
 
@@ -132,11 +173,19 @@ where
         .max_frame_size(Some(limits.max_message));
     let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
     let (sink, mut incoming) = socket.split();
+    let stream = || Stream {
+        app: app.clone(),
+        session: plan.session_id.clone(),
+        operation: plan.operation_id.clone(),
+        target: plan.target.clone(),
+    };
     let outbox = Outbox {
         sink: Mutex::new(sink),
         send_timeout: limits.send_timeout,
         frames: AtomicU64::new(0),
+        recorded: app.journal().tapes().map(|_| stream()),
     };
+    let client = stream();
     let answered_ping = AtomicBool::new(true);
     let received = AtomicU64::new(0);
     let scripted = matches!(plan.mode, StreamMode::Script(_));
@@ -145,14 +194,7 @@ where
     let session = plan.session_id.clone();
     let mut plan = plan;
 
-    let target = plan.target.clone();
     let mut ending = {
-        let client = Client {
-            app: &app,
-            session: &session,
-            operation: &operation,
-            target: &target,
-        };
         // Each part is polled only when its own waker fires (`select!` would
         // poll all four): a frame sent to a live stream of a busy session
         // does not also poll its reader, pinger and shutdown signal. Each is
@@ -216,37 +258,6 @@ where
     );
 }
 
-/// Who is on the other end, for the log and the journal.
-struct Client<'a> {
-    app: &'a App,
-    session: &'a str,
-    operation: &'a str,
-    target: &'a str,
-}
-
-impl Client<'_> {
-    /// A client frame goes to the journal (`GET /__mock/journal`, kind
-    /// `frame`); verifications count requests only.
-    fn record(&self, body: Bytes) {
-        self.app.journal().record(Record {
-            kind: Kind::Frame,
-            session: self.session.to_string(),
-            method: "WS".into(),
-            target: self.target.to_string(),
-            operation: Some(self.operation.to_string()),
-            rule: None,
-            status: 0,
-            refused: false,
-            latency: Duration::ZERO,
-            violations: Vec::new(),
-            body: Some(body),
-            response: None,
-            response_content_type: None,
-            origin: None,
-        });
-    }
-}
-
 /// Reads until the client closes or goes: pongs mark it alive, data frames
 /// go to the journal, the log and the script's inbox (if a script may
 /// expect them).
@@ -255,9 +266,9 @@ async fn read<S: AsyncRead + AsyncWrite + Unpin>(
     inbox: Option<&mpsc::Sender<Message>>,
     answered_ping: &AtomicBool,
     received: &AtomicU64,
-    client: &Client<'_>,
+    client: &Stream,
 ) -> Ending {
-    let session = client.session;
+    let session = client.session.as_str();
     while let Some(message) = incoming.next().await {
         let message = match message {
             Ok(message) => message,
@@ -269,12 +280,12 @@ async fn read<S: AsyncRead + AsyncWrite + Unpin>(
             Message::Text(text) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "text", bytes = text.len(), text = %clip(text, 200), "client frame");
-                client.record(Bytes::copy_from_slice(text.as_bytes()));
+                client.record(Kind::Frame, Bytes::copy_from_slice(text.as_bytes()));
             }
             Message::Binary(data) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "binary", bytes = data.len(), "client frame");
-                client.record(data.clone());
+                client.record(Kind::Frame, data.clone());
             }
             Message::Ping(_) | Message::Frame(_) => continue,
         }

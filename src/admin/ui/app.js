@@ -232,7 +232,9 @@ function sessionsChanged() {
 
 function journalRow(entry) {
   const violating = entry.violations.length > 0;
-  const status = entry.kind === "frame" ? "frame" : String(entry.status);
+  // A frame the client sent, or (under --record) one the server sent.
+  const frame = entry.kind === "frame" || entry.kind === "server-frame";
+  const status = frame ? entry.kind : String(entry.status);
   const cell = (text, title) => el("span", { title: title ?? text }, text);
   const summary = el("summary", {},
     cell(localTime(entry.time), entry.time),
@@ -254,8 +256,8 @@ function journalRow(entry) {
     if (!details.open || details.childElementCount > 1) return;
     const body = (title, value) => el("div", {}, el("h3", {}, title), el("pre", {}, pretty(value)));
     details.append(el("div", { class: "bodies" },
-      body(entry.kind === "frame" ? "Message" : "Request body", entry.body),
-      entry.kind === "frame" ? null : body("Response body", entry.response_body)));
+      body(frame ? "Message" : "Request body", entry.body),
+      frame ? null : body("Response body", entry.response_body)));
   });
   const row = el("li", { class: violating ? "violating new" : "new" }, details);
   row.dataset.session = entry.session;

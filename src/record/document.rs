@@ -1,0 +1,260 @@
+//! One session's journal entries as a scenario: each call an answer
+//! becomes one step, in a state of its own, so the replay answers the calls
+//! in the order they came, whatever operations came between. Pure: plain
+//! entries in, a plain document out (`yaml.rs` writes it).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use data_encoding::BASE64;
+use serde_json::Value;
+
+use super::redact::Redactor;
+use crate::journal::{Entry, Kind};
+use crate::render::{content_type_for, media_for};
+use crate::spec::{essence, Operation, Spec};
+use crate::validate::is_json;
+
+/// What a recording is made from, besides its entries.
+pub struct Options<'a> {
+    /// The spec the session was served under (what its answers are checked against on replay).
+    pub spec: &'a Spec,
+    /// The query parameters the spec's API keys are sent in.
+    pub credential_query: &'a [String],
+    /// `--redact`: more JSON pointers into response bodies.
+    pub redact: &'a [String],
+    /// `--record-latency`: each answer's observed latency as its `delay`.
+    pub latency: bool,
+    /// The frames servers sent on streams are among the entries (`--record`).
+    pub frames: bool,
+}
+
+/// A session as a scenario.
+#[derive(Debug)]
+pub struct Document {
+    pub session: String,
+    pub items: Vec<Item>,
+    /// Calls past the recording's limit, not recorded.
+    pub cut: u64,
+    /// Where values were redacted (`/query/NAME`, `/body/POINTER`), and how many.
+    pub redacted: Vec<(String, u64)>,
+}
+
+impl Document {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Step(step) => Some(step),
+            Item::Skipped { .. } => None,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub enum Item {
+    Step(Step),
+    /// A call the replay does not script, and why (written as a comment).
+    Skipped {
+        at: SystemTime,
+        request: String,
+        why: String,
+    },
+}
+
+/// One recorded call and its answer.
+#[derive(Debug)]
+pub struct Step {
+    pub at: SystemTime,
+    /// `METHOD target`, credentials redacted.
+    pub request: String,
+    pub operation: String,
+    pub status: u16,
+    /// A `Content-Type` to send that the spec's own would not give.
+    pub content_type: Option<String>,
+    pub body: Body,
+    pub delay: Option<Duration>,
+    /// How the answer (or its request) broke the spec.
+    pub violations: Vec<String>,
+    /// The status is not declared, yet nothing was journaled against it
+    /// (a scenario's `fault: undeclared-status`).
+    pub undeclared: bool,
+    /// A stream's handshake: the frames the server sent on it, each with
+    /// the time since the one before (the first, since the handshake).
+    pub stream: Option<Vec<(Duration, Body)>>,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Body {
+    /// Nothing sent, and nothing declared for the status.
+    None,
+    Json(Value),
+    Text(String),
+    /// Base64: bytes sent as they are.
+    Binary(String),
+}
+
+/// Turns one session's entries (oldest first) into a document.
+pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Options<'_>) -> Document {
+    let mut redactor = Redactor::new(options.credential_query, options.redact);
+    let mut items = Vec::new();
+    // The latest handshake of each stream (operation and target), by item, and when its last frame came.
+    let mut streams: Vec<(&str, &str, usize, SystemTime)> = Vec::new();
+    for entry in entries {
+        let record = &entry.record;
+        let key = (record.operation.as_deref().unwrap_or(""), &*record.target);
+        if record.kind == Kind::ServerFrame {
+            let stream = streams.iter_mut().rev().find(|(op, target, ..)| (*op, *target) == key);
+            if let Some((_, _, index, last)) = stream {
+                if let Item::Step(Step {
+                    stream: Some(frames), ..
+                }) = &mut items[*index]
+                {
+                    let gap = entry.at.duration_since(*last).unwrap_or_default();
+                    frames.push((gap, frame(record.body.as_deref().unwrap_or_default(), &mut redactor)));
+                    *last = entry.at;
+                }
+            }
+            continue;
+        }
+        let item = item(entry, options, &mut redactor);
+        if let Item::Step(Step { stream: Some(_), .. }) = &item {
+            streams.push((key.0, key.1, items.len(), entry.at));
+        }
+        items.push(item);
+    }
+    Document {
+        session: session.to_string(),
+        items,
+        cut,
+        redacted: redactor.counts.into_iter().collect(),
+    }
+}
+
+fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> Item {
+    let record = &entry.record;
+    let request = format!("{} {}", record.method, redactor.target(&record.target));
+    let skipped = |why: &str| Item::Skipped {
+        at: entry.at,
+        request: request.clone(),
+        why: why.to_string(),
+    };
+    let operation = record.operation.as_deref().and_then(|id| options.spec.operation(id));
+    let operation = match (record.kind, operation) {
+        (Kind::Frame, _) => return skipped("a frame the client sent"),
+        (_, None) => return skipped("no operation of the spec: a replay refuses it again"),
+        _ if record.refused => return skipped("refused by the mock: a replay refuses it again"),
+        _ if record.status == 101 && !options.frames => {
+            return skipped(
+                "a stream: its frames are recorded under --record only; the replay answers it from the spec",
+            )
+        }
+        _ if entry.response_dropped => {
+            return skipped("its answer was let go to keep the journal within --journal-bytes")
+        }
+        (_, Some(operation)) => operation,
+    };
+    if record.status == 101 {
+        return Item::Step(Step {
+            at: entry.at,
+            request,
+            operation: operation.id.clone(),
+            status: record.status,
+            content_type: None,
+            body: Body::None,
+            delay: None,
+            violations: Vec::new(),
+            undeclared: false,
+            stream: Some(Vec::new()),
+        });
+    }
+    let (body, content_type) = body(
+        record.response.as_deref(),
+        record.response_content_type.as_deref(),
+        record.status,
+        operation,
+        redactor,
+    );
+    let declared = operation.response_for(record.status).is_some();
+    Item::Step(Step {
+        at: entry.at,
+        request,
+        operation: operation.id.clone(),
+        status: record.status,
+        content_type,
+        body,
+        delay: options.latency.then_some(record.latency),
+        violations: record
+            .violations
+            .iter()
+            .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
+            .collect(),
+        undeclared: !declared && record.violations.is_empty(),
+        stream: None,
+    })
+}
+
+/// The body as the scenario writes it, and the `Content-Type` to send
+/// when the one the spec gives would differ from the one recorded.
+fn body(
+    bytes: Option<&[u8]>,
+    content_type: Option<&str>,
+    status: u16,
+    operation: &Operation,
+    redactor: &mut Redactor<'_>,
+) -> (Body, Option<String>) {
+    let bytes = bytes.unwrap_or_default();
+    let content = operation
+        .response_for(status)
+        .map(|r| r.content.as_slice())
+        .unwrap_or_default();
+    let media = content_type.map(essence);
+    // What the loader's encoding sends for this status, as `render::encode_for` picks it.
+    let sent = |text: bool| {
+        let declared = media_for(content, text).map(|m| m.media_type.as_str());
+        let fallback = if text { "text/plain" } else { "application/json" };
+        content_type_for(declared.unwrap_or(fallback), !text)
+    };
+    let recorded = |given: String| content_type.filter(|recorded| *recorded != given).map(str::to_string);
+    if bytes.is_empty() {
+        // Omitted, a body is the spec's for the status: an empty answer says so.
+        return match content.is_empty() {
+            true => (Body::None, None),
+            false => (Body::Binary(String::new()), content_type.map(str::to_string)),
+        };
+    }
+    // Text that reads like a template is sent as bytes, never rendered.
+    let templated = bytes.windows(2).any(|pair| pair == b"{{");
+    let text = std::str::from_utf8(bytes).ok().filter(|_| !templated);
+    if let (Some(true), Some(text)) = (media.as_deref().map(is_json), text) {
+        if let Ok(mut value) = serde_json::from_str::<Value>(text) {
+            redactor.body(&mut value);
+            return (Body::Json(value), recorded(sent(false)));
+        }
+    }
+    // A string under a JSON media type would be sent as a JSON string: only text the spec sends as text.
+    let as_text = match media_for(content, true) {
+        Some(media) => !is_json(&media.media_type),
+        None => content.is_empty(),
+    };
+    if let (Some(text), true, false) = (text, as_text, media.as_deref().is_some_and(is_json)) {
+        return (Body::Text(text.to_string()), recorded(sent(true)));
+    }
+    (
+        Body::Binary(BASE64.encode(bytes)),
+        Some(content_type.unwrap_or("application/octet-stream").to_string()),
+    )
+}
+
+/// A frame a stream sent: JSON, text, or (not UTF-8, or reading like a template) bytes.
+fn frame(bytes: &[u8], redactor: &mut Redactor<'_>) -> Body {
+    let text = std::str::from_utf8(bytes).ok().filter(|text| !text.contains("{{"));
+    let Some(text) = text else {
+        return Body::Binary(BASE64.encode(bytes));
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut value) if value.is_object() || value.is_array() => {
+            redactor.body(&mut value);
+            Body::Json(value)
+        }
+        _ => Body::Text(text.to_string()),
+    }
+}

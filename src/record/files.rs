@@ -1,0 +1,207 @@
+//! The shell around the pure recording: a session's entries (from its
+//! tape under `--record`, else from the journal) made into YAML, and
+//! written to `DIR/SESSION.yaml` under a name no session id can turn into
+//! another path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{document, yaml, Options, Tape};
+use crate::app::App;
+use crate::journal::{Entry, Filter};
+use crate::problem::Problem;
+
+/// A recording written (or exported).
+#[derive(Debug)]
+pub struct Recorded {
+    pub session: String,
+    pub yaml: String,
+    pub steps: usize,
+    pub cut: u64,
+    pub redacted: Vec<(String, u64)>,
+}
+
+/// A recording written to its file.
+#[derive(Debug)]
+pub struct Written {
+    pub file: PathBuf,
+    pub recorded: Recorded,
+}
+
+impl Written {
+    /// What the flush endpoint answers: the file, and what was redacted where (never the values).
+    pub fn json(&self) -> Value {
+        let redacted: Vec<Value> = self
+            .recorded
+            .redacted
+            .iter()
+            .map(|(pointer, count)| json!({ "pointer": pointer, "count": count }))
+            .collect();
+        json!({
+            "session": self.recorded.session,
+            "file": self.file.display().to_string(),
+            "steps": self.recorded.steps,
+            "cut": self.recorded.cut,
+            "redacted": redacted,
+        })
+    }
+
+    /// The line the shutdown summary prints for it.
+    pub fn line(&self) -> String {
+        let redacted: Vec<String> = self
+            .recorded
+            .redacted
+            .iter()
+            .map(|(pointer, count)| format!("{pointer} ({count})"))
+            .collect();
+        let redacted = match redacted.is_empty() {
+            true => "nothing redacted".to_string(),
+            false => format!("redacted {}", redacted.join(", ")),
+        };
+        format!("{}: {} steps, {redacted}", self.file.display(), self.recorded.steps)
+    }
+}
+
+/// A session id as a file name: letters, digits, `-` and `_` as they are,
+/// a `.` unless first, every other byte `%XX` (so `../x` stays in the
+/// directory and no two ids share a name); a later recording of the same
+/// session (after a reset) is `NAME~2`.
+pub fn file_name(session: &str, part: u32) -> String {
+    let mut name = String::with_capacity(session.len());
+    for (index, byte) in session.bytes().enumerate() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => name.push(byte as char),
+            b'.' if index > 0 => name.push('.'),
+            other => name.push_str(&format!("%{other:02X}")),
+        }
+    }
+    if name.is_empty() {
+        name.push('%');
+    }
+    if part > 1 {
+        name.push_str(&format!("~{part}"));
+    }
+    name
+}
+
+/// Writes `yaml` as `dir/NAME.yaml` (through a temporary file, so a
+/// reader never sees half of it).
+pub fn write_file(dir: &Path, name: &str, yaml: &str) -> std::io::Result<PathBuf> {
+    let file = dir.join(format!("{name}.yaml"));
+    let partial = dir.join(format!(".{name}.yaml.partial"));
+    std::fs::write(&partial, yaml)?;
+    std::fs::rename(&partial, &file)?;
+    Ok(file)
+}
+
+impl App {
+    /// Session `id`'s recording, named `name`: from its tape under
+    /// `--record`, else from the journal's entries.
+    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64) -> Recorded {
+        let configuration = self.configuration();
+        let settings = &self.behaviour().record;
+        let options = Options {
+            spec: &configuration.spec,
+            credential_query: configuration.credentials.query_names(),
+            redact: &settings.redact,
+            latency: settings.latency,
+            frames: self.journal().tapes().is_some(),
+        };
+        let document = document(id, entries, cut, &options);
+        Recorded {
+            session: id.to_string(),
+            yaml: yaml(&document, name),
+            steps: document.steps().count(),
+            cut,
+            redacted: document.redacted,
+        }
+    }
+
+    /// `GET /__mock/sessions/{id}/scenario`: the session as a scenario.
+    pub fn export_session(&self, id: &str) -> Result<Recorded, Problem> {
+        let name = file_name(id, 1);
+        if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
+            return Ok(self.recording(id, &file_name(id, tape.part), &tape.entries, tape.cut));
+        }
+        let filter = Filter {
+            session: Some(id.to_string()),
+            ..Filter::default()
+        };
+        let entries = self.journal().entries(&filter);
+        if entries.is_empty() && self.sessions().find(id).is_none() {
+            return Err(Problem::unknown_session(id));
+        }
+        Ok(self.recording(id, &name, &entries, 0))
+    }
+
+    /// `POST /__mock/sessions/{id}/record`: the session's file, written now
+    /// (the recording goes on; the file is written again when it ends).
+    pub fn flush_recording(&self, id: &str) -> Result<Written, Problem> {
+        let tapes = self.journal().tapes().ok_or_else(Problem::not_recording)?;
+        let tape = match tapes.copy(id) {
+            Some(tape) => tape,
+            None if self.sessions().find(id).is_some() => Tape::empty(),
+            None => return Err(Problem::unknown_session(id)),
+        };
+        self.write_tape(id, &tape)
+            .map_err(|e| Problem::recording_not_written(format!("session `{id}`: {e}")))
+    }
+
+    /// Session `id` ended (reset, or moved to another scenario): its
+    /// recording, if any, is written and the next call starts another.
+    pub fn end_recording(&self, id: &str) {
+        let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.end(id)) else {
+            return;
+        };
+        self.log_written(id, self.write_tape(id, &tape));
+    }
+
+    /// Writes the recordings of sessions idle for `expiry` (`None`: every
+    /// one, at shutdown); what was written, one line each.
+    pub fn end_recordings(&self, expiry: Option<Duration>) -> Vec<String> {
+        let Some(tapes) = self.journal().tapes() else {
+            return Vec::new();
+        };
+        let ended = tapes.end_idle(expiry);
+        let written = ended.iter().map(|(id, tape)| match self.write_tape(id, tape) {
+            Ok(written) => written.line(),
+            Err(error) => format!("session `{id}`: not written: {error}"),
+        });
+        written.collect()
+    }
+
+    fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
+        let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
+        let name = file_name(id, tape.part);
+        let recorded = self.recording(id, &name, &tape.entries, tape.cut);
+        let file = write_file(dir, &name, &recorded.yaml)?;
+        Ok(Written { file, recorded })
+    }
+
+    fn log_written(&self, id: &str, written: std::io::Result<Written>) {
+        match written {
+            Ok(written) => tracing::info!("recorded: {}", written.line()),
+            Err(error) => tracing::error!(session = %id, "the recording could not be written: {error}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_become_file_names_that_stay_in_the_directory_and_never_collide() {
+        assert_eq!(file_name("qa-1_b.c", 1), "qa-1_b.c");
+        assert_eq!(file_name("../etc/passwd", 1), "%2E.%2Fetc%2Fpasswd");
+        assert_eq!(file_name(".hidden", 1), "%2Ehidden");
+        assert_eq!(file_name("a%2F", 1), "a%252F");
+        assert_eq!(file_name("é", 1), "%C3%A9");
+        assert_eq!(file_name("", 1), "%");
+        assert_eq!(file_name("qa", 3), "qa~3");
+        assert_ne!(file_name("a~2", 1), file_name("a", 2));
+    }
+}

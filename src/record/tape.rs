@@ -1,0 +1,175 @@
+//! With `--record DIR`: each session's entries, kept apart from the
+//! journal's ring (which rolls over) until the session's file is written.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::journal::Entry;
+use crate::session::lock;
+
+/// Entries kept per session by default (`--record-limit`): past them the
+/// session's later calls are counted, not kept, and its file says so.
+pub const DEFAULT_PER_SESSION: usize = 10_000;
+
+/// One session's entries since its recording started.
+#[derive(Debug, Clone)]
+pub struct Tape {
+    /// Oldest first: the first `limit` of the session (a replay needs the
+    /// session from its start, so it is the end that is cut).
+    pub entries: Vec<Arc<Entry>>,
+    /// Entries past the limit, not kept.
+    pub cut: u64,
+    /// 1 for the session's first recording, then one more per recording
+    /// ended (a reset starts the next).
+    pub part: u32,
+    last: Instant,
+}
+
+/// Every recorded session's tape.
+pub struct Tapes {
+    per_session: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_session: HashMap<String, Tape>,
+    /// Recordings ended per session: the next one is numbered after them.
+    ended: HashMap<String, u32>,
+}
+
+impl Tape {
+    /// A session that made no call yet.
+    pub fn empty() -> Self {
+        Self {
+            entries: Vec::new(),
+            cut: 0,
+            part: 1,
+            last: Instant::now(),
+        }
+    }
+}
+
+impl Tapes {
+    pub fn new(per_session: usize) -> Self {
+        Self {
+            per_session,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn keep(&self, entry: &Arc<Entry>) {
+        let mut inner = lock(&self.inner);
+        let Inner { by_session, ended } = &mut *inner;
+        let session = &*entry.record.session;
+        let tape = match by_session.get_mut(session) {
+            Some(tape) => tape,
+            None => by_session.entry(session.to_string()).or_insert_with(|| Tape {
+                entries: Vec::new(),
+                cut: 0,
+                part: ended.get(session).copied().unwrap_or(0) + 1,
+                last: Instant::now(),
+            }),
+        };
+        tape.last = Instant::now();
+        if tape.entries.len() < self.per_session {
+            tape.entries.push(entry.clone());
+        } else {
+            tape.cut += 1;
+        }
+    }
+
+    /// A copy of the session's tape so far (a flush: the recording goes on).
+    pub fn copy(&self, session: &str) -> Option<Tape> {
+        lock(&self.inner).by_session.get(session).cloned()
+    }
+
+    /// Ends the session's recording: its tape, taken (the next call starts another).
+    pub fn end(&self, session: &str) -> Option<Tape> {
+        let mut inner = lock(&self.inner);
+        let tape = inner.by_session.remove(session)?;
+        inner.ended.insert(session.to_string(), tape.part);
+        Some(tape)
+    }
+
+    /// Ends the recordings of sessions idle for `expiry` (`None`: every one, at shutdown).
+    pub fn end_idle(&self, expiry: Option<Duration>) -> Vec<(String, Tape)> {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        let idle: Vec<String> = inner
+            .by_session
+            .iter()
+            .filter(|(_, tape)| expiry.is_none_or(|expiry| now.duration_since(tape.last) >= expiry))
+            .map(|(session, _)| session.clone())
+            .collect();
+        let mut ended = Vec::with_capacity(idle.len());
+        for session in idle {
+            if let Some(tape) = inner.by_session.remove(&session) {
+                inner.ended.insert(session.clone(), tape.part);
+                ended.push((session, tape));
+            }
+        }
+        ended.sort_by(|a, b| a.0.cmp(&b.0));
+        ended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Cut, Kind, Record};
+
+    fn entry(id: u64, session: &str) -> Arc<Entry> {
+        Arc::new(Entry {
+            id,
+            at: std::time::SystemTime::UNIX_EPOCH,
+            record: Record {
+                kind: Kind::Request,
+                session: session.into(),
+                method: "GET".into(),
+                target: "/".into(),
+                operation: None,
+                rule: None,
+                status: 200,
+                refused: false,
+                latency: Duration::ZERO,
+                violations: Vec::new(),
+                body: None,
+                response: None,
+                response_content_type: None,
+                note: None,
+            },
+            response_dropped: false,
+            cut: Cut::default(),
+        })
+    }
+
+    #[test]
+    fn a_tape_keeps_the_start_of_its_session_and_counts_the_rest_and_a_reset_numbers_the_next() {
+        let tapes = Tapes::new(2);
+        for id in 1..=5 {
+            tapes.keep(&entry(id, "a"));
+        }
+        tapes.keep(&entry(6, "b"));
+        let a = tapes.copy("a").expect("recorded");
+        let ids: Vec<u64> = a.entries.iter().map(|e| e.id).collect();
+        assert_eq!((ids, a.cut, a.part), (vec![1, 2], 3, 1));
+        assert_eq!(
+            tapes.copy("a").map(|t| t.entries.len()),
+            Some(2),
+            "a copy leaves the tape"
+        );
+        assert_eq!(tapes.end("a").map(|t| t.part), Some(1));
+        assert!(tapes.copy("a").is_none());
+        tapes.keep(&entry(7, "a"));
+        assert_eq!(
+            tapes.copy("a").map(|t| t.part),
+            Some(2),
+            "the next recording of the session"
+        );
+        assert!(tapes.end_idle(Some(Duration::from_secs(3600))).is_empty(), "none idle");
+        let ended: Vec<String> = tapes.end_idle(None).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ended, ["a", "b"]);
+    }
+}
