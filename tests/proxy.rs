@@ -743,6 +743,8 @@ async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_jud
 
     let mut entries = journal_entries(mock.address()).await;
     entries.reverse();
+    // The journal shows a JSON body as JSON, any other as text.
+    let shown_body = |frame: &str| serde_json::from_str::<Value>(frame).unwrap_or_else(|_| json!(frame));
     let shown: Vec<(Value, Value, Value, Value)> = entries
         .iter()
         .map(|e| {
@@ -758,15 +760,30 @@ async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_jud
         shown,
         [
             (json!("request"), json!(101), json!("upstream"), Value::Null),
-            (json!("frame"), json!(0), json!("upstream"), Value::Null),
-            (json!("frame"), json!(0), json!("upstream"), Value::Null),
-            (json!("frame"), json!(0), json!("upstream"), Value::Null),
+            (
+                json!("server-frame"),
+                json!(0),
+                json!("upstream"),
+                shown_body(STREAM_PROFILE)
+            ),
+            (
+                json!("server-frame"),
+                json!(0),
+                json!("upstream"),
+                shown_body(DRIFTED_FRAME)
+            ),
+            (
+                json!("server-frame"),
+                json!(0),
+                json!("upstream"),
+                shown_body("signed-out")
+            ),
             (json!("frame"), json!(0), Value::Null, json!("hello")),
         ],
         "{entries:#?}"
     );
     assert_eq!(entries[0]["session"], "s");
-    assert_eq!(entries[2]["response_body"]["id"], 5);
+    assert_eq!(entries[2]["body"]["id"], 5);
     let judged: Vec<_> = entries.iter().map(sides).collect();
     let counts = get(mock.address(), "/__mock/violations").await.json();
     assert_eq!(

@@ -172,17 +172,16 @@ fn is_data(message: &Message) -> bool {
 }
 
 impl Relayed {
-    /// A data frame in the journal (kind `frame`): the client's as its
-    /// body, the upstream's as its response, with `origin: upstream` and
-    /// the provider's violations.
+    /// A data frame in the journal, as the mock's own streams journal
+    /// theirs (so that a recording replays it): the client's as kind
+    /// `frame`, the upstream's as `server-frame` with `origin: upstream`
+    /// and the provider's violations.
     fn record(&self, message: &Message, violations: Vec<Violation>, origin: Option<Origin>) {
-        let payload = Bytes::copy_from_slice(&message.clone().into_data());
-        let (body, response) = match origin {
-            None => (Some(payload), None),
-            Some(_) => (None, Some(payload)),
-        };
         self.app.journal().record(Record {
-            kind: Kind::Frame,
+            kind: match origin {
+                None => Kind::Frame,
+                Some(_) => Kind::ServerFrame,
+            },
             session: self.session.as_str(),
             method: "WS",
             target: self.target.as_str(),
@@ -192,10 +191,11 @@ impl Relayed {
             refused: false,
             latency: Duration::ZERO,
             violations,
-            body,
-            response,
+            body: Some(Bytes::copy_from_slice(&message.clone().into_data())),
+            response: None,
             response_content_type: None,
             origin,
+            note: None,
         });
     }
 }

@@ -138,6 +138,7 @@ mod tests {
                 body: None,
                 response: None,
                 response_content_type: None,
+                origin: None,
                 note: None,
             },
             response_dropped: false,

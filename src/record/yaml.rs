@@ -233,6 +233,7 @@ paths:
             body: None,
             response: None,
             response_content_type: None,
+            origin: None,
             note: None,
         }
     }
