@@ -528,3 +528,152 @@ async fn an_answer_that_reads_like_a_template_replays_byte_for_byte() {
     assert_eq!(replayed.header("content-type"), Some("application/json"));
     assert_eq!(replayed.body, recorded.body, "never rendered as a template");
 }
+
+/// A small API whose answers a scenario scripts byte for byte, so a test
+/// records exactly the bodies it names.
+const SCRIPTED_SPEC: &str = "openapi: 3.0.3
+info: { title: scripted, version: '1' }
+paths:
+  /thing:
+    get:
+      operationId: thing
+      parameters: [{ name: api_key, in: query, schema: { type: string } }, { name: access_token, in: query, schema: { type: string } }]
+      responses:
+        '200': { description: ok, content: { application/json: { schema: { type: object } } } }
+  /flag:
+    get:
+      operationId: flag
+      responses:
+        '200':
+          description: ok
+          content: { application/json: { schema: { type: object, properties: { hasPassword: { type: boolean } } } } }
+  /form:
+    get:
+      operationId: form
+      responses:
+        '200':
+          description: ok
+          content: { application/x-www-form-urlencoded: { schema: { type: object } } }
+components:
+  securitySchemes:
+    key: { type: apiKey, in: query, name: api_key }
+";
+
+/// Starts a mock of [`SCRIPTED_SPEC`] whose scenario `serve` answers each
+/// operation with these bytes (operation, content type, body), in `dir`.
+async fn scripted(dir: &TempDir, answers: &[(&str, &str, &[u8])]) -> MockServer {
+    let mut scenario = String::from("rules:\n");
+    for (operation, content_type, body) in answers {
+        let base64 = data_encoding::BASE64.encode(body);
+        scenario.push_str(&format!(
+            "  - when: {{ operation: {operation} }}\n    respond:\n      status: 200\n      headers: {{ content-type: \"{content_type}\" }}\n      body: {{ binary: \"{base64}\" }}\n"
+        ));
+    }
+    let spec = dir.write("spec.yaml", SCRIPTED_SPEC);
+    std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
+    std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
+    let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
+    let (app, _) = App::load(sources, Some("serve".into()), 0, Behaviour::default()).expect("the app loads");
+    start(app).await
+}
+
+/// A recording of a [`SCRIPTED_SPEC`] session, written to `dir/replay` and replayed there.
+async fn replay_scripted(dir: &TempDir, session: &str, text: &str) -> MockServer {
+    let replay = dir.path().join("replay");
+    std::fs::create_dir_all(&replay).expect("a directory");
+    std::fs::write(replay.join(format!("{session}.yaml")), text).expect("written");
+    let sources = Sources::resolve([dir.path().join("spec.yaml")], None, Some(replay), &repo_root());
+    let (app, _) = App::load(sources, Some(session.into()), 0, Behaviour::default()).expect("the recording loads");
+    start(app).await
+}
+
+async fn get_in(addr: SocketAddr, session: &str, path: &str) -> Reply {
+    send(addr, Method::GET, path, &[("x-mock-session", session)], b"").await
+}
+
+/// Every `binary:` body of a recording, decoded.
+fn binaries(text: &str) -> Vec<String> {
+    text.split("binary: \"")
+        .skip(1)
+        .map(|rest| {
+            let base64 = rest.split('"').next().unwrap_or_default();
+            let bytes = data_encoding::BASE64.decode(base64.as_bytes()).expect("base64");
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn secrets_in_an_answer_that_reads_like_a_template_never_reach_the_file() {
+    let dir = TempDir::new("record-template-secrets");
+    let body = br#"{"access_token":"tok-SECRET-123","password":"hunter2","apiKeys":["pk_test_FAKE_9"],"note":"hello {{name}}"}"#;
+    let server = scripted(&dir, &[("thing", "application/json", body)]).await;
+    let recorded = get_in(server.address(), "t", "/thing").await;
+    assert_eq!(recorded.body.as_ref(), body.as_slice());
+    let text = export(server.address(), "t").await.text().to_string();
+    for secret in ["tok-SECRET-123", "hunter2", "pk_test_FAKE_9"] {
+        assert!(!text.contains(secret), "{text}");
+        assert!(
+            binaries(&text).iter().all(|b| !b.contains(secret)),
+            "{:?}",
+            binaries(&text)
+        );
+    }
+    let replay = replay_scripted(&dir, "t", &text).await;
+    let replayed = get_in(replay.address(), "t", "/thing").await;
+    assert_eq!(
+        replayed.json(),
+        json!({ "access_token": "[redacted]", "password": "[redacted]", "apiKeys": ["[redacted]"], "note": "hello {{name}}" })
+    );
+}
+
+#[tokio::test]
+async fn numbers_replay_as_the_same_json_value_whatever_their_size() {
+    let dir = TempDir::new("record-numbers");
+    let exact = br#"{"wide":123456789012345678901234567890,"past":18446744073709551616,"fine":0.1000000000000000055511151231257827,"small":1.5,"n":-3}"#;
+    let huge = br#"{"huge":1e+400}"#;
+    let server = scripted(
+        &dir,
+        &[("thing", "application/json", exact), ("flag", "application/json", huge)],
+    )
+    .await;
+    get_in(server.address(), "n", "/thing").await;
+    get_in(server.address(), "n", "/flag").await;
+    let text = export(server.address(), "n").await.text().to_string();
+    let replay = replay_scripted(&dir, "n", &text).await;
+    let thing = get_in(replay.address(), "n", "/thing").await;
+    assert_eq!(thing.body.as_ref(), exact.as_slice(), "{text}");
+    let flag = get_in(replay.address(), "n", "/flag").await;
+    assert_eq!(flag.body.as_ref(), huge.as_slice(), "{text}");
+}
+
+#[tokio::test]
+async fn a_recording_of_valid_answers_passes_check_whatever_was_redacted_or_its_media_type() {
+    let dir = TempDir::new("record-valid");
+    let server = scripted(
+        &dir,
+        &[
+            ("flag", "application/json", br#"{"hasPassword":true}"#),
+            ("form", "application/x-www-form-urlencoded", b"{}"),
+        ],
+    )
+    .await;
+    assert_eq!(get_in(server.address(), "v", "/flag").await.status, 200);
+    assert_eq!(get_in(server.address(), "v", "/form").await.status, 200);
+    let text = export(server.address(), "v").await.text().to_string();
+    let replay = dir.path().join("replay");
+    std::fs::create_dir_all(&replay).expect("a directory");
+    std::fs::write(replay.join("v.yaml"), &text).expect("written");
+    let spec = dir.path().join("spec.yaml");
+    let (code, stdout, stderr) = run_to_exit(
+        &[
+            "check",
+            "--spec",
+            spec.to_str().expect("UTF-8"),
+            "--scenarios",
+            replay.to_str().expect("UTF-8"),
+        ],
+        &repo_root(),
+    );
+    assert_eq!(code, Some(0), "{text}\n{stdout}{stderr}");
+}

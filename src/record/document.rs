@@ -221,18 +221,21 @@ fn body(
             false => (Body::Binary(String::new()), content_type.map(str::to_string)),
         };
     }
-    // Text that reads like a template is sent as bytes, never rendered.
-    let templated = bytes.windows(2).any(|pair| pair == b"{{");
-    let text = std::str::from_utf8(bytes).ok().filter(|_| !templated);
+    let text = std::str::from_utf8(bytes).ok();
     if let (Some(true), Some(text)) = (media.as_deref().map(is_json), text) {
-        if let Ok(mut value) = serde_json::from_str::<Value>(text) {
-            redactor.body(&mut value);
-            return (Body::Json(value), recorded(sent(false)));
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            return match json(value, bytes, redactor) {
+                Body::Json(value) => (Body::Json(value), recorded(sent(false))),
+                bytes => (bytes, Some(content_type.unwrap_or("application/json").to_string())),
+            };
         }
     }
-    // A string under a JSON media type would be sent as a JSON string: only text the spec sends as text.
+    // Text that reads like a template is sent as bytes, never rendered.
+    let text = text.filter(|text| !text.contains("{{"));
+    // Written as text, a body is sent as the spec's textual media type: only for a
+    // type that is text itself (a form or a JSON string would be checked as one).
     let as_text = match media_for(content, true) {
-        Some(media) => !is_json(&media.media_type),
+        Some(media) => is_text(&media.media_type),
         None => content.is_empty(),
     };
     if let (Some(text), true, false) = (text, as_text, media.as_deref().is_some_and(is_json)) {
@@ -244,17 +247,57 @@ fn body(
     )
 }
 
+/// A media type whose bodies are plain text (`text/*`).
+fn is_text(media_type: &str) -> bool {
+    essence(media_type).starts_with("text/")
+}
+
+/// A JSON body (or frame), secrets redacted: as JSON when the loader reads
+/// it back as the same value, else as bytes (the ones sent, or the
+/// redacted value's), so no template is rendered and no number rounded.
+fn json(mut value: Value, sent: &[u8], redactor: &mut Redactor<'_>) -> Body {
+    let redacted = redactor.body(&mut value);
+    if replays_as_itself(&value) {
+        return Body::Json(value);
+    }
+    match redacted {
+        true => Body::Binary(BASE64.encode(&serde_json::to_vec(&value).expect("a JSON value always serializes"))),
+        false => Body::Binary(BASE64.encode(sent)),
+    }
+}
+
+/// Whether a scenario file's `json:` gives `value` back: no string reads like
+/// a template, and each number is one YAML reads exactly (an integer within
+/// 64 bits, or a float its nearest double writes back as).
+fn replays_as_itself(value: &Value) -> bool {
+    match value {
+        Value::String(text) => !text.contains("{{"),
+        Value::Number(number) if crate::json_number::is_integer_text(number) => {
+            let text = number.as_str();
+            text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
+        }
+        Value::Number(number) => number
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .is_some_and(|double| crate::json_number::equal(&double, number)),
+        Value::Array(items) => items.iter().all(replays_as_itself),
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(name, field)| !name.contains("{{") && replays_as_itself(field)),
+        _ => true,
+    }
+}
+
 /// A frame a stream sent: JSON, text, or (not UTF-8, or reading like a template) bytes.
 fn frame(bytes: &[u8], redactor: &mut Redactor<'_>) -> Body {
-    let text = std::str::from_utf8(bytes).ok().filter(|text| !text.contains("{{"));
-    let Some(text) = text else {
+    let Ok(text) = std::str::from_utf8(bytes) else {
         return Body::Binary(BASE64.encode(bytes));
     };
     match serde_json::from_str::<Value>(text) {
-        Ok(mut value) if value.is_object() || value.is_array() => {
-            redactor.body(&mut value);
-            Body::Json(value)
-        }
+        Ok(value) if value.is_object() || value.is_array() => json(value, bytes, redactor),
+        _ if text.contains("{{") => Body::Binary(BASE64.encode(bytes)),
         _ => Body::Text(text.to_string()),
     }
 }
