@@ -677,3 +677,17 @@ async fn a_recording_of_valid_answers_passes_check_whatever_was_redacted_or_its_
     );
     assert_eq!(code, Some(0), "{text}\n{stdout}{stderr}");
 }
+
+#[tokio::test]
+async fn query_parameters_named_like_secrets_are_redacted_in_the_step_comment() {
+    let dir = TempDir::new("record-query");
+    let server = scripted(&dir, &[("thing", "application/json", b"{}")]).await;
+    let target = "/thing?api_key=SECRET1&access_token=SECRET2&page=2";
+    assert_eq!(get_in(server.address(), "q", target).await.status, 200);
+    let text = export(server.address(), "q").await.text().to_string();
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(
+        text.contains("GET /thing?api_key=[redacted]&access_token=[redacted]&page=2\n"),
+        "{text}"
+    );
+}
