@@ -691,3 +691,26 @@ async fn query_parameters_named_like_secrets_are_redacted_in_the_step_comment() 
         "{text}"
     );
 }
+
+/// A mock of the shipped spec recording into `dir`.
+async fn recording_into(dir: &TempDir, behaviour: Behaviour) -> MockServer {
+    let mut behaviour = behaviour;
+    behaviour.record.dir = Some(dir.path().to_path_buf());
+    start(shipped_with(behaviour, None, None)).await
+}
+
+#[tokio::test]
+async fn a_flush_right_after_a_reset_leaves_the_recording_the_reset_wrote() {
+    let dir = TempDir::new("record-reset-flush");
+    let server = recording_into(&dir, Behaviour::default()).await;
+    send_call(server.address(), "s8", &user_flow()[4], &[]).await;
+    let reset = send(server.address(), Method::POST, "/__mock/sessions/s8/reset", &[], b"").await;
+    assert_eq!(reset.status, 200);
+    let written = std::fs::read_to_string(dir.path().join("s8.yaml")).expect("written at the reset");
+    assert!(written.contains("1 steps"), "{written}");
+    let flushed = send(server.address(), Method::POST, "/__mock/sessions/s8/record", &[], b"").await;
+    assert_eq!(flushed.status, 200, "{}", flushed.text());
+    let kept = std::fs::read_to_string(dir.path().join("s8.yaml")).expect("kept");
+    assert!(kept == written, "{kept}");
+    assert_eq!(flushed.json()["steps"], 0, "the next recording, empty so far");
+}

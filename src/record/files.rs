@@ -124,7 +124,8 @@ impl App {
     pub fn export_session(&self, id: &str) -> Result<Recorded, Problem> {
         let name = file_name(id, 1);
         if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
-            return Ok(self.recording(id, &file_name(id, tape.part), &tape.entries, tape.cut));
+            let name = file_name(id, tape.part);
+            return Ok(self.recording(id, &name, &tape.entries, tape.cut));
         }
         let filter = Filter {
             session: Some(id.to_string()),
@@ -141,11 +142,10 @@ impl App {
     /// (the recording goes on; the file is written again when it ends).
     pub fn flush_recording(&self, id: &str) -> Result<Written, Problem> {
         let tapes = self.journal().tapes().ok_or_else(Problem::not_recording)?;
-        let tape = match tapes.copy(id) {
-            Some(tape) => tape,
-            None if self.sessions().find(id).is_some() => Tape::empty(),
-            None => return Err(Problem::unknown_session(id)),
-        };
+        let tape = tapes.copy_or_next(id);
+        if tape.entries.is_empty() && self.sessions().find(id).is_none() {
+            return Err(Problem::unknown_session(id));
+        }
         self.write_tape(id, &tape)
             .map_err(|e| Problem::recording_not_written(format!("session `{id}`: {e}")))
     }

@@ -40,14 +40,21 @@ struct Inner {
 }
 
 impl Tape {
-    /// A session that made no call yet.
-    pub fn empty() -> Self {
+    /// Recording number `part` of a session, before its first call.
+    fn starting(part: u32) -> Self {
         Self {
             entries: Vec::new(),
             cut: 0,
-            part: 1,
+            part,
             last: Instant::now(),
         }
+    }
+}
+
+impl Inner {
+    /// The number of the session's next recording.
+    fn next_part(&self, session: &str) -> u32 {
+        self.ended.get(session).copied().unwrap_or(0) + 1
     }
 }
 
@@ -61,16 +68,16 @@ impl Tapes {
 
     pub fn keep(&self, entry: &Arc<Entry>) {
         let mut inner = lock(&self.inner);
-        let Inner { by_session, ended } = &mut *inner;
         let session = &*entry.record.session;
-        let tape = match by_session.get_mut(session) {
+        let tape = match inner.by_session.get_mut(session) {
             Some(tape) => tape,
-            None => by_session.entry(session.to_string()).or_insert_with(|| Tape {
-                entries: Vec::new(),
-                cut: 0,
-                part: ended.get(session).copied().unwrap_or(0) + 1,
-                last: Instant::now(),
-            }),
+            None => {
+                let part = inner.next_part(session);
+                inner
+                    .by_session
+                    .entry(session.to_string())
+                    .or_insert(Tape::starting(part))
+            }
         };
         tape.last = Instant::now();
         if tape.entries.len() < self.per_session {
@@ -83,6 +90,16 @@ impl Tapes {
     /// A copy of the session's tape so far (a flush: the recording goes on).
     pub fn copy(&self, session: &str) -> Option<Tape> {
         lock(&self.inner).by_session.get(session).cloned()
+    }
+
+    /// The session's tape so far, or the next one's (empty) when it made no
+    /// call since its last recording ended, so a flush never writes over it.
+    pub fn copy_or_next(&self, session: &str) -> Tape {
+        let inner = lock(&self.inner);
+        match inner.by_session.get(session) {
+            Some(tape) => tape.clone(),
+            None => Tape::starting(inner.next_part(session)),
+        }
     }
 
     /// Ends the session's recording: its tape, taken (the next call starts another).
