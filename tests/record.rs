@@ -700,6 +700,37 @@ async fn recording_into(dir: &TempDir, behaviour: Behaviour) -> MockServer {
 }
 
 #[tokio::test]
+async fn a_session_id_read_from_a_header_or_cookie_never_reaches_the_file_or_its_name() {
+    let dir = TempDir::new("record-session-key");
+    let behaviour = Behaviour {
+        session_key: "header:X-Api-Key".parse().expect("a session key"),
+        ..Behaviour::default()
+    };
+    let server = recording_into(&dir, behaviour).await;
+    let secret = "KEY-SECRET-77";
+    let snapshot = send(server.address(), Method::GET, "/user", &[("x-api-key", secret)], b"").await;
+    assert_eq!(snapshot.status, 200);
+    let exported = export(server.address(), secret).await.text().to_string();
+    let flushed = send(
+        server.address(),
+        Method::POST,
+        &format!("/__mock/sessions/{secret}/record"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(flushed.status, 200, "{}", flushed.text());
+    let files = yaml_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(!files[0].contains(secret), "{files:?}");
+    let written = std::fs::read_to_string(dir.path().join(&files[0])).expect("written");
+    assert!(written.contains("--scenario session-"), "{written}");
+    for text in [&exported, &written] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn a_flush_right_after_a_reset_leaves_the_recording_the_reset_wrote() {
     let dir = TempDir::new("record-reset-flush");
     let server = recording_into(&dir, Behaviour::default()).await;

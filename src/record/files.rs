@@ -3,14 +3,16 @@
 //! written to `DIR/SESSION.yaml` under a name no session id can turn into
 //! another path.
 
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::{document, yaml, Options, Tape};
 use crate::app::App;
+use crate::control::SessionKey;
 use crate::journal::{Entry, Filter};
 use crate::problem::Problem;
 
@@ -97,7 +99,24 @@ pub fn write_file(dir: &Path, name: &str, yaml: &str) -> std::io::Result<PathBuf
     Ok(file)
 }
 
+/// What a recording calls a session whose id may be a credential (the
+/// value of a header or cookie, `--session-key`): `session-` and a keyed
+/// hash of the id, the same all run long and not to be turned back.
+fn hidden(id: &str) -> String {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    format!("session-{:016x}", KEY.get_or_init(RandomState::new).hash_one(id))
+}
+
 impl App {
+    /// The session's name in its recording and its file's: its id, unless
+    /// the id may be a credential.
+    fn shown(&self, id: &str) -> String {
+        match self.behaviour().session_key {
+            SessionKey::Header(_) | SessionKey::Cookie(_) => hidden(id),
+            SessionKey::Explicit | SessionKey::BearerSubject => id.to_string(),
+        }
+    }
+
     /// Session `id`'s recording, named `name`: from its tape under
     /// `--record`, else from the journal's entries.
     fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64) -> Recorded {
@@ -110,7 +129,7 @@ impl App {
             latency: settings.latency,
             frames: self.journal().tapes().is_some(),
         };
-        let document = document(id, entries, cut, &options);
+        let document = document(&self.shown(id), entries, cut, &options);
         Recorded {
             session: id.to_string(),
             yaml: yaml(&document, name),
@@ -122,9 +141,9 @@ impl App {
 
     /// `GET /__mock/sessions/{id}/scenario`: the session as a scenario.
     pub fn export_session(&self, id: &str) -> Result<Recorded, Problem> {
-        let name = file_name(id, 1);
+        let name = file_name(&self.shown(id), 1);
         if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
-            let name = file_name(id, tape.part);
+            let name = file_name(&self.shown(id), tape.part);
             return Ok(self.recording(id, &name, &tape.entries, tape.cut));
         }
         let filter = Filter {
@@ -175,7 +194,7 @@ impl App {
 
     fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
         let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
-        let name = file_name(id, tape.part);
+        let name = file_name(&self.shown(id), tape.part);
         let recorded = self.recording(id, &name, &tape.entries, tape.cut);
         let file = write_file(dir, &name, &recorded.yaml)?;
         Ok(Written { file, recorded })
