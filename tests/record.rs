@@ -745,3 +745,20 @@ async fn a_flush_right_after_a_reset_leaves_the_recording_the_reset_wrote() {
     assert!(kept == written, "{kept}");
     assert_eq!(flushed.json()["steps"], 0, "the next recording, empty so far");
 }
+
+#[tokio::test]
+async fn characters_yaml_does_not_allow_raw_are_escaped_and_no_key_breaks_a_comment_line() {
+    let dir = TempDir::new("record-escapes");
+    let body =
+        "{\"note\":\"del \u{7f} c1 \u{85}\u{90} non \u{fffe} bom \u{feff} ls \u{2028}\",\"token\\nrules: []\":\"s\"}";
+    let server = scripted(&dir, &[("thing", "application/json", body.as_bytes())]).await;
+    assert_eq!(get_in(server.address(), "e", "/thing").await.status, 200);
+    let text = export(server.address(), "e").await.text().to_string();
+    assert!(!text.contains("\nrules: []"), "{text}");
+    let replay = replay_scripted(&dir, "e", &text).await;
+    let replayed = get_in(replay.address(), "e", "/thing").await;
+    assert_eq!(
+        replayed.json(),
+        json!({ "note": "del \u{7f} c1 \u{85}\u{90} non \u{fffe} bom \u{feff} ls \u{2028}", "token\nrules: []": "[redacted]" })
+    );
+}

@@ -46,7 +46,7 @@ pub fn write(document: &Document, name: &str) -> String {
             let listed: Vec<String> = document
                 .redacted
                 .iter()
-                .map(|(at, count)| format!("{at} ({count})"))
+                .map(|(at, count)| format!("{} ({count})", comment(at)))
                 .collect();
             let _ = writeln!(out, "# Redacted (replaced by \"[redacted]\"): {}.", listed.join(", "));
         }
@@ -80,6 +80,7 @@ pub fn write(document: &Document, name: &str) -> String {
                 write_step(&mut out, step, number, steps);
             }
             Item::Skipped { at, request, why } => {
+                let (request, why) = (comment(request), comment(why));
                 let _ = writeln!(out, "  # {}: {request}: not replayed, {why}.", rfc3339_millis(*at));
             }
         }
@@ -92,7 +93,7 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
         out,
         "  # Step {number} of {steps}, {}: {}",
         rfc3339_millis(step.at),
-        step.request
+        comment(&step.request)
     );
     if !step.violations.is_empty() {
         let _ = writeln!(
@@ -166,16 +167,40 @@ fn body(body: &Body, indent: &str) -> String {
 
 /// A string as a double-quoted scalar (JSON's escapes are YAML's).
 fn quote(text: &str) -> String {
-    serde_json::to_string(text).expect("a string always serializes")
+    printable(&serde_json::to_string(text).expect("a string always serializes"))
+}
+
+/// Text for a comment: one line, whatever it holds.
+fn comment(text: &str) -> String {
+    printable(&text.replace('\n', "\\n").replace('\r', "\\r"))
+}
+
+/// JSON text with each character YAML does not take raw (controls, U+007F,
+/// C1 controls, U+2028 and U+2029, a BOM, U+FFFE and U+FFFF) written as
+/// `\uXXXX`: such a character is only ever inside a JSON string, where that
+/// escape means it to JSON and YAML alike. Line feeds are kept: between
+/// values they are layout, and JSON writes those inside strings as `\n`.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' | ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{10000}'.. => out.push(c),
+            '\u{e000}'..='\u{fffd}' if c != '\u{feff}' => out.push(c),
+            other => {
+                let _ = write!(out, "\\u{:04X}", u32::from(other));
+            }
+        }
+    }
+    out
 }
 
 /// A value as JSON: on one line when short, else indented under `indent`.
 fn json(value: &serde_json::Value, indent: &str) -> String {
-    let compact = serde_json::to_string(value).expect("a JSON value always serializes");
+    let compact = printable(&serde_json::to_string(value).expect("a JSON value always serializes"));
     if compact.len() <= ONE_LINE {
         return compact;
     }
-    let pretty = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
+    let pretty = printable(&serde_json::to_string_pretty(value).expect("a JSON value always serializes"));
     // Lines of a flow collection sit deeper than the key that holds it.
     pretty.replace('\n', &format!("\n{indent}  "))
 }
