@@ -762,3 +762,25 @@ async fn characters_yaml_does_not_allow_raw_are_escaped_and_no_key_breaks_a_comm
         json!({ "note": "del \u{7f} c1 \u{85}\u{90} non \u{fffe} bom \u{feff} ls \u{2028}", "token\nrules: []": "[redacted]" })
     );
 }
+
+#[tokio::test]
+async fn a_call_answered_by_prefer_moves_the_replay_on_like_any_recorded_call() {
+    let dir = TempDir::new("record-prefer");
+    let flag = br#"{"hasPassword":false}"#;
+    let server = scripted(&dir, &[("flag", "application/json", flag)]).await;
+    let prefer = [("x-mock-session", "p"), ("prefer", "code=200")];
+    let preferred = send(server.address(), Method::GET, "/thing", &prefer, b"").await;
+    assert_eq!(preferred.status, 200);
+    assert_eq!(
+        get_in(server.address(), "p", "/flag").await.body.as_ref(),
+        flag.as_slice()
+    );
+    let text = export(server.address(), "p").await.text().to_string();
+    let replay = replay_scripted(&dir, "p", &text).await;
+    let again = send(replay.address(), Method::GET, "/thing", &prefer, b"").await;
+    assert_eq!((again.status, &again.body), (200, &preferred.body));
+    let replayed = get_in(replay.address(), "p", "/flag").await;
+    assert_eq!(replayed.body.as_ref(), flag.as_slice(), "{text}");
+    let state = get(replay.address(), "/__mock/sessions/p").await.json();
+    assert_eq!(state["replay"]["step"], 3, "{state}");
+}

@@ -354,6 +354,8 @@ impl App {
         let changes_before = session.changes();
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
+        // A replayed recording moves on past a call `Prefer:` answers, as it was recorded.
+        let decide = decide || engine::replay_position(&session).is_some();
         let decision = if decide {
             let now = request_time();
             let facts = Facts {
