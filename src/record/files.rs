@@ -5,6 +5,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -67,15 +68,26 @@ impl Written {
     }
 }
 
-/// A session id as a file name: letters, digits, `-` and `_` as they are,
-/// a `.` unless first, every other byte `%XX` (so `../x` stays in the
-/// directory and no two ids share a name); a later recording of the same
-/// session (after a reset) is `NAME~2`.
+/// The longest name a session id is given, before its `~N`: with
+/// `.yaml`, and its temporary file's additions, within the 255 bytes file
+/// systems take.
+const LONGEST: usize = 180;
+
+/// A session id as a file name: lower-case letters, digits, `-` and `_` as
+/// they are, a `.` unless first, an upper-case letter as `^` and the letter
+/// (so no two ids share a name where case does not count), every other byte
+/// `%XX` (so `../x` stays in the directory); a name past [`LONGEST`] is cut
+/// and ends in `!` and a hash of the whole id. A later recording of the
+/// same session (after a reset) is `NAME~2`.
 pub fn file_name(session: &str, part: u32) -> String {
     let mut name = String::with_capacity(session.len());
     for (index, byte) in session.bytes().enumerate() {
         match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => name.push(byte as char),
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => name.push(byte as char),
+            b'A'..=b'Z' => {
+                name.push('^');
+                name.push(byte.to_ascii_lowercase() as char);
+            }
             b'.' if index > 0 => name.push('.'),
             other => name.push_str(&format!("%{other:02X}")),
         }
@@ -83,19 +95,36 @@ pub fn file_name(session: &str, part: u32) -> String {
     if name.is_empty() {
         name.push('%');
     }
+    if name.len() > LONGEST {
+        let hash = format!("!{:016x}", fnv1a(session.as_bytes()));
+        name.truncate(LONGEST - hash.len());
+        name.push_str(&hash);
+    }
     if part > 1 {
         name.push_str(&format!("~{part}"));
     }
     name
 }
 
-/// Writes `yaml` as `dir/NAME.yaml` (through a temporary file, so a
-/// reader never sees half of it).
+/// FNV-1a: a hash that stays the same from run to run and build to build,
+/// so a long id's file keeps its name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `yaml` as `dir/NAME.yaml` (through a temporary file of its own,
+/// so a reader never sees half of it, nor two writers each other's).
 pub fn write_file(dir: &Path, name: &str, yaml: &str) -> std::io::Result<PathBuf> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let file = dir.join(format!("{name}.yaml"));
-    let partial = dir.join(format!(".{name}.yaml.partial"));
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let partial = dir.join(format!(".{name}.{}-{write}.partial", std::process::id()));
     std::fs::write(&partial, yaml)?;
-    std::fs::rename(&partial, &file)?;
+    std::fs::rename(&partial, &file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
     Ok(file)
 }
 
@@ -217,10 +246,26 @@ mod tests {
         assert_eq!(file_name("qa-1_b.c", 1), "qa-1_b.c");
         assert_eq!(file_name("../etc/passwd", 1), "%2E.%2Fetc%2Fpasswd");
         assert_eq!(file_name(".hidden", 1), "%2Ehidden");
-        assert_eq!(file_name("a%2F", 1), "a%252F");
+        assert_eq!(file_name("a%2F", 1), "a%252^f");
         assert_eq!(file_name("é", 1), "%C3%A9");
         assert_eq!(file_name("", 1), "%");
         assert_eq!(file_name("qa", 3), "qa~3");
         assert_ne!(file_name("a~2", 1), file_name("a", 2));
+    }
+
+    #[test]
+    fn long_ids_are_cut_to_a_name_every_file_system_takes_and_case_never_collides() {
+        let (long, longer) = ("a".repeat(245), format!("{}b", "a".repeat(245)));
+        let name = file_name(&long, 2);
+        assert!(name.len() <= LONGEST + "~2".len(), "{name}");
+        assert_ne!(file_name(&long, 1), file_name(&longer, 1));
+        assert_ne!(file_name("QA", 1).to_lowercase(), file_name("qa", 1).to_lowercase());
+        assert_eq!(file_name("Qa-1", 1), "^qa-1");
+
+        let dir = std::env::temp_dir().join(format!("specmock-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let written = write_file(&dir, &file_name(&"%".repeat(245), 4_000_000_000), "rules: []\n");
+        std::fs::remove_dir_all(&dir).expect("removed");
+        written.expect("a name the file system takes");
     }
 }
