@@ -162,7 +162,8 @@ impl App {
         let (configuration, warnings) = Configuration::build(inputs, 1)?;
         let journal = Journal::new(behaviour.journal_size);
         if behaviour.record.dir.is_some() {
-            journal.keep_sessions(behaviour.record.per_session);
+            let record = &behaviour.record;
+            journal.keep_sessions(crate::record::Tapes::new(record.per_session, record.bytes));
         }
         let app = Self {
             configuration: ArcSwap::from_pointee(configuration),

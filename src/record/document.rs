@@ -34,7 +34,9 @@ pub struct Options<'a> {
 pub struct Document {
     pub session: String,
     pub items: Vec<Item>,
-    /// Calls past the recording's limit, not recorded.
+    /// The entries it was made from (calls, and frames servers sent).
+    pub kept: usize,
+    /// Entries past the recording's limits, not recorded.
     pub cut: u64,
     /// Where values were redacted (`/query/NAME`, `/body/POINTER`), and how many.
     pub redacted: Vec<(String, u64)>,
@@ -124,6 +126,7 @@ pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Optio
     Document {
         session: session.to_string(),
         items,
+        kept: entries.len(),
         cut,
         redacted: redactor.counts.into_iter().collect(),
     }

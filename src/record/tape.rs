@@ -12,6 +12,10 @@ use crate::session::lock;
 /// session's later calls are counted, not kept, and its file says so.
 pub const DEFAULT_PER_SESSION: usize = 10_000;
 
+/// Bytes all tapes hold together by default (`--record-bytes`): past them
+/// an entry is counted as cut, not kept, until a recording ends.
+pub const DEFAULT_BYTES: usize = 256 << 20;
+
 /// One session's entries since its recording started.
 #[derive(Debug, Clone)]
 pub struct Tape {
@@ -29,6 +33,7 @@ pub struct Tape {
 /// Every recorded session's tape.
 pub struct Tapes {
     per_session: usize,
+    bytes: usize,
     inner: Mutex<Inner>,
 }
 
@@ -37,6 +42,21 @@ struct Inner {
     by_session: HashMap<String, Tape>,
     /// Recordings ended per session: the next one is numbered after them.
     ended: HashMap<String, u32>,
+    /// What the tapes' entries hold, by [`size`].
+    bytes: usize,
+}
+
+/// What an entry holds that a tape accounts for: its target and bodies.
+fn size(entry: &Entry) -> usize {
+    let record = &entry.record;
+    let bodies = [&record.body, &record.response].map(|body| body.as_ref().map_or(0, |b| b.len()));
+    record.target.len() + bodies.iter().sum::<usize>()
+}
+
+impl Tape {
+    fn bytes(&self) -> usize {
+        self.entries.iter().map(|entry| size(entry)).sum()
+    }
 }
 
 impl Tape {
@@ -59,16 +79,17 @@ impl Inner {
 }
 
 impl Tapes {
-    pub fn new(per_session: usize) -> Self {
+    pub fn new(per_session: usize, bytes: usize) -> Self {
         Self {
             per_session,
+            bytes,
             inner: Mutex::new(Inner::default()),
         }
     }
 
     pub fn keep(&self, entry: &Arc<Entry>) {
         let mut inner = lock(&self.inner);
-        let session = &*entry.record.session;
+        let (session, held) = (&*entry.record.session, inner.bytes);
         let tape = match inner.by_session.get_mut(session) {
             Some(tape) => tape,
             None => {
@@ -80,10 +101,14 @@ impl Tapes {
             }
         };
         tape.last = Instant::now();
-        if tape.entries.len() < self.per_session {
-            tape.entries.push(entry.clone());
-        } else {
-            tape.cut += 1;
+        let size = size(entry);
+        let kept = tape.entries.len() < self.per_session && held + size <= self.bytes;
+        match kept {
+            true => tape.entries.push(entry.clone()),
+            false => tape.cut += 1,
+        }
+        if kept {
+            inner.bytes += size;
         }
     }
 
@@ -107,6 +132,7 @@ impl Tapes {
         let mut inner = lock(&self.inner);
         let tape = inner.by_session.remove(session)?;
         inner.ended.insert(session.to_string(), tape.part);
+        inner.bytes -= tape.bytes();
         Some(tape)
     }
 
@@ -124,6 +150,7 @@ impl Tapes {
         for session in idle {
             if let Some(tape) = inner.by_session.remove(&session) {
                 inner.ended.insert(session.clone(), tape.part);
+                inner.bytes -= tape.bytes();
                 ended.push((session, tape));
             }
         }
@@ -165,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_tape_keeps_the_start_of_its_session_and_counts_the_rest_and_a_reset_numbers_the_next() {
-        let tapes = Tapes::new(2);
+        let tapes = Tapes::new(2, usize::MAX);
         for id in 1..=5 {
             tapes.keep(&entry(id, "a"));
         }
@@ -189,5 +216,27 @@ mod tests {
         assert!(tapes.end_idle(Some(Duration::from_secs(3600))).is_empty(), "none idle");
         let ended: Vec<String> = tapes.end_idle(None).into_iter().map(|(id, _)| id).collect();
         assert_eq!(ended, ["a", "b"]);
+    }
+
+    #[test]
+    fn tapes_hold_at_most_their_bytes_together_until_a_recording_ends() {
+        let answered = |id, session| {
+            let mut entry = Arc::unwrap_or_clone(entry(id, session));
+            entry.record.response = Some(bytes::Bytes::from_static(&[b'x'; 29]));
+            Arc::new(entry)
+        };
+        let tapes = Tapes::new(10, 60);
+        for (id, session) in [(1, "a"), (2, "b"), (3, "a")] {
+            tapes.keep(&answered(id, session));
+        }
+        let cut = |session| tapes.copy(session).map(|tape| (tape.entries.len(), tape.cut));
+        assert_eq!(
+            (cut("a"), cut("b")),
+            (Some((1, 1)), Some((1, 0))),
+            "30 bytes each, 60 in all"
+        );
+        assert!(tapes.end("b").is_some());
+        tapes.keep(&answered(4, "a"));
+        assert_eq!(cut("a"), Some((2, 1)), "what an ended recording held is free again");
     }
 }

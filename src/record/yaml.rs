@@ -55,8 +55,7 @@ pub fn write(document: &Document, name: &str) -> String {
         let _ = writeln!(
             out,
             "# Cut: the recording kept the session's first {} entries; {} more were not recorded.",
-            document.items.len(),
-            document.cut
+            document.kept, document.cut
         );
     }
     let _ = writeln!(
