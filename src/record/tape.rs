@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::journal::Entry;
+use crate::journal::{Entry, Kind};
 use crate::session::lock;
 
 /// Entries kept per session by default (`--record-limit`): past them the
@@ -51,6 +51,19 @@ fn size(entry: &Entry) -> usize {
     let record = &entry.record;
     let bodies = [&record.body, &record.response].map(|body| body.as_ref().map_or(0, |b| b.len()));
     record.target.len() + bodies.iter().sum::<usize>()
+}
+
+/// What a tape keeps of an entry: a recording writes the frames servers
+/// sent, never what a client sent, so a request's or a client frame's body is let go.
+fn without_request_body(entry: &Arc<Entry>) -> Arc<Entry> {
+    match (entry.record.kind, &entry.record.body) {
+        (Kind::Request | Kind::Frame, Some(_)) => {
+            let mut entry = Entry::clone(entry);
+            entry.record.body = None;
+            Arc::new(entry)
+        }
+        _ => entry.clone(),
+    }
 }
 
 impl Tape {
@@ -101,10 +114,11 @@ impl Tapes {
             }
         };
         tape.last = Instant::now();
-        let size = size(entry);
+        let entry = without_request_body(entry);
+        let size = size(&entry);
         let kept = tape.entries.len() < self.per_session && held + size <= self.bytes;
         match kept {
-            true => tape.entries.push(entry.clone()),
+            true => tape.entries.push(entry),
             false => tape.cut += 1,
         }
         if kept {
@@ -162,7 +176,7 @@ impl Tapes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Cut, Kind, Record};
+    use crate::journal::{Cut, Record};
 
     fn entry(id: u64, session: &str) -> Arc<Entry> {
         Arc::new(Entry {
@@ -227,8 +241,12 @@ mod tests {
         };
         let tapes = Tapes::new(10, 60);
         for (id, session) in [(1, "a"), (2, "b"), (3, "a")] {
-            tapes.keep(&answered(id, session));
+            let mut entry = Arc::unwrap_or_clone(answered(id, session));
+            entry.record.body = Some(bytes::Bytes::from_static(b"a request body, never written"));
+            tapes.keep(&Arc::new(entry));
         }
+        let bodies = tapes.copy("a").map(|tape| tape.entries[0].record.body.clone());
+        assert_eq!(bodies, Some(None), "let go");
         let cut = |session| tapes.copy(session).map(|tape| (tape.entries.len(), tape.cut));
         assert_eq!(
             (cut("a"), cut("b")),
