@@ -543,6 +543,7 @@ paths:
   /flag:
     get:
       operationId: flag
+      parameters: [{ name: q, in: query, schema: { type: integer } }]
       responses:
         '200':
           description: ok
@@ -562,6 +563,10 @@ components:
 /// Starts a mock of [`SCRIPTED_SPEC`] whose scenario `serve` answers each
 /// operation with these bytes (operation, content type, body), in `dir`.
 async fn scripted(dir: &TempDir, answers: &[(&str, &str, &[u8])]) -> MockServer {
+    scripted_with(dir, answers, Behaviour::default()).await
+}
+
+async fn scripted_with(dir: &TempDir, answers: &[(&str, &str, &[u8])], behaviour: Behaviour) -> MockServer {
     let mut scenario = String::from("rules:\n");
     for (operation, content_type, body) in answers {
         let base64 = data_encoding::BASE64.encode(body);
@@ -573,7 +578,7 @@ async fn scripted(dir: &TempDir, answers: &[(&str, &str, &[u8])]) -> MockServer 
     std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
     std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
     let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
-    let (app, _) = App::load(sources, Some("serve".into()), 0, Behaviour::default()).expect("the app loads");
+    let (app, _) = App::load(sources, Some("serve".into()), 0, behaviour).expect("the app loads");
     start(app).await
 }
 
@@ -783,4 +788,26 @@ async fn a_call_answered_by_prefer_moves_the_replay_on_like_any_recorded_call() 
     assert_eq!(replayed.body.as_ref(), flag.as_slice(), "{text}");
     let state = get(replay.address(), "/__mock/sessions/p").await.json();
     assert_eq!(state["replay"]["step"], 3, "{state}");
+}
+
+#[tokio::test]
+async fn a_request_that_broke_the_spec_leaves_its_valid_answer_unmarked_and_checked() {
+    let dir = TempDir::new("record-lenient");
+    let lenient = Behaviour {
+        lenient: true,
+        ..Behaviour::default()
+    };
+    let flag = br#"{"hasPassword":false}"#;
+    let server = scripted_with(&dir, &[("flag", "application/json", flag)], lenient).await;
+    let answered = get_in(server.address(), "l", "/flag?q=abc").await;
+    assert_eq!(answered.status, 200);
+    assert!(
+        answered.header("x-mock-violations").is_some(),
+        "the request broke the spec"
+    );
+    let text = export(server.address(), "l").await.text().to_string();
+    assert!(
+        !text.contains("broke the spec") && !text.contains("violations:"),
+        "{text}"
+    );
 }

@@ -10,10 +10,10 @@ use data_encoding::BASE64;
 use serde_json::Value;
 
 use super::redact::Redactor;
-use crate::journal::{Entry, Kind};
+use crate::journal::{Entry, Kind, Name, Record};
 use crate::render::{content_type_for, media_for};
 use crate::spec::{essence, Operation, Spec};
-use crate::validate::is_json;
+use crate::validate::{is_json, schema_violations, Side, Violation};
 
 /// What a recording is made from, besides its entries.
 pub struct Options<'a> {
@@ -177,6 +177,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
         redactor,
     );
     let declared = operation.response_for(record.status).is_some();
+    let violations = answer_violations(record, operation, &body);
     Item::Step(Step {
         at: entry.at,
         request,
@@ -185,14 +186,28 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
         content_type,
         body,
         delay: options.latency.then_some(record.latency),
-        violations: record
-            .violations
-            .iter()
-            .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
-            .collect(),
-        undeclared: !declared && record.violations.is_empty(),
+        undeclared: !declared && violations.is_empty(),
+        violations,
         stream: None,
     })
+}
+
+/// How the answer as written breaks the spec: what an upstream's broke
+/// (journaled), and where a JSON body is not what the status declares (an
+/// answer echoing a request that broke the spec, a redacted value). A
+/// request's own violations are its, not the answer's.
+fn answer_violations(record: &Record<Name>, operation: &Operation, body: &Body) -> Vec<String> {
+    let provider = record.violations.iter().filter(|v| v.side == Side::Provider).cloned();
+    let content = operation.response_for(record.status).map(|r| r.content.as_slice());
+    let schema = content
+        .and_then(|content| media_for(content, false))
+        .and_then(|m| m.schema.as_ref());
+    let written = match (body, schema) {
+        (Body::Json(value), Some(schema)) => schema_violations(schema, value, "/body"),
+        _ => Vec::new(),
+    };
+    let listed = |v: Violation| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message);
+    provider.chain(written).map(listed).collect()
 }
 
 /// The body as the scenario writes it, and the `Content-Type` to send

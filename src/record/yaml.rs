@@ -373,7 +373,7 @@ rules:
       status: 200
       delay: 7ms
       violations:
-        - "/body/name 1 is not of type \"string\""
+        - "/body/name expected string, found integer"
       body: { json: {"name":1} }
     then: { state: finished }
   # 2027-01-15T08:00:06.000Z: GET /nowhere: not replayed, no operation of the spec: a replay refuses it again.
