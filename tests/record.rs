@@ -811,3 +811,31 @@ async fn a_request_that_broke_the_spec_leaves_its_valid_answer_unmarked_and_chec
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_whose_body_the_journal_let_go_keeps_its_step_so_the_replay_keeps_its_place() {
+    let dir = TempDir::new("record-dropped");
+    let spec = dir.write("spec.yaml", SCRIPTED_SPEC);
+    let (first, second) = (
+        format!("{{\"n\":\"{}\"}}", "1".repeat(60)),
+        format!("{{\"n\":\"{}\"}}", "2".repeat(60)),
+    );
+    let scenario = format!(
+        "initial: first\nrules:\n  - when: {{ operation: thing, state: first }}\n    respond: {{ status: 200, body: {{ json: {first} }} }}\n    then: {{ state: second }}\n  - when: {{ operation: thing, state: second }}\n    respond: {{ status: 200, body: {{ json: {second} }} }}\n"
+    );
+    std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
+    std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
+    let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
+    let (app, _) = App::load(sources, Some("serve".into()), 0, Behaviour::default()).expect("the app loads");
+    app.journal().set_body_budget(100);
+    let server = start(app).await;
+    assert_eq!(get_in(server.address(), "d", "/thing").await.text(), first);
+    assert_eq!(get_in(server.address(), "d", "/thing").await.text(), second);
+    let text = export(server.address(), "d").await.text().to_string();
+    assert!(!text.contains(&first), "the journal let it go: {text}");
+    let replay = replay_scripted(&dir, "d", &text).await;
+    let again = get_in(replay.address(), "d", "/thing").await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.text(), second, "{text}");
+    assert_eq!(get_in(replay.address(), "d", "/thing").await.text(), second, "{text}");
+}

@@ -79,6 +79,8 @@ pub struct Step {
     /// The status is not declared, yet nothing was journaled against it
     /// (a scenario's `fault: undeclared-status`).
     pub undeclared: bool,
+    /// The journal let its body go (`--journal-bytes`): the replay answers the spec's.
+    pub dropped: bool,
     /// A stream's handshake: the frames the server sent on it, each with
     /// the time since the one before (the first, since the handshake).
     pub stream: Option<Vec<(Duration, Body)>>,
@@ -150,9 +152,6 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
                 "a stream: its frames are recorded under --record only; the replay answers it from the spec",
             )
         }
-        _ if entry.response_dropped => {
-            return skipped("its answer was let go to keep the journal within --journal-bytes")
-        }
         (_, Some(operation)) => operation,
     };
     if record.status == 101 {
@@ -166,16 +165,21 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
             delay: None,
             violations: Vec::new(),
             undeclared: false,
+            dropped: false,
             stream: Some(Vec::new()),
         });
     }
-    let (body, content_type) = body(
-        record.response.as_deref(),
-        record.response_content_type.as_deref(),
-        record.status,
-        operation,
-        redactor,
-    );
+    // A body the journal let go is the spec's for the status: the step keeps the replay's place.
+    let (body, content_type) = match entry.response_dropped {
+        true => (Body::None, None),
+        false => body(
+            record.response.as_deref(),
+            record.response_content_type.as_deref(),
+            record.status,
+            operation,
+            redactor,
+        ),
+    };
     let declared = operation.response_for(record.status).is_some();
     let violations = answer_violations(record, operation, &body);
     Item::Step(Step {
@@ -188,6 +192,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
         delay: options.latency.then_some(record.latency),
         undeclared: !declared && violations.is_empty(),
         violations,
+        dropped: entry.response_dropped,
         stream: None,
     })
 }

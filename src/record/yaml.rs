@@ -100,6 +100,12 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
             "  # This call broke the spec; the answer is replayed as it was recorded."
         );
     }
+    if step.dropped {
+        let _ = writeln!(
+            out,
+            "  # The journal let this answer's body go (--journal-bytes): the replay answers the spec's for the status."
+        );
+    }
     let _ = writeln!(
         out,
         "  - when: {{ operation: {}, state: {} }}",
