@@ -839,3 +839,17 @@ async fn an_answer_whose_body_the_journal_let_go_keeps_its_step_so_the_replay_ke
     assert_ne!(again.text(), second, "{text}");
     assert_eq!(get_in(replay.address(), "d", "/thing").await.text(), second, "{text}");
 }
+
+#[tokio::test]
+async fn a_session_whose_calls_were_all_refused_keeps_them_as_comments() {
+    let dir = TempDir::new("record-refused");
+    let server = scripted(&dir, &[("thing", "application/json", b"{}")]).await;
+    assert_eq!(get_in(server.address(), "r", "/nowhere").await.status, 404);
+    let text = export(server.address(), "r").await.text().to_string();
+    assert!(text.contains("rules: []\n"), "{text}");
+    assert!(
+        text.contains(": GET /nowhere: not replayed, no operation of the spec"),
+        "{text}"
+    );
+    replay_scripted(&dir, "r", &text).await;
+}

@@ -66,11 +66,8 @@ pub fn write(document: &Document, name: &str) -> String {
     out.push_str("replay: true\n");
     let first = if steps == 0 { FINISHED.to_string() } else { state(1) };
     let _ = writeln!(out, "initial: {first}");
-    if steps == 0 {
-        out.push_str("rules: []\n");
-        return out;
-    }
-    out.push_str("rules:\n");
+    // Comments alone make no list: a session with no step says so, and its calls follow.
+    out.push_str(if steps == 0 { "rules: []\n" } else { "rules:\n" });
     let mut number = 0;
     for item in &document.items {
         match item {
