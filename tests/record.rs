@@ -574,12 +574,17 @@ async fn scripted_with(dir: &TempDir, answers: &[(&str, &str, &[u8])], behaviour
             "  - when: {{ operation: {operation} }}\n    respond:\n      status: 200\n      headers: {{ content-type: \"{content_type}\" }}\n      body: {{ binary: \"{base64}\" }}\n"
         ));
     }
+    start(scripted_app(dir, &scenario, behaviour)).await
+}
+
+/// A mock of [`SCRIPTED_SPEC`] in `dir`, serving this scenario.
+fn scripted_app(dir: &TempDir, scenario: &str, behaviour: Behaviour) -> App {
     let spec = dir.write("spec.yaml", SCRIPTED_SPEC);
     std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
     std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
     let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
     let (app, _) = App::load(sources, Some("serve".into()), 0, behaviour).expect("the app loads");
-    start(app).await
+    app
 }
 
 /// A recording of a [`SCRIPTED_SPEC`] session, written to `dir/replay` and replayed there.
@@ -815,7 +820,6 @@ async fn a_request_that_broke_the_spec_leaves_its_valid_answer_unmarked_and_chec
 #[tokio::test]
 async fn an_answer_whose_body_the_journal_let_go_keeps_its_step_so_the_replay_keeps_its_place() {
     let dir = TempDir::new("record-dropped");
-    let spec = dir.write("spec.yaml", SCRIPTED_SPEC);
     let (first, second) = (
         format!("{{\"n\":\"{}\"}}", "1".repeat(60)),
         format!("{{\"n\":\"{}\"}}", "2".repeat(60)),
@@ -823,10 +827,7 @@ async fn an_answer_whose_body_the_journal_let_go_keeps_its_step_so_the_replay_ke
     let scenario = format!(
         "initial: first\nrules:\n  - when: {{ operation: thing, state: first }}\n    respond: {{ status: 200, body: {{ json: {first} }} }}\n    then: {{ state: second }}\n  - when: {{ operation: thing, state: second }}\n    respond: {{ status: 200, body: {{ json: {second} }} }}\n"
     );
-    std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
-    std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
-    let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
-    let (app, _) = App::load(sources, Some("serve".into()), 0, Behaviour::default()).expect("the app loads");
+    let app = scripted_app(&dir, &scenario, Behaviour::default());
     app.journal().set_body_budget(100);
     let server = start(app).await;
     assert_eq!(get_in(server.address(), "d", "/thing").await.text(), first);
