@@ -854,3 +854,27 @@ async fn a_session_whose_calls_were_all_refused_keeps_them_as_comments() {
     );
     replay_scripted(&dir, "r", &text).await;
 }
+
+#[tokio::test]
+async fn an_export_of_a_session_the_journal_partly_let_go_says_so() {
+    let dir = TempDir::new("record-rolled");
+    let small = Behaviour {
+        journal_size: 2,
+        ..Behaviour::default()
+    };
+    let server = scripted_with(&dir, &[("thing", "application/json", b"{}")], small).await;
+    let whole = export(server.address(), "j").await;
+    assert_eq!(whole.status, 404, "no call yet");
+    get_in(server.address(), "j", "/thing").await;
+    let text = export(server.address(), "j").await.text().to_string();
+    assert!(!text.contains("may be missing"), "{text}");
+    for _ in 0..2 {
+        get_in(server.address(), "j", "/thing").await;
+    }
+    let text = export(server.address(), "j").await.text().to_string();
+    assert!(text.contains("2 steps"), "{text}");
+    assert!(
+        text.contains("# The journal no longer holds its oldest entries (--journal-size, or a clear): this session's first calls may be missing; --record keeps a session whole.\n"),
+        "{text}"
+    );
+}

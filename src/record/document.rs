@@ -27,6 +27,8 @@ pub struct Options<'a> {
     pub latency: bool,
     /// The frames servers sent on streams are among the entries (`--record`).
     pub frames: bool,
+    /// The entries are the journal's, which no longer holds its oldest.
+    pub journal_rolled: bool,
 }
 
 /// A session as a scenario.
@@ -38,6 +40,8 @@ pub struct Document {
     pub kept: usize,
     /// Entries past the recording's limits, not recorded.
     pub cut: u64,
+    /// Its entries are the journal's, which no longer holds its oldest.
+    pub journal_rolled: bool,
     /// Where values were redacted (`/query/NAME`, `/body/POINTER`), and how many.
     pub redacted: Vec<(String, u64)>,
 }
@@ -130,6 +134,7 @@ pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Optio
         items,
         kept: entries.len(),
         cut,
+        journal_rolled: options.journal_rolled,
         redacted: redactor.counts.into_iter().collect(),
     }
 }

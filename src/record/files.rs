@@ -148,7 +148,7 @@ impl App {
 
     /// Session `id`'s recording, named `name`: from its tape under
     /// `--record`, else from the journal's entries.
-    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64) -> Recorded {
+    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64, journal_rolled: bool) -> Recorded {
         let configuration = self.configuration();
         let settings = &self.behaviour().record;
         let options = Options {
@@ -157,6 +157,7 @@ impl App {
             redact: &settings.redact,
             latency: settings.latency,
             frames: self.journal().tapes().is_some(),
+            journal_rolled,
         };
         let document = document(&self.shown(id), entries, cut, &options);
         Recorded {
@@ -173,7 +174,7 @@ impl App {
         let name = file_name(&self.shown(id), 1);
         if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
             let name = file_name(&self.shown(id), tape.part);
-            return Ok(self.recording(id, &name, &tape.entries, tape.cut));
+            return Ok(self.recording(id, &name, &tape.entries, tape.cut, false));
         }
         let filter = Filter {
             session: Some(id.to_string()),
@@ -183,7 +184,9 @@ impl App {
         if entries.is_empty() && self.sessions().find(id).is_none() {
             return Err(Problem::unknown_session(id));
         }
-        Ok(self.recording(id, &name, &entries, 0))
+        let status = self.journal().status();
+        let rolled = status.entries_total > status.retained as u64;
+        Ok(self.recording(id, &name, &entries, 0, rolled))
     }
 
     /// `POST /__mock/sessions/{id}/record`: the session's file, written now
@@ -224,7 +227,7 @@ impl App {
     fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
         let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
         let name = file_name(&self.shown(id), tape.part);
-        let recorded = self.recording(id, &name, &tape.entries, tape.cut);
+        let recorded = self.recording(id, &name, &tape.entries, tape.cut, false);
         let file = write_file(dir, &name, &recorded.yaml)?;
         Ok(Written { file, recorded })
     }

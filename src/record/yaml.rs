@@ -58,6 +58,9 @@ pub fn write(document: &Document, name: &str) -> String {
             document.kept, document.cut
         );
     }
+    if document.journal_rolled {
+        out.push_str("# The journal no longer holds its oldest entries (--journal-size, or a clear): this session's first calls may be missing; --record keeps a session whole.\n");
+    }
     let _ = writeln!(
         out,
         "description: {}",
@@ -326,6 +329,7 @@ paths:
             redact: &[],
             latency: true,
             frames: false,
+            journal_rolled: false,
         };
         let document = document("qa", &entries, 0, &options);
         let text = write(&document, "qa");
