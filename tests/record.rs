@@ -531,34 +531,7 @@ async fn an_answer_that_reads_like_a_template_replays_byte_for_byte() {
 
 /// A small API whose answers a scenario scripts byte for byte, so a test
 /// records exactly the bodies it names.
-const SCRIPTED_SPEC: &str = "openapi: 3.0.3
-info: { title: scripted, version: '1' }
-paths:
-  /thing:
-    get:
-      operationId: thing
-      parameters: [{ name: api_key, in: query, schema: { type: string } }, { name: access_token, in: query, schema: { type: string } }]
-      responses:
-        '200': { description: ok, content: { application/json: { schema: { type: object } } } }
-  /flag:
-    get:
-      operationId: flag
-      parameters: [{ name: q, in: query, schema: { type: integer } }]
-      responses:
-        '200':
-          description: ok
-          content: { application/json: { schema: { type: object, properties: { hasPassword: { type: boolean } } } } }
-  /form:
-    get:
-      operationId: form
-      responses:
-        '200':
-          description: ok
-          content: { application/x-www-form-urlencoded: { schema: { type: object } } }
-components:
-  securitySchemes:
-    key: { type: apiKey, in: query, name: api_key }
-";
+const SCRIPTED_SPEC: &str = include_str!("record_files/scripted.yaml");
 
 /// Starts a mock of [`SCRIPTED_SPEC`] whose scenario `serve` answers each
 /// operation with these bytes (operation, content type, body), in `dir`.
