@@ -422,10 +422,10 @@ impl Journal {
         }
     }
 
-    /// From the next entry on, keeps each session's entries (at most
-    /// `per_session` each) apart from the ring, for `--record`.
-    pub fn keep_sessions(&self, per_session: usize) {
-        let _ = self.tapes.set(Tapes::new(per_session));
+    /// From the next entry on, keeps each session's entries on `tapes`,
+    /// apart from the ring, for `--record`.
+    pub fn keep_sessions(&self, tapes: Tapes) {
+        let _ = self.tapes.set(tapes);
     }
 
     /// Each session's entries, when kept (`--record`).
@@ -818,7 +818,7 @@ mod tests {
     fn recorded_sessions_keep_their_entries_however_small_the_journal() {
         for capacity in [0, 1] {
             let journal = Journal::new(capacity);
-            journal.keep_sessions(10);
+            journal.keep_sessions(Tapes::new(10, usize::MAX));
             for status in [200, 201, 202] {
                 journal.record(Record {
                     response: Some(Bytes::from_static(b"{}")),

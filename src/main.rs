@@ -128,9 +128,12 @@ struct ServeArgs {
     /// Recordings give each answer its observed latency as its `delay`.
     #[arg(long)]
     record_latency: bool,
-    /// Calls a recording keeps per session; past them the file says how many more were not recorded.
+    /// Entries (calls, and frames servers sent) a recording keeps per session; past them the file says how many more were not recorded.
     #[arg(long, value_name = "N", default_value_t = specmock::record::DEFAULT_PER_SESSION)]
     record_limit: usize,
+    /// Bytes all recordings in progress hold together (targets and bodies); past them a session's later entries are counted, not kept.
+    #[arg(long, value_name = "N", default_value_t = specmock::record::DEFAULT_BYTES)]
+    record_bytes: usize,
     /// A JSON pointer into response bodies whose value recordings replace by `[redacted]`, besides credentials (repeatable).
     #[arg(long, value_name = "POINTER", value_parser = parse_pointer)]
     redact: Vec<String>,
@@ -229,6 +232,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             redact: args.redact.clone(),
             latency: args.record_latency,
             per_session: args.record_limit,
+            bytes: args.record_bytes,
         },
     };
     let loaded = App::load(sources, args.scenario.clone(), args.seed, behaviour);

@@ -152,8 +152,8 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
         let shutdown = stream_shutdown.clone();
         async move {
             // A reload asked for with upgrade headers is still a reload, run where it may block.
-            let reload = crate::admin::reloads(request.method(), request.uri().path());
-            if handshake::is_upgrade_request(request.headers()) && !reload {
+            let blocks = crate::admin::blocks(request.method(), request.uri().path());
+            if handshake::is_upgrade_request(request.headers()) && !blocks {
                 Ok(upgrade(shared, request, shutdown).await)
             } else {
                 respond(&shared, request, shutdown).await
@@ -267,8 +267,8 @@ async fn respond(
         None => read_body(body, &parts.headers, shared.limits.max_body).await,
     };
     let (mut handled, parts, body) = match read {
-        // A reload reads files: on a thread that may block, not a request's.
-        Ok(bytes) if crate::admin::reloads(&parts.method, parts.uri.path()) => {
+        // A reload reads files, a recording is built and written: on a thread that may block, not a request's.
+        Ok(bytes) if crate::admin::blocks(&parts.method, parts.uri.path()) => {
             let app = app.clone();
             let reloaded = tokio::task::spawn_blocking(move || (app.handle(&parts, &bytes), parts, bytes)).await;
             match reloaded {

@@ -528,3 +528,326 @@ async fn an_answer_that_reads_like_a_template_replays_byte_for_byte() {
     assert_eq!(replayed.header("content-type"), Some("application/json"));
     assert_eq!(replayed.body, recorded.body, "never rendered as a template");
 }
+
+/// A small API whose answers a scenario scripts byte for byte, so a test
+/// records exactly the bodies it names.
+const SCRIPTED_SPEC: &str = include_str!("record_files/scripted.yaml");
+
+/// Starts a mock of [`SCRIPTED_SPEC`] whose scenario `serve` answers each
+/// operation with these bytes (operation, content type, body), in `dir`.
+async fn scripted(dir: &TempDir, answers: &[(&str, &str, &[u8])]) -> MockServer {
+    scripted_with(dir, answers, Behaviour::default()).await
+}
+
+async fn scripted_with(dir: &TempDir, answers: &[(&str, &str, &[u8])], behaviour: Behaviour) -> MockServer {
+    let mut scenario = String::from("rules:\n");
+    for (operation, content_type, body) in answers {
+        let base64 = data_encoding::BASE64.encode(body);
+        scenario.push_str(&format!(
+            "  - when: {{ operation: {operation} }}\n    respond:\n      status: 200\n      headers: {{ content-type: \"{content_type}\" }}\n      body: {{ binary: \"{base64}\" }}\n"
+        ));
+    }
+    start(scripted_app(dir, &scenario, behaviour)).await
+}
+
+/// A mock of [`SCRIPTED_SPEC`] in `dir`, serving this scenario.
+fn scripted_app(dir: &TempDir, scenario: &str, behaviour: Behaviour) -> App {
+    let spec = dir.write("spec.yaml", SCRIPTED_SPEC);
+    std::fs::create_dir_all(dir.path().join("serve")).expect("a directory");
+    std::fs::write(dir.path().join("serve/serve.yaml"), scenario).expect("written");
+    let sources = Sources::resolve([spec], None, Some(dir.path().join("serve")), &repo_root());
+    let (app, _) = App::load(sources, Some("serve".into()), 0, behaviour).expect("the app loads");
+    app
+}
+
+/// A recording of a [`SCRIPTED_SPEC`] session, written to `dir/replay` and replayed there.
+async fn replay_scripted(dir: &TempDir, session: &str, text: &str) -> MockServer {
+    let replay = dir.path().join("replay");
+    std::fs::create_dir_all(&replay).expect("a directory");
+    std::fs::write(replay.join(format!("{session}.yaml")), text).expect("written");
+    let sources = Sources::resolve([dir.path().join("spec.yaml")], None, Some(replay), &repo_root());
+    let (app, _) = App::load(sources, Some(session.into()), 0, Behaviour::default()).expect("the recording loads");
+    start(app).await
+}
+
+async fn get_in(addr: SocketAddr, session: &str, path: &str) -> Reply {
+    send(addr, Method::GET, path, &[("x-mock-session", session)], b"").await
+}
+
+/// Every `binary:` body of a recording, decoded.
+fn binaries(text: &str) -> Vec<String> {
+    text.split("binary: \"")
+        .skip(1)
+        .map(|rest| {
+            let base64 = rest.split('"').next().unwrap_or_default();
+            let bytes = data_encoding::BASE64.decode(base64.as_bytes()).expect("base64");
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn secrets_in_an_answer_that_reads_like_a_template_never_reach_the_file() {
+    let dir = TempDir::new("record-template-secrets");
+    let body = br#"{"access_token":"tok-SECRET-123","password":"hunter2","apiKeys":["pk_test_FAKE_9"],"note":"hello {{name}}"}"#;
+    let server = scripted(&dir, &[("thing", "application/json", body)]).await;
+    let recorded = get_in(server.address(), "t", "/thing").await;
+    assert_eq!(recorded.body.as_ref(), body.as_slice());
+    let text = export(server.address(), "t").await.text().to_string();
+    for secret in ["tok-SECRET-123", "hunter2", "pk_test_FAKE_9"] {
+        assert!(!text.contains(secret), "{text}");
+        assert!(
+            binaries(&text).iter().all(|b| !b.contains(secret)),
+            "{:?}",
+            binaries(&text)
+        );
+    }
+    let replay = replay_scripted(&dir, "t", &text).await;
+    let replayed = get_in(replay.address(), "t", "/thing").await;
+    assert_eq!(
+        replayed.json(),
+        json!({ "access_token": "[redacted]", "password": "[redacted]", "apiKeys": ["[redacted]"], "note": "hello {{name}}" })
+    );
+}
+
+#[tokio::test]
+async fn numbers_replay_as_the_same_json_value_whatever_their_size() {
+    let dir = TempDir::new("record-numbers");
+    let exact = br#"{"wide":123456789012345678901234567890,"past":18446744073709551616,"fine":0.1000000000000000055511151231257827,"small":1.5,"n":-3}"#;
+    let huge = br#"{"huge":1e+400}"#;
+    let server = scripted(
+        &dir,
+        &[("thing", "application/json", exact), ("flag", "application/json", huge)],
+    )
+    .await;
+    get_in(server.address(), "n", "/thing").await;
+    get_in(server.address(), "n", "/flag").await;
+    let text = export(server.address(), "n").await.text().to_string();
+    let replay = replay_scripted(&dir, "n", &text).await;
+    let thing = get_in(replay.address(), "n", "/thing").await;
+    assert_eq!(thing.body.as_ref(), exact.as_slice(), "{text}");
+    let flag = get_in(replay.address(), "n", "/flag").await;
+    assert_eq!(flag.body.as_ref(), huge.as_slice(), "{text}");
+}
+
+#[tokio::test]
+async fn a_recording_of_valid_answers_passes_check_whatever_was_redacted_or_its_media_type() {
+    let dir = TempDir::new("record-valid");
+    let server = scripted(
+        &dir,
+        &[
+            ("flag", "application/json", br#"{"hasPassword":true}"#),
+            ("form", "application/x-www-form-urlencoded", b"{}"),
+        ],
+    )
+    .await;
+    assert_eq!(get_in(server.address(), "v", "/flag").await.status, 200);
+    assert_eq!(get_in(server.address(), "v", "/form").await.status, 200);
+    let text = export(server.address(), "v").await.text().to_string();
+    let replay = dir.path().join("replay");
+    std::fs::create_dir_all(&replay).expect("a directory");
+    std::fs::write(replay.join("v.yaml"), &text).expect("written");
+    let spec = dir.path().join("spec.yaml");
+    let (code, stdout, stderr) = run_to_exit(
+        &[
+            "check",
+            "--spec",
+            spec.to_str().expect("UTF-8"),
+            "--scenarios",
+            replay.to_str().expect("UTF-8"),
+        ],
+        &repo_root(),
+    );
+    assert_eq!(code, Some(0), "{text}\n{stdout}{stderr}");
+}
+
+#[tokio::test]
+async fn query_parameters_named_like_secrets_are_redacted_in_the_step_comment() {
+    let dir = TempDir::new("record-query");
+    let server = scripted(&dir, &[("thing", "application/json", b"{}")]).await;
+    let target = "/thing?api_key=SECRET1&access_token=SECRET2&page=2";
+    assert_eq!(get_in(server.address(), "q", target).await.status, 200);
+    let text = export(server.address(), "q").await.text().to_string();
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(
+        text.contains("GET /thing?api_key=[redacted]&access_token=[redacted]&page=2\n"),
+        "{text}"
+    );
+}
+
+/// A mock of the shipped spec recording into `dir`.
+async fn recording_into(dir: &TempDir, behaviour: Behaviour) -> MockServer {
+    let mut behaviour = behaviour;
+    behaviour.record.dir = Some(dir.path().to_path_buf());
+    start(shipped_with(behaviour, None, None)).await
+}
+
+#[tokio::test]
+async fn a_session_id_read_from_a_header_or_cookie_never_reaches_the_file_or_its_name() {
+    let dir = TempDir::new("record-session-key");
+    let behaviour = Behaviour {
+        session_key: "header:X-Api-Key".parse().expect("a session key"),
+        ..Behaviour::default()
+    };
+    let server = recording_into(&dir, behaviour).await;
+    let secret = "KEY-SECRET-77";
+    let snapshot = send(server.address(), Method::GET, "/user", &[("x-api-key", secret)], b"").await;
+    assert_eq!(snapshot.status, 200);
+    let exported = export(server.address(), secret).await.text().to_string();
+    let flushed = send(
+        server.address(),
+        Method::POST,
+        &format!("/__mock/sessions/{secret}/record"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(flushed.status, 200, "{}", flushed.text());
+    let files = yaml_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(!files[0].contains(secret), "{files:?}");
+    let written = std::fs::read_to_string(dir.path().join(&files[0])).expect("written");
+    assert!(written.contains("--scenario session-"), "{written}");
+    for text in [&exported, &written] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_flush_right_after_a_reset_leaves_the_recording_the_reset_wrote() {
+    let dir = TempDir::new("record-reset-flush");
+    let server = recording_into(&dir, Behaviour::default()).await;
+    send_call(server.address(), "s8", &user_flow()[4], &[]).await;
+    let reset = send(server.address(), Method::POST, "/__mock/sessions/s8/reset", &[], b"").await;
+    assert_eq!(reset.status, 200);
+    let written = std::fs::read_to_string(dir.path().join("s8.yaml")).expect("written at the reset");
+    assert!(written.contains("1 steps"), "{written}");
+    let flushed = send(server.address(), Method::POST, "/__mock/sessions/s8/record", &[], b"").await;
+    assert_eq!(flushed.status, 200, "{}", flushed.text());
+    let kept = std::fs::read_to_string(dir.path().join("s8.yaml")).expect("kept");
+    assert!(kept == written, "{kept}");
+    assert_eq!(flushed.json()["steps"], 0, "the next recording, empty so far");
+}
+
+#[tokio::test]
+async fn characters_yaml_does_not_allow_raw_are_escaped_and_no_key_breaks_a_comment_line() {
+    let dir = TempDir::new("record-escapes");
+    let body =
+        "{\"note\":\"del \u{7f} c1 \u{85}\u{90} non \u{fffe} bom \u{feff} ls \u{2028}\",\"token\\nrules: []\":\"s\"}";
+    let server = scripted(&dir, &[("thing", "application/json", body.as_bytes())]).await;
+    assert_eq!(get_in(server.address(), "e", "/thing").await.status, 200);
+    let text = export(server.address(), "e").await.text().to_string();
+    assert!(!text.contains("\nrules: []"), "{text}");
+    let replay = replay_scripted(&dir, "e", &text).await;
+    let replayed = get_in(replay.address(), "e", "/thing").await;
+    assert_eq!(
+        replayed.json(),
+        json!({ "note": "del \u{7f} c1 \u{85}\u{90} non \u{fffe} bom \u{feff} ls \u{2028}", "token\nrules: []": "[redacted]" })
+    );
+}
+
+#[tokio::test]
+async fn a_call_answered_by_prefer_moves_the_replay_on_like_any_recorded_call() {
+    let dir = TempDir::new("record-prefer");
+    let flag = br#"{"hasPassword":false}"#;
+    let server = scripted(&dir, &[("flag", "application/json", flag)]).await;
+    let prefer = [("x-mock-session", "p"), ("prefer", "code=200")];
+    let preferred = send(server.address(), Method::GET, "/thing", &prefer, b"").await;
+    assert_eq!(preferred.status, 200);
+    assert_eq!(
+        get_in(server.address(), "p", "/flag").await.body.as_ref(),
+        flag.as_slice()
+    );
+    let text = export(server.address(), "p").await.text().to_string();
+    let replay = replay_scripted(&dir, "p", &text).await;
+    let again = send(replay.address(), Method::GET, "/thing", &prefer, b"").await;
+    assert_eq!((again.status, &again.body), (200, &preferred.body));
+    let replayed = get_in(replay.address(), "p", "/flag").await;
+    assert_eq!(replayed.body.as_ref(), flag.as_slice(), "{text}");
+    let state = get(replay.address(), "/__mock/sessions/p").await.json();
+    assert_eq!(state["replay"]["step"], 3, "{state}");
+}
+
+#[tokio::test]
+async fn a_request_that_broke_the_spec_leaves_its_valid_answer_unmarked_and_checked() {
+    let dir = TempDir::new("record-lenient");
+    let lenient = Behaviour {
+        lenient: true,
+        ..Behaviour::default()
+    };
+    let flag = br#"{"hasPassword":false}"#;
+    let server = scripted_with(&dir, &[("flag", "application/json", flag)], lenient).await;
+    let answered = get_in(server.address(), "l", "/flag?q=abc").await;
+    assert_eq!(answered.status, 200);
+    assert!(
+        answered.header("x-mock-violations").is_some(),
+        "the request broke the spec"
+    );
+    let text = export(server.address(), "l").await.text().to_string();
+    assert!(
+        !text.contains("broke the spec") && !text.contains("violations:"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_whose_body_the_journal_let_go_keeps_its_step_so_the_replay_keeps_its_place() {
+    let dir = TempDir::new("record-dropped");
+    let (first, second) = (
+        format!("{{\"n\":\"{}\"}}", "1".repeat(60)),
+        format!("{{\"n\":\"{}\"}}", "2".repeat(60)),
+    );
+    let scenario = format!(
+        "initial: first\nrules:\n  - when: {{ operation: thing, state: first }}\n    respond: {{ status: 200, body: {{ json: {first} }} }}\n    then: {{ state: second }}\n  - when: {{ operation: thing, state: second }}\n    respond: {{ status: 200, body: {{ json: {second} }} }}\n"
+    );
+    let app = scripted_app(&dir, &scenario, Behaviour::default());
+    app.journal().set_body_budget(100);
+    let server = start(app).await;
+    assert_eq!(get_in(server.address(), "d", "/thing").await.text(), first);
+    assert_eq!(get_in(server.address(), "d", "/thing").await.text(), second);
+    let text = export(server.address(), "d").await.text().to_string();
+    assert!(!text.contains(&first), "the journal let it go: {text}");
+    let replay = replay_scripted(&dir, "d", &text).await;
+    let again = get_in(replay.address(), "d", "/thing").await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.text(), second, "{text}");
+    assert_eq!(get_in(replay.address(), "d", "/thing").await.text(), second, "{text}");
+}
+
+#[tokio::test]
+async fn a_session_whose_calls_were_all_refused_keeps_them_as_comments() {
+    let dir = TempDir::new("record-refused");
+    let server = scripted(&dir, &[("thing", "application/json", b"{}")]).await;
+    assert_eq!(get_in(server.address(), "r", "/nowhere").await.status, 404);
+    let text = export(server.address(), "r").await.text().to_string();
+    assert!(text.contains("rules: []\n"), "{text}");
+    assert!(
+        text.contains(": GET /nowhere: not replayed, no operation of the spec"),
+        "{text}"
+    );
+    replay_scripted(&dir, "r", &text).await;
+}
+
+#[tokio::test]
+async fn an_export_of_a_session_the_journal_partly_let_go_says_so() {
+    let dir = TempDir::new("record-rolled");
+    let small = Behaviour {
+        journal_size: 2,
+        ..Behaviour::default()
+    };
+    let server = scripted_with(&dir, &[("thing", "application/json", b"{}")], small).await;
+    let whole = export(server.address(), "j").await;
+    assert_eq!(whole.status, 404, "no call yet");
+    get_in(server.address(), "j", "/thing").await;
+    let text = export(server.address(), "j").await.text().to_string();
+    assert!(!text.contains("may be missing"), "{text}");
+    for _ in 0..2 {
+        get_in(server.address(), "j", "/thing").await;
+    }
+    let text = export(server.address(), "j").await.text().to_string();
+    assert!(text.contains("2 steps"), "{text}");
+    assert!(
+        text.contains("# The journal no longer holds its oldest entries (--journal-size, or a clear): this session's first calls may be missing; --record keeps a session whole.\n"),
+        "{text}"
+    );
+}

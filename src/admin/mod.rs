@@ -29,11 +29,19 @@ use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
-/// Whether a request asks for a reload (however its path is
-/// percent-encoded), which reads files: the server runs it where blocking
-/// holds up no other request.
-pub fn reloads(method: &Method, path: &str) -> bool {
-    method == Method::POST && route(path).is_ok_and(|segments| segments == ["reload"])
+/// Whether a request asks for a reload, which reads files, or for what
+/// writes or builds a recording (a reset, a scenario put, a flush, an
+/// export), however its path is percent-encoded: the server runs it where
+/// blocking holds up no other request.
+pub fn blocks(method: &Method, path: &str) -> bool {
+    let Ok(segments) = route(path) else { return false };
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    matches!(
+        (method, segments.as_slice()),
+        (&Method::POST, ["reload"])
+            | (&Method::POST, ["sessions", _, "reset" | "record"])
+            | (&Method::PUT | &Method::GET, ["sessions", _, "scenario"])
+    )
 }
 
 /// The segments of an admin path after the prefix, decoded: session ids
@@ -372,4 +380,30 @@ fn json_response(value: &Value) -> Response<Bytes> {
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_reloads_or_writes_a_recording_runs_where_it_may_block() {
+        for (method, path) in [
+            (Method::POST, "/__mock/reload"),
+            (Method::POST, "/__mock/sessions/a%2Fb/reset"),
+            (Method::POST, "/__mock/sessions/qa/record"),
+            (Method::PUT, "/__mock/sessions/qa/scenario"),
+            (Method::GET, "/__mock/sessions/qa/scenario"),
+        ] {
+            assert!(blocks(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/__mock/sessions/qa"),
+            (Method::GET, "/__mock/journal"),
+            (Method::POST, "/__mock/sessions/a/b/reset"),
+            (Method::GET, "/user"),
+        ] {
+            assert!(!blocks(&method, path), "{method} {path}");
+        }
+    }
 }

@@ -162,7 +162,8 @@ impl App {
         let (configuration, warnings) = Configuration::build(inputs, 1)?;
         let journal = Journal::new(behaviour.journal_size);
         if behaviour.record.dir.is_some() {
-            journal.keep_sessions(behaviour.record.per_session);
+            let record = &behaviour.record;
+            journal.keep_sessions(crate::record::Tapes::new(record.per_session, record.bytes));
         }
         let app = Self {
             configuration: ArcSwap::from_pointee(configuration),
@@ -354,6 +355,8 @@ impl App {
         let changes_before = session.changes();
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
+        // A replayed recording moves on past a call `Prefer:` answers, as it was recorded.
+        let decide = decide || engine::replay_position(&session).is_some();
         let decision = if decide {
             let now = request_time();
             let facts = Facts {

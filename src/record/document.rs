@@ -10,10 +10,10 @@ use data_encoding::BASE64;
 use serde_json::Value;
 
 use super::redact::Redactor;
-use crate::journal::{Entry, Kind};
+use crate::journal::{Entry, Kind, Name, Record};
 use crate::render::{content_type_for, media_for};
 use crate::spec::{essence, Operation, Spec};
-use crate::validate::is_json;
+use crate::validate::{is_json, schema_violations, Side, Violation};
 
 /// What a recording is made from, besides its entries.
 pub struct Options<'a> {
@@ -27,6 +27,8 @@ pub struct Options<'a> {
     pub latency: bool,
     /// The frames servers sent on streams are among the entries (`--record`).
     pub frames: bool,
+    /// The entries are the journal's, which no longer holds its oldest.
+    pub journal_rolled: bool,
 }
 
 /// A session as a scenario.
@@ -34,8 +36,12 @@ pub struct Options<'a> {
 pub struct Document {
     pub session: String,
     pub items: Vec<Item>,
-    /// Calls past the recording's limit, not recorded.
+    /// The entries it was made from (calls, and frames servers sent).
+    pub kept: usize,
+    /// Entries past the recording's limits, not recorded.
     pub cut: u64,
+    /// Its entries are the journal's, which no longer holds its oldest.
+    pub journal_rolled: bool,
     /// Where values were redacted (`/query/NAME`, `/body/POINTER`), and how many.
     pub redacted: Vec<(String, u64)>,
 }
@@ -77,6 +83,8 @@ pub struct Step {
     /// The status is not declared, yet nothing was journaled against it
     /// (a scenario's `fault: undeclared-status`).
     pub undeclared: bool,
+    /// The journal let its body go (`--journal-bytes`): the replay answers the spec's.
+    pub dropped: bool,
     /// A stream's handshake: the frames the server sent on it, each with
     /// the time since the one before (the first, since the handshake).
     pub stream: Option<Vec<(Duration, Body)>>,
@@ -124,7 +132,9 @@ pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Optio
     Document {
         session: session.to_string(),
         items,
+        kept: entries.len(),
         cut,
+        journal_rolled: options.journal_rolled,
         redacted: redactor.counts.into_iter().collect(),
     }
 }
@@ -147,9 +157,6 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
                 "a stream: its frames are recorded under --record only; the replay answers it from the spec",
             )
         }
-        _ if entry.response_dropped => {
-            return skipped("its answer was let go to keep the journal within --journal-bytes")
-        }
         (_, Some(operation)) => operation,
     };
     if record.status == 101 {
@@ -163,17 +170,23 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
             delay: None,
             violations: Vec::new(),
             undeclared: false,
+            dropped: false,
             stream: Some(Vec::new()),
         });
     }
-    let (body, content_type) = body(
-        record.response.as_deref(),
-        record.response_content_type.as_deref(),
-        record.status,
-        operation,
-        redactor,
-    );
+    // A body the journal let go is the spec's for the status: the step keeps the replay's place.
+    let (body, content_type) = match entry.response_dropped {
+        true => (Body::None, None),
+        false => body(
+            record.response.as_deref(),
+            record.response_content_type.as_deref(),
+            record.status,
+            operation,
+            redactor,
+        ),
+    };
     let declared = operation.response_for(record.status).is_some();
+    let violations = answer_violations(record, operation, &body);
     Item::Step(Step {
         at: entry.at,
         request,
@@ -182,14 +195,29 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
         content_type,
         body,
         delay: options.latency.then_some(record.latency),
-        violations: record
-            .violations
-            .iter()
-            .map(|v| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message))
-            .collect(),
-        undeclared: !declared && record.violations.is_empty(),
+        undeclared: !declared && violations.is_empty(),
+        violations,
+        dropped: entry.response_dropped,
         stream: None,
     })
+}
+
+/// How the answer as written breaks the spec: what an upstream's broke
+/// (journaled), and where a JSON body is not what the status declares (an
+/// answer echoing a request that broke the spec, a redacted value). A
+/// request's own violations are its, not the answer's.
+fn answer_violations(record: &Record<Name>, operation: &Operation, body: &Body) -> Vec<String> {
+    let provider = record.violations.iter().filter(|v| v.side == Side::Provider).cloned();
+    let content = operation.response_for(record.status).map(|r| r.content.as_slice());
+    let schema = content
+        .and_then(|content| media_for(content, false))
+        .and_then(|m| m.schema.as_ref());
+    let written = match (body, schema) {
+        (Body::Json(value), Some(schema)) => schema_violations(schema, value, "/body"),
+        _ => Vec::new(),
+    };
+    let listed = |v: Violation| format!("{} {}", if v.pointer.is_empty() { "/" } else { &v.pointer }, v.message);
+    provider.chain(written).map(listed).collect()
 }
 
 /// The body as the scenario writes it, and the `Content-Type` to send
@@ -221,18 +249,21 @@ fn body(
             false => (Body::Binary(String::new()), content_type.map(str::to_string)),
         };
     }
-    // Text that reads like a template is sent as bytes, never rendered.
-    let templated = bytes.windows(2).any(|pair| pair == b"{{");
-    let text = std::str::from_utf8(bytes).ok().filter(|_| !templated);
+    let text = std::str::from_utf8(bytes).ok();
     if let (Some(true), Some(text)) = (media.as_deref().map(is_json), text) {
-        if let Ok(mut value) = serde_json::from_str::<Value>(text) {
-            redactor.body(&mut value);
-            return (Body::Json(value), recorded(sent(false)));
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            return match json(value, bytes, redactor) {
+                Body::Json(value) => (Body::Json(value), recorded(sent(false))),
+                bytes => (bytes, Some(content_type.unwrap_or("application/json").to_string())),
+            };
         }
     }
-    // A string under a JSON media type would be sent as a JSON string: only text the spec sends as text.
+    // Text that reads like a template is sent as bytes, never rendered.
+    let text = text.filter(|text| !text.contains("{{"));
+    // Written as text, a body is sent as the spec's textual media type: only for a
+    // type that is text itself (a form or a JSON string would be checked as one).
     let as_text = match media_for(content, true) {
-        Some(media) => !is_json(&media.media_type),
+        Some(media) => is_text(&media.media_type),
         None => content.is_empty(),
     };
     if let (Some(text), true, false) = (text, as_text, media.as_deref().is_some_and(is_json)) {
@@ -244,17 +275,57 @@ fn body(
     )
 }
 
+/// A media type whose bodies are plain text (`text/*`).
+fn is_text(media_type: &str) -> bool {
+    essence(media_type).starts_with("text/")
+}
+
+/// A JSON body (or frame), secrets redacted: as JSON when the loader reads
+/// it back as the same value, else as bytes (the ones sent, or the
+/// redacted value's), so no template is rendered and no number rounded.
+fn json(mut value: Value, sent: &[u8], redactor: &mut Redactor<'_>) -> Body {
+    let redacted = redactor.body(&mut value);
+    if replays_as_itself(&value) {
+        return Body::Json(value);
+    }
+    match redacted {
+        true => Body::Binary(BASE64.encode(&serde_json::to_vec(&value).expect("a JSON value always serializes"))),
+        false => Body::Binary(BASE64.encode(sent)),
+    }
+}
+
+/// Whether a scenario file's `json:` gives `value` back: no string reads like
+/// a template, and each number is one YAML reads exactly (an integer within
+/// 64 bits, or a float its nearest double writes back as).
+fn replays_as_itself(value: &Value) -> bool {
+    match value {
+        Value::String(text) => !text.contains("{{"),
+        Value::Number(number) if crate::json_number::is_integer_text(number) => {
+            let text = number.as_str();
+            text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
+        }
+        Value::Number(number) => number
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .is_some_and(|double| crate::json_number::equal(&double, number)),
+        Value::Array(items) => items.iter().all(replays_as_itself),
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(name, field)| !name.contains("{{") && replays_as_itself(field)),
+        _ => true,
+    }
+}
+
 /// A frame a stream sent: JSON, text, or (not UTF-8, or reading like a template) bytes.
 fn frame(bytes: &[u8], redactor: &mut Redactor<'_>) -> Body {
-    let text = std::str::from_utf8(bytes).ok().filter(|text| !text.contains("{{"));
-    let Some(text) = text else {
+    let Ok(text) = std::str::from_utf8(bytes) else {
         return Body::Binary(BASE64.encode(bytes));
     };
     match serde_json::from_str::<Value>(text) {
-        Ok(mut value) if value.is_object() || value.is_array() => {
-            redactor.body(&mut value);
-            Body::Json(value)
-        }
+        Ok(value) if value.is_object() || value.is_array() => json(value, bytes, redactor),
+        _ if text.contains("{{") => Body::Binary(BASE64.encode(bytes)),
         _ => Body::Text(text.to_string()),
     }
 }

@@ -3,14 +3,17 @@
 //! written to `DIR/SESSION.yaml` under a name no session id can turn into
 //! another path.
 
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::{document, yaml, Options, Tape};
 use crate::app::App;
+use crate::control::SessionKey;
 use crate::journal::{Entry, Filter};
 use crate::problem::Problem;
 
@@ -65,15 +68,26 @@ impl Written {
     }
 }
 
-/// A session id as a file name: letters, digits, `-` and `_` as they are,
-/// a `.` unless first, every other byte `%XX` (so `../x` stays in the
-/// directory and no two ids share a name); a later recording of the same
-/// session (after a reset) is `NAME~2`.
+/// The longest name a session id is given, before its `~N`: with
+/// `.yaml`, and its temporary file's additions, within the 255 bytes file
+/// systems take.
+const LONGEST: usize = 180;
+
+/// A session id as a file name: lower-case letters, digits, `-` and `_` as
+/// they are, a `.` unless first, an upper-case letter as `^` and the letter
+/// (so no two ids share a name where case does not count), every other byte
+/// `%XX` (so `../x` stays in the directory); a name past [`LONGEST`] is cut
+/// and ends in `!` and a hash of the whole id. A later recording of the
+/// same session (after a reset) is `NAME~2`.
 pub fn file_name(session: &str, part: u32) -> String {
     let mut name = String::with_capacity(session.len());
     for (index, byte) in session.bytes().enumerate() {
         match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => name.push(byte as char),
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => name.push(byte as char),
+            b'A'..=b'Z' => {
+                name.push('^');
+                name.push(byte.to_ascii_lowercase() as char);
+            }
             b'.' if index > 0 => name.push('.'),
             other => name.push_str(&format!("%{other:02X}")),
         }
@@ -81,26 +95,60 @@ pub fn file_name(session: &str, part: u32) -> String {
     if name.is_empty() {
         name.push('%');
     }
+    if name.len() > LONGEST {
+        let hash = format!("!{:016x}", fnv1a(session.as_bytes()));
+        name.truncate(LONGEST - hash.len());
+        name.push_str(&hash);
+    }
     if part > 1 {
         name.push_str(&format!("~{part}"));
     }
     name
 }
 
-/// Writes `yaml` as `dir/NAME.yaml` (through a temporary file, so a
-/// reader never sees half of it).
+/// FNV-1a: a hash that stays the same from run to run and build to build,
+/// so a long id's file keeps its name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `yaml` as `dir/NAME.yaml` (through a temporary file of its own,
+/// so a reader never sees half of it, nor two writers each other's).
 pub fn write_file(dir: &Path, name: &str, yaml: &str) -> std::io::Result<PathBuf> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let file = dir.join(format!("{name}.yaml"));
-    let partial = dir.join(format!(".{name}.yaml.partial"));
+    let write = WRITES.fetch_add(1, Ordering::Relaxed);
+    let partial = dir.join(format!(".{name}.{}-{write}.partial", std::process::id()));
     std::fs::write(&partial, yaml)?;
-    std::fs::rename(&partial, &file)?;
+    std::fs::rename(&partial, &file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
     Ok(file)
 }
 
+/// What a recording calls a session whose id may be a credential (the
+/// value of a header or cookie, `--session-key`): `session-` and a keyed
+/// hash of the id, the same all run long and not to be turned back.
+fn hidden(id: &str) -> String {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    format!("session-{:016x}", KEY.get_or_init(RandomState::new).hash_one(id))
+}
+
 impl App {
+    /// The session's name in its recording and its file's: its id, unless
+    /// the id may be a credential.
+    fn shown(&self, id: &str) -> String {
+        match self.behaviour().session_key {
+            SessionKey::Header(_) | SessionKey::Cookie(_) => hidden(id),
+            SessionKey::Explicit | SessionKey::BearerSubject => id.to_string(),
+        }
+    }
+
     /// Session `id`'s recording, named `name`: from its tape under
     /// `--record`, else from the journal's entries.
-    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64) -> Recorded {
+    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64, journal_rolled: bool) -> Recorded {
         let configuration = self.configuration();
         let settings = &self.behaviour().record;
         let options = Options {
@@ -109,8 +157,9 @@ impl App {
             redact: &settings.redact,
             latency: settings.latency,
             frames: self.journal().tapes().is_some(),
+            journal_rolled,
         };
-        let document = document(id, entries, cut, &options);
+        let document = document(&self.shown(id), entries, cut, &options);
         Recorded {
             session: id.to_string(),
             yaml: yaml(&document, name),
@@ -122,9 +171,10 @@ impl App {
 
     /// `GET /__mock/sessions/{id}/scenario`: the session as a scenario.
     pub fn export_session(&self, id: &str) -> Result<Recorded, Problem> {
-        let name = file_name(id, 1);
+        let name = file_name(&self.shown(id), 1);
         if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
-            return Ok(self.recording(id, &file_name(id, tape.part), &tape.entries, tape.cut));
+            let name = file_name(&self.shown(id), tape.part);
+            return Ok(self.recording(id, &name, &tape.entries, tape.cut, false));
         }
         let filter = Filter {
             session: Some(id.to_string()),
@@ -134,18 +184,19 @@ impl App {
         if entries.is_empty() && self.sessions().find(id).is_none() {
             return Err(Problem::unknown_session(id));
         }
-        Ok(self.recording(id, &name, &entries, 0))
+        let status = self.journal().status();
+        let rolled = status.entries_total > status.retained as u64;
+        Ok(self.recording(id, &name, &entries, 0, rolled))
     }
 
     /// `POST /__mock/sessions/{id}/record`: the session's file, written now
     /// (the recording goes on; the file is written again when it ends).
     pub fn flush_recording(&self, id: &str) -> Result<Written, Problem> {
         let tapes = self.journal().tapes().ok_or_else(Problem::not_recording)?;
-        let tape = match tapes.copy(id) {
-            Some(tape) => tape,
-            None if self.sessions().find(id).is_some() => Tape::empty(),
-            None => return Err(Problem::unknown_session(id)),
-        };
+        let tape = tapes.copy_or_next(id);
+        if tape.entries.is_empty() && self.sessions().find(id).is_none() {
+            return Err(Problem::unknown_session(id));
+        }
         self.write_tape(id, &tape)
             .map_err(|e| Problem::recording_not_written(format!("session `{id}`: {e}")))
     }
@@ -175,8 +226,8 @@ impl App {
 
     fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
         let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
-        let name = file_name(id, tape.part);
-        let recorded = self.recording(id, &name, &tape.entries, tape.cut);
+        let name = file_name(&self.shown(id), tape.part);
+        let recorded = self.recording(id, &name, &tape.entries, tape.cut, false);
         let file = write_file(dir, &name, &recorded.yaml)?;
         Ok(Written { file, recorded })
     }
@@ -198,10 +249,26 @@ mod tests {
         assert_eq!(file_name("qa-1_b.c", 1), "qa-1_b.c");
         assert_eq!(file_name("../etc/passwd", 1), "%2E.%2Fetc%2Fpasswd");
         assert_eq!(file_name(".hidden", 1), "%2Ehidden");
-        assert_eq!(file_name("a%2F", 1), "a%252F");
+        assert_eq!(file_name("a%2F", 1), "a%252^f");
         assert_eq!(file_name("é", 1), "%C3%A9");
         assert_eq!(file_name("", 1), "%");
         assert_eq!(file_name("qa", 3), "qa~3");
         assert_ne!(file_name("a~2", 1), file_name("a", 2));
+    }
+
+    #[test]
+    fn long_ids_are_cut_to_a_name_every_file_system_takes_and_case_never_collides() {
+        let (long, longer) = ("a".repeat(245), format!("{}b", "a".repeat(245)));
+        let name = file_name(&long, 2);
+        assert!(name.len() <= LONGEST + "~2".len(), "{name}");
+        assert_ne!(file_name(&long, 1), file_name(&longer, 1));
+        assert_ne!(file_name("QA", 1).to_lowercase(), file_name("qa", 1).to_lowercase());
+        assert_eq!(file_name("Qa-1", 1), "^qa-1");
+
+        let dir = std::env::temp_dir().join(format!("specmock-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let written = write_file(&dir, &file_name(&"%".repeat(245), 4_000_000_000), "rules: []\n");
+        std::fs::remove_dir_all(&dir).expect("removed");
+        written.expect("a name the file system takes");
     }
 }

@@ -13,7 +13,7 @@ mod yaml;
 pub use document::{document, Body, Document, Item, Options, Step};
 pub use files::{file_name, write_file, Recorded, Written};
 pub use redact::MARKER;
-pub use tape::{Tape, Tapes, DEFAULT_PER_SESSION};
+pub use tape::{Tape, Tapes, DEFAULT_BYTES, DEFAULT_PER_SESSION};
 pub use yaml::write as yaml;
 
 use std::path::PathBuf;
@@ -30,6 +30,8 @@ pub struct Settings {
     pub latency: bool,
     /// `--record-limit`: entries kept per session.
     pub per_session: usize,
+    /// `--record-bytes`: what all recordings in progress hold together.
+    pub bytes: usize,
 }
 
 impl Default for Settings {
@@ -39,6 +41,7 @@ impl Default for Settings {
             redact: Vec::new(),
             latency: false,
             per_session: DEFAULT_PER_SESSION,
+            bytes: DEFAULT_BYTES,
         }
     }
 }

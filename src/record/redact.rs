@@ -6,15 +6,28 @@
 //! already `[redacted]` wherever its answer echoed it: the journal's doing.)
 
 use std::collections::BTreeMap;
+use std::ops::BitOr;
 
 use serde_json::Value;
 
 /// What stands for a secret in a recording.
 pub const MARKER: &str = "[redacted]";
 
-/// Body properties whose names end like these (letters compared without
-/// case, `_` and `-`) hold secrets: `access_token`, `clientSecret`, `X-Api-Key`.
-const SECRET_NAMES: [&str; 6] = ["accesstoken", "idtoken", "refreshtoken", "password", "secret", "apikey"];
+/// Names holding secrets contain one of these once lower-cased with `_`,
+/// `-` and `.` dropped: `access_token`, `apiKeys`, `clientSecretValue`,
+/// `X-Api-Key`, `privateKey`. Only strings are replaced (a `hasPassword`
+/// flag or a `tokens` count is no secret, and stays valid for its schema).
+const SECRET_WORDS: [&str; 9] = [
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "apikey",
+    "privatekey",
+    "credential",
+    "authorization",
+];
 
 /// Redacts one recording's values, and counts what it redacted where.
 pub struct Redactor<'a> {
@@ -45,7 +58,7 @@ impl<'a> Redactor<'a> {
             .map(|pair| {
                 let name = pair.split_once('=').map_or(pair, |(name, _)| name);
                 let decoded = crate::uri::decode_component(name).unwrap_or_else(|_| name.to_string());
-                match self.query.contains(&decoded) {
+                match self.query.contains(&decoded) || names_a_secret(&decoded) {
                     true => {
                         *self.counts.entry(format!("/query/{decoded}")).or_default() += 1;
                         format!("{name}={MARKER}")
@@ -57,14 +70,23 @@ impl<'a> Redactor<'a> {
         format!("{path}?{}", pairs.join("&"))
     }
 
-    /// Replaces the secrets `body` holds.
-    pub fn body(&mut self, body: &mut Value) {
+    /// Replaces the secrets `body` holds; whether it held any.
+    pub fn body(&mut self, body: &mut Value) -> bool {
+        let before: u64 = self.counts.values().sum();
         self.walk(body, &mut String::new());
         for pointer in self.pointers {
-            if let Some(value) = body.pointer_mut(pointer).filter(|v| v.as_str() != Some(MARKER)) {
-                *value = Value::String(MARKER.to_string());
-                *self.counts.entry(format!("/body{pointer}")).or_default() += 1;
+            if let Some(value) = body.pointer_mut(pointer) {
+                self.replace_strings(value, pointer);
             }
+        }
+        self.counts.values().sum::<u64>() != before
+    }
+
+    /// Replaces every string in `value` (itself, or any depth under it),
+    /// counted once at `at` when there was one.
+    fn replace_strings(&mut self, value: &mut Value, at: &str) {
+        if replace_strings(value) {
+            *self.counts.entry(format!("/body{at}")).or_default() += 1;
         }
     }
 
@@ -76,8 +98,7 @@ impl<'a> Redactor<'a> {
                     at.push('/');
                     at.push_str(&name.replace('~', "~0").replace('/', "~1"));
                     if names_a_secret(name) {
-                        *field = Value::String(MARKER.to_string());
-                        *self.counts.entry(format!("/body{at}")).or_default() += 1;
+                        self.replace_strings(field, at);
                     } else {
                         self.walk(field, at);
                     }
@@ -96,13 +117,27 @@ impl<'a> Redactor<'a> {
     }
 }
 
+/// Replaces the strings in `value` not yet replaced; whether there was one.
+fn replace_strings(value: &mut Value) -> bool {
+    match value {
+        Value::String(text) if text != MARKER => {
+            *text = MARKER.to_string();
+            true
+        }
+        Value::Array(items) => items.iter_mut().map(replace_strings).fold(false, BitOr::bitor),
+        Value::Object(fields) => fields.values_mut().map(replace_strings).fold(false, BitOr::bitor),
+        _ => false,
+    }
+}
+
+/// Whether a body property or query parameter of this name holds a secret.
 fn names_a_secret(name: &str) -> bool {
     let letters: String = name
         .chars()
-        .filter(|c| *c != '_' && *c != '-')
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
         .flat_map(char::to_lowercase)
         .collect();
-    SECRET_NAMES.iter().any(|secret| letters.ends_with(secret))
+    SECRET_WORDS.iter().any(|secret| letters.contains(secret))
 }
 
 #[cfg(test)]
@@ -147,6 +182,38 @@ mod tests {
                 ("/body/user/email", 1),
                 ("/query/api_key", 2),
             ]
+        );
+    }
+
+    #[test]
+    fn plurals_and_longer_names_are_secrets_and_only_their_strings_are_replaced() {
+        let mut redactor = Redactor::new(&[], &[]);
+        let mut body = json!({
+            "apiKeys": ["pk_test_FAKE_1", "pk_test_FAKE_2"],
+            "secrets": { "a": "s1", "n": 3 },
+            "tokens": 2,
+            "clientSecretValue": "s2",
+            "privateKey": "-----BEGIN",
+            "hasPassword": true,
+            "name": "Ann"
+        });
+        assert!(redactor.body(&mut body));
+        assert_eq!(
+            body,
+            json!({
+                "apiKeys": [MARKER, MARKER],
+                "secrets": { "a": MARKER, "n": 3 },
+                "tokens": 2,
+                "clientSecretValue": MARKER,
+                "privateKey": MARKER,
+                "hasPassword": true,
+                "name": "Ann"
+            })
+        );
+        assert!(!redactor.body(&mut json!({ "name": "Ann", "hasPassword": false })));
+        assert_eq!(
+            redactor.target("/thing?access_token=T1&page=2&Password=P1"),
+            "/thing?access_token=[redacted]&page=2&Password=[redacted]"
         );
     }
 }

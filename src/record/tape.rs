@@ -5,12 +5,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::journal::Entry;
+use crate::journal::{Entry, Kind};
 use crate::session::lock;
 
 /// Entries kept per session by default (`--record-limit`): past them the
 /// session's later calls are counted, not kept, and its file says so.
 pub const DEFAULT_PER_SESSION: usize = 10_000;
+
+/// Bytes all tapes hold together by default (`--record-bytes`): past them
+/// an entry is counted as cut, not kept, until a recording ends.
+pub const DEFAULT_BYTES: usize = 256 << 20;
 
 /// One session's entries since its recording started.
 #[derive(Debug, Clone)]
@@ -29,6 +33,7 @@ pub struct Tape {
 /// Every recorded session's tape.
 pub struct Tapes {
     per_session: usize,
+    bytes: usize,
     inner: Mutex<Inner>,
 }
 
@@ -37,46 +42,87 @@ struct Inner {
     by_session: HashMap<String, Tape>,
     /// Recordings ended per session: the next one is numbered after them.
     ended: HashMap<String, u32>,
+    /// What the tapes' entries hold, by [`size`].
+    bytes: usize,
+}
+
+/// What an entry holds that a tape accounts for: its target and bodies.
+fn size(entry: &Entry) -> usize {
+    let record = &entry.record;
+    let bodies = [&record.body, &record.response].map(|body| body.as_ref().map_or(0, |b| b.len()));
+    record.target.len() + bodies.iter().sum::<usize>()
+}
+
+/// What a tape keeps of an entry: a recording writes the frames servers
+/// sent, never what a client sent, so a request's or a client frame's body is let go.
+fn without_request_body(entry: &Arc<Entry>) -> Arc<Entry> {
+    match (entry.record.kind, &entry.record.body) {
+        (Kind::Request | Kind::Frame, Some(_)) => {
+            let mut entry = Entry::clone(entry);
+            entry.record.body = None;
+            Arc::new(entry)
+        }
+        _ => entry.clone(),
+    }
 }
 
 impl Tape {
-    /// A session that made no call yet.
-    pub fn empty() -> Self {
+    fn bytes(&self) -> usize {
+        self.entries.iter().map(|entry| size(entry)).sum()
+    }
+}
+
+impl Tape {
+    /// Recording number `part` of a session, before its first call.
+    fn starting(part: u32) -> Self {
         Self {
             entries: Vec::new(),
             cut: 0,
-            part: 1,
+            part,
             last: Instant::now(),
         }
     }
 }
 
+impl Inner {
+    /// The number of the session's next recording.
+    fn next_part(&self, session: &str) -> u32 {
+        self.ended.get(session).copied().unwrap_or(0) + 1
+    }
+}
+
 impl Tapes {
-    pub fn new(per_session: usize) -> Self {
+    pub fn new(per_session: usize, bytes: usize) -> Self {
         Self {
             per_session,
+            bytes,
             inner: Mutex::new(Inner::default()),
         }
     }
 
     pub fn keep(&self, entry: &Arc<Entry>) {
         let mut inner = lock(&self.inner);
-        let Inner { by_session, ended } = &mut *inner;
-        let session = &*entry.record.session;
-        let tape = match by_session.get_mut(session) {
+        let (session, held) = (&*entry.record.session, inner.bytes);
+        let tape = match inner.by_session.get_mut(session) {
             Some(tape) => tape,
-            None => by_session.entry(session.to_string()).or_insert_with(|| Tape {
-                entries: Vec::new(),
-                cut: 0,
-                part: ended.get(session).copied().unwrap_or(0) + 1,
-                last: Instant::now(),
-            }),
+            None => {
+                let part = inner.next_part(session);
+                inner
+                    .by_session
+                    .entry(session.to_string())
+                    .or_insert(Tape::starting(part))
+            }
         };
         tape.last = Instant::now();
-        if tape.entries.len() < self.per_session {
-            tape.entries.push(entry.clone());
-        } else {
-            tape.cut += 1;
+        let entry = without_request_body(entry);
+        let size = size(&entry);
+        let kept = tape.entries.len() < self.per_session && held + size <= self.bytes;
+        match kept {
+            true => tape.entries.push(entry),
+            false => tape.cut += 1,
+        }
+        if kept {
+            inner.bytes += size;
         }
     }
 
@@ -85,11 +131,22 @@ impl Tapes {
         lock(&self.inner).by_session.get(session).cloned()
     }
 
+    /// The session's tape so far, or the next one's (empty) when it made no
+    /// call since its last recording ended, so a flush never writes over it.
+    pub fn copy_or_next(&self, session: &str) -> Tape {
+        let inner = lock(&self.inner);
+        match inner.by_session.get(session) {
+            Some(tape) => tape.clone(),
+            None => Tape::starting(inner.next_part(session)),
+        }
+    }
+
     /// Ends the session's recording: its tape, taken (the next call starts another).
     pub fn end(&self, session: &str) -> Option<Tape> {
         let mut inner = lock(&self.inner);
         let tape = inner.by_session.remove(session)?;
         inner.ended.insert(session.to_string(), tape.part);
+        inner.bytes -= tape.bytes();
         Some(tape)
     }
 
@@ -107,6 +164,7 @@ impl Tapes {
         for session in idle {
             if let Some(tape) = inner.by_session.remove(&session) {
                 inner.ended.insert(session.clone(), tape.part);
+                inner.bytes -= tape.bytes();
                 ended.push((session, tape));
             }
         }
@@ -118,7 +176,7 @@ impl Tapes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Cut, Kind, Record};
+    use crate::journal::{Cut, Record};
 
     fn entry(id: u64, session: &str) -> Arc<Entry> {
         Arc::new(Entry {
@@ -148,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_tape_keeps_the_start_of_its_session_and_counts_the_rest_and_a_reset_numbers_the_next() {
-        let tapes = Tapes::new(2);
+        let tapes = Tapes::new(2, usize::MAX);
         for id in 1..=5 {
             tapes.keep(&entry(id, "a"));
         }
@@ -172,5 +230,31 @@ mod tests {
         assert!(tapes.end_idle(Some(Duration::from_secs(3600))).is_empty(), "none idle");
         let ended: Vec<String> = tapes.end_idle(None).into_iter().map(|(id, _)| id).collect();
         assert_eq!(ended, ["a", "b"]);
+    }
+
+    #[test]
+    fn tapes_hold_at_most_their_bytes_together_until_a_recording_ends() {
+        let answered = |id, session| {
+            let mut entry = Arc::unwrap_or_clone(entry(id, session));
+            entry.record.response = Some(bytes::Bytes::from_static(&[b'x'; 29]));
+            Arc::new(entry)
+        };
+        let tapes = Tapes::new(10, 60);
+        for (id, session) in [(1, "a"), (2, "b"), (3, "a")] {
+            let mut entry = Arc::unwrap_or_clone(answered(id, session));
+            entry.record.body = Some(bytes::Bytes::from_static(b"a request body, never written"));
+            tapes.keep(&Arc::new(entry));
+        }
+        let bodies = tapes.copy("a").map(|tape| tape.entries[0].record.body.clone());
+        assert_eq!(bodies, Some(None), "let go");
+        let cut = |session| tapes.copy(session).map(|tape| (tape.entries.len(), tape.cut));
+        assert_eq!(
+            (cut("a"), cut("b")),
+            (Some((1, 1)), Some((1, 0))),
+            "30 bytes each, 60 in all"
+        );
+        assert!(tapes.end("b").is_some());
+        tapes.keep(&answered(4, "a"));
+        assert_eq!(cut("a"), Some((2, 1)), "what an ended recording held is free again");
     }
 }

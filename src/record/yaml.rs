@@ -46,7 +46,7 @@ pub fn write(document: &Document, name: &str) -> String {
             let listed: Vec<String> = document
                 .redacted
                 .iter()
-                .map(|(at, count)| format!("{at} ({count})"))
+                .map(|(at, count)| format!("{} ({count})", comment(at)))
                 .collect();
             let _ = writeln!(out, "# Redacted (replaced by \"[redacted]\"): {}.", listed.join(", "));
         }
@@ -55,9 +55,11 @@ pub fn write(document: &Document, name: &str) -> String {
         let _ = writeln!(
             out,
             "# Cut: the recording kept the session's first {} entries; {} more were not recorded.",
-            document.items.len(),
-            document.cut
+            document.kept, document.cut
         );
+    }
+    if document.journal_rolled {
+        out.push_str("# The journal no longer holds its oldest entries (--journal-size, or a clear): this session's first calls may be missing; --record keeps a session whole.\n");
     }
     let _ = writeln!(
         out,
@@ -67,11 +69,8 @@ pub fn write(document: &Document, name: &str) -> String {
     out.push_str("replay: true\n");
     let first = if steps == 0 { FINISHED.to_string() } else { state(1) };
     let _ = writeln!(out, "initial: {first}");
-    if steps == 0 {
-        out.push_str("rules: []\n");
-        return out;
-    }
-    out.push_str("rules:\n");
+    // Comments alone make no list: a session with no step says so, and its calls follow.
+    out.push_str(if steps == 0 { "rules: []\n" } else { "rules:\n" });
     let mut number = 0;
     for item in &document.items {
         match item {
@@ -80,6 +79,7 @@ pub fn write(document: &Document, name: &str) -> String {
                 write_step(&mut out, step, number, steps);
             }
             Item::Skipped { at, request, why } => {
+                let (request, why) = (comment(request), comment(why));
                 let _ = writeln!(out, "  # {}: {request}: not replayed, {why}.", rfc3339_millis(*at));
             }
         }
@@ -92,12 +92,18 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
         out,
         "  # Step {number} of {steps}, {}: {}",
         rfc3339_millis(step.at),
-        step.request
+        comment(&step.request)
     );
     if !step.violations.is_empty() {
         let _ = writeln!(
             out,
             "  # This call broke the spec; the answer is replayed as it was recorded."
+        );
+    }
+    if step.dropped {
+        let _ = writeln!(
+            out,
+            "  # The journal let this answer's body go (--journal-bytes): the replay answers the spec's for the status."
         );
     }
     let _ = writeln!(
@@ -166,16 +172,40 @@ fn body(body: &Body, indent: &str) -> String {
 
 /// A string as a double-quoted scalar (JSON's escapes are YAML's).
 fn quote(text: &str) -> String {
-    serde_json::to_string(text).expect("a string always serializes")
+    printable(&serde_json::to_string(text).expect("a string always serializes"))
+}
+
+/// Text for a comment: one line, whatever it holds.
+fn comment(text: &str) -> String {
+    printable(&text.replace('\n', "\\n").replace('\r', "\\r"))
+}
+
+/// JSON text with each character YAML does not take raw (controls, U+007F,
+/// C1 controls, U+2028 and U+2029, a BOM, U+FFFE and U+FFFF) written as
+/// `\uXXXX`: such a character is only ever inside a JSON string, where that
+/// escape means it to JSON and YAML alike. Line feeds are kept: between
+/// values they are layout, and JSON writes those inside strings as `\n`.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' | ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{10000}'.. => out.push(c),
+            '\u{e000}'..='\u{fffd}' if c != '\u{feff}' => out.push(c),
+            other => {
+                let _ = write!(out, "\\u{:04X}", u32::from(other));
+            }
+        }
+    }
+    out
 }
 
 /// A value as JSON: on one line when short, else indented under `indent`.
 fn json(value: &serde_json::Value, indent: &str) -> String {
-    let compact = serde_json::to_string(value).expect("a JSON value always serializes");
+    let compact = printable(&serde_json::to_string(value).expect("a JSON value always serializes"));
     if compact.len() <= ONE_LINE {
         return compact;
     }
-    let pretty = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
+    let pretty = printable(&serde_json::to_string_pretty(value).expect("a JSON value always serializes"));
     // Lines of a flow collection sit deeper than the key that holds it.
     pretty.replace('\n', &format!("\n{indent}  "))
 }
@@ -299,6 +329,7 @@ paths:
             redact: &[],
             latency: true,
             frames: false,
+            journal_rolled: false,
         };
         let document = document("qa", &entries, 0, &options);
         let text = write(&document, "qa");
@@ -349,7 +380,7 @@ rules:
       status: 200
       delay: 7ms
       violations:
-        - "/body/name 1 is not of type \"string\""
+        - "/body/name expected string, found integer"
       body: { json: {"name":1} }
     then: { state: finished }
   # 2027-01-15T08:00:06.000Z: GET /nowhere: not replayed, no operation of the spec: a replay refuses it again.
