@@ -282,7 +282,7 @@ impl Loader<'_> {
         let id = operation
             .operation_id
             .clone()
-            .unwrap_or_else(|| format!("{} {path}", http_method));
+            .unwrap_or_else(|| Operation::unnamed_id(&http_method, path));
 
         let mut parameters: Vec<Parameter> = Vec::new();
         let own = operation

@@ -45,17 +45,19 @@ pub fn combine(specs: Vec<Spec>) -> Result<Spec, Diagnostic> {
         combined.warnings.extend(spec.warnings);
     }
     check_claims(&combined)?;
+    name_apart(&mut combined);
     combined.router = route(&combined.documents, &combined.operations);
     Ok(combined)
 }
 
-/// No two specs claim one operationId, or one path and method under their
-/// base paths.
+/// No two specs declare one operationId, or claim one path and method
+/// under their base paths.
 fn check_claims(spec: &Spec) -> Result<(), Diagnostic> {
     let mut ids: HashMap<&str, &Operation> = HashMap::new();
     let mut routes: HashMap<(&Method, String), &Operation> = HashMap::new();
     for operation in &spec.operations {
-        if let Some(first) = ids.insert(&operation.id, operation) {
+        let declared = operation.declares_id().then(|| ids.insert(&operation.id, operation));
+        if let Some(first) = declared.flatten() {
             return Err(claimed_twice(
                 first,
                 operation,
@@ -87,19 +89,32 @@ fn check_claims(spec: &Spec) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Where a spec's paths are claimed: under each of its base paths, or at
-/// the root when it has none. (Its paths answer without the base path too,
-/// as with one spec; where only that way two specs' paths meet, the first
-/// spec named answers.)
+/// Operations without an operationId are named `METHOD /path`; where
+/// operations of several specs would share that name, each is named by the
+/// path it is served at, its spec's first base path included
+/// (`GET /billing/health`), which no two specs claim.
+fn name_apart(spec: &mut Spec) {
+    let mut unnamed: HashMap<String, usize> = HashMap::new();
+    for operation in spec.operations.iter().filter(|op| !op.declares_id()) {
+        *unnamed.entry(operation.id.clone()).or_default() += 1;
+    }
+    for operation in &mut spec.operations {
+        if !operation.declares_id() && unnamed[&operation.id] > 1 {
+            let document = &spec.documents[operation.origin.document];
+            let base = claimed_bases(&document.base_paths)[0];
+            operation.id = Operation::unnamed_id(&operation.method, &format!("{base}{}", operation.path));
+        }
+    }
+}
+
+/// Where a spec's paths are claimed: under each of its base paths (the
+/// root for a server without a path), or at the root when it has none. (Its
+/// paths answer without the base path too, as with one spec; where only
+/// that way two specs' paths meet, the router ranks them.)
 fn claimed_bases(base_paths: &[String]) -> Vec<&str> {
-    let bases: Vec<&str> = base_paths
-        .iter()
-        .map(String::as_str)
-        .filter(|b| !b.is_empty())
-        .collect();
-    match bases.is_empty() {
+    match base_paths.is_empty() {
         true => vec![""],
-        false => bases,
+        false => base_paths.iter().map(String::as_str).collect(),
     }
 }
 
@@ -157,5 +172,23 @@ mod tests {
         assert_eq!(shape("/a/{id}/b"), shape("/a/{name}/b"));
         assert_eq!(shape("/a/{id}.json"), "/a/{}.json");
         assert_ne!(shape("/a/{id}"), shape("/a/b"));
+    }
+
+    /// A spec of `GET /health` (without an operationId) under `base`.
+    fn health(label: &str, base: &str) -> Spec {
+        let text = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nservers: [{{url: 'http://localhost:4000{base}'}}]\npaths:\n  /health:\n    get:\n      responses:\n        '200': {{description: ok}}\n"
+        );
+        super::super::load_text(label, &text, None).expect("the spec loads")
+    }
+
+    #[test]
+    fn operations_without_an_operation_id_do_not_collide_and_are_named_apart() {
+        let combined = combine(vec![health("a.yaml", "/billing"), health("b.yaml", "/catalog")]);
+        let combined = combined.unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = combined.operations.iter().map(|op| op.id.as_str()).collect();
+        assert_eq!(ids, ["GET /billing/health", "GET /catalog/health"]);
+        let alone = combine(vec![health("a.yaml", "/billing")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(alone.operations[0].id, "GET /health");
     }
 }
