@@ -287,6 +287,42 @@ async fn verify_against_a_server_of_both_specs_covers_each_under_its_base_path()
 }
 
 #[tokio::test]
+async fn verify_sends_every_specs_reads_before_any_write_and_groups_only_its_output() {
+    let binary = start_both(&["--no-watch"]);
+    let against = format!("http://{}", binary.addr);
+    // catalog.yaml, named first, has the one write (POST /items).
+    let flags = [
+        "verify",
+        "--against",
+        &against,
+        "--spec",
+        "catalog.yaml",
+        "--spec",
+        "billing.yaml",
+    ];
+    let (code, stdout, stderr) = run_to_exit(&flags, &several_dir());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let catalog = stdout.find("[catalog]\n").expect(&stdout);
+    let billing = stdout.find("[billing]\n").expect(&stdout);
+    assert!(catalog < billing, "{stdout}");
+    assert_eq!(stdout.matches("[catalog]").count(), 1, "{stdout}");
+    let journal = get(binary.addr, "/__mock/journal").await.json();
+    let methods: Vec<&str> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|entry| entry["method"].as_str())
+        .collect();
+    // Newest first: the write was sent last.
+    assert_eq!(
+        methods.iter().filter(|m| **m != "GET").collect::<Vec<_>>(),
+        [&"POST"],
+        "{journal:#}"
+    );
+    assert_eq!(methods[0], "POST", "{journal:#}");
+}
+
+#[tokio::test]
 async fn the_report_names_each_operations_spec() {
     let dir = TempDir::new("several-report");
     let report = dir.path().join("report.xml").display().to_string();

@@ -88,18 +88,12 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     let timeout = Duration::from_secs(args.timeout);
     let connector = target.connector(args.ca.as_deref())?;
     let address = target.resolve(timeout).await?;
+    let several = spec.documents.len() > 1;
+    // Sent in the plan's order (every read before any write), whatever spec
+    // each operation is written in.
     let mut results = Vec::new();
-    let mut planned = plan::plan(&spec, scenario.as_deref(), &args.headers);
-    // Several specs: each one's operations together, in its own order.
-    planned.sort_by_key(|planned| spec.operations[planned.operation].origin.document);
-    let mut group = None;
-    for planned in planned {
+    for planned in plan::plan(&spec, scenario.as_deref(), &args.headers) {
         let operation = &spec.operations[planned.operation];
-        let spec_name = spec.group_of(operation);
-        if spec_name.is_some() && spec_name != group {
-            group = spec_name;
-            println!("[{}]", spec_name.unwrap_or_default());
-        }
         let target = under_base_path(&target, &spec, operation);
         let started = Instant::now();
         let mut requests = Vec::with_capacity(planned.probes.len());
@@ -111,17 +105,32 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
             });
         }
         let result = OperationResult {
-            spec: spec_name.map(str::to_string),
+            spec: spec.group_of(operation).map(str::to_string),
             id: operation.id.clone(),
             route: format!("{} {}", operation.method, operation.path),
             requests,
             notes: planned.notes,
             seconds: started.elapsed().as_secs_f64(),
         };
-        // Each operation as it is done: a slow server shows where it is.
-        print!("{}", result.text());
-        let _ = std::io::stdout().flush();
-        results.push(result);
+        // With one spec, each operation as it is done: a slow server shows where it is.
+        if !several {
+            print!("{}", result.text());
+            let _ = std::io::stdout().flush();
+        }
+        results.push((operation.origin.document, result));
+    }
+    // With several, the results grouped by spec, each spec's in the order sent.
+    results.sort_by_key(|(document, _)| *document);
+    let results: Vec<OperationResult> = results.into_iter().map(|(_, result)| result).collect();
+    if several {
+        let mut group = None;
+        for result in &results {
+            if result.spec != group {
+                group.clone_from(&result.spec);
+                println!("[{}]", result.spec.as_deref().unwrap_or_default());
+            }
+            print!("{}", result.text());
+        }
     }
     println!();
     print!("{}", report::summary(&results, &target.url));
