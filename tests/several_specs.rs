@@ -207,6 +207,41 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
     );
 }
 
+#[tokio::test]
+async fn the_admin_api_and_scenario_rules_name_an_operation_by_its_spec_and_refuse_a_path_two_specs_declare() {
+    let binary = start_both(&["--no-watch"]);
+    let addr = binary.addr;
+    get(addr, "/billing/health").await;
+    get(addr, "/catalog/health").await;
+    let journal = get(addr, "/__mock/journal?operation=catalog:catalogHealth").await;
+    assert_eq!(journal.status, 200, "{}", journal.text());
+    let entries = journal.json()["entries"].as_array().expect("entries").clone();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["operation"], "catalogHealth");
+    let verified = post_json(
+        addr,
+        "/__mock/verify",
+        r#"{"operation": "catalog:catalogHealth", "count": 1}"#,
+    )
+    .await;
+    assert_eq!(verified.json()["verified"], true, "{}", verified.text());
+    let both =
+        "`GET /health` is declared by several specs: name one of `billing:billingHealth`, `catalog:catalogHealth`";
+    let ambiguous = get(addr, "/__mock/journal?operation=GET%20/health").await;
+    assert_eq!(ambiguous.status, 400, "{}", ambiguous.text());
+    assert!(ambiguous.text().contains(both), "{}", ambiguous.text());
+
+    let (_dir, scenarios) = scenarios_of(
+        "several-ambiguous",
+        "default.yaml",
+        "rules:\n  - when: { operation: 'GET /health' }\n    respond: { status: 200 }\n",
+    );
+    let flags = [&BOTH[..], &["--port", "0", "--scenarios", &scenarios]].concat();
+    let (code, _, stderr) = run_to_exit(&flags, &several_dir());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("default.yaml:2:24: {both}")), "{stderr}");
+}
+
 #[test]
 fn check_covers_every_spec_grouped_by_spec() {
     let dir = TempDir::new("several-check");

@@ -1,0 +1,95 @@
+//! How scenario rules and the admin API name an operation: its
+//! operationId, `SPEC:operationId` (the spec's file stem, when several are
+//! served) or `METHOD /path` as the spec writes it.
+
+use super::Spec;
+
+/// The index of the operation `reference` names, or why it names none: an
+/// unknown name, or a `METHOD /path` that several specs declare.
+pub fn find_operation(spec: &Spec, reference: &str) -> Result<usize, String> {
+    if let Some(found) = find_in(spec, None, reference)? {
+        return Ok(found);
+    }
+    match qualified(spec, reference) {
+        Some((Ok(document), rest)) => find_in(spec, Some(document), rest)?.ok_or_else(|| unknown(spec, reference)),
+        _ => Err(unknown(spec, reference)),
+    }
+}
+
+/// Among `document`'s operations (or every spec's): the one of that
+/// operationId, else the one of that `METHOD /path`.
+fn find_in(spec: &Spec, document: Option<usize>, reference: &str) -> Result<Option<usize>, String> {
+    let in_document = || {
+        let operations = spec.operations.iter().enumerate();
+        operations.filter(move |(_, op)| document.is_none_or(|d| op.origin.document == d))
+    };
+    if let Some((index, _)) = in_document().find(|(_, op)| op.id == reference) {
+        return Ok(Some(index));
+    }
+    let Some((method, path)) = reference.split_once(' ') else {
+        return Ok(None);
+    };
+    let declaring: Vec<(usize, &super::Operation)> = in_document()
+        .filter(|(_, op)| op.method.as_str().eq_ignore_ascii_case(method) && op.path == path.trim())
+        .collect();
+    match declaring.as_slice() {
+        [] => Ok(None),
+        [(index, _)] => Ok(Some(*index)),
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|(_, op)| format!("`{}:{}`", spec.document_of(op).stem, op.id))
+                .collect();
+            Err(format!(
+                "`{reference}` is declared by several specs: name one of {} (`SPEC:operationId`)",
+                names.join(", ")
+            ))
+        }
+    }
+}
+
+/// `SPEC:rest` split at its spec: the index of the spec of that stem, or
+/// `Err` with the stem when none has it. `None`: not written so.
+fn qualified<'r>(spec: &Spec, reference: &'r str) -> Option<(Result<usize, &'r str>, &'r str)> {
+    let (stem, rest) = reference.split_once(':')?;
+    if stem.is_empty() || stem.contains([' ', '/']) {
+        return None;
+    }
+    let document = spec.documents.iter().position(|d| d.stem == stem);
+    // With one spec, an id that merely holds a colon is no spec's name.
+    if document.is_none() && spec.documents.len() < 2 {
+        return None;
+    }
+    Some((document.ok_or(stem), rest))
+}
+
+/// What is wrong with a reference that names no operation, and what is known.
+fn unknown(spec: &Spec, reference: &str) -> String {
+    let known = |document: Option<usize>| {
+        let ids: Vec<&str> = spec
+            .operations
+            .iter()
+            .filter(|op| document.is_none_or(|d| op.origin.document == d))
+            .map(|op| op.id.as_str())
+            .collect();
+        ids.join(", ")
+    };
+    match qualified(spec, reference) {
+        None => format!(
+            "unknown operation `{reference}`: expected an operationId or `METHOD /path` (known: {})",
+            known(None)
+        ),
+        Some((Err(stem), _)) => {
+            let stems: Vec<&str> = spec.documents.iter().map(|d| d.stem.as_str()).collect();
+            format!(
+                "unknown spec `{stem}` in `{reference}`: expected the file stem of a spec served (known: {})",
+                stems.join(", ")
+            )
+        }
+        Some((Ok(document), rest)) => format!(
+            "unknown operation `{rest}` in spec `{}`: expected one of its operationIds or `METHOD /path` (known: {})",
+            spec.documents[document].stem,
+            known(Some(document))
+        ),
+    }
+}
