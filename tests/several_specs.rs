@@ -358,6 +358,31 @@ async fn verify_sends_every_specs_reads_before_any_write_and_groups_only_its_out
 }
 
 #[tokio::test]
+async fn verify_sends_under_the_first_server_urls_base_path_even_when_it_has_none() {
+    let dir = TempDir::new("several-first-server");
+    let first_at_root = one_operation("", "/a", "getA").replace(
+        "  - url: http://localhost:4000\n",
+        "  - url: http://localhost:4000\n  - url: http://localhost:4000/v2\n",
+    );
+    dir.write("a.yaml", &first_at_root);
+    dir.write("b.yaml", &one_operation("/b", "/b", "getB"));
+    let specs = ["--spec", "a.yaml", "--spec", "b.yaml"];
+    let binary = Binary::start(&[&specs[..], &["--port", "0"]].concat(), dir.path());
+    let against = format!("http://{}", binary.addr);
+    let (code, stdout, stderr) = run_to_exit(&[&["verify", "--against", &against], &specs[..]].concat(), dir.path());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let journal = get(binary.addr, "/__mock/journal").await.json();
+    let mut targets: Vec<&str> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|entry| entry["target"].as_str())
+        .collect();
+    targets.sort_unstable();
+    assert_eq!(targets, ["/a", "/b/b"], "{journal:#}");
+}
+
+#[tokio::test]
 async fn the_report_names_each_operations_spec() {
     let dir = TempDir::new("several-report");
     let report = dir.path().join("report.xml").display().to_string();

@@ -168,7 +168,7 @@ fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics>
 fn under_base_path(target: &Target, spec: &Spec, operation: &crate::spec::Operation) -> Target {
     let mut target = target.clone();
     if spec.group_of(operation).is_some() {
-        let base = spec.document_of(operation).base_paths.iter().find(|b| !b.is_empty());
+        let base = spec.document_of(operation).base_paths.first();
         target.base.push_str(base.map_or("", String::as_str));
     }
     target
