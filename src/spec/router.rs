@@ -261,6 +261,43 @@ fn relative_segments<'s, 'p>(segments: &'s [&'p str], view: &View) -> &'s [&'p s
     }
 }
 
+/// A path template parsed, to tell whether another takes the same requests.
+pub struct Template(Vec<Segment>);
+
+impl Template {
+    pub fn of(template: &str) -> Self {
+        Self(split(template).map(parse_segment).collect())
+    }
+
+    /// Whether some request path matches both templates with as many
+    /// literal segments: the router could not tell which one is meant.
+    pub fn ties_with(&self, other: &Template) -> bool {
+        let literals = |t: &Template| t.0.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        self.0.len() == other.0.len()
+            && literals(self) == literals(other)
+            && self.0.iter().zip(&other.0).all(|(a, b)| segments_meet(a, b))
+    }
+}
+
+/// Whether some request segment fits both template segments.
+fn segments_meet(a: &Segment, b: &Segment) -> bool {
+    match (a, b) {
+        (Segment::Literal(a), Segment::Literal(b)) => a == b,
+        (Segment::Literal(literal), param) | (param, Segment::Literal(literal)) => fit(param, literal).is_some(),
+        (
+            Segment::Param { prefix, suffix, .. },
+            Segment::Param {
+                prefix: other_prefix,
+                suffix: other_suffix,
+                ..
+            },
+        ) => {
+            (prefix.starts_with(other_prefix.as_str()) || other_prefix.starts_with(prefix.as_str()))
+                && (suffix.ends_with(other_suffix.as_str()) || other_suffix.ends_with(suffix.as_str()))
+        }
+    }
+}
+
 /// Levenshtein costs the product of both lengths, and a filled template holds
 /// the request's own segments: suggestions compare only the paths' starts
 /// (no template comes near this long), so a 64 KiB path costs no more than a short one.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use http::Method;
 
+use super::router::Template;
 use super::{route, Operation, Origin, Spec};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::locate::Locations;
@@ -54,7 +55,7 @@ pub fn combine(specs: Vec<Spec>) -> Result<Spec, Diagnostic> {
 /// under their base paths.
 fn check_claims(spec: &Spec) -> Result<(), Diagnostic> {
     let mut ids: HashMap<&str, &Operation> = HashMap::new();
-    let mut routes: HashMap<(&Method, String), &Operation> = HashMap::new();
+    let mut routes: Vec<(&Method, String, &Operation, Template)> = Vec::new();
     for operation in &spec.operations {
         let declared = operation.declares_id().then(|| ids.insert(&operation.id, operation));
         if let Some(first) = declared.flatten() {
@@ -66,24 +67,23 @@ fn check_claims(spec: &Spec) -> Result<(), Diagnostic> {
             ));
         }
         for base in claimed_bases(&spec.document_of(operation).base_paths) {
-            let sent = (&operation.method, shape(&format!("{base}{}", operation.path)));
-            match routes.get(&sent) {
-                Some(first) if first.origin.document != operation.origin.document => {
-                    return Err(claimed_twice(
-                        first,
-                        operation,
-                        "",
-                        format!(
-                            "`{} {}` is declared by two specs (a request must find one operation)",
-                            operation.method, sent.1
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => {
-                    routes.insert(sent, operation);
-                }
+            let sent = format!("{base}{}", operation.path);
+            let template = Template::of(&sent);
+            let mut earlier = routes.iter().filter(|(method, _, first, _)| {
+                **method == operation.method && first.origin.document != operation.origin.document
+            });
+            if let Some((_, first_sent, first, _)) = earlier.find(|(_, _, _, other)| template.ties_with(other)) {
+                let (method, shaped) = (&operation.method, shape(&sent));
+                let message = match shape(first_sent) == shaped {
+                    true => format!("`{method} {shaped}` is declared by two specs (a request must find one operation)"),
+                    false => format!(
+                        "`{method} {shaped}` and `{method} {}` of another spec take the same requests (a request must find one operation)",
+                        shape(first_sent)
+                    ),
+                };
+                return Err(claimed_twice(first, operation, "", message));
             }
+            routes.push((&operation.method, sent, operation, template));
         }
     }
     Ok(())
@@ -118,12 +118,12 @@ fn claimed_bases(base_paths: &[String]) -> Vec<&str> {
     }
 }
 
-/// A path template with its parameters' names dropped: `/a/{id}` and
-/// `/a/{name}` take the same requests.
+/// A path template with its parameters' names dropped, as a claim is named:
+/// `/a/{id}` and `/a/{name}` take the same requests.
 fn shape(template: &str) -> String {
     let mut shaped = String::with_capacity(template.len());
     let mut in_parameter = false;
-    for c in template.trim_end_matches('/').chars() {
+    for c in template.chars() {
         match c {
             '{' => in_parameter = true,
             '}' => {
@@ -190,5 +190,36 @@ mod tests {
         assert_eq!(ids, ["GET /billing/health", "GET /catalog/health"]);
         let alone = combine(vec![health("a.yaml", "/billing")]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(alone.operations[0].id, "GET /health");
+    }
+
+    /// A spec of `GET path`, named `id`, at the root.
+    fn at(label: &str, path: &str, id: &str) -> Spec {
+        let parameter = path
+            .split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(name, _)| name);
+        let parameters = parameter.map_or(String::new(), |name| {
+            format!("\n      parameters: [{{name: {name}, in: path, required: true, schema: {{type: string}}}}]")
+        });
+        let text = format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  {path}:\n    get:\n      operationId: {id}{parameters}\n      responses:\n        '200': {{description: ok}}\n"
+        );
+        super::super::load_text(label, &text, None).expect("the spec loads")
+    }
+
+    #[test]
+    fn a_claim_is_two_templates_that_take_one_request_at_the_same_rank() {
+        // The router tells `/items/` from `/items`.
+        let apart = combine(vec![at("a.yaml", "/items", "a"), at("b.yaml", "/items/", "b")]);
+        assert!(apart.is_ok(), "{:?}", apart.err().map(|e| e.to_string()));
+        // `/a/5.json` is taken by both, each with one literal segment.
+        let met = combine(vec![at("a.yaml", "/a/{id}.json", "a"), at("b.yaml", "/a/{x}", "b")]);
+        let message = met.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("`GET /a/{}` and `GET /a/{}.json` of another spec take the same requests"),
+            "{message}"
+        );
+        // A concrete path outranks a template: the router tells them apart.
+        assert!(combine(vec![at("a.yaml", "/a/{id}", "a"), at("b.yaml", "/a/me", "b")]).is_ok());
     }
 }
