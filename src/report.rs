@@ -19,8 +19,10 @@ pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&
         Some(spec) => format!("{spec}:{operation}"),
         None => operation.clone(),
     };
-    let clients = summary
-        .tallies
+    // Several specs: each one's cases together.
+    let mut tallies: Vec<_> = summary.tallies.iter().collect();
+    tallies.sort_by_key(|(operation, _)| (spec_of(operation), *operation));
+    let clients = tallies
         .iter()
         .map(|(operation, tally)| {
             case(
@@ -38,8 +40,7 @@ pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&
         cases: clients,
     }];
     // The upstream's answers, judged apart: a suite only when it answered.
-    let relayed: Vec<Case> = summary
-        .tallies
+    let relayed: Vec<Case> = tallies
         .iter()
         .filter(|(_, tally)| tally.relayed_answers > 0)
         .map(|(operation, tally)| {

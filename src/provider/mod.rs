@@ -135,7 +135,14 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     println!();
     print!("{}", report::summary(&results, &target.url));
     if let Some(path) = &args.junit {
-        let suite = report::junit(&results, &target.url, &spec.title);
+        let title_of = |stem: Option<&str>| {
+            let document = spec
+                .documents
+                .iter()
+                .find(|document| Some(document.stem.as_str()) == stem);
+            document.map_or(spec.title.as_str(), |document| document.title.as_str())
+        };
+        let suite = report::junit(&results, &target.url, title_of);
         std::fs::write(path, crate::junit::render(&[suite]))
             .map_err(|e| format!("cannot write the JUnit report to {}: {e}", path.display()))?;
     }

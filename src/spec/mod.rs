@@ -61,6 +61,8 @@ pub struct Document {
     /// (`STEM:operationId`) and reports name the spec.
     pub stem: String,
     pub file: String,
+    /// Its `info.title`.
+    pub title: String,
     /// Taken from its server URLs: its operations are routed under these.
     pub base_paths: Vec<String>,
 }
@@ -155,6 +157,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
     let served = Document {
         stem: stem_of(label),
         file: label.to_string(),
+        title: document.info.title.clone(),
         base_paths: document.servers.iter().map(|s| server_base_path(&s.url)).collect(),
     };
     let documents = vec![served];
