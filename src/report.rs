@@ -16,8 +16,7 @@ const UNROUTED: &str = "-";
 pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&'s str>) -> String {
     let case_name = |operation: &String| match spec_of(operation) {
         _ if operation == UNROUTED => "(no operation: path or method not in the spec)".to_string(),
-        Some(spec) => format!("{spec}:{operation}"),
-        None => operation.clone(),
+        spec => crate::spec::qualified_name(spec, operation),
     };
     // Several specs: each one's cases together.
     let mut tallies: Vec<_> = summary.tallies.iter().collect();

@@ -23,7 +23,7 @@ use crate::app::Configuration;
 use crate::diagnostic::Diagnostics;
 use crate::scenario::Scenario;
 use crate::sources::Sources;
-use crate::spec::Spec;
+use crate::spec::{grouped, Spec};
 use plan::Probe;
 use report::{OperationResult, RequestResult};
 use target::Target;
@@ -123,14 +123,10 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     results.sort_by_key(|(document, _)| *document);
     let results: Vec<OperationResult> = results.into_iter().map(|(_, result)| result).collect();
     if several {
-        let mut group = None;
-        for result in &results {
-            if result.spec != group {
-                group.clone_from(&result.spec);
-                println!("[{}]", result.spec.as_deref().unwrap_or_default());
-            }
-            print!("{}", result.text());
-        }
+        print!(
+            "{}",
+            grouped(results.iter().map(|result| (result.spec.as_deref(), result.text())))
+        );
     }
     println!();
     print!("{}", report::summary(&results, &target.url));

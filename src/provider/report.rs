@@ -2,6 +2,7 @@
 
 use super::check::Checked;
 use crate::junit::{Case, Suite};
+use crate::spec::qualified_name;
 
 /// What happened to one operation.
 #[derive(Debug)]
@@ -83,10 +84,7 @@ pub fn junit<'t>(results: &[OperationResult], against: &str, title_of: impl Fn(O
         .iter()
         .map(|result| {
             let problems = result.problems();
-            let name = match &result.spec {
-                Some(spec) => format!("{spec}:{}", result.id),
-                None => result.id.clone(),
-            };
+            let name = qualified_name(result.spec.as_deref(), &result.id);
             let spec_title = title_of(result.spec.as_deref());
             let mut case = match result.passed() {
                 true => Case::passed(spec_title, &name),

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
 use dialect::{Dialect, Direction, SchemaSet};
 pub use model::*;
-pub use reference::find_operation;
+pub use reference::{find_operation, grouped, qualified_name};
 use router::Router;
 pub use several::combine;
 use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};

@@ -1,6 +1,7 @@
-//! How scenario rules and the admin API name an operation: its
+//! How an operation is named: by scenario rules and the admin API, its
 //! operationId, `SPEC:operationId` (the spec's file stem, when several are
-//! served) or `METHOD /path` as the spec writes it.
+//! served) or `METHOD /path` as the spec writes it; by reports, its
+//! operationId, under its spec's name when several are served.
 
 use super::Spec;
 
@@ -92,4 +93,28 @@ fn unknown(spec: &Spec, reference: &str) -> String {
             known(Some(document))
         ),
     }
+}
+
+/// How a report names an operation: `SPEC:operationId` when several specs
+/// are served (`stem` is its spec's), the bare operationId with one.
+pub fn qualified_name(stem: Option<&str>, id: &str) -> String {
+    match stem {
+        Some(stem) => format!("{stem}:{id}"),
+        None => id.to_string(),
+    }
+}
+
+/// Report lines, each with its spec's stem (`None` with one spec), under a
+/// `[STEM]` line where a spec's lines begin.
+pub fn grouped<'s>(lines: impl IntoIterator<Item = (Option<&'s str>, String)>) -> String {
+    let mut out = String::new();
+    let mut group = None;
+    for (stem, line) in lines {
+        if let Some(stem) = stem.filter(|stem| group != Some(*stem)) {
+            group = Some(stem);
+            out.push_str(&format!("[{stem}]\n"));
+        }
+        out.push_str(&line);
+    }
+    out
 }
