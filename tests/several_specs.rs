@@ -103,13 +103,18 @@ async fn the_journal_covers_both() {
     assert_eq!(operations, ["listItems", "listInvoices"], "{journal:#}");
 }
 
+/// What start-up with `flags` (in `dir`) says, refused.
+fn start_up_refused(flags: &[&str], dir: &std::path::Path) -> String {
+    let (code, _, stderr) = run_to_exit(flags, dir);
+    assert_eq!(code, Some(2), "{stderr}");
+    stderr
+}
+
 /// What start-up says of `a.yaml` and `b.yaml` served together (in `dir`), refused.
 fn refused(dir: &TempDir, a: &str, b: &str) -> String {
     dir.write("a.yaml", a);
     dir.write("b.yaml", b);
-    let (code, _, stderr) = run_to_exit(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
-    stderr
+    start_up_refused(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path())
 }
 
 #[test]
@@ -149,10 +154,15 @@ fn two_specs_of_one_stem_are_refused() {
     std::fs::create_dir(dir.path().join("v2")).expect("v2/");
     dir.write("api.yaml", &one_operation("", "/a", "getA"));
     dir.write("v2/api.yaml", &one_operation("/v2", "/b", "getB"));
-    let (code, _, stderr) = run_to_exit(&["--spec", "api.yaml", "--spec", "v2/api.yaml"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = start_up_refused(&["--spec", "api.yaml", "--spec", "v2/api.yaml"], dir.path());
     assert!(
         stderr.contains("v2/api.yaml: this spec and api.yaml share the name `api`"),
+        "{stderr}"
+    );
+
+    let stderr = start_up_refused(&["--spec", "api.yaml", "--spec", "./api.yaml"], dir.path());
+    assert!(
+        stderr.contains("./api.yaml: this spec is given twice (also as api.yaml): give it once"),
         "{stderr}"
     );
 }
@@ -193,8 +203,7 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
 ",
     );
     let flags = [&BOTH[..], &["--port", "0", "--scenarios", &scenarios]].concat();
-    let (code, _, stderr) = run_to_exit(&flags, &several_dir());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = start_up_refused(&flags, &several_dir());
     assert!(
         stderr.contains(
             "default.yaml:2:24: unknown spec `catalgo` in `catalgo:listItems`: expected the file stem of a spec served (known: billing, catalog)"
@@ -237,8 +246,7 @@ async fn the_admin_api_and_scenario_rules_name_an_operation_by_its_spec_and_refu
         "rules:\n  - when: { operation: 'GET /health' }\n    respond: { status: 200 }\n",
     );
     let flags = [&BOTH[..], &["--port", "0", "--scenarios", &scenarios]].concat();
-    let (code, _, stderr) = run_to_exit(&flags, &several_dir());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = start_up_refused(&flags, &several_dir());
     assert!(stderr.contains(&format!("default.yaml:2:24: {both}")), "{stderr}");
 }
 

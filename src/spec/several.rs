@@ -19,8 +19,17 @@ pub fn combine(specs: Vec<Spec>) -> Result<Spec, Diagnostic> {
     let Some(mut combined) = specs.next() else {
         return Err(Diagnostic::in_file("--spec", "expected at least one spec"));
     };
+    if specs.len() == 0 {
+        return Ok(combined);
+    }
     for spec in specs {
         let offset = combined.documents.len();
+        if let Some(twin) = combined.documents.iter().find(|d| same_file(&d.file, &spec.file)) {
+            return Err(Diagnostic::in_file(
+                &spec.file,
+                format!("this spec is given twice (also as {}): give it once", twin.file),
+            ));
+        }
         if let Some(twin) = combined.documents.iter().find(|d| d.stem == spec.documents[0].stem) {
             return Err(Diagnostic::in_file(
                 &spec.file,
@@ -49,6 +58,11 @@ pub fn combine(specs: Vec<Spec>) -> Result<Spec, Diagnostic> {
     name_apart(&mut combined);
     combined.router = route(&combined.documents, &combined.operations);
     Ok(combined)
+}
+
+/// Whether two spec labels name one file (`a.yaml`, `./a.yaml`).
+fn same_file(a: &str, b: &str) -> bool {
+    a == b || std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
 }
 
 /// No two specs declare one operationId, or claim one path and method
