@@ -19,6 +19,12 @@ fn several_dir() -> std::path::PathBuf {
 
 const BOTH: [&str; 4] = ["--spec", "billing.yaml", "--spec", "catalog.yaml"];
 
+/// The `key` of each journal entry, newest first.
+fn of_entries<'j>(journal: &'j Value, key: &str) -> Vec<&'j str> {
+    let entries = journal["entries"].as_array().expect("entries");
+    entries.iter().filter_map(|entry| entry[key].as_str()).collect()
+}
+
 fn start_both(flags: &[&str]) -> Binary {
     Binary::start(&[&BOTH[..], &["--port", "0"], flags].concat(), &several_dir())
 }
@@ -93,12 +99,7 @@ async fn the_journal_covers_both() {
     get(addr, "/billing/invoices").await;
     get(addr, "/catalog/items").await;
     let journal = get(addr, "/__mock/journal").await.json();
-    let operations: Vec<&str> = journal["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|entry| entry["operation"].as_str())
-        .collect();
+    let operations: Vec<&str> = of_entries(&journal, "operation");
     // Newest first; the bare operationIds, as with one spec.
     assert_eq!(operations, ["listItems", "listInvoices"], "{journal:#}");
 }
@@ -351,12 +352,7 @@ async fn verify_sends_every_specs_reads_before_any_write_and_groups_only_its_out
     assert!(catalog < billing, "{stdout}");
     assert_eq!(stdout.matches("[catalog]").count(), 1, "{stdout}");
     let journal = get(binary.addr, "/__mock/journal").await.json();
-    let methods: Vec<&str> = journal["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|entry| entry["method"].as_str())
-        .collect();
+    let methods: Vec<&str> = of_entries(&journal, "method");
     // Newest first: the write was sent last.
     assert_eq!(
         methods.iter().filter(|m| **m != "GET").collect::<Vec<_>>(),
@@ -381,12 +377,7 @@ async fn verify_sends_under_the_first_server_urls_base_path_even_when_it_has_non
     let (code, stdout, stderr) = run_to_exit(&[&["verify", "--against", &against], &specs[..]].concat(), dir.path());
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let journal = get(binary.addr, "/__mock/journal").await.json();
-    let mut targets: Vec<&str> = journal["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|entry| entry["target"].as_str())
-        .collect();
+    let mut targets: Vec<&str> = of_entries(&journal, "target");
     targets.sort_unstable();
     assert_eq!(targets, ["/a", "/b/b"], "{journal:#}");
 }

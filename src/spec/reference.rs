@@ -121,18 +121,16 @@ pub fn grouped<'s>(lines: impl IntoIterator<Item = (Option<&'s str>, String)>) -
 
 #[cfg(test)]
 mod tests {
+    use super::super::several::tests::one_get;
     use super::*;
-
-    fn spec_of(label: &str, id: &str) -> Spec {
-        let text = format!(
-            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /{id}:\n    get:\n      operationId: '{id}'\n      responses:\n        '200': {{description: ok}}\n"
-        );
-        super::super::load_text(label, &text, None).expect("the spec loads")
-    }
 
     #[test]
     fn an_operation_id_may_hold_a_colon_bare_or_under_its_spec() {
-        let spec = super::super::combine(vec![spec_of("a.yaml", "x:y"), spec_of("b.yaml", "b")]).expect("combined");
+        let spec = super::super::combine(vec![
+            one_get("a.yaml", "", "/x:y", Some("x:y")),
+            one_get("b.yaml", "", "/b", Some("b")),
+        ])
+        .expect("combined");
         assert_eq!(find_operation(&spec, "x:y"), Ok(0));
         assert_eq!(find_operation(&spec, "a:x:y"), Ok(0));
         assert_eq!(find_operation(&spec, "GET /x:y"), Ok(0));

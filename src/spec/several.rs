@@ -178,7 +178,7 @@ fn where_of(diagnostic: &Diagnostic) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -188,52 +188,56 @@ mod tests {
         assert_ne!(shape("/a/{id}"), shape("/a/b"));
     }
 
-    /// A spec of `GET /health` (without an operationId) under `base`.
-    fn health(label: &str, base: &str) -> Spec {
+    /// A spec of `GET path` (named `id`, else not named), under `base`.
+    pub(in crate::spec) fn one_get(label: &str, base: &str, path: &str, id: Option<&str>) -> Spec {
+        let servers = format!("servers: [{{url: 'http://localhost:4000{base}'}}]\n");
+        let parameter = path.split_once('{').and_then(|(_, rest)| rest.split_once('}'));
+        let parameters = parameter.map_or(String::new(), |(name, _)| {
+            format!("\n      parameters: [{{name: {name}, in: path, required: true, schema: {{type: string}}}}]")
+        });
+        let id = id.map_or(String::new(), |id| format!("\n      operationId: '{id}'"));
         let text = format!(
-            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nservers: [{{url: 'http://localhost:4000{base}'}}]\npaths:\n  /health:\n    get:\n      responses:\n        '200': {{description: ok}}\n"
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\n{servers}paths:\n  {path}:\n    get:{id}{parameters}\n      responses:\n        '200': {{description: ok}}\n"
         );
-        super::super::load_text(label, &text, None).expect("the spec loads")
+        crate::spec::load_text(label, &text, None).expect("the spec loads")
     }
 
     #[test]
     fn operations_without_an_operation_id_do_not_collide_and_are_named_apart() {
-        let combined = combine(vec![health("a.yaml", "/billing"), health("b.yaml", "/catalog")]);
+        let combined = combine(vec![
+            one_get("a.yaml", "/billing", "/health", None),
+            one_get("b.yaml", "/catalog", "/health", None),
+        ]);
         let combined = combined.unwrap_or_else(|e| panic!("{e}"));
         let ids: Vec<&str> = combined.operations.iter().map(|op| op.id.as_str()).collect();
         assert_eq!(ids, ["GET /billing/health", "GET /catalog/health"]);
-        let alone = combine(vec![health("a.yaml", "/billing")]).unwrap_or_else(|e| panic!("{e}"));
+        let alone = combine(vec![one_get("a.yaml", "/billing", "/health", None)]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(alone.operations[0].id, "GET /health");
-    }
-
-    /// A spec of `GET path`, named `id`, at the root.
-    fn at(label: &str, path: &str, id: &str) -> Spec {
-        let parameter = path
-            .split_once('{')
-            .and_then(|(_, rest)| rest.split_once('}'))
-            .map(|(name, _)| name);
-        let parameters = parameter.map_or(String::new(), |name| {
-            format!("\n      parameters: [{{name: {name}, in: path, required: true, schema: {{type: string}}}}]")
-        });
-        let text = format!(
-            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  {path}:\n    get:\n      operationId: {id}{parameters}\n      responses:\n        '200': {{description: ok}}\n"
-        );
-        super::super::load_text(label, &text, None).expect("the spec loads")
     }
 
     #[test]
     fn a_claim_is_two_templates_that_take_one_request_at_the_same_rank() {
         // The router tells `/items/` from `/items`.
-        let apart = combine(vec![at("a.yaml", "/items", "a"), at("b.yaml", "/items/", "b")]);
+        let apart = combine(vec![
+            one_get("a.yaml", "", "/items", Some("a")),
+            one_get("b.yaml", "", "/items/", Some("b")),
+        ]);
         assert!(apart.is_ok(), "{:?}", apart.err().map(|e| e.to_string()));
         // `/a/5.json` is taken by both, each with one literal segment.
-        let met = combine(vec![at("a.yaml", "/a/{id}.json", "a"), at("b.yaml", "/a/{x}", "b")]);
+        let met = combine(vec![
+            one_get("a.yaml", "", "/a/{id}.json", Some("a")),
+            one_get("b.yaml", "", "/a/{x}", Some("b")),
+        ]);
         let message = met.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             message.contains("`GET /a/{}` and `GET /a/{}.json` of another spec take the same requests"),
             "{message}"
         );
         // A concrete path outranks a template: the router tells them apart.
-        assert!(combine(vec![at("a.yaml", "/a/{id}", "a"), at("b.yaml", "/a/me", "b")]).is_ok());
+        assert!(combine(vec![
+            one_get("a.yaml", "", "/a/{id}", Some("a")),
+            one_get("b.yaml", "", "/a/me", Some("b"))
+        ])
+        .is_ok());
     }
 }
