@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use http::request::Parts;
+use http::Method;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour};
 
@@ -63,5 +64,30 @@ fn hot_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hot_path);
+/// Routing alone, for the shipped spec and for it served beside the Pieces
+/// connect spec: what each request pays to find its operation.
+fn route(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let load = |specs: &[&str]| {
+        Sources::resolve(specs.iter().map(|spec| root.join(spec)), None, None, &root)
+            .load_spec()
+            .expect("the shipped specs load")
+            .router
+    };
+    let one = load(&["openapi.yaml"]);
+    let two = load(&["openapi.yaml", "specs/pieces-connect.yaml"]);
+    let mut group = c.benchmark_group("route");
+    group.bench_function("one spec, GET /user/beta/status", |b| {
+        b.iter(|| one.find(&Method::GET, "/user/beta/status"))
+    });
+    group.bench_function("two specs, GET /user/beta/status", |b| {
+        b.iter(|| two.find(&Method::GET, "/user/beta/status"))
+    });
+    group.bench_function("two specs, GET /models", |b| {
+        b.iter(|| two.find(&Method::GET, "/models"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hot_path, route);
 criterion_main!(benches);

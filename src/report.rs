@@ -16,11 +16,12 @@ const UNROUTED: &str = "-";
 pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&'s str>) -> String {
     let case_name = |operation: &String| match spec_of(operation) {
         _ if operation == UNROUTED => "(no operation: path or method not in the spec)".to_string(),
-        Some(spec) => format!("{spec}:{operation}"),
-        None => operation.clone(),
+        spec => crate::spec::qualified_name(spec, operation),
     };
-    let clients = summary
-        .tallies
+    // Several specs: each one's cases together.
+    let mut tallies: Vec<_> = summary.tallies.iter().collect();
+    tallies.sort_by_key(|(operation, _)| (spec_of(operation), *operation));
+    let clients = tallies
         .iter()
         .map(|(operation, tally)| {
             case(
@@ -38,8 +39,7 @@ pub fn contract_report<'s>(summary: &Summary, spec_of: impl Fn(&str) -> Option<&
         cases: clients,
     }];
     // The upstream's answers, judged apart: a suite only when it answered.
-    let relayed: Vec<Case> = summary
-        .tallies
+    let relayed: Vec<Case> = tallies
         .iter()
         .filter(|(_, tally)| tally.relayed_answers > 0)
         .map(|(operation, tally)| {

@@ -19,6 +19,12 @@ fn several_dir() -> std::path::PathBuf {
 
 const BOTH: [&str; 4] = ["--spec", "billing.yaml", "--spec", "catalog.yaml"];
 
+/// The `key` of each journal entry, newest first.
+fn of_entries<'j>(journal: &'j Value, key: &str) -> Vec<&'j str> {
+    let entries = journal["entries"].as_array().expect("entries");
+    entries.iter().filter_map(|entry| entry[key].as_str()).collect()
+}
+
 fn start_both(flags: &[&str]) -> Binary {
     Binary::start(&[&BOTH[..], &["--port", "0"], flags].concat(), &several_dir())
 }
@@ -93,23 +99,23 @@ async fn the_journal_covers_both() {
     get(addr, "/billing/invoices").await;
     get(addr, "/catalog/items").await;
     let journal = get(addr, "/__mock/journal").await.json();
-    let operations: Vec<&str> = journal["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|entry| entry["operation"].as_str())
-        .collect();
+    let operations: Vec<&str> = of_entries(&journal, "operation");
     // Newest first; the bare operationIds, as with one spec.
     assert_eq!(operations, ["listItems", "listInvoices"], "{journal:#}");
+}
+
+/// What start-up with `flags` (in `dir`) says, refused.
+fn start_up_refused(flags: &[&str], dir: &std::path::Path) -> String {
+    let (code, _, stderr) = run_to_exit(flags, dir);
+    assert_eq!(code, Some(2), "{stderr}");
+    stderr
 }
 
 /// What start-up says of `a.yaml` and `b.yaml` served together (in `dir`), refused.
 fn refused(dir: &TempDir, a: &str, b: &str) -> String {
     dir.write("a.yaml", a);
     dir.write("b.yaml", b);
-    let (code, _, stderr) = run_to_exit(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
-    stderr
+    start_up_refused(&["--spec", "a.yaml", "--spec", "b.yaml", "--port", "0"], dir.path())
 }
 
 #[test]
@@ -149,10 +155,15 @@ fn two_specs_of_one_stem_are_refused() {
     std::fs::create_dir(dir.path().join("v2")).expect("v2/");
     dir.write("api.yaml", &one_operation("", "/a", "getA"));
     dir.write("v2/api.yaml", &one_operation("/v2", "/b", "getB"));
-    let (code, _, stderr) = run_to_exit(&["--spec", "api.yaml", "--spec", "v2/api.yaml"], dir.path());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = start_up_refused(&["--spec", "api.yaml", "--spec", "v2/api.yaml"], dir.path());
     assert!(
         stderr.contains("v2/api.yaml: this spec and api.yaml share the name `api`"),
+        "{stderr}"
+    );
+
+    let stderr = start_up_refused(&["--spec", "api.yaml", "--spec", "./api.yaml"], dir.path());
+    assert!(
+        stderr.contains("./api.yaml: this spec is given twice (also as api.yaml): give it once"),
         "{stderr}"
     );
 }
@@ -193,8 +204,7 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
 ",
     );
     let flags = [&BOTH[..], &["--port", "0", "--scenarios", &scenarios]].concat();
-    let (code, _, stderr) = run_to_exit(&flags, &several_dir());
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = start_up_refused(&flags, &several_dir());
     assert!(
         stderr.contains(
             "default.yaml:2:24: unknown spec `catalgo` in `catalgo:listItems`: expected the file stem of a spec served (known: billing, catalog)"
@@ -205,6 +215,40 @@ async fn scenario_rules_name_an_operation_by_its_spec_or_alone() {
         stderr.contains("default.yaml:4:24: unknown operation `listItems` in spec `billing`: expected one of its operationIds or `METHOD /path` (known: listInvoices, getInvoice, billingHealth)"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn the_admin_api_and_scenario_rules_name_an_operation_by_its_spec_and_refuse_a_path_two_specs_declare() {
+    let binary = start_both(&["--no-watch"]);
+    let addr = binary.addr;
+    get(addr, "/billing/health").await;
+    get(addr, "/catalog/health").await;
+    let journal = get(addr, "/__mock/journal?operation=catalog:catalogHealth").await;
+    assert_eq!(journal.status, 200, "{}", journal.text());
+    let entries = journal.json()["entries"].as_array().expect("entries").clone();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["operation"], "catalogHealth");
+    let verified = post_json(
+        addr,
+        "/__mock/verify",
+        r#"{"operation": "catalog:catalogHealth", "count": 1}"#,
+    )
+    .await;
+    assert_eq!(verified.json()["verified"], true, "{}", verified.text());
+    let both =
+        "`GET /health` is declared by several specs: name one of `billing:billingHealth`, `catalog:catalogHealth`";
+    let ambiguous = get(addr, "/__mock/journal?operation=GET%20/health").await;
+    assert_eq!(ambiguous.status, 400, "{}", ambiguous.text());
+    assert!(ambiguous.text().contains(both), "{}", ambiguous.text());
+
+    let (_dir, scenarios) = scenarios_of(
+        "several-ambiguous",
+        "default.yaml",
+        "rules:\n  - when: { operation: 'GET /health' }\n    respond: { status: 200 }\n",
+    );
+    let flags = [&BOTH[..], &["--port", "0", "--scenarios", &scenarios]].concat();
+    let stderr = start_up_refused(&flags, &several_dir());
+    assert!(stderr.contains(&format!("default.yaml:2:24: {both}")), "{stderr}");
 }
 
 #[test]
@@ -281,9 +325,61 @@ async fn verify_against_a_server_of_both_specs_covers_each_under_its_base_path()
     assert!(stdout.contains("6 operations, 6 requests"), "{stdout}");
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
     assert!(
-        xml.contains("name=\"catalog:addItem\"") && xml.contains("name=\"billing:getInvoice\""),
+        xml.contains("classname=\"Catalog\" name=\"catalog:addItem\"")
+            && xml.contains("classname=\"Billing\" name=\"billing:getInvoice\""),
         "{xml}"
     );
+}
+
+#[tokio::test]
+async fn verify_sends_every_specs_reads_before_any_write_and_groups_only_its_output() {
+    let binary = start_both(&["--no-watch"]);
+    let against = format!("http://{}", binary.addr);
+    // catalog.yaml, named first, has the one write (POST /items).
+    let flags = [
+        "verify",
+        "--against",
+        &against,
+        "--spec",
+        "catalog.yaml",
+        "--spec",
+        "billing.yaml",
+    ];
+    let (code, stdout, stderr) = run_to_exit(&flags, &several_dir());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let catalog = stdout.find("[catalog]\n").expect(&stdout);
+    let billing = stdout.find("[billing]\n").expect(&stdout);
+    assert!(catalog < billing, "{stdout}");
+    assert_eq!(stdout.matches("[catalog]").count(), 1, "{stdout}");
+    let journal = get(binary.addr, "/__mock/journal").await.json();
+    let methods: Vec<&str> = of_entries(&journal, "method");
+    // Newest first: the write was sent last.
+    assert_eq!(
+        methods.iter().filter(|m| **m != "GET").collect::<Vec<_>>(),
+        [&"POST"],
+        "{journal:#}"
+    );
+    assert_eq!(methods[0], "POST", "{journal:#}");
+}
+
+#[tokio::test]
+async fn verify_sends_under_the_first_server_urls_base_path_even_when_it_has_none() {
+    let dir = TempDir::new("several-first-server");
+    let first_at_root = one_operation("", "/a", "getA").replace(
+        "  - url: http://localhost:4000\n",
+        "  - url: http://localhost:4000\n  - url: http://localhost:4000/v2\n",
+    );
+    dir.write("a.yaml", &first_at_root);
+    dir.write("b.yaml", &one_operation("/b", "/b", "getB"));
+    let specs = ["--spec", "a.yaml", "--spec", "b.yaml"];
+    let binary = Binary::start(&[&specs[..], &["--port", "0"]].concat(), dir.path());
+    let against = format!("http://{}", binary.addr);
+    let (code, stdout, stderr) = run_to_exit(&[&["verify", "--against", &against], &specs[..]].concat(), dir.path());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let journal = get(binary.addr, "/__mock/journal").await.json();
+    let mut targets: Vec<&str> = of_entries(&journal, "target");
+    targets.sort_unstable();
+    assert_eq!(targets, ["/a", "/b/b"], "{journal:#}");
 }
 
 #[tokio::test]
@@ -298,8 +394,11 @@ async fn the_report_names_each_operations_spec() {
     binary.terminate();
     assert_eq!(binary.wait_exit(), Some(0), "{}", binary.stderr());
     let xml = std::fs::read_to_string(&report).expect("the report");
-    assert!(xml.contains("name=\"billing:listInvoices\""), "{xml}");
-    assert!(xml.contains("name=\"catalog:addItem\""), "{xml}");
+    // Grouped by spec: catalog's two cases together, not around billing's.
+    let billing = xml.find("name=\"billing:listInvoices\"").expect(&xml);
+    let add = xml.find("name=\"catalog:addItem\"").expect(&xml);
+    let list = xml.find("name=\"catalog:listItems\"").expect(&xml);
+    assert!(billing < add && add < list, "{xml}");
     assert!(xml.contains("1 of 1 calls broke the contract"), "{xml}");
 }
 

@@ -21,6 +21,7 @@ use specmock::App;
 pub fn shipped_sources() -> Sources {
     Sources {
         spec: Source::Embedded,
+        more_specs: Vec::new(),
         fixtures: Some(Source::Embedded),
         scenarios: Some(Source::Embedded),
     }

@@ -224,22 +224,12 @@ impl App {
         Ok(Value::Object(answer))
     }
 
-    /// An operationId, or `METHOD /path` as the spec writes it.
+    /// The id of the operation `reference` names, as a scenario rule names one.
     fn operation_named(&self, reference: &str) -> Result<String, Problem> {
-        let matches = |op: &&crate::spec::Operation| {
-            op.id == reference || format!("{} {}", op.method, op.path).eq_ignore_ascii_case(reference)
-        };
-        let configuration = self.configuration();
-        match configuration.spec.operations.iter().find(matches) {
-            Some(op) => Ok(op.id.clone()),
-            None => {
-                let known: Vec<&str> = configuration.spec.operations.iter().map(|op| op.id.as_str()).collect();
-                Err(Problem::admin_bad_request(&format!(
-                    "unknown operation `{reference}` (known: {})",
-                    known.join(", ")
-                )))
-            }
-        }
+        let spec = &self.configuration().spec;
+        crate::spec::find_operation(spec, reference)
+            .map(|index| spec.operations[index].id.clone())
+            .map_err(|message| Problem::admin_bad_request(&message))
     }
 
     fn list_scenarios(&self) -> Value {

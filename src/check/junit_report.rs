@@ -4,6 +4,7 @@
 
 use super::report::{Finding, Report, Subject};
 use crate::junit::{Case, Suite};
+use crate::spec::qualified_name;
 
 pub const SUITE: &str = "specmock check";
 
@@ -13,10 +14,11 @@ pub(super) fn suite(report: &Report, strict: bool) -> Suite {
         case(report, &subject, input.kind.as_str(), &input.label, None, strict)
     });
     let pairs = report.coverage.iter().map(|pair| {
-        let name = match &pair.spec {
-            Some(spec) => format!("{spec}:{} {}", pair.operation, pair.status),
-            None => format!("{} {}", pair.operation, pair.status),
-        };
+        let name = format!(
+            "{} {}",
+            qualified_name(pair.spec.as_deref(), &pair.operation),
+            pair.status
+        );
         let reached = (!pair.reached_by.is_empty()).then(|| format!("reached by: {}", pair.reached_by.join(", ")));
         case(report, &pair.subject(), "coverage", &name, reached, strict)
     });

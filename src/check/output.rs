@@ -41,23 +41,12 @@ fn table(pairs: &[Pair]) -> String {
         .chain([HEAD[0].len()])
         .max()
         .unwrap_or_default();
-    let mut out = format!("{:width$}  {}  {}\n", HEAD[0], HEAD[1], HEAD[2]);
-    let mut group = None;
-    for pair in pairs {
-        // Several specs: each one's operations under its name.
-        if pair.spec.is_some() && pair.spec != group {
-            group = pair.spec.clone();
-            let _ = writeln!(out, "[{}]", pair.spec.as_deref().unwrap_or_default());
-        }
-        let _ = writeln!(
-            out,
-            "{:width$}  {:<6}  {}",
-            pair.operation,
-            pair.status,
-            reached_by(pair)
-        );
-    }
-    out
+    let head = format!("{:width$}  {}  {}\n", HEAD[0], HEAD[1], HEAD[2]);
+    let rows = pairs.iter().map(|pair| {
+        let row = format!("{:width$}  {:<6}  {}\n", pair.operation, pair.status, reached_by(pair));
+        (pair.spec.as_deref(), row)
+    });
+    head + &crate::spec::grouped(rows)
 }
 
 /// What reaches a pair, or that nothing does.

@@ -23,7 +23,7 @@ use crate::app::Configuration;
 use crate::diagnostic::Diagnostics;
 use crate::scenario::Scenario;
 use crate::sources::Sources;
-use crate::spec::Spec;
+use crate::spec::{grouped, Spec};
 use plan::Probe;
 use report::{OperationResult, RequestResult};
 use target::Target;
@@ -88,18 +88,12 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
     let timeout = Duration::from_secs(args.timeout);
     let connector = target.connector(args.ca.as_deref())?;
     let address = target.resolve(timeout).await?;
+    let several = spec.documents.len() > 1;
+    // Sent in the plan's order (every read before any write), whatever spec
+    // each operation is written in.
     let mut results = Vec::new();
-    let mut planned = plan::plan(&spec, scenario.as_deref(), &args.headers);
-    // Several specs: each one's operations together, in its own order.
-    planned.sort_by_key(|planned| spec.operations[planned.operation].origin.document);
-    let mut group = None;
-    for planned in planned {
+    for planned in plan::plan(&spec, scenario.as_deref(), &args.headers) {
         let operation = &spec.operations[planned.operation];
-        let spec_name = spec.group_of(operation);
-        if spec_name.is_some() && spec_name != group {
-            group = spec_name;
-            println!("[{}]", spec_name.unwrap_or_default());
-        }
         let target = under_base_path(&target, &spec, operation);
         let started = Instant::now();
         let mut requests = Vec::with_capacity(planned.probes.len());
@@ -111,22 +105,40 @@ async fn verify(args: VerifyArgs) -> Result<bool, String> {
             });
         }
         let result = OperationResult {
-            spec: spec_name.map(str::to_string),
+            spec: spec.group_of(operation).map(str::to_string),
             id: operation.id.clone(),
             route: format!("{} {}", operation.method, operation.path),
             requests,
             notes: planned.notes,
             seconds: started.elapsed().as_secs_f64(),
         };
-        // Each operation as it is done: a slow server shows where it is.
-        print!("{}", result.text());
-        let _ = std::io::stdout().flush();
-        results.push(result);
+        // With one spec, each operation as it is done: a slow server shows where it is.
+        if !several {
+            print!("{}", result.text());
+            let _ = std::io::stdout().flush();
+        }
+        results.push((operation.origin.document, result));
+    }
+    // With several, the results grouped by spec, each spec's in the order sent.
+    results.sort_by_key(|(document, _)| *document);
+    let results: Vec<OperationResult> = results.into_iter().map(|(_, result)| result).collect();
+    if several {
+        print!(
+            "{}",
+            grouped(results.iter().map(|result| (result.spec.as_deref(), result.text())))
+        );
     }
     println!();
     print!("{}", report::summary(&results, &target.url));
     if let Some(path) = &args.junit {
-        let suite = report::junit(&results, &target.url, &spec.title);
+        let title_of = |stem: Option<&str>| {
+            let document = spec
+                .documents
+                .iter()
+                .find(|document| Some(document.stem.as_str()) == stem);
+            document.map_or(spec.title.as_str(), |document| document.title.as_str())
+        };
+        let suite = report::junit(&results, &target.url, title_of);
         std::fs::write(path, crate::junit::render(&[suite]))
             .map_err(|e| format!("cannot write the JUnit report to {}: {e}", path.display()))?;
     }
@@ -159,7 +171,7 @@ fn load(args: &VerifyArgs) -> Result<(Spec, Option<Arc<Scenario>>), Diagnostics>
 fn under_base_path(target: &Target, spec: &Spec, operation: &crate::spec::Operation) -> Target {
     let mut target = target.clone();
     if spec.group_of(operation).is_some() {
-        let base = spec.document_of(operation).base_paths.iter().find(|b| !b.is_empty());
+        let base = spec.document_of(operation).base_paths.first();
         target.base.push_str(base.map_or("", String::as_str));
     }
     target

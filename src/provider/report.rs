@@ -2,6 +2,7 @@
 
 use super::check::Checked;
 use crate::junit::{Case, Suite};
+use crate::spec::qualified_name;
 
 /// What happened to one operation.
 #[derive(Debug)]
@@ -76,16 +77,15 @@ pub fn summary(results: &[OperationResult], against: &str) -> String {
     )
 }
 
-/// One suite, one case per operation; a failure lists its problems.
-pub fn junit(results: &[OperationResult], against: &str, spec_title: &str) -> Suite {
+/// One suite, one case per operation, classed by the title of its spec
+/// (`title_of` its stem); a failure lists its problems.
+pub fn junit<'t>(results: &[OperationResult], against: &str, title_of: impl Fn(Option<&str>) -> &'t str) -> Suite {
     let cases = results
         .iter()
         .map(|result| {
             let problems = result.problems();
-            let name = match &result.spec {
-                Some(spec) => format!("{spec}:{}", result.id),
-                None => result.id.clone(),
-            };
+            let name = qualified_name(result.spec.as_deref(), &result.id);
+            let spec_title = title_of(result.spec.as_deref());
             let mut case = match result.passed() {
                 true => Case::passed(spec_title, &name),
                 false => Case::failed(
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn junit_has_a_case_per_operation() {
-        let xml = crate::junit::render(&[junit(&[result(&["x"]), result(&[])], "http://h:1", "API")]);
+        let xml = crate::junit::render(&[junit(&[result(&["x"]), result(&[])], "http://h:1", |_| "API")]);
         assert!(xml.contains("<testsuite name=\"specmock verify http://h:1\" tests=\"2\" failures=\"1\""));
         assert!(xml.contains("<failure message=\"1 contract problem\" type=\"contract\">POST /user/update [example `a`] -&gt; 200: x</failure>"));
     }

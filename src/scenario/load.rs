@@ -26,7 +26,7 @@ use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed, NodeBudget};
-use crate::spec::{follow_local, MediaSpec, Operation, ParamIn, Spec};
+use crate::spec::{find_operation, follow_local, MediaSpec, Operation, ParamIn, Spec};
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
 /// path), and its text.
@@ -375,13 +375,8 @@ fn compile_rule(
     reads: &mut StoreReads,
 ) -> Result<Rule, Diagnostics> {
     let at = format!("/rules/{index}");
-    let operation = find_operation(context.spec, &rule.when.operation).ok_or_else(|| {
-        Diagnostic::at_pointer(
-            label,
-            format!("{at}/when/operation"),
-            unknown_operation(context.spec, &rule.when.operation),
-        )
-    })?;
+    let operation = find_operation(context.spec, &rule.when.operation)
+        .map_err(|message| Diagnostic::at_pointer(label, format!("{at}/when/operation"), message))?;
     let op = &context.spec.operations[operation];
     let rule_label = format!("{label} rules[{index}]");
     let mut problems = Diagnostics::default();
@@ -912,73 +907,6 @@ pub(super) fn parse_delay(text: &str) -> Result<Delay, String> {
         return Err(format!("`{text}`: the range's minimum is above its maximum"));
     }
     Ok(delay)
-}
-
-/// The operation a rule names: its operationId, `SPEC:operationId` (the
-/// spec's file stem, when several are served) or `METHOD /path`.
-pub(super) fn find_operation(spec: &Spec, reference: &str) -> Option<usize> {
-    let found = |document: Option<usize>, reference: &str| {
-        let in_document = || {
-            let operations = spec.operations.iter().enumerate();
-            operations.filter(move |(_, op)| document.is_none_or(|d| op.origin.document == d))
-        };
-        in_document()
-            .find(|(_, op)| op.id == reference)
-            .or_else(|| {
-                let (method, path) = reference.split_once(' ')?;
-                in_document().find(|(_, op)| op.method.as_str().eq_ignore_ascii_case(method) && op.path == path.trim())
-            })
-            .map(|(index, _)| index)
-    };
-    found(None, reference).or_else(|| {
-        let (document, rest) = qualified(spec, reference)?;
-        found(Some(document.ok()?), rest)
-    })
-}
-
-/// `SPEC:rest` split at its spec: the index of the spec of that stem, or
-/// `Err` with the stem when none has it. `None`: not written so.
-fn qualified<'r>(spec: &Spec, reference: &'r str) -> Option<(Result<usize, &'r str>, &'r str)> {
-    let (stem, rest) = reference.split_once(':')?;
-    if stem.is_empty() || stem.contains([' ', '/']) {
-        return None;
-    }
-    let document = spec.documents.iter().position(|d| d.stem == stem);
-    // With one spec, an id that merely holds a colon is no spec's name.
-    if document.is_none() && spec.documents.len() < 2 {
-        return None;
-    }
-    Some((document.ok_or(stem), rest))
-}
-
-pub(super) fn unknown_operation(spec: &Spec, reference: &str) -> String {
-    let known = |document: Option<usize>| {
-        let ids: Vec<&str> = spec
-            .operations
-            .iter()
-            .filter(|op| document.is_none_or(|d| op.origin.document == d))
-            .map(|op| op.id.as_str())
-            .collect();
-        ids.join(", ")
-    };
-    match qualified(spec, reference) {
-        None => format!(
-            "unknown operation `{reference}`: expected an operationId or `METHOD /path` (known: {})",
-            known(None)
-        ),
-        Some((Err(stem), _)) => {
-            let stems: Vec<&str> = spec.documents.iter().map(|d| d.stem.as_str()).collect();
-            format!(
-                "unknown spec `{stem}` in `{reference}`: expected the file stem of a spec served (known: {})",
-                stems.join(", ")
-            )
-        }
-        Some((Ok(document), rest)) => format!(
-            "unknown operation `{rest}` in spec `{}`: expected one of its operationIds or `METHOD /path` (known: {})",
-            spec.documents[document].stem,
-            known(Some(document))
-        ),
-    }
 }
 
 /// A `when.state` that is not the initial state and that no rule enters

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::engine::contains;
 use super::file::{BodyFile, CloseFile, ExpectFile, RepeatFile, StepFile, StreamFaultFile};
-use super::load::{binary_bytes, body_template, find_operation, parse_delay, unknown_operation, Context, StoreReads};
+use super::load::{binary_bytes, body_template, parse_delay, Context, StoreReads};
 use super::{Delay, ScriptedBody};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{encode_for, media_for, mismatch};
@@ -214,9 +214,8 @@ fn compile_step(
     }
     if let Some(reference) = on {
         let spec = scope.context.spec;
-        let operation = find_operation(spec, &reference).ok_or_else(|| {
-            Diagnostic::at_pointer(scope.label, format!("{at}/on"), unknown_operation(spec, &reference))
-        })?;
+        let operation = crate::spec::find_operation(spec, &reference)
+            .map_err(|message| Diagnostic::at_pointer(scope.label, format!("{at}/on"), message))?;
         let send = frame(send, Some(&spec.operations[operation]), reads)?;
         return Ok(Step::On { operation, send });
     }

@@ -9,6 +9,7 @@ pub mod dialect;
 pub(crate) mod json_budget;
 pub mod model;
 pub mod oas31;
+mod reference;
 pub mod router;
 mod several;
 pub mod source;
@@ -26,6 +27,7 @@ use serde_json::Value;
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
 use dialect::{Dialect, Direction, SchemaSet};
 pub use model::*;
+pub use reference::{find_operation, grouped, qualified_name};
 use router::Router;
 pub use several::combine;
 use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};
@@ -59,6 +61,8 @@ pub struct Document {
     /// (`STEM:operationId`) and reports name the spec.
     pub stem: String,
     pub file: String,
+    /// Its `info.title`.
+    pub title: String,
     /// Taken from its server URLs: its operations are routed under these.
     pub base_paths: Vec<String>,
 }
@@ -153,6 +157,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
     let served = Document {
         stem: stem_of(label),
         file: label.to_string(),
+        title: document.info.title.clone(),
         base_paths: document.servers.iter().map(|s| server_base_path(&s.url)).collect(),
     };
     let documents = vec![served];
@@ -282,7 +287,7 @@ impl Loader<'_> {
         let id = operation
             .operation_id
             .clone()
-            .unwrap_or_else(|| format!("{} {path}", http_method));
+            .unwrap_or_else(|| Operation::unnamed_id(&http_method, path));
 
         let mut parameters: Vec<Parameter> = Vec::new();
         let own = operation

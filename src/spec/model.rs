@@ -201,6 +201,17 @@ pub struct Origin {
 }
 
 impl Operation {
+    /// The id of an operation its spec gives no operationId.
+    pub fn unnamed_id(method: &Method, path: &str) -> String {
+        format!("{method} {path}")
+    }
+
+    /// Whether its spec declares its operationId (else it is named by its
+    /// method and path).
+    pub fn declares_id(&self) -> bool {
+        self.id != Self::unnamed_id(&self.method, &self.path)
+    }
+
     /// The response a request gets by default: the lowest 2xx, else the
     /// lowest declared code, else `default`.
     pub fn default_response(&self) -> Option<&ResponseSpec> {
