@@ -457,11 +457,9 @@ async fn the_report_has_a_provider_suite_and_fail_on_violation_names_the_side() 
     let dir = TempDir::new("proxy-report");
     let report = dir.path().join("report.xml");
     let url = real.url("http");
-    // No scenario: the embedded `default` would answer every operation.
-    std::fs::create_dir(dir.path().join("none")).expect("an empty scenario directory");
+    // The embedded inputs, `default` among the scenarios: with --upstream
+    // no session starts in it, so every call goes upstream.
     let args = [
-        "--scenarios",
-        "none",
         "--port",
         "0",
         "--no-watch",
@@ -472,6 +470,13 @@ async fn the_report_has_a_provider_suite_and_fail_on_violation_names_the_side() 
         report.to_str().unwrap(),
     ];
     let mut binary = Binary::start(&args, dir.path());
+    let line = binary.stderr_once("go upstream");
+    assert!(
+        line.contains(&format!(
+            "--upstream {url}: all 11 operations go upstream (sessions start in no scenario)"
+        )),
+        "{line}"
+    );
     assert_eq!(get(binary.addr, "/user").await.status, 200);
     assert_eq!(get(binary.addr, "/.well-known/health").await.status, 200);
     binary.terminate();

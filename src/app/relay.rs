@@ -10,7 +10,7 @@ use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Response, StatusCode};
 
-use super::{add_cors_headers, App, Configuration, Handled};
+use super::{add_cors_headers, App, Behaviour, Configuration, Handled};
 use crate::journal::Origin;
 use crate::problem::{Problem, ORIGIN_HEADER};
 use crate::provider::check::{answer_violations, data_frame_violations, DataFrame};
@@ -46,7 +46,47 @@ impl Forward {
     }
 }
 
+impl Behaviour {
+    /// With `--upstream` and no `--scenario`, sessions start in no
+    /// scenario: `default` stands in for the real server, which is there
+    /// to answer for itself.
+    pub(crate) fn settle_start(&self, configuration: &mut Configuration, named: bool) {
+        if self.upstream.is_some() && !named {
+            configuration.start_with = None;
+        }
+    }
+}
+
 impl App {
+    /// The start-up line of `--upstream`: how many operations go upstream,
+    /// and which ones the start scenario answers instead.
+    pub fn upstream_summary(&self) -> Option<String> {
+        let upstream = self.behaviour.upstream.as_ref()?;
+        let config = self.configuration();
+        let total = config.spec.operations.len();
+        let Some(start) = config.start_with.as_deref() else {
+            return Some(format!(
+                "--upstream {}: all {total} operations go upstream (sessions start in no scenario)",
+                upstream.url()
+            ));
+        };
+        let answered: std::collections::BTreeSet<usize> = start.rules.iter().map(|rule| rule.operation).collect();
+        let names: Vec<&str> = answered
+            .iter()
+            .map(|&operation| config.spec.operations[operation].id.as_str())
+            .collect();
+        Some(format!(
+            "--upstream {}: {} of {total} operations go upstream; scenario `{}` answers {}",
+            upstream.url(),
+            total - answered.len(),
+            start.name,
+            match names.is_empty() {
+                true => "none".to_string(),
+                false => names.join(", "),
+            }
+        ))
+    }
+
     pub(crate) fn forward(&self, config: &Arc<Configuration>, operation: usize) -> Option<Forward> {
         let upstream = self.behaviour.upstream.clone()?;
         Some(Forward {
