@@ -33,10 +33,12 @@ struct Seen {
     body: Bytes,
 }
 
-/// The hand-written upstream: where it listens, what it was sent.
+/// The hand-written upstream: where it listens, what it was sent, how
+/// many connections it took.
 struct Drifting {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drifting {
@@ -91,17 +93,24 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
     }
 }
 
-/// Starts the hand-written upstream, over TLS when given an acceptor.
+/// Starts the hand-written upstream on 127.0.0.1, over TLS when given an acceptor.
 async fn drifting(tls: Option<TlsAcceptor>) -> Drifting {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    drifting_at(SocketAddr::from(([127, 0, 0, 1], 0)), tls).await
+}
+
+async fn drifting_at(at: SocketAddr, tls: Option<TlsAcceptor>) -> Drifting {
+    let listener = TcpListener::bind(at).await.expect("bind");
     let addr = listener.local_addr().expect("its address");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let accepted = connections.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let (log, tls) = (log.clone(), tls.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: http::Request<Incoming>| {
@@ -130,7 +139,11 @@ async fn drifting(tls: Option<TlsAcceptor>) -> Drifting {
             });
         }
     });
-    Drifting { addr, seen }
+    Drifting {
+        addr,
+        seen,
+        connections,
+    }
 }
 
 fn upstream(url: &str, ca: Option<&Path>, timeout: Duration) -> Option<Arc<Upstream>> {
@@ -312,6 +325,44 @@ async fn no_answer_is_the_mocks_own_502_or_504_never_the_apis() {
         assert_eq!(entry.get("origin"), None, "{entry:#}");
         assert_eq!(sides(&entry), [], "no answer judged: {entry:#}");
     }
+}
+
+#[tokio::test]
+async fn connections_to_the_upstream_are_kept_and_reused_and_a_closed_one_replaced() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    for _ in 0..3 {
+        assert_eq!(get(mock.address(), "/user/refresh").await.status, 418);
+    }
+    let connections = || real.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(connections(), 1, "one connection for three calls in a row");
+    // The upstream drops the connection: the next call opens another.
+    let signed = [("authorization", "Bearer t"), ("content-type", "application/json")];
+    let dropped = send(mock.address(), Method::POST, "/user/select", &signed, b"{}").await;
+    dropped.assert_problem(502, "upstream-unreachable", "proxy");
+    assert_eq!(get(mock.address(), "/user/refresh").await.status, 418);
+    assert_eq!(connections(), 2);
+}
+
+#[tokio::test]
+async fn a_host_name_upstream_is_reached_at_whichever_of_its_addresses_listens() {
+    // The last address `localhost` resolves to (`::1` before `127.0.0.1`
+    // on many systems): every address before it refuses.
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(("localhost", 0))
+        .await
+        .expect("localhost resolves")
+        .collect();
+    let last = *addresses.last().expect("an address");
+    let real = drifting_at(last, None).await;
+    let mock = proxy(&format!("http://localhost:{}", real.addr.port()), false).await;
+    for _ in 0..2 {
+        let reply = get(mock.address(), "/user/refresh").await;
+        assert_eq!(reply.status, 418, "{addresses:?}: {}", reply.text());
+    }
+    assert_eq!(
+        real.seen()[0].headers["host"],
+        format!("localhost:{}", real.addr.port())
+    );
 }
 
 #[tokio::test]

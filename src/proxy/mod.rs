@@ -7,7 +7,7 @@ mod connect;
 mod headers;
 mod stream;
 
-pub use connect::{with_causes, Connection, Connector, ExchangeError};
+pub use connect::{with_causes, Connection, Connector, ExchangeError, Pool};
 pub use headers::{end_to_end, upstream_query, upstream_request};
 pub use stream::{relay, Handshake, Relayed};
 
@@ -29,7 +29,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Upstream {
     target: Target,
-    connector: Connector,
+    pool: Pool,
     /// The whole exchange (connect, send, the answer read) within this.
     timeout: Duration,
 }
@@ -52,12 +52,8 @@ impl Upstream {
         if ca.is_some() && !target.https {
             return Err(format!("--upstream-ca is for an https upstream; --upstream is {url}"));
         }
-        let connector = target.connector(ca)?;
-        Ok(Self {
-            target,
-            connector,
-            timeout,
-        })
+        let pool = Pool::new(target.connector(ca)?, target.clone());
+        Ok(Self { target, pool, timeout })
     }
 
     pub fn url(&self) -> &str {
@@ -68,9 +64,8 @@ impl Upstream {
     /// reads the answer, each body within `max_body` bytes.
     pub async fn forward(&self, parts: &Parts, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
         let exchange = async {
-            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
             let request = self.request(parts, body)?;
-            match self.connector.exchange(address, request, max_body).await {
+            match self.pool.exchange(request, max_body).await {
                 Ok((parts, body)) => Ok(Answer {
                     status: parts.status.as_u16(),
                     headers: end_to_end(&parts.headers),

@@ -37,7 +37,6 @@ impl Upstream {
     /// Sends the client's handshake on; within `--upstream-timeout`.
     pub async fn open_stream(&self, parts: &Parts, max_message: usize) -> Result<Handshake, Failure> {
         let handshake = async {
-            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
             let query = upstream_query(parts.uri.query().unwrap_or(""));
             let separator = if query.is_empty() { "" } else { "?" };
             let url = format!(
@@ -56,7 +55,7 @@ impl Upstream {
                     request.headers_mut().append(name.clone(), value.clone());
                 }
             }
-            let stream = self.connector.open(address).await.map_err(Failure::Unreachable)?;
+            let stream = self.pool.dial().await.map_err(Failure::Unreachable)?;
             let config = WebSocketConfig::default()
                 .max_message_size(Some(max_message))
                 .max_frame_size(Some(max_message));
