@@ -214,11 +214,11 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
                 relayed = Some((socket, forward));
             }
             Ok(Handshake::Answered(answer)) => {
-                handled = app.relay(&parts, handled, forward, Ok(answer));
+                handled = app.relay(&parts, handled, forward, Ok(answer), shared.limits.max_body);
                 plan = None;
             }
             Err(failure) => {
-                handled = app.relay(&parts, handled, forward, Err(failure));
+                handled = app.relay(&parts, handled, forward, Err(failure), shared.limits.max_body);
                 plan = None;
             }
         }
@@ -282,7 +282,7 @@ async fn respond(
     if let Some(forward) = handled.forward.take() {
         let sent = body.clone().unwrap_or_default();
         let outcome = forward.upstream.forward(&parts, sent, shared.limits.max_body).await;
-        handled = app.relay(&parts, handled, forward, outcome);
+        handled = app.relay(&parts, handled, forward, outcome, shared.limits.max_body);
     }
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;

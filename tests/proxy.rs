@@ -53,6 +53,8 @@ impl Drifting {
 
 /// A snapshot the spec allows, but for the user's `id`: an integer where a string is declared.
 const DRIFTED_PROFILE: &str = r#"{"user": {"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}}"#;
+/// The same snapshot as the spec wants it.
+const PROFILE: &str = r#"{"user": {"id": "5", "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}}"#;
 const HTML_PAGE: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
 /// How long the slow path takes: beyond the proxy's timeout in these tests.
 const SLOW: Duration = Duration::from_secs(3);
@@ -68,7 +70,17 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
         Ok(builder.body(Full::new(Bytes::from(body.to_string()))).unwrap())
     };
     let path = seen.target.split('?').next().unwrap_or("");
+    let gzip = seen
+        .headers
+        .get("accept-encoding")
+        .is_some_and(|accepted| accepted.to_str().unwrap_or("").contains("gzip"));
     match path {
+        // Asked for gzip, it answers a profile the spec allows, compressed.
+        "/user" if gzip => Ok(Response::builder()
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(Full::new(gzipped(PROFILE.as_bytes())))
+            .unwrap()),
         "/user" => reply(200, &[("content-type", "application/json")], DRIFTED_PROFILE),
         "/user/refresh" => reply(418, &[("content-type", "text/plain")], "I'm a teapot"),
         "/.well-known/health" => reply(200, &[("content-type", "text/html")], HTML_PAGE),
@@ -144,6 +156,13 @@ async fn drifting_at(at: SocketAddr, tls: Option<TlsAcceptor>) -> Drifting {
         seen,
         connections,
     }
+}
+
+fn gzipped(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip in memory");
+    Bytes::from(encoder.finish().expect("gzip in memory"))
 }
 
 fn upstream(url: &str, ca: Option<&Path>, timeout: Duration) -> Option<Arc<Upstream>> {
@@ -291,6 +310,26 @@ async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
     )
     .await;
     assert_eq!(verdict.status, 200, "{}", verdict.text());
+}
+
+#[tokio::test]
+async fn a_compressed_answer_is_relayed_as_it_came_and_judged_decoded() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let reply = send(
+        mock.address(),
+        Method::GET,
+        "/user",
+        &[("accept-encoding", "gzip")],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    assert_eq!(reply.body, gzipped(PROFILE.as_bytes()), "relayed as it came");
+    let entry = journal_entries(mock.address()).await[0].clone();
+    assert_eq!(entry["origin"], "upstream");
+    assert_eq!(sides(&entry), [], "a conforming answer, once decoded: {entry:#}");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Response, StatusCode};
@@ -15,7 +16,8 @@ use crate::journal::Origin;
 use crate::problem::{Problem, ORIGIN_HEADER};
 use crate::provider::check::{answer_violations, data_frame_violations, DataFrame};
 use crate::provider::client::Answer;
-use crate::proxy::{Failure, Upstream};
+use crate::proxy::{decoded, Decoded, Failure, Upstream};
+use crate::spec::Operation;
 use crate::validate::Violation;
 
 /// A request that passed validation and goes upstream.
@@ -26,6 +28,38 @@ pub struct Forward {
     /// what the answer is judged against.
     config: Arc<Configuration>,
     operation: usize,
+}
+
+/// What breaks the spec in `answer`, its body judged as decoded from its
+/// `Content-Encoding` (and left as it came); and why the body was not
+/// judged, when it was not.
+fn provider_violations(
+    operation: &Operation,
+    method: &http::Method,
+    answer: &mut Answer,
+    max_body: usize,
+) -> (Vec<Violation>, Option<String>) {
+    let sent = std::mem::take(&mut answer.body);
+    let (mut unjudged, mut broken) = (None, None);
+    answer.body = match decoded(&answer.headers, &sent, max_body) {
+        Decoded::Body(body) => body,
+        Decoded::Unjudged(why) => {
+            unjudged = Some(why);
+            Bytes::new()
+        }
+        Decoded::Broken(why) => {
+            broken = Some(Violation::new("/body", "content-encoding", why));
+            Bytes::new()
+        }
+    };
+    let mut violations = answer_violations(operation, method, false, answer);
+    if unjudged.is_some() || broken.is_some() {
+        violations.retain(|violation| !violation.pointer.starts_with("/body"));
+    }
+    violations.extend(broken);
+    answer.body = sent;
+    let violations = violations.into_iter().map(Violation::by_provider).collect();
+    (violations, unjudged)
 }
 
 /// `X-Mock-Origin` on a relayed answer: the upstream spoke, not the mock.
@@ -96,15 +130,17 @@ impl App {
         })
     }
 
-    /// What the client gets for a forwarded request, given what came back.
+    /// What the client gets for a forwarded request, given what came back;
+    /// a compressed body is judged decoded, within `max_body` bytes.
     pub fn relay(
         &self,
         parts: &Parts,
         mut handled: Handled,
         forward: Forward,
         outcome: Result<Answer, Failure>,
+        max_body: usize,
     ) -> Handled {
-        let answer = match outcome {
+        let mut answer = match outcome {
             Ok(answer) => answer,
             Err(failure) => {
                 let url = forward.upstream.url();
@@ -118,10 +154,9 @@ impl App {
             }
         };
         let operation = &forward.config.spec.operations[forward.operation];
-        let judged = answer_violations(operation, &parts.method, false, &answer);
-        handled
-            .violations
-            .extend(judged.into_iter().map(|violation| violation.by_provider()));
+        let (judged, unjudged) = provider_violations(operation, &parts.method, &mut answer, max_body);
+        handled.violations.extend(judged);
+        handled.note = handled.note.or(unjudged);
         let mut response = Response::new(answer.body);
         *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
         *response.headers_mut() = answer.headers;

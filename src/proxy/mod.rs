@@ -4,10 +4,12 @@
 //! data. It owns the only HTTP client code, which `verify` uses too.
 
 mod connect;
+mod encoding;
 mod headers;
 mod stream;
 
 pub use connect::{with_causes, Connection, Connector, ExchangeError, Pool};
+pub use encoding::{decoded, Decoded};
 pub use headers::{end_to_end, upstream_query, upstream_request};
 pub use stream::{relay, Handshake, Relayed};
 
