@@ -206,11 +206,11 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
     if let (Some(forward), Some(_)) = (handled.forward.take(), &plan) {
         match forward
             .upstream
-            .open_stream(&parts, shared.limits.streams.max_message)
+            .open_stream(&parts, shared.limits.streams.max_message, shared.limits.max_body)
             .await
         {
-            Ok(Handshake::Accepted(socket)) => {
-                handled = app.relay_stream(handled);
+            Ok(Handshake::Accepted(socket, headers)) => {
+                handled = app.relay_stream(handled, headers);
                 relayed = Some((socket, forward));
             }
             Ok(Handshake::Answered(answer)) => {
@@ -236,7 +236,7 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
                         operation: plan.operation_id,
                         target: plan.target,
                     };
-                    proxy::relay(TokioIo::new(upgraded), socket, whose, limits, shutdown).await
+                    proxy::relay(TokioIo::new(upgraded), *socket, whose, limits, shutdown).await
                 }
                 (Ok(upgraded), None) => websocket::run(TokioIo::new(upgraded), app, plan, limits, shutdown).await,
                 (Err(error), _) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),

@@ -899,3 +899,61 @@ async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_jud
         ]
     );
 }
+
+/// An upstream that answers each connection's request with `segments`
+/// written apart (so that an answer arrives in pieces), then closes it.
+async fn segmented_upstream(answers: Vec<Vec<&'static str>>) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        for segments in answers {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            for segment in segments {
+                let _ = stream.write_all(segment.as_bytes()).await;
+                let _ = stream.flush().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    addr
+}
+
+const HANDSHAKE: [(&str, &str); 4] = [
+    ("upgrade", "websocket"),
+    ("connection", "upgrade"),
+    ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("sec-websocket-version", "13"),
+];
+
+#[tokio::test]
+async fn a_handshake_answer_that_is_not_101_is_read_whole_and_relayed_whole() {
+    let signed_out = "HTTP/1.1 511 Network Authentication Required\r\ncontent-type: text/plain\r\n";
+    let addr = segmented_upstream(vec![
+        vec![
+            signed_out,
+            "transfer-encoding: chunked\r\n\r\n6\r\nsigned\r\n",
+            "4\r\n-out\r\n0\r\n\r\n",
+        ],
+        vec![signed_out, "content-length: 10\r\n\r\nsigned", "-out"],
+    ])
+    .await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    for framing in ["chunked", "in two segments"] {
+        let reply = send(mock.address(), Method::GET, "/user/stream", &HANDSHAKE, b"").await;
+        assert_eq!((reply.status, reply.text()), (511, "signed-out"), "{framing}");
+        assert_eq!(reply.header("x-mock-origin"), Some("upstream"), "{framing}");
+        assert_eq!(
+            reply.header("transfer-encoding"),
+            None,
+            "{framing}: hyper frames it anew"
+        );
+    }
+}

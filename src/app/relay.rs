@@ -169,12 +169,12 @@ impl App {
     }
 
     /// The upstream accepted a WebSocket handshake: the client gets the
-    /// mock's 101, said to be the upstream's, and the frames are relayed.
-    pub fn relay_stream(&self, mut handled: Handled) -> Handled {
-        handled
-            .response
-            .headers_mut()
-            .insert(ORIGIN_HEADER, HeaderValue::from_static(RELAYED));
+    /// mock's 101 with the upstream's `headers` (its subprotocol, its
+    /// cookies), said to be the upstream's, and the frames are relayed.
+    pub fn relay_stream(&self, mut handled: Handled, headers: http::HeaderMap) -> Handled {
+        let response = handled.response.headers_mut();
+        response.extend(headers);
+        response.insert(ORIGIN_HEADER, HeaderValue::from_static(RELAYED));
         handled.origin = Some(Origin::Upstream);
         handled
     }

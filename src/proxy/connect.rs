@@ -11,12 +11,18 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Full, Limited};
 
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
 
 use crate::provider::target::Target;
 
@@ -251,11 +257,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// HTTP/1.1 on `stream`, the connection driven by a task of its own that
 /// ends when its last sender is dropped or the server closes it.
 async fn handshake(stream: Box<dyn Connection>) -> Result<Sender, ExchangeError> {
-    let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| ExchangeError::Failed(format!("cannot start HTTP/1.1: {}", with_causes(&e))))?;
     tokio::spawn(async move {
-        let _ = connection.await;
+        let _ = connection.with_upgrades().await;
     });
     Ok(sender)
 }
@@ -278,6 +284,61 @@ async fn collect(
             with_causes(error.as_ref())
         ))),
     }
+}
+
+/// What a server made of a WebSocket handshake.
+pub enum Upgrade {
+    /// 101: the stream, and the 101's headers.
+    Accepted(Box<WebSocketStream<TokioIo<Upgraded>>>, http::HeaderMap),
+    /// Any other answer, read whole like any answer (its framing undone,
+    /// its body up to the limit).
+    Answered(http::response::Parts, Bytes),
+}
+
+/// Sends the WebSocket handshake `request` (a GET with the caller's
+/// headers, `Host` among them; the handshake's own are added here) on
+/// `stream`. hyper reads the answer, so one that is not 101 is an ordinary
+/// answer; a 101 hands the connection to tungstenite with `config`.
+pub async fn websocket(
+    stream: Box<dyn Connection>,
+    mut request: Request<Full<Bytes>>,
+    config: WebSocketConfig,
+    max_body: usize,
+) -> Result<Upgrade, ExchangeError> {
+    let key = generate_key();
+    let headers = request.headers_mut();
+    headers.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
+    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        http::header::SEC_WEBSOCKET_VERSION,
+        http::HeaderValue::from_static("13"),
+    );
+    headers.insert(
+        http::header::SEC_WEBSOCKET_KEY,
+        http::HeaderValue::from_str(&key).expect("a base64 key is a header value"),
+    );
+    let response = handshake(stream)
+        .await?
+        .send_request(request)
+        .await
+        .map_err(|e| ExchangeError::Failed(with_causes(&e)))?;
+    if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        return collect(response, max_body)
+            .await
+            .map(|(parts, body)| Upgrade::Answered(parts, body));
+    }
+    let accepted = response.headers().get(http::header::SEC_WEBSOCKET_ACCEPT);
+    if accepted.map(|value| value.as_bytes()) != Some(derive_accept_key(key.as_bytes()).as_bytes()) {
+        return Err(ExchangeError::Failed(
+            "the 101 answer's Sec-WebSocket-Accept does not match the key sent".into(),
+        ));
+    }
+    let headers = response.headers().clone();
+    let upgraded = hyper::upgrade::on(response)
+        .await
+        .map_err(|e| ExchangeError::Failed(format!("the upgrade did not complete: {}", with_causes(&e))))?;
+    let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, Some(config)).await;
+    Ok(Upgrade::Accepted(Box::new(socket), headers))
 }
 
 /// `error reading a body from connection: unexpected end of file`: hyper's

@@ -67,23 +67,20 @@ impl Upstream {
     pub async fn forward(&self, parts: &Parts, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
         let exchange = async {
             let request = self.request(parts, body)?;
-            match self.pool.exchange(request, max_body).await {
-                Ok((parts, body)) => Ok(Answer {
-                    status: parts.status.as_u16(),
-                    headers: end_to_end(&parts.headers),
-                    body,
-                }),
-                Err(ExchangeError::TooLarge { status, limit }) => Err(Failure::Unreachable(format!(
-                    "the upstream's {status} answer is larger than --max-body ({limit} bytes)"
-                ))),
-                Err(ExchangeError::Failed(why)) => Err(Failure::Unreachable(why)),
-            }
+            let (parts, body) = self.pool.exchange(request, max_body).await.map_err(failure)?;
+            Ok(Answer {
+                status: parts.status.as_u16(),
+                headers: end_to_end(&parts.headers),
+                body,
+            })
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or(Err(Failure::Timeout(self.timeout)))
     }
 
+    /// The request as it goes upstream: the URL's base path and the path,
+    /// the query and headers filtered, `Host` naming the upstream.
     fn request(&self, parts: &Parts, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
         let query = upstream_query(parts.uri.query().unwrap_or(""));
         let target = match query.is_empty() {
@@ -97,5 +94,15 @@ impl Upstream {
             .map_err(|e| Failure::Unreachable(format!("cannot build the upstream request: {e}")))?;
         *request.headers_mut() = upstream_request(&parts.headers, &self.target.authority);
         Ok(request)
+    }
+}
+
+/// An exchange that brought back no answer, as the client is told.
+fn failure(error: ExchangeError) -> Failure {
+    match error {
+        ExchangeError::TooLarge { status, limit } => Failure::Unreachable(format!(
+            "the upstream's {status} answer is larger than --max-body ({limit} bytes)"
+        )),
+        ExchangeError::Failed(why) => Failure::Unreachable(why),
     }
 }
