@@ -95,7 +95,8 @@ NGINX
   pid=$!
   PIDS+=("$pid")
   for name in "$@"; do
-    until curl -sf -o /dev/null --max-time 1 "${URL[nginx_$name]}/user"; do
+    # Any answer the upstream gave will do: the echoing one refuses a GET's empty body with 400.
+    until [[ ! $(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "${URL[nginx_$name]}/user") =~ ^(000|502)$ ]]; do
       kill -0 "$pid" 2>/dev/null || die "nginx exited: $(tail -n 5 "$WORK/nginx/error.log")"
       ((SECONDS < deadline)) || die "nginx never answered on ${URL[nginx_$name]}"
       sleep 0.05
