@@ -98,6 +98,8 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
                 ("x-hop", "per connection"),
                 ("keep-alive", "timeout=5"),
                 ("x-end", "kept"),
+                ("access-control-allow-origin", "https://app.test"),
+                ("access-control-expose-headers", "x-end"),
             ],
             &vanity_body("taken"),
         ),
@@ -438,6 +440,7 @@ async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream(
         "POST /user/update/vanity?__session=s1&trace=1 HTTP/1.1\r\nhost: {}\r\n\
          connection: keep-alive, x-per-hop\r\nx-per-hop: 1\r\nkeep-alive: timeout=9\r\nte: trailers\r\n\
          proxy-authorization: Basic eA==\r\nx-mock-session: s2\r\nx-app: kept\r\n\
+         prefer: return=representation, respond-async\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         mock.address(),
         body.len()
@@ -456,17 +459,55 @@ async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream(
     names.sort();
     assert_eq!(
         names,
-        ["content-length", "content-type", "host", "x-app"],
+        ["content-length", "content-type", "host", "prefer", "x-app"],
         "{:#?}",
         sent.headers
     );
     assert_eq!(sent.headers["host"], real.addr.to_string());
+    assert_eq!(
+        sent.headers["prefer"], "return=representation, respond-async",
+        "the API's own preferences go on"
+    );
     assert_eq!(sent.body, body.as_bytes());
     // And back: the upstream's hop-by-hop headers stay with its connection.
     assert_eq!(reply.header("x-end"), Some("kept"));
     for hop in ["x-hop", "keep-alive"] {
         assert_eq!(reply.header(hop), None, "{hop}: {:#?}", reply.headers);
     }
+}
+
+#[tokio::test]
+async fn the_upstreams_cors_headers_stand_and_x_mock_origin_is_made_readable() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let headers = [("content-type", "application/json"), ("origin", "https://other.test")];
+    let body = vanity_body("taken");
+    let reply = send(
+        mock.address(),
+        Method::POST,
+        "/user/update/vanity",
+        &headers,
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.test"));
+    assert_eq!(reply.header("access-control-allow-credentials"), None);
+    assert_eq!(
+        reply.header("access-control-expose-headers"),
+        Some("x-end, x-mock-origin")
+    );
+    assert_eq!(reply.header("vary"), None);
+    // An upstream without CORS headers gets the mock's, as a mocked answer would.
+    let plain = send(
+        mock.address(),
+        Method::GET,
+        "/user/refresh",
+        &[("origin", "https://other.test")],
+        b"",
+    )
+    .await;
+    assert_eq!(plain.header("access-control-allow-origin"), Some("https://other.test"));
 }
 
 const STUB: &str = "rules:

@@ -62,6 +62,25 @@ fn provider_violations(
     (violations, unjudged)
 }
 
+/// Lets a browser read `X-Mock-Origin` where the upstream already lists
+/// the headers it may read.
+fn expose_origin_header(headers: &mut http::HeaderMap) {
+    let listed = headers
+        .get(http::header::ACCESS_CONTROL_EXPOSE_HEADERS)
+        .and_then(|value| value.to_str().ok());
+    let Some(listed) = listed else {
+        return;
+    };
+    let named = listed
+        .split(',')
+        .any(|name| name.trim() == "*" || name.trim().eq_ignore_ascii_case(ORIGIN_HEADER));
+    if !named {
+        if let Ok(value) = HeaderValue::from_str(&format!("{listed}, {ORIGIN_HEADER}")) {
+            headers.insert(http::header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+        }
+    }
+}
+
 /// `X-Mock-Origin` on a relayed answer: the upstream spoke, not the mock.
 const RELAYED: &str = "upstream";
 
@@ -189,8 +208,12 @@ impl App {
                 .headers_mut()
                 .insert("x-mock-violations", HeaderValue::from(client));
         }
-        if self.behaviour.cors {
-            add_cors_headers(&mut handled.response, parts);
+        let headers = handled.response.headers_mut();
+        match headers.get(http::header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+            // The upstream's own CORS answer stands; the mock's header is only made readable.
+            Some(_) => expose_origin_header(headers),
+            None if self.behaviour.cors => add_cors_headers(&mut handled.response, parts),
+            None => {}
         }
         handled
     }
