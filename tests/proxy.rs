@@ -318,14 +318,8 @@ async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
 async fn a_compressed_answer_is_relayed_as_it_came_and_judged_decoded() {
     let real = drifting(None).await;
     let mock = proxy(&real.url("http"), false).await;
-    let reply = send(
-        mock.address(),
-        Method::GET,
-        "/user",
-        &[("accept-encoding", "gzip")],
-        b"",
-    )
-    .await;
+    let gzip = [("accept-encoding", "gzip")];
+    let reply = send(mock.address(), Method::GET, "/user", &gzip, b"").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
     assert_eq!(reply.body, gzipped(PROFILE.as_bytes()), "relayed as it came");
@@ -499,14 +493,8 @@ async fn the_upstreams_cors_headers_stand_and_x_mock_origin_is_made_readable() {
     );
     assert_eq!(reply.header("vary"), None);
     // An upstream without CORS headers gets the mock's, as a mocked answer would.
-    let plain = send(
-        mock.address(),
-        Method::GET,
-        "/user/refresh",
-        &[("origin", "https://other.test")],
-        b"",
-    )
-    .await;
+    let origin = [("origin", "https://other.test")];
+    let plain = send(mock.address(), Method::GET, "/user/refresh", &origin, b"").await;
     assert_eq!(plain.header("access-control-allow-origin"), Some("https://other.test"));
 }
 
