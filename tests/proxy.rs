@@ -972,6 +972,7 @@ async fn a_handshake_answer_that_is_not_101_is_read_whole_and_relayed_whole() {
             "4\r\n-out\r\n0\r\n\r\n",
         ],
         vec![signed_out, "content-length: 10\r\n\r\nsigned", "-out"],
+        vec!["HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"],
     ])
     .await;
     let mock = proxy(&format!("http://{addr}"), false).await;
@@ -985,4 +986,12 @@ async fn a_handshake_answer_that_is_not_101_is_read_whole_and_relayed_whole() {
             "{framing}: hyper frames it anew"
         );
     }
+    let ok = send(mock.address(), Method::GET, "/user/stream", &HANDSHAKE, b"").await;
+    assert_eq!((ok.status, ok.text()), (200, "ok"), "relayed as it came");
+    let entry = journal_entries(mock.address()).await[0].clone();
+    let flagged = ("/status".to_string(), "status".to_string(), "provider".to_string());
+    assert!(
+        sides(&entry).contains(&flagged),
+        "a handshake answered 200 is flagged: {entry:#}"
+    );
 }

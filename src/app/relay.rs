@@ -35,7 +35,7 @@ pub struct Forward {
 /// judged, when it was not.
 fn provider_violations(
     operation: &Operation,
-    method: &http::Method,
+    parts: &Parts,
     answer: &mut Answer,
     max_body: usize,
 ) -> (Vec<Violation>, Option<String>) {
@@ -52,7 +52,9 @@ fn provider_violations(
             Bytes::new()
         }
     };
-    let mut violations = answer_violations(operation, method, false, answer);
+    // A handshake the upstream answered 2xx broke the stream's contract, as `verify` says too.
+    let websocket = crate::websocket::handshake::is_upgrade_request(&parts.headers);
+    let mut violations = answer_violations(operation, &parts.method, websocket, answer);
     if unjudged.is_some() || broken.is_some() {
         violations.retain(|violation| !violation.pointer.starts_with("/body"));
     }
@@ -173,7 +175,7 @@ impl App {
             }
         };
         let operation = &forward.config.spec.operations[forward.operation];
-        let (judged, unjudged) = provider_violations(operation, &parts.method, &mut answer, max_body);
+        let (judged, unjudged) = provider_violations(operation, parts, &mut answer, max_body);
         handled.violations.extend(judged);
         handled.note = handled.note.or(unjudged);
         let mut response = Response::new(answer.body);
