@@ -206,7 +206,12 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
     if let (Some(forward), Some(_)) = (handled.forward.take(), &plan) {
         match forward
             .upstream
-            .open_stream(&parts, shared.limits.streams.max_message, shared.limits.max_body)
+            .open_stream(
+                &parts,
+                forward.path(parts.uri.path()),
+                shared.limits.streams.max_message,
+                shared.limits.max_body,
+            )
             .await
         {
             Ok(Handshake::Accepted(socket, headers)) => {
@@ -281,7 +286,11 @@ async fn respond(
     };
     if let Some(forward) = handled.forward.take() {
         let sent = body.clone().unwrap_or_default();
-        let outcome = forward.upstream.forward(&parts, sent, shared.limits.max_body).await;
+        let path = forward.path(parts.uri.path());
+        let outcome = forward
+            .upstream
+            .forward(&parts, path, sent, shared.limits.max_body)
+            .await;
         handled = app.relay(&parts, handled, forward, outcome, shared.limits.max_body);
     }
     if let Some(delay) = handled.delay {

@@ -995,3 +995,23 @@ async fn a_handshake_answer_that_is_not_101_is_read_whole_and_relayed_whole() {
         "a handshake answered 200 is flagged: {entry:#}"
     );
 }
+
+#[tokio::test]
+async fn the_specs_base_path_is_replaced_by_the_upstreams_not_doubled() {
+    let real = drifting(None).await;
+    let text = std::fs::read_to_string(repo_root().join("openapi.yaml")).expect("the shipped spec");
+    let text = text.replacen("url: http://localhost:1000", "url: http://localhost:1000/v1", 1);
+    let spec = specmock::spec::load_text("openapi.yaml", &text, Some(repo_root())).expect("the spec loads");
+    let fixtures = shipped_sources().load_fixtures().expect("the shipped fixtures load");
+    let behaviour = Behaviour {
+        upstream: upstream(&format!("{}/api", real.url("http")), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    };
+    let (app, _) = App::new(spec, &fixtures, 0, behaviour).expect("the spec renders");
+    let mock = start(app).await;
+    for path in ["/v1/user/refresh?x=1", "/user/refresh?x=1"] {
+        get(mock.address(), path).await;
+    }
+    let targets: Vec<String> = real.seen().into_iter().map(|seen| seen.target).collect();
+    assert_eq!(targets, ["/api/user/refresh?x=1", "/api/user/refresh?x=1"]);
+}

@@ -87,6 +87,21 @@ fn expose_origin_header(headers: &mut http::HeaderMap) {
 const RELAYED: &str = "upstream";
 
 impl Forward {
+    /// The request's path as the upstream takes it: without the base path
+    /// of the operation's spec (the router takes a path with or without
+    /// it), for `--upstream`'s own base to go before.
+    pub fn path<'a>(&self, path: &'a str) -> &'a str {
+        let spec = &self.config.spec;
+        spec.document_of(&spec.operations[self.operation])
+            .base_paths
+            .iter()
+            .filter(|base| !base.is_empty())
+            .filter_map(|base| path.strip_prefix(base.as_str()))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .min_by_key(|rest| rest.len())
+            .unwrap_or(path)
+    }
+
     /// A data frame the upstream sent on a relayed stream, against the
     /// stream's message schema; its violations are the provider's.
     pub fn frame_violations(&self, frame: DataFrame<'_>) -> Vec<Violation> {

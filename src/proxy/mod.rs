@@ -62,11 +62,11 @@ impl Upstream {
         &self.target.url
     }
 
-    /// Sends the request (its head as the client sent it, filtered) and
-    /// reads the answer, each body within `max_body` bytes.
-    pub async fn forward(&self, parts: &Parts, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
+    /// Sends the request (its head as the client sent it, filtered, its
+    /// path `path`) and reads the answer, each body within `max_body` bytes.
+    pub async fn forward(&self, parts: &Parts, path: &str, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
         let exchange = async {
-            let request = self.request(parts, body)?;
+            let request = self.request(parts, path, body)?;
             let (parts, body) = self.pool.exchange(request, max_body).await.map_err(failure)?;
             Ok(Answer {
                 status: parts.status.as_u16(),
@@ -81,11 +81,11 @@ impl Upstream {
 
     /// The request as it goes upstream: the URL's base path and the path,
     /// the query and headers filtered, `Host` naming the upstream.
-    fn request(&self, parts: &Parts, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
+    fn request(&self, parts: &Parts, path: &str, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
         let query = upstream_query(parts.uri.query().unwrap_or(""));
         let target = match query.is_empty() {
-            true => format!("{}{}", self.target.base, parts.uri.path()),
-            false => format!("{}{}?{query}", self.target.base, parts.uri.path()),
+            true => format!("{}{path}", self.target.base),
+            false => format!("{}{path}?{query}", self.target.base),
         };
         let mut request = Request::builder()
             .method(parts.method.clone())

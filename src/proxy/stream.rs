@@ -43,9 +43,15 @@ impl Upstream {
     /// Sends the client's handshake on (its headers as any request's, its
     /// subprotocols but not its extensions, which the relay does not
     /// speak), within `--upstream-timeout`.
-    pub async fn open_stream(&self, parts: &Parts, max_message: usize, max_body: usize) -> Result<Handshake, Failure> {
+    pub async fn open_stream(
+        &self,
+        parts: &Parts,
+        path: &str,
+        max_message: usize,
+        max_body: usize,
+    ) -> Result<Handshake, Failure> {
         let handshake = async {
-            let mut request = self.request(parts, Bytes::new())?;
+            let mut request = self.request(parts, path, Bytes::new())?;
             for name in [
                 SEC_WEBSOCKET_KEY,
                 SEC_WEBSOCKET_VERSION,
