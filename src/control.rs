@@ -12,10 +12,18 @@ pub const DEFAULT_SESSION: &str = "default";
 /// The query parameters that are controls, never part of the API.
 const TWINS: [&str; 5] = ["__session", "__scenario", "__code", "__example", "__dynamic"];
 
-/// Whether a request header is one of the mock's controls (`X-Mock-*`,
-/// `Prefer`): said to the mock, never passed on to an upstream.
+/// Whether a request header is one of the mock's controls (`X-Mock-*`):
+/// said to the mock, never passed on to an upstream.
 pub fn is_control_header(name: &http::HeaderName) -> bool {
-    name.as_str().starts_with("x-mock-") || name.as_str() == "prefer"
+    name.as_str().starts_with("x-mock-")
+}
+
+/// Whether a `Prefer` preference is one of the mock's (`code`, `example`,
+/// `dynamic`); the API's own (`return`, `respond-async` ...) pass on.
+pub fn is_control_preference(name: &str) -> bool {
+    ["code", "example", "dynamic"]
+        .iter()
+        .any(|control| name.eq_ignore_ascii_case(control))
 }
 
 /// Whether a query parameter (its name as sent) is a control twin.

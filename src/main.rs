@@ -247,6 +247,9 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
+    if let Some(summary) = app.upstream_summary() {
+        tracing::info!("{summary}");
+    }
     if args.upstream.is_none() {
         for rule in app.configuration().scenarios.proxied_rules() {
             tracing::warn!("{rule}: `proxy: true` without --upstream: the call is answered from the spec");

@@ -116,7 +116,9 @@ impl App {
             .map_err(Diagnostics::from)
             .and_then(|inputs| Configuration::build(inputs, generation));
         match built {
-            Ok((configuration, warnings)) => {
+            Ok((mut configuration, warnings)) => {
+                self.behaviour()
+                    .settle_start(&mut configuration, loader.start_scenario.is_some());
                 let files = configuration.files.len();
                 self.swap(configuration);
                 *lock(&self.reloading.read_at) = Some(read_at);

@@ -206,19 +206,24 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
     if let (Some(forward), Some(_)) = (handled.forward.take(), &plan) {
         match forward
             .upstream
-            .open_stream(&parts, shared.limits.streams.max_message)
+            .open_stream(
+                &parts,
+                forward.path(parts.uri.path()),
+                shared.limits.streams.max_message,
+                shared.limits.max_body,
+            )
             .await
         {
-            Ok(Handshake::Accepted(socket)) => {
-                handled = app.relay_stream(handled);
+            Ok(Handshake::Accepted(socket, headers)) => {
+                handled = app.relay_stream(handled, headers);
                 relayed = Some((socket, forward));
             }
             Ok(Handshake::Answered(answer)) => {
-                handled = app.relay(&parts, handled, forward, Ok(answer));
+                handled = app.relay(&parts, handled, forward, Ok(answer), shared.limits.max_body);
                 plan = None;
             }
             Err(failure) => {
-                handled = app.relay(&parts, handled, forward, Err(failure));
+                handled = app.relay(&parts, handled, forward, Err(failure), shared.limits.max_body);
                 plan = None;
             }
         }
@@ -236,7 +241,7 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
                         operation: plan.operation_id,
                         target: plan.target,
                     };
-                    proxy::relay(TokioIo::new(upgraded), socket, whose, limits, shutdown).await
+                    proxy::relay(TokioIo::new(upgraded), *socket, whose, limits, shutdown).await
                 }
                 (Ok(upgraded), None) => websocket::run(TokioIo::new(upgraded), app, plan, limits, shutdown).await,
                 (Err(error), _) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
@@ -281,8 +286,12 @@ async fn respond(
     };
     if let Some(forward) = handled.forward.take() {
         let sent = body.clone().unwrap_or_default();
-        let outcome = forward.upstream.forward(&parts, sent, shared.limits.max_body).await;
-        handled = app.relay(&parts, handled, forward, outcome);
+        let path = forward.path(parts.uri.path());
+        let outcome = forward
+            .upstream
+            .forward(&parts, path, sent, shared.limits.max_body)
+            .await;
+        handled = app.relay(&parts, handled, forward, outcome, shared.limits.max_body);
     }
     if let Some(delay) = handled.delay {
         tokio::time::sleep(delay).await;

@@ -33,10 +33,12 @@ struct Seen {
     body: Bytes,
 }
 
-/// The hand-written upstream: where it listens, what it was sent.
+/// The hand-written upstream: where it listens, what it was sent, how
+/// many connections it took.
 struct Drifting {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drifting {
@@ -51,6 +53,8 @@ impl Drifting {
 
 /// A snapshot the spec allows, but for the user's `id`: an integer where a string is declared.
 const DRIFTED_PROFILE: &str = r#"{"user": {"id": 5, "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}}"#;
+/// The same snapshot as the spec wants it.
+const PROFILE: &str = r#"{"user": {"id": "5", "aesthetics": {"theme": {"dark": true}, "font": {"size": 12}}}}"#;
 const HTML_PAGE: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
 /// How long the slow path takes: beyond the proxy's timeout in these tests.
 const SLOW: Duration = Duration::from_secs(3);
@@ -66,7 +70,17 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
         Ok(builder.body(Full::new(Bytes::from(body.to_string()))).unwrap())
     };
     let path = seen.target.split('?').next().unwrap_or("");
+    let gzip = seen
+        .headers
+        .get("accept-encoding")
+        .is_some_and(|accepted| accepted.to_str().unwrap_or("").contains("gzip"));
     match path {
+        // Asked for gzip, it answers a profile the spec allows, compressed.
+        "/user" if gzip => Ok(Response::builder()
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(Full::new(gzipped(PROFILE.as_bytes())))
+            .unwrap()),
         "/user" => reply(200, &[("content-type", "application/json")], DRIFTED_PROFILE),
         "/user/refresh" => reply(418, &[("content-type", "text/plain")], "I'm a teapot"),
         "/.well-known/health" => reply(200, &[("content-type", "text/html")], HTML_PAGE),
@@ -84,6 +98,8 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
                 ("x-hop", "per connection"),
                 ("keep-alive", "timeout=5"),
                 ("x-end", "kept"),
+                ("access-control-allow-origin", "https://app.test"),
+                ("access-control-expose-headers", "x-end"),
             ],
             &vanity_body("taken"),
         ),
@@ -91,17 +107,24 @@ async fn answer(seen: &Seen) -> Result<Response<Full<Bytes>>, std::io::Error> {
     }
 }
 
-/// Starts the hand-written upstream, over TLS when given an acceptor.
+/// Starts the hand-written upstream on 127.0.0.1, over TLS when given an acceptor.
 async fn drifting(tls: Option<TlsAcceptor>) -> Drifting {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    drifting_at(SocketAddr::from(([127, 0, 0, 1], 0)), tls).await
+}
+
+async fn drifting_at(at: SocketAddr, tls: Option<TlsAcceptor>) -> Drifting {
+    let listener = TcpListener::bind(at).await.expect("bind");
     let addr = listener.local_addr().expect("its address");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let accepted = connections.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let (log, tls) = (log.clone(), tls.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: http::Request<Incoming>| {
@@ -130,7 +153,18 @@ async fn drifting(tls: Option<TlsAcceptor>) -> Drifting {
             });
         }
     });
-    Drifting { addr, seen }
+    Drifting {
+        addr,
+        seen,
+        connections,
+    }
+}
+
+fn gzipped(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip in memory");
+    Bytes::from(encoder.finish().expect("gzip in memory"))
 }
 
 fn upstream(url: &str, ca: Option<&Path>, timeout: Duration) -> Option<Arc<Upstream>> {
@@ -281,6 +315,20 @@ async fn each_drift_of_the_upstream_is_a_provider_violation_with_its_pointer() {
 }
 
 #[tokio::test]
+async fn a_compressed_answer_is_relayed_as_it_came_and_judged_decoded() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let gzip = [("accept-encoding", "gzip")];
+    let reply = send(mock.address(), Method::GET, "/user", &gzip, b"").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    assert_eq!(reply.body, gzipped(PROFILE.as_bytes()), "relayed as it came");
+    let entry = journal_entries(mock.address()).await[0].clone();
+    assert_eq!(entry["origin"], "upstream");
+    assert_eq!(sides(&entry), [], "a conforming answer, once decoded: {entry:#}");
+}
+
+#[tokio::test]
 async fn no_answer_is_the_mocks_own_502_or_504_never_the_apis() {
     let closed = {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -312,6 +360,44 @@ async fn no_answer_is_the_mocks_own_502_or_504_never_the_apis() {
         assert_eq!(entry.get("origin"), None, "{entry:#}");
         assert_eq!(sides(&entry), [], "no answer judged: {entry:#}");
     }
+}
+
+#[tokio::test]
+async fn connections_to_the_upstream_are_kept_and_reused_and_a_closed_one_replaced() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    for _ in 0..3 {
+        assert_eq!(get(mock.address(), "/user/refresh").await.status, 418);
+    }
+    let connections = || real.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(connections(), 1, "one connection for three calls in a row");
+    // The upstream drops the connection: the next call opens another.
+    let signed = [("authorization", "Bearer t"), ("content-type", "application/json")];
+    let dropped = send(mock.address(), Method::POST, "/user/select", &signed, b"{}").await;
+    dropped.assert_problem(502, "upstream-unreachable", "proxy");
+    assert_eq!(get(mock.address(), "/user/refresh").await.status, 418);
+    assert_eq!(connections(), 2);
+}
+
+#[tokio::test]
+async fn a_host_name_upstream_is_reached_at_whichever_of_its_addresses_listens() {
+    // The last address `localhost` resolves to (`::1` before `127.0.0.1`
+    // on many systems): every address before it refuses.
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(("localhost", 0))
+        .await
+        .expect("localhost resolves")
+        .collect();
+    let last = *addresses.last().expect("an address");
+    let real = drifting_at(last, None).await;
+    let mock = proxy(&format!("http://localhost:{}", real.addr.port()), false).await;
+    for _ in 0..2 {
+        let reply = get(mock.address(), "/user/refresh").await;
+        assert_eq!(reply.status, 418, "{addresses:?}: {}", reply.text());
+    }
+    assert_eq!(
+        real.seen()[0].headers["host"],
+        format!("localhost:{}", real.addr.port())
+    );
 }
 
 #[tokio::test]
@@ -348,6 +434,7 @@ async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream(
         "POST /user/update/vanity?__session=s1&trace=1 HTTP/1.1\r\nhost: {}\r\n\
          connection: keep-alive, x-per-hop\r\nx-per-hop: 1\r\nkeep-alive: timeout=9\r\nte: trailers\r\n\
          proxy-authorization: Basic eA==\r\nx-mock-session: s2\r\nx-app: kept\r\n\
+         prefer: return=representation, respond-async\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         mock.address(),
         body.len()
@@ -366,17 +453,49 @@ async fn hop_by_hop_and_control_headers_stay_behind_and_host_names_the_upstream(
     names.sort();
     assert_eq!(
         names,
-        ["content-length", "content-type", "host", "x-app"],
+        ["content-length", "content-type", "host", "prefer", "x-app"],
         "{:#?}",
         sent.headers
     );
     assert_eq!(sent.headers["host"], real.addr.to_string());
+    assert_eq!(
+        sent.headers["prefer"], "return=representation, respond-async",
+        "the API's own preferences go on"
+    );
     assert_eq!(sent.body, body.as_bytes());
     // And back: the upstream's hop-by-hop headers stay with its connection.
     assert_eq!(reply.header("x-end"), Some("kept"));
     for hop in ["x-hop", "keep-alive"] {
         assert_eq!(reply.header(hop), None, "{hop}: {:#?}", reply.headers);
     }
+}
+
+#[tokio::test]
+async fn the_upstreams_cors_headers_stand_and_x_mock_origin_is_made_readable() {
+    let real = drifting(None).await;
+    let mock = proxy(&real.url("http"), false).await;
+    let headers = [("content-type", "application/json"), ("origin", "https://other.test")];
+    let body = vanity_body("taken");
+    let reply = send(
+        mock.address(),
+        Method::POST,
+        "/user/update/vanity",
+        &headers,
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.test"));
+    assert_eq!(reply.header("access-control-allow-credentials"), None);
+    assert_eq!(
+        reply.header("access-control-expose-headers"),
+        Some("x-end, x-mock-origin")
+    );
+    assert_eq!(reply.header("vary"), None);
+    // An upstream without CORS headers gets the mock's, as a mocked answer would.
+    let origin = [("origin", "https://other.test")];
+    let plain = send(mock.address(), Method::GET, "/user/refresh", &origin, b"").await;
+    assert_eq!(plain.header("access-control-allow-origin"), Some("https://other.test"));
 }
 
 const STUB: &str = "rules:
@@ -457,11 +576,9 @@ async fn the_report_has_a_provider_suite_and_fail_on_violation_names_the_side() 
     let dir = TempDir::new("proxy-report");
     let report = dir.path().join("report.xml");
     let url = real.url("http");
-    // No scenario: the embedded `default` would answer every operation.
-    std::fs::create_dir(dir.path().join("none")).expect("an empty scenario directory");
+    // The embedded inputs, `default` among the scenarios: with --upstream
+    // no session starts in it, so every call goes upstream.
     let args = [
-        "--scenarios",
-        "none",
         "--port",
         "0",
         "--no-watch",
@@ -472,6 +589,13 @@ async fn the_report_has_a_provider_suite_and_fail_on_violation_names_the_side() 
         report.to_str().unwrap(),
     ];
     let mut binary = Binary::start(&args, dir.path());
+    let line = binary.stderr_once("go upstream");
+    assert!(
+        line.contains(&format!(
+            "--upstream {url}: all 11 operations go upstream (sessions start in no scenario)"
+        )),
+        "{line}"
+    );
     assert_eq!(get(binary.addr, "/user").await.status, 200);
     assert_eq!(get(binary.addr, "/.well-known/health").await.status, 200);
     binary.terminate();
@@ -803,4 +927,91 @@ async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_jud
             vec![]
         ]
     );
+}
+
+/// An upstream that answers each connection's request with `segments`
+/// written apart (so that an answer arrives in pieces), then closes it.
+async fn segmented_upstream(answers: Vec<Vec<&'static str>>) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        for segments in answers {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            for segment in segments {
+                let _ = stream.write_all(segment.as_bytes()).await;
+                let _ = stream.flush().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    addr
+}
+
+const HANDSHAKE: [(&str, &str); 4] = [
+    ("upgrade", "websocket"),
+    ("connection", "upgrade"),
+    ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("sec-websocket-version", "13"),
+];
+
+#[tokio::test]
+async fn a_handshake_answer_that_is_not_101_is_read_whole_and_relayed_whole() {
+    let signed_out = "HTTP/1.1 511 Network Authentication Required\r\ncontent-type: text/plain\r\n";
+    let addr = segmented_upstream(vec![
+        vec![
+            signed_out,
+            "transfer-encoding: chunked\r\n\r\n6\r\nsigned\r\n",
+            "4\r\n-out\r\n0\r\n\r\n",
+        ],
+        vec![signed_out, "content-length: 10\r\n\r\nsigned", "-out"],
+        vec!["HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"],
+    ])
+    .await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    for framing in ["chunked", "in two segments"] {
+        let reply = send(mock.address(), Method::GET, "/user/stream", &HANDSHAKE, b"").await;
+        assert_eq!((reply.status, reply.text()), (511, "signed-out"), "{framing}");
+        assert_eq!(reply.header("x-mock-origin"), Some("upstream"), "{framing}");
+        assert_eq!(
+            reply.header("transfer-encoding"),
+            None,
+            "{framing}: hyper frames it anew"
+        );
+    }
+    let ok = send(mock.address(), Method::GET, "/user/stream", &HANDSHAKE, b"").await;
+    assert_eq!((ok.status, ok.text()), (200, "ok"), "relayed as it came");
+    let entry = journal_entries(mock.address()).await[0].clone();
+    let flagged = ("/status".to_string(), "status".to_string(), "provider".to_string());
+    assert!(
+        sides(&entry).contains(&flagged),
+        "a handshake answered 200 is flagged: {entry:#}"
+    );
+}
+
+#[tokio::test]
+async fn the_specs_base_path_is_replaced_by_the_upstreams_not_doubled() {
+    let real = drifting(None).await;
+    let text = std::fs::read_to_string(repo_root().join("openapi.yaml")).expect("the shipped spec");
+    let text = text.replacen("url: http://localhost:1000", "url: http://localhost:1000/v1", 1);
+    let spec = specmock::spec::load_text("openapi.yaml", &text, Some(repo_root())).expect("the spec loads");
+    let fixtures = shipped_sources().load_fixtures().expect("the shipped fixtures load");
+    let behaviour = Behaviour {
+        upstream: upstream(&format!("{}/api", real.url("http")), None, Duration::from_secs(5)),
+        ..Behaviour::default()
+    };
+    let (app, _) = App::new(spec, &fixtures, 0, behaviour).expect("the spec renders");
+    let mock = start(app).await;
+    for path in ["/v1/user/refresh?x=1", "/user/refresh?x=1"] {
+        get(mock.address(), path).await;
+    }
+    let targets: Vec<String> = real.seen().into_iter().map(|seen| seen.target).collect();
+    assert_eq!(targets, ["/api/user/refresh?x=1", "/api/user/refresh?x=1"]);
 }

@@ -20,7 +20,8 @@ pub struct Configuration {
     pub spec: Spec,
     pub(crate) responder: Responder,
     pub scenarios: Catalog,
-    /// The scenario new sessions start in (`--scenario`, else `default`).
+    /// The scenario new sessions start in (`--scenario`, else `default`;
+    /// with `--upstream`, none).
     pub start_with: Option<Arc<Scenario>>,
     /// 1 for the configuration loaded at start-up, one more per reload.
     pub generation: u64,

@@ -159,7 +159,9 @@ impl App {
     /// the warnings an operator should see, or every problem found.
     pub fn build(inputs: Inputs, behaviour: Behaviour) -> Result<(Self, Vec<String>), Diagnostics> {
         let seed = inputs.seed;
-        let (configuration, warnings) = Configuration::build(inputs, 1)?;
+        let named = inputs.start_scenario.is_some();
+        let (mut configuration, warnings) = Configuration::build(inputs, 1)?;
+        behaviour.settle_start(&mut configuration, named);
         let journal = Journal::new(behaviour.journal_size);
         if behaviour.record.dir.is_some() {
             let record = &behaviour.record;

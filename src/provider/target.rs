@@ -76,31 +76,36 @@ impl Target {
         }
     }
 
-    /// The first address the host resolves to, looked up now.
-    pub async fn lookup(&self) -> Result<SocketAddr, String> {
-        tokio::net::lookup_host((self.host.trim_start_matches('[').trim_end_matches(']'), self.port))
-            .await
-            .ok()
-            .and_then(|mut found| found.next())
-            .ok_or_else(|| format!("cannot resolve the host `{}` of {}", self.host, self.url))
+    /// Every address the host resolves to, in the resolver's order, looked up now.
+    pub async fn lookup(&self) -> Result<Vec<SocketAddr>, String> {
+        let found: Vec<SocketAddr> =
+            tokio::net::lookup_host((self.host.trim_start_matches('[').trim_end_matches(']'), self.port))
+                .await
+                .map(Iterator::collect)
+                .unwrap_or_default();
+        match found.is_empty() {
+            true => Err(format!("cannot resolve the host `{}` of {}", self.host, self.url)),
+            false => Ok(found),
+        }
     }
 
-    /// The address to connect to; one TCP connection is tried, so that an
-    /// unreachable server is reported once, before any operation.
+    /// The address to connect to: the first the host resolves to that takes
+    /// a TCP connection, so that an unreachable server is reported once,
+    /// before any operation.
     pub async fn resolve(&self, timeout: Duration) -> Result<SocketAddr, String> {
-        let address = self.lookup().await?;
-        match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-            Ok(Ok(_)) => Ok(address),
-            Ok(Err(error)) => Err(format!(
-                "cannot connect to {} ({address}): {error}; is the server running?",
-                self.url
-            )),
-            Err(_) => Err(format!(
-                "cannot connect to {} ({address}): no answer within {} s",
-                self.url,
-                timeout.as_secs()
-            )),
+        let mut failures = Vec::new();
+        for address in self.lookup().await? {
+            match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+                Ok(Ok(_)) => return Ok(address),
+                Ok(Err(error)) => failures.push(format!("({address}): {error}")),
+                Err(_) => failures.push(format!("({address}): no answer within {} s", timeout.as_secs())),
+            }
         }
+        Err(format!(
+            "cannot connect to {} {}; is the server running?",
+            self.url,
+            failures.join(", ")
+        ))
     }
 }
 

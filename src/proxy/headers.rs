@@ -40,8 +40,9 @@ pub fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// The headers a request goes upstream with: end to end, without the
-/// mock's controls, and with `Host` naming the upstream. The length is
-/// hyper's to set from the body sent.
+/// mock's controls (`X-Mock-*`, its own `Prefer` preferences), and with
+/// `Host` naming the upstream. The length is hyper's to set from the body
+/// sent.
 pub fn upstream_request(headers: &HeaderMap, authority: &str) -> HeaderMap {
     let mut kept = end_to_end(headers);
     kept.remove(header::HOST);
@@ -54,10 +55,41 @@ pub fn upstream_request(headers: &HeaderMap, authority: &str) -> HeaderMap {
     for name in controls {
         kept.remove(name);
     }
+    let preferences: Vec<String> = kept
+        .get_all(PREFER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(api_preference)
+        .collect();
+    kept.remove(PREFER);
+    if let Ok(prefer) = preferences.join(", ").parse() {
+        if !preferences.is_empty() {
+            kept.insert(PREFER, prefer);
+        }
+    }
     if let Ok(host) = authority.parse() {
         kept.insert(header::HOST, host);
     }
     kept
+}
+
+const PREFER: HeaderName = HeaderName::from_static("prefer");
+
+/// One preference of a `Prefer` header (RFC 7240: `token[=value]`, then
+/// `; parameters`) without the parts that are the mock's controls (`code`,
+/// `example`, `dynamic`, which the mock reads wherever they stand); `None`
+/// when nothing of the API's is left.
+fn api_preference(preference: &str) -> Option<String> {
+    let kept: Vec<&str> = preference
+        .split(';')
+        .map(str::trim)
+        .filter(|part| {
+            let name = part.split_once('=').map_or(*part, |(name, _)| name);
+            !part.is_empty() && !crate::control::is_control_preference(name.trim())
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 /// The query a request goes upstream with: as sent, less the control
@@ -111,11 +143,18 @@ mod tests {
             ("x-mock-session", "t1"),
             ("x-mock-scenario", "s"),
             ("prefer", "code=409"),
+            (
+                "prefer",
+                "return=minimal; code=201, respond-async, example=a; dynamic=true",
+            ),
             ("content-length", "2"),
             ("authorization", "Bearer a"),
         ]);
         let sent = upstream_request(&headers, "api.test:8443");
-        assert_eq!(names(&sent), ["authorization", "host"]);
+        let mut sent_names = names(&sent);
+        sent_names.sort_unstable();
+        assert_eq!(sent_names, ["authorization", "host", "prefer"]);
+        assert_eq!(sent["prefer"], "return=minimal, respond-async");
         assert_eq!(sent[header::HOST], "api.test:8443");
         assert_eq!(upstream_query("__session=t1&limit=5&%5F%5Fcode=409&q"), "limit=5&q");
         assert_eq!(upstream_query(""), "");

@@ -4,10 +4,12 @@
 //! data. It owns the only HTTP client code, which `verify` uses too.
 
 mod connect;
+mod encoding;
 mod headers;
 mod stream;
 
-pub use connect::{with_causes, Connection, Connector, ExchangeError};
+pub use connect::{with_causes, Connection, Connector, ExchangeError, Pool};
+pub use encoding::{decoded, Decoded};
 pub use headers::{end_to_end, upstream_query, upstream_request};
 pub use stream::{relay, Handshake, Relayed};
 
@@ -29,7 +31,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Upstream {
     target: Target,
-    connector: Connector,
+    pool: Pool,
     /// The whole exchange (connect, send, the answer read) within this.
     timeout: Duration,
 }
@@ -52,46 +54,38 @@ impl Upstream {
         if ca.is_some() && !target.https {
             return Err(format!("--upstream-ca is for an https upstream; --upstream is {url}"));
         }
-        let connector = target.connector(ca)?;
-        Ok(Self {
-            target,
-            connector,
-            timeout,
-        })
+        let pool = Pool::new(target.connector(ca)?, target.clone());
+        Ok(Self { target, pool, timeout })
     }
 
     pub fn url(&self) -> &str {
         &self.target.url
     }
 
-    /// Sends the request (its head as the client sent it, filtered) and
-    /// reads the answer, each body within `max_body` bytes.
-    pub async fn forward(&self, parts: &Parts, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
+    /// Sends the request (its head as the client sent it, filtered, its
+    /// path `path`) and reads the answer, each body within `max_body` bytes.
+    pub async fn forward(&self, parts: &Parts, path: &str, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
         let exchange = async {
-            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
-            let request = self.request(parts, body)?;
-            match self.connector.exchange(address, request, max_body).await {
-                Ok((parts, body)) => Ok(Answer {
-                    status: parts.status.as_u16(),
-                    headers: end_to_end(&parts.headers),
-                    body,
-                }),
-                Err(ExchangeError::TooLarge { status, limit }) => Err(Failure::Unreachable(format!(
-                    "the upstream's {status} answer is larger than --max-body ({limit} bytes)"
-                ))),
-                Err(ExchangeError::Failed(why)) => Err(Failure::Unreachable(why)),
-            }
+            let request = self.request(parts, path, body)?;
+            let (parts, body) = self.pool.exchange(request, max_body).await.map_err(failure)?;
+            Ok(Answer {
+                status: parts.status.as_u16(),
+                headers: end_to_end(&parts.headers),
+                body,
+            })
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or(Err(Failure::Timeout(self.timeout)))
     }
 
-    fn request(&self, parts: &Parts, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
+    /// The request as it goes upstream: the URL's base path and the path,
+    /// the query and headers filtered, `Host` naming the upstream.
+    fn request(&self, parts: &Parts, path: &str, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
         let query = upstream_query(parts.uri.query().unwrap_or(""));
         let target = match query.is_empty() {
-            true => format!("{}{}", self.target.base, parts.uri.path()),
-            false => format!("{}{}?{query}", self.target.base, parts.uri.path()),
+            true => format!("{}{path}", self.target.base),
+            false => format!("{}{path}?{query}", self.target.base),
         };
         let mut request = Request::builder()
             .method(parts.method.clone())
@@ -100,5 +94,15 @@ impl Upstream {
             .map_err(|e| Failure::Unreachable(format!("cannot build the upstream request: {e}")))?;
         *request.headers_mut() = upstream_request(&parts.headers, &self.target.authority);
         Ok(request)
+    }
+}
+
+/// An exchange that brought back no answer, as the client is told.
+fn failure(error: ExchangeError) -> Failure {
+    match error {
+        ExchangeError::TooLarge { status, limit } => Failure::Unreachable(format!(
+            "the upstream's {status} answer is larger than --max-body ({limit} bytes)"
+        )),
+        ExchangeError::Failed(why) => Failure::Unreachable(why),
     }
 }

@@ -8,15 +8,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use http::header::{
+    HeaderMap, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+};
 use http::request::Parts;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::{upstream_query, upstream_request, Connection, Failure, Upstream};
+use super::connect::{websocket, Upgrade};
+use super::{end_to_end, failure, Failure, Upstream};
 use crate::app::{App, Forward};
 use crate::journal::{Kind, Origin, Record};
 use crate::provider::check::DataFrame;
@@ -27,50 +32,49 @@ use crate::websocket::StreamLimits;
 
 /// What the upstream made of a handshake.
 pub enum Handshake {
-    /// 101: the stream, ready to relay.
-    Accepted(WebSocketStream<Box<dyn Connection>>),
+    /// 101: the stream, ready to relay, and the 101's headers the client's
+    /// 101 carries too (`Sec-WebSocket-Protocol`, `Set-Cookie` ...).
+    Accepted(Box<WebSocketStream<TokioIo<Upgraded>>>, HeaderMap),
     /// Any other answer, relayed as it is.
     Answered(Answer),
 }
 
 impl Upstream {
-    /// Sends the client's handshake on; within `--upstream-timeout`.
-    pub async fn open_stream(&self, parts: &Parts, max_message: usize) -> Result<Handshake, Failure> {
+    /// Sends the client's handshake on (its headers as any request's, its
+    /// subprotocols but not its extensions, which the relay does not
+    /// speak), within `--upstream-timeout`.
+    pub async fn open_stream(
+        &self,
+        parts: &Parts,
+        path: &str,
+        max_message: usize,
+        max_body: usize,
+    ) -> Result<Handshake, Failure> {
         let handshake = async {
-            let address = self.target.lookup().await.map_err(Failure::Unreachable)?;
-            let query = upstream_query(parts.uri.query().unwrap_or(""));
-            let separator = if query.is_empty() { "" } else { "?" };
-            let url = format!(
-                "ws://{}{}{}{separator}{query}",
-                self.target.authority,
-                self.target.base,
-                parts.uri.path()
-            );
-            let mut request = url
-                .into_client_request()
-                .map_err(|e| Failure::Unreachable(format!("cannot build the upstream handshake: {e}")))?;
-            // tungstenite writes the handshake's own headers (key, version, Host).
-            let headers = upstream_request(&parts.headers, &self.target.authority);
-            for (name, value) in &headers {
-                if !name.as_str().starts_with("sec-websocket-") && name != http::header::HOST {
-                    request.headers_mut().append(name.clone(), value.clone());
-                }
+            let mut request = self.request(parts, path, Bytes::new())?;
+            for name in [
+                SEC_WEBSOCKET_KEY,
+                SEC_WEBSOCKET_VERSION,
+                SEC_WEBSOCKET_EXTENSIONS,
+                SEC_WEBSOCKET_ACCEPT,
+            ] {
+                request.headers_mut().remove(name);
             }
-            let stream = self.connector.open(address).await.map_err(Failure::Unreachable)?;
+            let stream = self.pool.dial().await.map_err(Failure::Unreachable)?;
             let config = WebSocketConfig::default()
                 .max_message_size(Some(max_message))
                 .max_frame_size(Some(max_message));
-            match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
-                Ok((socket, _)) => Ok(Handshake::Accepted(socket)),
-                Err(WsError::Http(response)) => {
-                    let (parts, body) = response.into_parts();
-                    Ok(Handshake::Answered(Answer {
-                        status: parts.status.as_u16(),
-                        headers: super::end_to_end(&parts.headers),
-                        body: body.map(Bytes::from).unwrap_or_default(),
-                    }))
+            match websocket(stream, request, config, max_body).await.map_err(failure)? {
+                Upgrade::Accepted(socket, headers) => {
+                    let mut passed = end_to_end(&headers);
+                    passed.remove(SEC_WEBSOCKET_ACCEPT);
+                    Ok(Handshake::Accepted(socket, passed))
                 }
-                Err(error) => Err(Failure::Unreachable(format!("the WebSocket handshake failed: {error}"))),
+                Upgrade::Answered(parts, body) => Ok(Handshake::Answered(Answer {
+                    status: parts.status.as_u16(),
+                    headers: end_to_end(&parts.headers),
+                    body,
+                })),
             }
         };
         tokio::time::timeout(self.timeout, handshake)
