@@ -23,6 +23,8 @@ use specmock::{App, Behaviour, MockServer};
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 /// A request as the hand-written upstream received it.
 #[derive(Debug, Clone)]
@@ -927,6 +929,83 @@ async fn a_stream_no_rule_answers_is_relayed_both_ways_and_each_server_frame_jud
             vec![]
         ]
     );
+}
+
+/// A WebSocket upstream for the close handshake: it closes first (4001,
+/// `bye`) when `closes_first`, else waits for the client's close; either
+/// way it keeps the close frame it reads next (the echo, or the client's).
+async fn closing_upstream(closes_first: bool) -> (SocketAddr, Arc<Mutex<Option<(u16, String)>>>) {
+    use futures_util::{SinkExt, StreamExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("its address");
+    let seen = Arc::new(Mutex::new(None));
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+            return;
+        };
+        if closes_first {
+            let frame = CloseFrame {
+                code: CloseCode::from(4001),
+                reason: "bye".into(),
+            };
+            let _ = ws.send(WsMessage::Close(Some(frame))).await;
+        }
+        while let Some(Ok(message)) = ws.next().await {
+            if let WsMessage::Close(frame) = message {
+                *kept.lock().unwrap() = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                // The echo tungstenite queued for a close it did not start.
+                let _ = ws.flush().await;
+                break;
+            }
+        }
+    });
+    (addr, seen)
+}
+
+/// The close frame `saw` holds, once the upstream has read one.
+async fn close_read(saw: &Mutex<Option<(u16, String)>>) -> Option<(u16, String)> {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while saw.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    saw.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_close_from_either_side_of_a_relayed_stream_completes_both_handshakes() {
+    use futures_util::SinkExt;
+    // The client closes: the upstream reads its code, the client gets the echo.
+    let (addr, upstream_read) = closing_upstream(false).await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    let mut ws = ws_open(mock.address(), "/user/stream", &[]).await;
+    let done = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    ws.send(WsMessage::Close(Some(done))).await.expect("close");
+    match ws_next(&mut ws, IO_TIMEOUT).await {
+        Some(Ok(WsMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected the client's close echoed, got {other:?}"),
+    }
+    assert_eq!(close_read(&upstream_read).await, Some((1000, "done".to_string())));
+
+    // The upstream closes: the client reads its code, the upstream gets the echo.
+    let (addr, upstream_read) = closing_upstream(true).await;
+    let mock = proxy(&format!("http://{addr}"), false).await;
+    let mut ws = ws_open(mock.address(), "/user/stream", &[]).await;
+    match ws_next(&mut ws, IO_TIMEOUT).await {
+        Some(Ok(WsMessage::Close(Some(frame)))) => {
+            assert_eq!((u16::from(frame.code), frame.reason.as_str()), (4001, "bye"))
+        }
+        other => panic!("expected the upstream's close, got {other:?}"),
+    }
+    // The client's echo, which its library queued on reading the close.
+    let _ = ws.flush().await;
+    assert_eq!(close_read(&upstream_read).await, Some((4001, "bye".to_string())));
 }
 
 /// An upstream that answers each connection's request with `segments`

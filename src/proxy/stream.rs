@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http::header::{
     HeaderMap, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
 };
@@ -124,7 +124,7 @@ pub async fn relay<C, U>(
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    let _ = tokio::time::timeout(CLOSE_WAIT, to_upstream.send(Message::Close(frame))).await;
+                    pass_close(frame, &mut to_client, &mut to_upstream, &mut from_upstream).await;
                     break;
                 }
                 // Each side answers its own pings.
@@ -146,7 +146,7 @@ pub async fn relay<C, U>(
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    let _ = tokio::time::timeout(CLOSE_WAIT, to_client.send(Message::Close(frame))).await;
+                    pass_close(frame, &mut to_upstream, &mut to_client, &mut from_client).await;
                     break;
                 }
                 Some(Ok(_)) => {}
@@ -163,6 +163,28 @@ pub async fn relay<C, U>(
             }
         }
     }
+}
+
+/// One side's close goes on to the other, and both handshakes complete
+/// (within [`CLOSE_WAIT`]): the closer gets the echo tungstenite queued on
+/// reading its close (sent by a flush), and the other side's own close is
+/// read, so neither side sees the connection drop without one (1006).
+async fn pass_close<A, B, R>(frame: Option<CloseFrame>, closer: &mut A, other: &mut B, from_other: &mut R)
+where
+    A: Sink<Message, Error = WsError> + Unpin,
+    B: Sink<Message, Error = WsError> + Unpin,
+    R: Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    let handshakes = async {
+        let _ = other.send(Message::Close(frame)).await;
+        let _ = closer.flush().await;
+        while let Some(Ok(message)) = from_other.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, handshakes).await;
 }
 
 /// Whether a frame was taken within `timeout`: a side that does not take
