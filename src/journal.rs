@@ -202,6 +202,31 @@ pub enum Origin {
     Upstream,
 }
 
+impl<'a> Record<&'a str> {
+    /// A data frame of a stream (`WS` at `target`), with no violations:
+    /// one the client sent (`Kind::Frame`) or one the server sent
+    /// (`Kind::ServerFrame`), the mock's own streams' and relayed ones alike.
+    pub fn frame(kind: Kind, session: &'a str, target: &'a str, operation: &'a str, body: Bytes) -> Self {
+        Record {
+            kind,
+            session,
+            method: "WS",
+            target,
+            operation: Some(operation),
+            rule: None,
+            status: 0,
+            refused: false,
+            latency: Duration::ZERO,
+            violations: Vec::new(),
+            body: Some(body),
+            response: None,
+            response_content_type: None,
+            origin: None,
+            note: None,
+        }
+    }
+}
+
 impl<T> Record<T> {
     /// The same record with each text made a [`Name`] by `name`.
     fn with_names(self, mut name: impl FnMut(&T) -> Name) -> Record<Name> {

@@ -203,25 +203,16 @@ impl Relayed {
     /// `frame`, the upstream's as `server-frame` with `origin: upstream`
     /// and the provider's violations.
     fn record(&self, message: &Message, violations: Vec<Violation>, origin: Option<Origin>) {
+        let kind = match origin {
+            None => Kind::Frame,
+            Some(_) => Kind::ServerFrame,
+        };
+        let body = Bytes::copy_from_slice(&message.clone().into_data());
+        let (session, target, operation) = (self.session.as_str(), self.target.as_str(), self.operation.as_str());
         self.app.journal().record(Record {
-            kind: match origin {
-                None => Kind::Frame,
-                Some(_) => Kind::ServerFrame,
-            },
-            session: self.session.as_str(),
-            method: "WS",
-            target: self.target.as_str(),
-            operation: Some(self.operation.as_str()),
-            rule: None,
-            status: 0,
-            refused: false,
-            latency: Duration::ZERO,
             violations,
-            body: Some(Bytes::copy_from_slice(&message.clone().into_data())),
-            response: None,
-            response_content_type: None,
             origin,
-            note: None,
+            ..Record::frame(kind, session, target, operation, body)
         });
     }
 }

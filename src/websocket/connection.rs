@@ -100,23 +100,10 @@ struct Stream {
 impl Stream {
     /// A frame the client (`Kind::Frame`) or the server (`Kind::ServerFrame`) sent.
     fn record(&self, kind: Kind, body: Bytes) {
-        self.app.journal().record(Record {
-            kind,
-            session: self.session.as_str(),
-            method: "WS",
-            target: self.target.as_str(),
-            operation: Some(self.operation.as_str()),
-            rule: None,
-            status: 0,
-            refused: false,
-            latency: Duration::ZERO,
-            violations: Vec::new(),
-            body: Some(body),
-            response: None,
-            response_content_type: None,
-            origin: None,
-            note: None,
-        });
+        let (session, target, operation) = (self.session.as_str(), self.target.as_str(), self.operation.as_str());
+        self.app
+            .journal()
+            .record(Record::frame(kind, session, target, operation, body));
     }
 }
 
