@@ -88,14 +88,28 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &Handled) {
     }
     if parts.uri.path().starts_with(specmock::admin::PREFIX) {
         assert_eq!(status, 200, "an admin answer that is not a problem");
-        // The page and its assets are the admin API's only answers that are not JSON.
-        let json = headers
+        // The page and its assets, and a session's recording (YAML), are the
+        // admin API's only answers that are not JSON.
+        let media = headers
             .get(http::header::CONTENT_TYPE)
-            .is_some_and(|media| media.as_bytes().starts_with(b"application/json"));
-        assert!(
-            serde_json::from_slice::<Value>(body).is_ok() || (!json && parts.uri.path().starts_with("/__mock/ui")),
-            "an admin answer that is not JSON"
-        );
+            .map(|media| media.as_bytes())
+            .unwrap_or_default();
+        if media.starts_with(b"application/json") {
+            assert!(
+                serde_json::from_slice::<Value>(body).is_ok(),
+                "an admin answer that is not JSON"
+            );
+        } else if media == b"application/yaml" {
+            assert!(
+                parts.method == http::Method::GET && parts.uri.path().ends_with("/scenario"),
+                "YAML from an admin route that is not a session's recording"
+            );
+        } else {
+            assert!(
+                parts.uri.path().starts_with("/__mock/ui"),
+                "an admin answer of another type outside the page"
+            );
+        }
         return;
     }
     let Some(id) = &handled.operation else {
