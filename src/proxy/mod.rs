@@ -65,15 +65,16 @@ impl Upstream {
     /// Sends the request (its head as the client sent it, filtered, its
     /// path `path`) and reads the answer, each body within `max_body` bytes.
     pub async fn forward(&self, parts: &Parts, path: &str, body: Bytes, max_body: usize) -> Result<Answer, Failure> {
-        let exchange = async {
+        self.within(async {
             let request = self.request(parts, path, body)?;
             let (parts, body) = self.pool.exchange(request, max_body).await.map_err(failure)?;
-            Ok(Answer {
-                status: parts.status.as_u16(),
-                headers: end_to_end(&parts.headers),
-                body,
-            })
-        };
+            Ok(relayed(&parts, body))
+        })
+        .await
+    }
+
+    /// `exchange`'s outcome, or a timeout once `--upstream-timeout` passes.
+    async fn within<T>(&self, exchange: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
         tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or(Err(Failure::Timeout(self.timeout)))
@@ -94,6 +95,15 @@ impl Upstream {
             .map_err(|e| Failure::Unreachable(format!("cannot build the upstream request: {e}")))?;
         *request.headers_mut() = upstream_request(&parts.headers, &self.target.authority);
         Ok(request)
+    }
+}
+
+/// The upstream's answer as the client gets it: hop-by-hop headers left behind.
+fn relayed(parts: &http::response::Parts, body: Bytes) -> Answer {
+    Answer {
+        status: parts.status.as_u16(),
+        headers: end_to_end(&parts.headers),
+        body,
     }
 }
 

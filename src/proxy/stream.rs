@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::connect::{websocket, Upgrade};
-use super::{end_to_end, failure, Failure, Upstream};
+use super::{end_to_end, failure, relayed, Failure, Upstream};
 use crate::app::{App, Forward};
 use crate::journal::{Kind, Origin, Record};
 use crate::provider::check::DataFrame;
@@ -70,16 +70,10 @@ impl Upstream {
                     passed.remove(SEC_WEBSOCKET_ACCEPT);
                     Ok(Handshake::Accepted(socket, passed))
                 }
-                Upgrade::Answered(parts, body) => Ok(Handshake::Answered(Answer {
-                    status: parts.status.as_u16(),
-                    headers: end_to_end(&parts.headers),
-                    body,
-                })),
+                Upgrade::Answered(parts, body) => Ok(Handshake::Answered(relayed(&parts, body))),
             }
         };
-        tokio::time::timeout(self.timeout, handshake)
-            .await
-            .unwrap_or(Err(Failure::Timeout(self.timeout)))
+        self.within(handshake).await
     }
 }
 
