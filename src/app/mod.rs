@@ -358,7 +358,7 @@ impl App {
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
         let events = subscribe.then(|| shared.subscribe());
         // A replayed recording moves on past a call `Prefer:` answers, as it was recorded.
-        let decide = decide || engine::replay_position(&session).is_some();
+        let decide = decide || session.scenario.as_ref().is_some_and(|scenario| scenario.replay);
         let decision = if decide {
             let now = request_time();
             let facts = Facts {
