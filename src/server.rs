@@ -263,7 +263,7 @@ async fn respond(
     let (parts, body) = request.into_parts();
     let host = host_problem(&parts);
     if host.is_none() {
-        if let Some(feed) = app.journal_feed(&parts) {
+        if let Some(feed) = crate::admin::journal_feed(app, &parts) {
             return Ok(journal_feed(shared, &parts, feed, shutdown, started));
         }
     }

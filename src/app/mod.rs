@@ -222,7 +222,7 @@ impl App {
             // No CORS on the admin API: a web page the developer happens to
             // open must not read or reset sessions through the browser. No
             // session either: the test's own requests are not journaled.
-            return Handled::unattributed(self.admin(parts, body));
+            return Handled::unattributed(crate::admin::handle(self, parts, body));
         }
         let answered = self.in_current(|config| {
             if self.behaviour.cors && is_preflight(parts) {
