@@ -20,14 +20,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Feed, FeedEvents};
-use crate::app::{App, Handled, Upgrade};
+use crate::app::{handshake, App, Handled, Upgrade};
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::proxy::{self, Handshake, Relayed};
 use crate::scenario::Fault;
 use crate::shutdown::{Coordinator, Listener};
 use crate::validate::Violation;
-use crate::websocket::{self, handshake, StreamLimits};
+use crate::websocket::{self, StreamLimits};
 
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 
 mod configuration;
 mod credentials;
+pub mod handshake;
 mod relay;
 mod stream;
 

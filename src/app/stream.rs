@@ -13,6 +13,7 @@ use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::handshake;
 use super::{add_declared_headers, announce, request_time, Admitted, App, Configuration, Entered, Handled, Stale};
 use crate::problem::Problem;
 use crate::render::Rendered;
@@ -20,7 +21,6 @@ use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::template::{EventView, RequestTime};
 use crate::scenario::{Frame, Reaction, Scenario, Script, ScriptedBody};
 use crate::session::{Event, FrameFor, SharedSession};
-use crate::websocket::handshake;
 
 /// What to do with a WebSocket handshake.
 pub enum Upgrade {
