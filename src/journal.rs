@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::poison_tolerant::lock;
 use crate::record::Tapes;
-use crate::session::lock;
 use crate::validate::Violation;
 
 /// Entries kept by default (`--journal-size`).

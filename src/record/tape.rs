@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::journal::{Entry, Kind};
-use crate::session::lock;
+use crate::poison_tolerant::lock;
 
 /// Entries kept per session by default (`--record-limit`): past them the
 /// session's later calls are counted, not kept, and its file says so.
