@@ -178,7 +178,7 @@ mod tests {
     async fn a_feed_opens_with_the_retry_delay_what_it_missed_and_the_backlog() {
         let journal = crate::journal::Journal::new(2);
         let request = || crate::journal::Record {
-            kind: crate::journal::Kind::Request,
+            kind: crate::journal::EntryKind::Request,
             session: "s",
             method: "GET",
             target: "/x",

@@ -27,7 +27,7 @@ use arc_swap::ArcSwap;
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
-use crate::journal::{Journal, Kind, Record};
+use crate::journal::{EntryKind, Journal, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
@@ -756,7 +756,7 @@ impl Handled {
         credentials: &CredentialNames,
     ) -> Option<Record<&'a str>> {
         Some(Record {
-            kind: Kind::Request,
+            kind: EntryKind::Request,
             session: self.session.as_deref()?,
             method: parts.method.as_str(),
             target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),

@@ -10,7 +10,7 @@ use data_encoding::BASE64;
 use serde_json::Value;
 
 use super::redact::Redactor;
-use crate::journal::{Entry, Kind, Name, Record};
+use crate::journal::{Entry, EntryKind, Name, Record};
 use crate::render::{content_type_for, media_for, preferred_media, BodyForm};
 use crate::spec::{essence, Operation, Spec};
 use crate::validate::{is_json, schema_violations, Side, Violation};
@@ -109,7 +109,7 @@ pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Optio
     for entry in entries {
         let record = &entry.record;
         let key = (record.operation.as_deref().unwrap_or(""), &*record.target);
-        if record.kind == Kind::ServerFrame {
+        if record.kind == EntryKind::ServerFrame {
             let stream = streams.iter_mut().rev().find(|(op, target, ..)| (*op, *target) == key);
             if let Some((_, _, index, last)) = stream {
                 if let Item::Step(Step {
@@ -149,7 +149,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
     };
     let operation = record.operation.as_deref().and_then(|id| options.spec.operation(id));
     let operation = match (record.kind, operation) {
-        (Kind::Frame, _) => return skipped("a frame the client sent"),
+        (EntryKind::Frame, _) => return skipped("a frame the client sent"),
         (_, None) => return skipped("no operation of the spec: a replay refuses it again"),
         _ if record.refused => return skipped("refused by the mock: a replay refuses it again"),
         _ if record.status == 101 && !options.frames => {
