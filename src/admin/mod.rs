@@ -2,7 +2,7 @@
 //! verifications and violations, the mock's status, and its own OpenAPI
 //! document. Who may use it is `access.rs`'s to say.
 //!
-//! One way in, [`handle`]: a request is admitted, read as a [`Route`], and
+//! One way in, [`handle`]: a request is admitted, read as a `Route`, and
 //! answered by the module of that route, each with the [`App`] it reads.
 
 mod access;
