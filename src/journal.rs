@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::poison_tolerant::lock;
 use crate::record::Tapes;
-use crate::session::lock;
 use crate::validate::Violation;
 
 /// Entries kept by default (`--journal-size`).
@@ -49,7 +49,7 @@ const SAMPLES_PER_OPERATION: usize = 20;
 /// What one entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Kind {
+pub enum EntryKind {
     /// An HTTP request, or a WebSocket handshake.
     Request,
     /// A message a client sent on a WebSocket stream.
@@ -153,7 +153,7 @@ fn body_as_json<S: serde::Serializer>(body: &Option<Bytes>, serializer: S) -> Re
 /// as shared [`Name`]s.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record<T> {
-    pub kind: Kind,
+    pub kind: EntryKind,
     pub session: T,
     pub method: T,
     /// Path and query, as sent.
@@ -204,9 +204,9 @@ pub enum Origin {
 
 impl<'a> Record<&'a str> {
     /// A data frame of a stream (`WS` at `target`), with no violations:
-    /// one the client sent (`Kind::Frame`) or one the server sent
-    /// (`Kind::ServerFrame`), the mock's own streams' and relayed ones alike.
-    pub fn frame(kind: Kind, session: &'a str, target: &'a str, operation: &'a str, body: Bytes) -> Self {
+    /// one the client sent (`EntryKind::Frame`) or one the server sent
+    /// (`EntryKind::ServerFrame`), the mock's own streams' and relayed ones alike.
+    pub fn frame(kind: EntryKind, session: &'a str, target: &'a str, operation: &'a str, body: Bytes) -> Self {
         Record {
             kind,
             session,
@@ -397,7 +397,7 @@ impl Summary {
     /// Counts a request, or a frame the upstream sent on a relayed stream
     /// (an answer of the provider's too), numbered `id` in the journal.
     fn count<T: AsRef<str>>(&mut self, id: u64, record: &Record<T>) {
-        let request = record.kind == Kind::Request;
+        let request = record.kind == EntryKind::Request;
         let relayed = record.origin == Some(Origin::Upstream);
         if !request && !relayed {
             return;
@@ -866,7 +866,7 @@ mod tests {
 
     fn record<'a>(session: &'a str, operation: &'a str, status: u16, violations: usize) -> Record<&'a str> {
         Record {
-            kind: Kind::Request,
+            kind: EntryKind::Request,
             session,
             method: "GET",
             target: "/user",

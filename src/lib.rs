@@ -15,6 +15,7 @@ pub mod json_number;
 pub mod junit;
 pub mod locate;
 pub mod logging;
+mod poison_tolerant;
 pub mod problem;
 pub mod provider;
 pub mod proxy;

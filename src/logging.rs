@@ -24,7 +24,7 @@ use tracing_subscriber::fmt::format::{DefaultVisitor, Writer as LineBuffer};
 use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 use tracing_subscriber::EnvFilter;
 
-use crate::session::lock;
+use crate::poison_tolerant::lock;
 
 /// How long the writing thread lets lines gather once one has come.
 pub const GATHER: Duration = Duration::from_millis(5);

@@ -39,7 +39,7 @@ impl Origin {
 
 /// A class of problem: its `type`, title, and the stage that reports it.
 #[derive(Debug)]
-pub struct Kind {
+pub struct ProblemType {
     /// The last part of the `type` URN: `route-not-found`, `invalid-request` ...
     pub class: &'static str,
     pub title: &'static str,
@@ -49,7 +49,7 @@ pub struct Kind {
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub status: u16,
-    pub kind: &'static Kind,
+    pub kind: &'static ProblemType,
     pub detail: String,
     pub violations: Vec<Violation>,
     /// Class-specific members (`closest_paths`, `allowed_methods` ...), boxed
@@ -60,7 +60,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: u16, kind: &'static Kind, detail: String) -> Self {
+    fn new(status: u16, kind: &'static ProblemType, detail: String) -> Self {
         Self {
             status,
             kind,
@@ -78,7 +78,7 @@ impl Problem {
         };
         let mut problem = Self::new(
             404,
-            &Kind {
+            &ProblemType {
                 class: "route-not-found",
                 title: "No such path in the spec",
                 origin: Origin::Router,
@@ -93,7 +93,7 @@ impl Problem {
         let list = allowed.join(", ");
         let mut problem = Self::new(
             405,
-            &Kind {
+            &ProblemType {
                 class: "method-not-allowed",
                 title: "Method not allowed",
                 origin: Origin::Router,
@@ -108,7 +108,7 @@ impl Problem {
     pub fn payload_too_large(limit: usize) -> Self {
         let mut problem = Self::new(
             413,
-            &Kind {
+            &ProblemType {
                 class: "payload-too-large",
                 title: "Request body too large",
                 origin: Origin::Validator,
@@ -123,7 +123,7 @@ impl Problem {
     pub fn upgrade_required(operation: &str, why: &str) -> Self {
         let mut problem = Self::new(
             426,
-            &Kind {
+            &ProblemType {
                 class: "upgrade-required",
                 title: "WebSocket upgrade required",
                 origin: Origin::Router,
@@ -139,7 +139,7 @@ impl Problem {
     pub fn upstream_unreachable(upstream: &str, why: &str) -> Self {
         let mut problem = Self::new(
             502,
-            &Kind {
+            &ProblemType {
                 class: "upstream-unreachable",
                 title: "The upstream gave no answer",
                 origin: Origin::Proxy,
@@ -154,7 +154,7 @@ impl Problem {
     pub fn upstream_timeout(upstream: &str, timeout: std::time::Duration) -> Self {
         let mut problem = Self::new(
             504,
-            &Kind {
+            &ProblemType {
                 class: "upstream-timeout",
                 title: "The upstream did not answer in time",
                 origin: Origin::Proxy,
@@ -172,7 +172,7 @@ impl Problem {
     pub fn bad_handshake(detail: String) -> Self {
         let mut problem = Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "invalid-websocket-handshake",
                 title: "Invalid WebSocket handshake",
                 origin: Origin::Validator,
@@ -186,7 +186,7 @@ impl Problem {
     pub fn too_many_connections(limit: usize) -> Self {
         let mut problem = Self::new(
             503,
-            &Kind {
+            &ProblemType {
                 class: "too-many-connections",
                 title: "Too many connections",
                 origin: Origin::Server,
@@ -200,7 +200,7 @@ impl Problem {
     pub fn too_many_feeds(limit: usize) -> Self {
         let mut problem = Self::new(
             503,
-            &Kind {
+            &ProblemType {
                 class: "too-many-feeds",
                 title: "Too many journal feeds",
                 origin: Origin::Admin,
@@ -214,7 +214,7 @@ impl Problem {
     pub fn too_many_streams(limit: usize) -> Self {
         let mut problem = Self::new(
             503,
-            &Kind {
+            &ProblemType {
                 class: "too-many-streams",
                 title: "Too many WebSocket streams",
                 origin: Origin::Server,
@@ -231,7 +231,7 @@ impl Problem {
     pub fn configuration_changing(attempts: usize) -> Self {
         let mut problem = Self::new(
             503,
-            &Kind {
+            &ProblemType {
                 class: "configuration-changing",
                 title: "The configuration kept changing",
                 origin: Origin::Server,
@@ -247,7 +247,7 @@ impl Problem {
     pub fn reload_failed(detail: String, extra: Map<String, Value>) -> Self {
         let mut problem = Self::new(
             422,
-            &Kind {
+            &ProblemType {
                 class: "reload-failed",
                 title: "The changed files do not load",
                 origin: Origin::Admin,
@@ -261,7 +261,7 @@ impl Problem {
     pub fn bad_request_target(violation: Violation) -> Self {
         let mut problem = Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "invalid-request",
                 title: "The request breaks the contract",
                 origin: Origin::Validator,
@@ -277,7 +277,7 @@ impl Problem {
     pub fn unrenderable(detail: String) -> Self {
         Self::new(
             500,
-            &Kind {
+            &ProblemType {
                 class: "unrenderable-response",
                 title: "No valid response body",
                 origin: Origin::Renderer,
@@ -291,7 +291,7 @@ impl Problem {
     pub fn invalid_scripted_response(detail: String) -> Self {
         Self::new(
             500,
-            &Kind {
+            &ProblemType {
                 class: "invalid-scripted-response",
                 title: "A scenario rendered an invalid response",
                 origin: Origin::Scenario,
@@ -303,7 +303,7 @@ impl Problem {
     pub fn admin_forbidden(detail: &str) -> Self {
         Self::new(
             403,
-            &Kind {
+            &ProblemType {
                 class: "admin-forbidden",
                 title: "Admin API not allowed",
                 origin: Origin::Admin,
@@ -313,7 +313,7 @@ impl Problem {
     }
 
     pub fn admin_not_found(method: &str, path: &str) -> Self {
-        Self::new(404, &Kind { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
+        Self::new(404, &ProblemType { class: "admin-route-not-found", title: "No such admin route", origin: Origin::Admin },
             format!(
                 "no admin route {method} {path}; there are GET /__mock/scenarios, GET /__mock/sessions, GET /__mock/sessions/ID, PUT /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/reset, GET /__mock/sessions/ID/scenario, POST /__mock/sessions/ID/record, GET|DELETE /__mock/journal, GET /__mock/journal/events, POST /__mock/verify, GET /__mock/violations, GET /__mock/status, GET /__mock/openapi.json, GET /__mock/ui"
             ),
@@ -324,7 +324,7 @@ impl Problem {
     pub fn verification_failed(verdict: &crate::verify::Verdict, extra: Map<String, Value>) -> Self {
         let mut problem = Self::new(
             417,
-            &Kind {
+            &ProblemType {
                 class: "verification-failed",
                 title: "The expected calls were not made",
                 origin: Origin::Admin,
@@ -339,7 +339,7 @@ impl Problem {
     pub fn unknown_session(id: &str) -> Self {
         let mut problem = Self::new(
             404,
-            &Kind {
+            &ProblemType {
                 class: "unknown-session",
                 title: "No such session",
                 origin: Origin::Admin,
@@ -358,7 +358,7 @@ impl Problem {
         let sent = content_type.map_or_else(|| "no Content-Type".to_string(), |t| format!("`{t}`"));
         Self::new(
             415,
-            &Kind {
+            &ProblemType {
                 class: "admin-unsupported-media-type",
                 title: "Admin request body is not declared JSON",
                 origin: Origin::Admin,
@@ -371,7 +371,7 @@ impl Problem {
     pub fn not_recording() -> Self {
         Self::new(
             409,
-            &Kind {
+            &ProblemType {
                 class: "not-recording",
                 title: "Not recording",
                 origin: Origin::Admin,
@@ -384,7 +384,7 @@ impl Problem {
     pub fn recording_not_written(detail: String) -> Self {
         Self::new(
             500,
-            &Kind {
+            &ProblemType {
                 class: "recording-not-written",
                 title: "The recording could not be written",
                 origin: Origin::Admin,
@@ -396,7 +396,7 @@ impl Problem {
     pub fn admin_bad_request(detail: &str) -> Self {
         Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "admin-bad-request",
                 title: "Bad admin request",
                 origin: Origin::Admin,
@@ -408,7 +408,7 @@ impl Problem {
     pub fn unknown_scenario(name: &str, known: &[&str]) -> Self {
         let mut problem = Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "unknown-scenario",
                 title: "No such scenario",
                 origin: Origin::Scenario,
@@ -423,7 +423,7 @@ impl Problem {
     pub fn undeclared_status(operation: &str, code: &str, declared: &[String]) -> Self {
         let mut problem = Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "undeclared-status",
                 title: "Status not declared for this operation",
                 origin: Origin::Scenario,
@@ -440,7 +440,7 @@ impl Problem {
     pub fn unknown_example(operation: &str, status: u16, name: &str, known: &[&str]) -> Self {
         let mut problem = Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "unknown-example",
                 title: "No such example",
                 origin: Origin::Scenario,
@@ -457,7 +457,7 @@ impl Problem {
     pub fn no_content(operation: &str, status: u16) -> Self {
         Self::new(
             400,
-            &Kind {
+            &ProblemType {
                 class: "no-content",
                 title: "Nothing to choose from",
                 origin: Origin::Scenario,
@@ -471,7 +471,7 @@ impl Problem {
             Rejection::Unauthorized { challenge, detail } => {
                 let mut problem = Self::new(
                     401,
-                    &Kind {
+                    &ProblemType {
                         class: "unauthorized",
                         title: "Credentials required",
                         origin: Origin::Validator,
@@ -484,7 +484,7 @@ impl Problem {
             Rejection::UnsupportedMediaType { detail, supported } => {
                 let mut problem = Self::new(
                     415,
-                    &Kind {
+                    &ProblemType {
                         class: "unsupported-media-type",
                         title: "Unsupported media type",
                         origin: Origin::Validator,
@@ -497,7 +497,7 @@ impl Problem {
             Rejection::MalformedBody { detail, violations } => {
                 let mut problem = Self::new(
                     400,
-                    &Kind {
+                    &ProblemType {
                         class: "malformed-body",
                         title: "The request body is not well-formed",
                         origin: Origin::Validator,
@@ -514,7 +514,7 @@ impl Problem {
                 };
                 let mut problem = Self::new(
                     400,
-                    &Kind {
+                    &ProblemType {
                         class: "invalid-request",
                         title: "The request breaks the contract",
                         origin: Origin::Validator,

@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use crate::app::{App, Behaviour, Configuration};
 use crate::diagnostic::{Diagnostics, Position, PRINTED_PROBLEMS};
 use crate::journal::rfc3339_millis;
-use crate::session::{lock, Event};
+use crate::poison_tolerant::lock;
+use crate::session::Event;
 use crate::sources::{Source, Sources};
 
 /// What an app needs to reload, and what it knows of its last reload.

@@ -90,13 +90,13 @@ fn case(classname: &str, name: &str, calls: u64, violating: u64, samples: &[(u64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Journal, Kind, Record};
+    use crate::journal::{EntryKind, Journal, Record};
     use crate::validate::Violation;
     use std::time::Duration;
 
     fn call(journal: &Journal, operation: Option<&str>, violations: Vec<Violation>) {
         journal.record(Record {
-            kind: Kind::Request,
+            kind: EntryKind::Request,
             session: "s".into(),
             method: "POST".into(),
             target: "/x".into(),

@@ -20,14 +20,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Feed, FeedEvents};
-use crate::app::{App, Handled, Upgrade};
+use crate::app::{handshake, App, Handled, Upgrade};
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::proxy::{self, Handshake, Relayed};
 use crate::scenario::Fault;
-use crate::shutdown::{Coordinator, Listener};
+use crate::shutdown::{Coordinator, ShutdownToken};
 use crate::validate::Violation;
-use crate::websocket::{self, handshake, StreamLimits};
+use crate::websocket::{self, StreamLimits};
 
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -87,9 +87,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Limits, stop: i
                     let _ = stream.set_nodelay(true);
                     match connections.clone().try_acquire_owned() {
                         Ok(permit) => {
-                            let (shared, listener) = (shared.clone(), coordinator.listener());
+                            let (shared, token) = (shared.clone(), coordinator.token());
                             tokio::spawn(async move {
-                                connection(stream, peer, shared, listener).await;
+                                connection(stream, peer, shared, token).await;
                                 drop(permit);
                             });
                         }
@@ -143,7 +143,7 @@ struct Shared {
     feeds: Arc<Semaphore>,
 }
 
-async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut shutdown: Listener) {
+async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut shutdown: ShutdownToken) {
     let (header_read_timeout, max_header_bytes) = (shared.limits.header_read_timeout, shared.limits.max_header_bytes);
     let stream_shutdown = shutdown.clone();
     let service = service_fn(move |mut request: Request<Incoming>| {
@@ -183,7 +183,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc
 /// hands the connection over, or an HTTP answer instead. A stream the core
 /// marked `forward` is the upstream's: its handshake is sent on first, and
 /// the task relays frames.
-async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: Listener) -> Response<WireBody> {
+async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: ShutdownToken) -> Response<WireBody> {
     let started = Instant::now();
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _) = request.into_parts();
@@ -256,14 +256,14 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
 async fn respond(
     shared: &Shared,
     request: Request<Incoming>,
-    shutdown: Listener,
+    shutdown: ShutdownToken,
 ) -> Result<Response<WireBody>, FaultError> {
     let started = Instant::now();
     let app = &shared.app;
     let (parts, body) = request.into_parts();
     let host = host_problem(&parts);
     if host.is_none() {
-        if let Some(feed) = app.journal_feed(&parts) {
+        if let Some(feed) = crate::admin::journal_feed(app, &parts) {
             return Ok(journal_feed(shared, &parts, feed, shutdown, started));
         }
     }
@@ -329,7 +329,7 @@ fn journal_feed(
     shared: &Shared,
     parts: &http::request::Parts,
     feed: Feed,
-    shutdown: Listener,
+    shutdown: ShutdownToken,
     started: Instant,
 ) -> Response<WireBody> {
     let app = &shared.app;
@@ -372,7 +372,7 @@ fn journal_feed(
 struct Following {
     events: FeedEvents,
     keep_alive: tokio::time::Interval,
-    shutdown: Listener,
+    shutdown: ShutdownToken,
     _permit: OwnedSemaphorePermit,
 }
 

@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::app::LiveFrame;
+use crate::poison_tolerant::lock;
 use crate::render::Rendered;
 use crate::scenario::engine::SessionState;
 
@@ -309,12 +310,6 @@ impl Sessions {
         let sessions = registry.by_id.values().map(|(session, _)| session);
         sessions.filter(|session| session.is_followed()).cloned().collect()
     }
-}
-
-/// A panic while a session was held must not wedge that session forever:
-/// its state is plain data, still usable.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

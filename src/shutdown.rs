@@ -15,7 +15,7 @@ pub struct Coordinator {
 /// Held by each connection task: tells it when to stop, and (by being
 /// dropped) tells the coordinator that it has.
 #[derive(Clone)]
-pub struct Listener {
+pub struct ShutdownToken {
     signal: watch::Receiver<bool>,
     _done: mpsc::Sender<()>,
 }
@@ -37,14 +37,14 @@ impl Coordinator {
         }
     }
 
-    pub fn listener(&self) -> Listener {
-        Listener {
+    pub fn token(&self) -> ShutdownToken {
+        ShutdownToken {
             signal: self.signal.subscribe(),
             _done: self.done_tx.clone(),
         }
     }
 
-    /// Signals every listener, then waits (up to `grace`) until all are dropped.
+    /// Signals every token, then waits (up to `grace`) until all are dropped.
     /// Returns whether everything finished in time.
     pub async fn shutdown(self, grace: Duration) -> bool {
         let Self {
@@ -54,12 +54,12 @@ impl Coordinator {
         } = self;
         let _ = signal.send(true);
         drop(done_tx);
-        // `recv` yields `None` once every Listener (and its sender) is gone.
+        // `recv` yields `None` once every token (and its sender) is gone.
         tokio::time::timeout(grace, done_rx.recv()).await.is_ok()
     }
 }
 
-impl Listener {
+impl ShutdownToken {
     /// Completes when shutdown has been signalled.
     pub async fn signalled(&mut self) {
         let _ = self.signal.wait_for(|stop| *stop).await;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostic::escape_pointer_token;
-use crate::journal::{Entry, Kind};
+use crate::journal::{Entry, EntryKind};
 use crate::scenario::engine::contains;
 use crate::validate::Violation;
 
@@ -114,7 +114,7 @@ pub fn verify(
     expectation: Expectation,
     entries: &[Arc<Entry>],
 ) -> Verdict {
-    let requests: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.record.kind == Kind::Request).collect();
+    let requests: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.record.kind == EntryKind::Request).collect();
     let differences = |entry: &Entry| differences_of(verification, operation, entry);
     let matched: Vec<Arc<Entry>> = requests
         .iter()
@@ -337,7 +337,7 @@ mod tests {
             id,
             at: SystemTime::UNIX_EPOCH,
             record: Record {
-                kind: Kind::Request,
+                kind: EntryKind::Request,
                 session: session.into(),
                 method: "POST".into(),
                 target: "/user/update/vanity".into(),

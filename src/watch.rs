@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::app::{App, Configuration};
-use crate::session::lock;
+use crate::poison_tolerant::lock;
 use crate::sources::{is_editor_temporary, Source, Sources};
 
 /// A burst of events is over once none has come for this long.

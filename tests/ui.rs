@@ -85,7 +85,7 @@ async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() 
     };
     for path in PAGE_FILES.iter().chain(&["/__mock/journal/events"]) {
         let remote = from([192, 0, 2, 7], path);
-        let response = match app.journal_feed(&remote) {
+        let response = match specmock::admin::journal_feed(&app, &remote) {
             Some(specmock::admin::Feed::Refused(response)) => response,
             Some(_) => panic!("{path}: a feed for a remote peer"),
             None => app.handle(&remote, b"").response,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::request::Parts;
 use libfuzzer_sys::fuzz_target;
 use specmock::app::Handled;
-use specmock::websocket::handshake;
+use specmock::app::handshake;
 use specmock::{App, Behaviour};
 use specmock_fuzz::{check_answer, check_upgrade, shipped_sources};
 

@@ -30,32 +30,28 @@ pub enum Feed {
     Admitted(Option<u64>),
 }
 
-impl App {
-    /// `GET /__mock/journal/events` (its path read as every admin path
-    /// is): the feed's start, or the problem that refuses it (the admin
-    /// API's access rules, and no other site's page: a feed holds one of
-    /// the few places); `None` for any other request. Reads the behaviour
-    /// in force, nothing else.
-    pub fn journal_feed(&self, parts: &Parts) -> Option<Feed> {
-        let is_feed = super::route(parts.uri.path()).is_ok_and(|route| route == ["journal", "events"]);
-        if parts.method != Method::GET || !is_feed {
-            return None;
-        }
-        let behaviour = self.behaviour();
-        let admitted = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts)
-            .and_then(|()| {
-                access::same_origin(parts).map_err(|_| {
-                    Problem::admin_forbidden(
-                        "the journal feed is for the mock's own page, not a page of another origin",
-                    )
-                })
-            })
-            .and_then(|()| start_after(parts));
-        Some(match admitted {
-            Ok(after) => Feed::Admitted(after),
-            Err(problem) => Feed::Refused(self.problem(problem, parts)),
-        })
+/// `GET /__mock/journal/events` (its path read as every admin path is):
+/// the feed's start, or the problem that refuses it (the admin API's
+/// access rules, and no other site's page: a feed holds one of the few
+/// places); `None` for any other request. Reads the behaviour in force,
+/// nothing else.
+pub fn admit(app: &App, parts: &Parts) -> Option<Feed> {
+    let is_feed = super::segments(parts.uri.path()).is_ok_and(|segments| segments == ["journal", "events"]);
+    if parts.method != Method::GET || !is_feed {
+        return None;
     }
+    let behaviour = app.behaviour();
+    let admitted = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts)
+        .and_then(|()| {
+            access::same_origin(parts).map_err(|_| {
+                Problem::admin_forbidden("the journal feed is for the mock's own page, not a page of another origin")
+            })
+        })
+        .and_then(|()| start_after(parts));
+    Some(match admitted {
+        Ok(after) => Feed::Admitted(after),
+        Err(problem) => Feed::Refused(app.problem(problem, parts)),
+    })
 }
 
 /// The entry a feed starts after: the `Last-Event-ID` a reconnecting
@@ -182,7 +178,7 @@ mod tests {
     async fn a_feed_opens_with_the_retry_delay_what_it_missed_and_the_backlog() {
         let journal = crate::journal::Journal::new(2);
         let request = || crate::journal::Record {
-            kind: crate::journal::Kind::Request,
+            kind: crate::journal::EntryKind::Request,
             session: "s",
             method: "GET",
             target: "/x",

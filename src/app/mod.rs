@@ -4,6 +4,7 @@
 
 mod configuration;
 mod credentials;
+pub mod handshake;
 mod relay;
 mod stream;
 
@@ -26,7 +27,7 @@ use arc_swap::ArcSwap;
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
-use crate::journal::{Journal, Kind, Record};
+use crate::journal::{EntryKind, Journal, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered};
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
@@ -222,7 +223,7 @@ impl App {
             // No CORS on the admin API: a web page the developer happens to
             // open must not read or reset sessions through the browser. No
             // session either: the test's own requests are not journaled.
-            return Handled::unattributed(self.admin(parts, body));
+            return Handled::unattributed(crate::admin::handle(self, parts, body));
         }
         let answered = self.in_current(|config| {
             if self.behaviour.cors && is_preflight(parts) {
@@ -233,7 +234,7 @@ impl App {
                     return Ok(Handled::unattributed(response));
                 }
             }
-            let mut handled = match self.admit(config, parts, body, false) {
+            let mut handled = match self.admit(config, parts, body, Wants::Response) {
                 Ok(admitted) => self.answer(config, parts, admitted)?,
                 Err(refused) => *refused,
             };
@@ -265,7 +266,7 @@ impl App {
         config: &Configuration,
         parts: &Parts,
         body: &[u8],
-        upgrading: bool,
+        wants: Wants,
     ) -> Result<Admitted, Box<Handled>> {
         let path = parts.uri.path();
         let (operation_index, path_params) = match config.spec.router.find(&parts.method, path) {
@@ -281,7 +282,7 @@ impl App {
         };
         let operation = &config.spec.operations[operation_index];
         let refuse = |problem, violations| Box::new(self.refusal(config, operation_index, problem, parts, violations));
-        if operation.websocket && !upgrading {
+        if operation.websocket && wants == Wants::Response {
             return Err(refuse(
                 Problem::upgrade_required(&operation.id, "is a WebSocket"),
                 Vec::new(),
@@ -339,26 +340,26 @@ impl App {
     }
 
     /// Enters the session the request names, moves it to the scenario the
-    /// request names, and (unless `decide` is off) lets its scenario decide.
-    /// The switch and the decision happen under one lock, so a concurrent
-    /// request naming another scenario cannot slip in between; a stream
-    /// subscribes under it too, so it misses no call made after its answer.
+    /// request names, and (unless `Prefer:` chose the answer) lets its
+    /// scenario decide. The switch and the decision happen under one lock,
+    /// so a concurrent request naming another scenario cannot slip in
+    /// between; a stream subscribes under it too, so it misses no call made
+    /// after its answer.
     fn enter_session(
         &self,
         config: &Configuration,
         admitted: &Admitted,
         headers: &HeaderMap,
-        decide: bool,
-        subscribe: bool,
+        entry: Entry,
     ) -> Result<Entered, Stale> {
         let shared = self.sessions.get(&admitted.controls.session, || config.fresh_session());
         let mut session = shared.lock();
         config.adopt(&mut session)?;
         let changes_before = session.changes();
         let switched = switch_scenario(&mut session, admitted.chosen.clone());
-        let events = subscribe.then(|| shared.subscribe());
+        let events = (entry == Entry::Followed).then(|| shared.subscribe());
         // A replayed recording moves on past a call `Prefer:` answers, as it was recorded.
-        let decide = decide || session.scenario.as_ref().is_some_and(|scenario| scenario.replay);
+        let decide = entry != Entry::Preferred || session.scenario.as_ref().is_some_and(|scenario| scenario.replay);
         let decision = if decide {
             let now = request_time();
             let facts = Facts {
@@ -396,13 +397,14 @@ impl App {
         let refuse = |problem, violations| self.refusal(config, operation_index, problem, parts, violations);
         let (mut rule, mut extra_headers, mut delay, mut fault) = (None, Vec::new(), None, None);
         let prefer = admitted.controls.prefer.is_set();
+        let entry = if prefer { Entry::Preferred } else { Entry::Decided };
         let Entered {
             session: shared,
             decision,
             changed,
             note,
             ..
-        } = self.enter_session(config, &admitted, &parts.headers, !prefer, false)?;
+        } = self.enter_session(config, &admitted, &parts.headers, entry)?;
         let Admitted {
             controls,
             violations,
@@ -476,7 +478,7 @@ impl App {
         if let (Some(mismatch), false) = (&rendered.schema_mismatch, self.behaviour.lenient) {
             return Ok(refuse(Problem::unrenderable(mismatch.clone()), violations));
         }
-        let mut response = to_response(&rendered, parts.method == Method::HEAD);
+        let mut response = to_response(&rendered, &parts.method);
         add_declared_headers(config, &mut response, operation_index);
         for (name, value) in extra_headers {
             response.headers_mut().insert(name, value);
@@ -672,6 +674,28 @@ struct Admitted {
     request_body: Option<Checked>,
 }
 
+/// What a request asks of the operation it is routed to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wants {
+    /// An HTTP answer (a WebSocket operation refuses it with 426).
+    Response,
+    /// A WebSocket stream: the request is its handshake.
+    Stream,
+}
+
+/// How a request enters its session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// `Prefer:` chose the answer: the scenario does not decide (a
+    /// replayed recording still moves on, as it was recorded).
+    Preferred,
+    /// The scenario decides the answer.
+    Decided,
+    /// A stream's handshake: the scenario decides, and the stream follows
+    /// the session's events from under the same lock.
+    Followed,
+}
+
 /// A session entered, and what its scenario decided.
 struct Entered {
     session: SharedSession,
@@ -732,7 +756,7 @@ impl Handled {
         credentials: &CredentialNames,
     ) -> Option<Record<&'a str>> {
         Some(Record {
-            kind: Kind::Request,
+            kind: EntryKind::Request,
             session: self.session.as_deref()?,
             method: parts.method.as_str(),
             target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
@@ -761,7 +785,9 @@ fn empty(status: StatusCode) -> Response<Bytes> {
     response
 }
 
-fn to_response(rendered: &Rendered, head: bool) -> Response<Bytes> {
+/// The rendered answer to a request of `method`: without its body for HEAD.
+fn to_response(rendered: &Rendered, method: &Method) -> Response<Bytes> {
+    let head = method == Method::HEAD;
     let body = if head { Bytes::new() } else { rendered.body.clone() };
     let mut response = Response::new(body);
     if head {

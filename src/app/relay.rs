@@ -53,7 +53,7 @@ fn provider_violations(
         }
     };
     // A handshake the upstream answered 2xx broke the stream's contract, as `verify` says too.
-    let websocket = crate::websocket::handshake::is_upgrade_request(&parts.headers);
+    let websocket = super::handshake::is_upgrade_request(&parts.headers);
     let mut violations = answer_violations(operation, &parts.method, websocket, answer);
     if unjudged.is_some() || broken.is_some() {
         violations.retain(|violation| !violation.pointer.starts_with("/body"));

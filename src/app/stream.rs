@@ -13,14 +13,16 @@ use http::{HeaderMap, Method};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{add_declared_headers, announce, request_time, Admitted, App, Configuration, Entered, Handled, Stale};
+use super::handshake;
+use super::{
+    add_declared_headers, announce, request_time, Admitted, App, Configuration, Entered, Entry, Handled, Stale, Wants,
+};
 use crate::problem::Problem;
 use crate::render::Rendered;
 use crate::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use crate::scenario::template::{EventView, RequestTime};
 use crate::scenario::{Frame, Reaction, Scenario, Script, ScriptedBody};
 use crate::session::{Event, FrameFor, SharedSession};
-use crate::websocket::handshake;
 
 /// What to do with a WebSocket handshake.
 pub enum Upgrade {
@@ -147,7 +149,7 @@ impl App {
         if parts.method != Method::GET || is_admin(parts) {
             return Ok(Upgrade::Refused(Box::new(self.handle(parts, &[]))));
         }
-        let admitted = match self.admit(config, parts, &[], true) {
+        let admitted = match self.admit(config, parts, &[], Wants::Stream) {
             Ok(admitted) => admitted,
             Err(refused) => return Ok(Upgrade::Refused(refused)),
         };
@@ -166,7 +168,7 @@ impl App {
             changed,
             events,
             ..
-        } = self.enter_session(config, &admitted, &parts.headers, true, true)?;
+        } = self.enter_session(config, &admitted, &parts.headers, Entry::Followed)?;
         let events = events.unwrap_or_else(|| shared.subscribe());
         let Admitted {
             operation,
@@ -193,7 +195,7 @@ impl App {
                 }
                 if !is_success(answer.rendered.status) {
                     announce(config, &shared, operation, None, Some(&answer.rendered), changed);
-                    let mut response = super::to_response(&answer.rendered, false);
+                    let mut response = super::to_response(&answer.rendered, &parts.method);
                     add_declared_headers(config, &mut response, operation);
                     for (name, value) in answer.headers {
                         response.headers_mut().insert(name, value);

@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::poison_tolerant::lock;
 use crate::provider::target::Target;
 
 /// A connection either way: hyper and tungstenite take it as it is.
@@ -248,10 +249,6 @@ impl Pool {
         });
         Ok(read)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// HTTP/1.1 on `stream`, the connection driven by a task of its own that

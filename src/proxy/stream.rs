@@ -23,10 +23,10 @@ use tokio_tungstenite::WebSocketStream;
 use super::connect::{websocket, Upgrade};
 use super::{end_to_end, failure, relayed, Failure, Upstream};
 use crate::app::{App, Forward};
-use crate::journal::{Kind, Origin, Record};
+use crate::journal::{EntryKind, Origin, Record};
 use crate::provider::check::DataFrame;
 use crate::provider::client::Answer;
-use crate::shutdown::Listener;
+use crate::shutdown::ShutdownToken;
 use crate::validate::Violation;
 use crate::websocket::StreamLimits;
 
@@ -97,7 +97,7 @@ pub async fn relay<C, U>(
     upstream: WebSocketStream<U>,
     relayed: Relayed,
     limits: StreamLimits,
-    mut shutdown: Listener,
+    mut shutdown: ShutdownToken,
 ) where
     C: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
@@ -198,8 +198,8 @@ impl Relayed {
     /// and the provider's violations.
     fn record(&self, message: &Message, violations: Vec<Violation>, origin: Option<Origin>) {
         let kind = match origin {
-            None => Kind::Frame,
-            Some(_) => Kind::ServerFrame,
+            None => EntryKind::Frame,
+            Some(_) => EntryKind::ServerFrame,
         };
         let body = Bytes::copy_from_slice(&message.clone().into_data());
         let (session, target, operation) = (self.session.as_str(), self.target.as_str(), self.operation.as_str());

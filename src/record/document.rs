@@ -10,8 +10,8 @@ use data_encoding::BASE64;
 use serde_json::Value;
 
 use super::redact::Redactor;
-use crate::journal::{Entry, Kind, Name, Record};
-use crate::render::{content_type_for, media_for};
+use crate::journal::{Entry, EntryKind, Name, Record};
+use crate::render::{content_type_for, media_for, preferred_media, BodyForm};
 use crate::spec::{essence, Operation, Spec};
 use crate::validate::{is_json, schema_violations, Side, Violation};
 
@@ -109,7 +109,7 @@ pub fn document(session: &str, entries: &[Arc<Entry>], cut: u64, options: &Optio
     for entry in entries {
         let record = &entry.record;
         let key = (record.operation.as_deref().unwrap_or(""), &*record.target);
-        if record.kind == Kind::ServerFrame {
+        if record.kind == EntryKind::ServerFrame {
             let stream = streams.iter_mut().rev().find(|(op, target, ..)| (*op, *target) == key);
             if let Some((_, _, index, last)) = stream {
                 if let Item::Step(Step {
@@ -149,7 +149,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
     };
     let operation = record.operation.as_deref().and_then(|id| options.spec.operation(id));
     let operation = match (record.kind, operation) {
-        (Kind::Frame, _) => return skipped("a frame the client sent"),
+        (EntryKind::Frame, _) => return skipped("a frame the client sent"),
         (_, None) => return skipped("no operation of the spec: a replay refuses it again"),
         _ if record.refused => return skipped("refused by the mock: a replay refuses it again"),
         _ if record.status == 101 && !options.frames => {
@@ -209,9 +209,7 @@ fn item(entry: &Entry, options: &Options<'_>, redactor: &mut Redactor<'_>) -> It
 fn answer_violations(record: &Record<Name>, operation: &Operation, body: &Body) -> Vec<String> {
     let provider = record.violations.iter().filter(|v| v.side == Side::Provider).cloned();
     let content = operation.response_for(record.status).map(|r| r.content.as_slice());
-    let schema = content
-        .and_then(|content| media_for(content, false))
-        .and_then(|m| m.schema.as_ref());
+    let schema = content.and_then(preferred_media).and_then(|m| m.schema.as_ref());
     let written = match (body, schema) {
         (Body::Json(value), Some(schema)) => schema_violations(schema, value, "/body"),
         _ => Vec::new(),
@@ -236,10 +234,14 @@ fn body(
         .unwrap_or_default();
     let media = content_type.map(essence);
     // What the loader's encoding sends for this status, as `render::encode_for` picks it.
-    let sent = |text: bool| {
-        let declared = media_for(content, text).map(|m| m.media_type.as_str());
-        let fallback = if text { "text/plain" } else { "application/json" };
-        content_type_for(declared.unwrap_or(fallback), !text)
+    let media_as = |form: BodyForm| media_for(content, form == BodyForm::Text);
+    let sent = |form: BodyForm| {
+        let declared = media_as(form).map(|m| m.media_type.as_str());
+        let fallback = match form {
+            BodyForm::Text => "text/plain",
+            BodyForm::Json => "application/json",
+        };
+        content_type_for(declared.unwrap_or(fallback), form)
     };
     let recorded = |given: String| content_type.filter(|recorded| *recorded != given).map(str::to_string);
     if bytes.is_empty() {
@@ -253,7 +255,7 @@ fn body(
     if let (Some(true), Some(text)) = (media.as_deref().map(is_json), text) {
         if let Ok(value) = serde_json::from_str::<Value>(text) {
             return match json(value, bytes, redactor) {
-                Body::Json(value) => (Body::Json(value), recorded(sent(false))),
+                Body::Json(value) => (Body::Json(value), recorded(sent(BodyForm::Json))),
                 bytes => (bytes, Some(content_type.unwrap_or("application/json").to_string())),
             };
         }
@@ -262,12 +264,12 @@ fn body(
     let text = text.filter(|text| !text.contains("{{"));
     // Written as text, a body is sent as the spec's textual media type: only for a
     // type that is text itself (a form or a JSON string would be checked as one).
-    let as_text = match media_for(content, true) {
+    let as_text = match media_as(BodyForm::Text) {
         Some(media) => is_text(&media.media_type),
         None => content.is_empty(),
     };
     if let (Some(text), true, false) = (text, as_text, media.as_deref().is_some_and(is_json)) {
-        return (Body::Text(text.to_string()), recorded(sent(true)));
+        return (Body::Text(text.to_string()), recorded(sent(BodyForm::Text)));
     }
     (
         Body::Binary(BASE64.encode(bytes)),

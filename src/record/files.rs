@@ -136,6 +136,28 @@ fn hidden(id: &str) -> String {
     format!("session-{:016x}", KEY.get_or_init(RandomState::new).hash_one(id))
 }
 
+/// The entries a recording is built from: a session's tape (under
+/// `--record`), or what the journal still holds of the session.
+struct Taken<'a> {
+    entries: &'a [Arc<Entry>],
+    /// Entries past `--record-limit`, not kept.
+    cut: u64,
+    /// The journal dropped entries before these were taken.
+    journal_rolled: bool,
+}
+
+impl<'a> Taken<'a> {
+    /// A tape holds every entry of its session: the journal's ring
+    /// rolling on does not touch it.
+    fn tape(tape: &'a Tape) -> Self {
+        Self {
+            entries: &tape.entries,
+            cut: tape.cut,
+            journal_rolled: false,
+        }
+    }
+}
+
 impl App {
     /// The session's name in its recording and its file's: its id, unless
     /// the id may be a credential.
@@ -148,7 +170,12 @@ impl App {
 
     /// Session `id`'s recording, named `name`: from its tape under
     /// `--record`, else from the journal's entries.
-    fn recording(&self, id: &str, name: &str, entries: &[Arc<Entry>], cut: u64, journal_rolled: bool) -> Recorded {
+    fn recording(&self, id: &str, name: &str, taken: Taken<'_>) -> Recorded {
+        let Taken {
+            entries,
+            cut,
+            journal_rolled,
+        } = taken;
         let configuration = self.configuration();
         let settings = &self.behaviour().record;
         let options = Options {
@@ -174,7 +201,7 @@ impl App {
         let name = file_name(&self.shown(id), 1);
         if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
             let name = file_name(&self.shown(id), tape.part);
-            return Ok(self.recording(id, &name, &tape.entries, tape.cut, false));
+            return Ok(self.recording(id, &name, Taken::tape(&tape)));
         }
         let filter = Filter {
             session: Some(id.to_string()),
@@ -186,7 +213,12 @@ impl App {
         }
         let status = self.journal().status();
         let rolled = status.entries_total > status.retained as u64;
-        Ok(self.recording(id, &name, &entries, 0, rolled))
+        let taken = Taken {
+            entries: &entries,
+            cut: 0,
+            journal_rolled: rolled,
+        };
+        Ok(self.recording(id, &name, taken))
     }
 
     /// `POST /__mock/sessions/{id}/record`: the session's file, written now
@@ -227,7 +259,7 @@ impl App {
     fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
         let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
         let name = file_name(&self.shown(id), tape.part);
-        let recorded = self.recording(id, &name, &tape.entries, tape.cut, false);
+        let recorded = self.recording(id, &name, Taken::tape(tape));
         let file = write_file(dir, &name, &recorded.yaml)?;
         Ok(Written { file, recorded })
     }

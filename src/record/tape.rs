@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::journal::{Entry, Kind};
-use crate::session::lock;
+use crate::journal::{Entry, EntryKind};
+use crate::poison_tolerant::lock;
 
 /// Entries kept per session by default (`--record-limit`): past them the
 /// session's later calls are counted, not kept, and its file says so.
@@ -57,7 +57,7 @@ fn size(entry: &Entry) -> usize {
 /// sent, never what a client sent, so a request's or a client frame's body is let go.
 fn without_request_body(entry: &Arc<Entry>) -> Arc<Entry> {
     match (entry.record.kind, &entry.record.body) {
-        (Kind::Request | Kind::Frame, Some(_)) => {
+        (EntryKind::Request | EntryKind::Frame, Some(_)) => {
             let mut entry = Entry::clone(entry);
             entry.record.body = None;
             Arc::new(entry)
@@ -183,7 +183,7 @@ mod tests {
             id,
             at: std::time::SystemTime::UNIX_EPOCH,
             record: Record {
-                kind: Kind::Request,
+                kind: EntryKind::Request,
                 session: session.into(),
                 method: "GET".into(),
                 target: "/".into(),

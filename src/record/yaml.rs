@@ -218,7 +218,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::journal::{Cut, Entry, Kind, Record};
+    use crate::journal::{Cut, Entry, EntryKind, Record};
     use crate::record::{document, Options};
     use crate::validate::Violation;
 
@@ -250,7 +250,7 @@ paths:
 
     fn entry(method: &str, target: &str, operation: Option<&str>, status: u16) -> Record<crate::journal::Name> {
         Record {
-            kind: Kind::Request,
+            kind: EntryKind::Request,
             session: "qa".into(),
             method: method.into(),
             target: target.into(),

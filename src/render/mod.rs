@@ -301,10 +301,10 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
     let media_type = media.media_type.as_str();
     let (content_type, body) = match value {
         Value::String(text) if !is_json(media_type) => (
-            content_type_for(media_type, false),
+            content_type_for(media_type, BodyForm::Text),
             Bytes::from(text.clone().into_bytes()),
         ),
-        value => (content_type_for(media_type, true), json_body(value)),
+        value => (content_type_for(media_type, BodyForm::Json), json_body(value)),
     };
     Rendered {
         status,
@@ -315,10 +315,20 @@ pub fn encode(status: u16, media: &MediaSpec, value: &Value) -> Rendered {
     }
 }
 
+/// How a body is written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyForm {
+    /// A JSON value, in its JSON spelling.
+    Json,
+    /// A string, as its text.
+    Text,
+}
+
 /// A concrete Content-Type for a declared (possibly wildcard) media type,
 /// always one the declared range covers: a JSON value under `text/*` is
 /// still sent as text, its JSON spelling.
-pub(crate) fn content_type_for(media_type: &str, json: bool) -> String {
+pub(crate) fn content_type_for(media_type: &str, form: BodyForm) -> String {
+    let json = form == BodyForm::Json;
     match media_type.split_once('/') {
         Some(("*", _)) if json => return "application/json".into(),
         Some(("*", _)) | Some(("text", "*")) => return "text/plain; charset=utf-8".into(),
@@ -341,21 +351,21 @@ fn stable_hash(text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::content_type_for;
+    use super::{content_type_for, BodyForm};
 
     #[test]
     fn a_wildcard_media_type_is_answered_with_a_type_it_covers() {
-        for (declared, json, sent) in [
-            ("*/*", true, "application/json"),
-            ("*/*", false, "text/plain; charset=utf-8"),
-            ("text/*", true, "text/plain; charset=utf-8"),
-            ("text/*", false, "text/plain; charset=utf-8"),
-            ("application/*", true, "application/json"),
-            ("application/*", false, "application/octet-stream"),
-            ("text/csv", true, "text/csv; charset=utf-8"),
-            ("application/problem+json", true, "application/problem+json"),
+        for (declared, form, sent) in [
+            ("*/*", BodyForm::Json, "application/json"),
+            ("*/*", BodyForm::Text, "text/plain; charset=utf-8"),
+            ("text/*", BodyForm::Json, "text/plain; charset=utf-8"),
+            ("text/*", BodyForm::Text, "text/plain; charset=utf-8"),
+            ("application/*", BodyForm::Json, "application/json"),
+            ("application/*", BodyForm::Text, "application/octet-stream"),
+            ("text/csv", BodyForm::Json, "text/csv; charset=utf-8"),
+            ("application/problem+json", BodyForm::Json, "application/problem+json"),
         ] {
-            assert_eq!(content_type_for(declared, json), sent, "{declared} json={json}");
+            assert_eq!(content_type_for(declared, form), sent, "{declared} {form:?}");
         }
     }
 }

@@ -22,11 +22,11 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::StreamLimits;
 use crate::app::{App, LiveFrame, Outgoing, StreamMode, StreamPlan, INTERNAL_ERROR};
-use crate::journal::{Kind, Record};
+use crate::journal::{EntryKind, Record};
 use crate::scenario::engine::pick_delay;
 use crate::scenario::stream::MAX_CLOSE_REASON;
 use crate::scenario::{Received, Step, StreamFault};
-use crate::shutdown::Listener;
+use crate::shutdown::ShutdownToken;
 
 /// Client messages an `expect:` step has not taken yet; beyond this they are
 /// logged and discarded rather than buffered without end.
@@ -86,20 +86,20 @@ struct Outbox<S> {
     frames: AtomicU64,
     /// Under `--record`, each frame sent goes to the journal too (a
     /// recording replays it); `None` otherwise.
-    recorded: Option<Stream>,
+    recorder: Option<FrameRecorder>,
 }
 
-/// A stream, as its journal entries name it.
-struct Stream {
+/// Journals a stream's frames, named as its journal entries name it.
+struct FrameRecorder {
     app: Arc<App>,
     session: String,
     operation: String,
     target: String,
 }
 
-impl Stream {
-    /// A frame the client (`Kind::Frame`) or the server (`Kind::ServerFrame`) sent.
-    fn record(&self, kind: Kind, body: Bytes) {
+impl FrameRecorder {
+    /// A frame the client (`EntryKind::Frame`) or the server (`EntryKind::ServerFrame`) sent.
+    fn record(&self, kind: EntryKind, body: Bytes) {
         let (session, target, operation) = (self.session.as_str(), self.target.as_str(), self.operation.as_str());
         self.app
             .journal()
@@ -120,14 +120,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Outbox<S> {
     }
 
     async fn frame(&self, frame: Outgoing) -> Result<(), Ending> {
-        let sent = self.recorded.as_ref().map(|_| match &frame {
+        let sent = self.recorder.as_ref().map(|_| match &frame {
             Outgoing::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
             Outgoing::Binary(bytes) => bytes.clone(),
         });
         self.send(to_message(frame)).await?;
         self.frames.fetch_add(1, Ordering::Relaxed);
-        if let (Some(stream), Some(sent)) = (&self.recorded, sent) {
-            stream.record(Kind::ServerFrame, sent);
+        if let (Some(recorder), Some(sent)) = (&self.recorder, sent) {
+            recorder.record(EntryKind::ServerFrame, sent);
         }
         Ok(())
     }
@@ -146,7 +146,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Outbox<S> {
 }
 
 /// Runs one stream to its end over an upgraded connection.
-pub async fn run<S>(io: S, app: Arc<App>, plan: StreamPlan, limits: StreamLimits, mut shutdown: Listener)
+pub async fn run<S>(io: S, app: Arc<App>, plan: StreamPlan, limits: StreamLimits, mut shutdown: ShutdownToken)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -160,7 +160,7 @@ where
         .max_frame_size(Some(limits.max_message));
     let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
     let (sink, mut incoming) = socket.split();
-    let stream = || Stream {
+    let recorder = || FrameRecorder {
         app: app.clone(),
         session: plan.session_id.clone(),
         operation: plan.operation_id.clone(),
@@ -170,9 +170,9 @@ where
         sink: Mutex::new(sink),
         send_timeout: limits.send_timeout,
         frames: AtomicU64::new(0),
-        recorded: app.journal().tapes().map(|_| stream()),
+        recorder: app.journal().tapes().map(|_| recorder()),
     };
-    let client = stream();
+    let client_frames = recorder();
     let answered_ping = AtomicBool::new(true);
     let received = AtomicU64::new(0);
     let scripted = matches!(plan.mode, StreamMode::Script(_));
@@ -189,7 +189,7 @@ where
         let inbox = scripted.then_some(&inbox_tx);
         let mut parts: FuturesUnordered<Part<'_>> = FuturesUnordered::new();
         parts.push(Box::pin(async {
-            Some(read(&mut incoming, inbox, &answered_ping, &received, &client).await)
+            Some(read(&mut incoming, inbox, &answered_ping, &received, &client_frames).await)
         }));
         parts.push(Box::pin(async {
             Some(drive(&app, &mut plan, &outbox, inbox_rx, &limits).await)
@@ -253,9 +253,9 @@ async fn read<S: AsyncRead + AsyncWrite + Unpin>(
     inbox: Option<&mpsc::Sender<Message>>,
     answered_ping: &AtomicBool,
     received: &AtomicU64,
-    client: &Stream,
+    client_frames: &FrameRecorder,
 ) -> Ending {
-    let session = client.session.as_str();
+    let session = client_frames.session.as_str();
     while let Some(message) = incoming.next().await {
         let message = match message {
             Ok(message) => message,
@@ -267,12 +267,12 @@ async fn read<S: AsyncRead + AsyncWrite + Unpin>(
             Message::Text(text) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "text", bytes = text.len(), text = %clip(text, 200), "client frame");
-                client.record(Kind::Frame, Bytes::copy_from_slice(text.as_bytes()));
+                client_frames.record(EntryKind::Frame, Bytes::copy_from_slice(text.as_bytes()));
             }
             Message::Binary(data) => {
                 received.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(target: "specmock::frame", session, kind = "binary", bytes = data.len(), "client frame");
-                client.record(Kind::Frame, data.clone());
+                client_frames.record(EntryKind::Frame, data.clone());
             }
             Message::Ping(_) | Message::Frame(_) => continue,
         }

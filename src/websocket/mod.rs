@@ -1,10 +1,9 @@
-//! WebSocket streams on the HTTP port. The handshake is admitted and decided
-//! in the pure core (`app::stream`); this module checks RFC 6455's part of
-//! the handshake and runs a connection: live frames or a script, pings,
-//! limits and the close handshake.
+//! WebSocket streams on the HTTP port, after the 101. The handshake is
+//! checked, admitted and decided in the pure core (`app::handshake`,
+//! `app::stream`); this module runs a connection: live frames or a script,
+//! pings, limits and the close handshake.
 
 mod connection;
-pub mod handshake;
 
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! RFC 6455's opening handshake, as pure checks on the request head and the
-//! 101 answer. Routing, parameters and security are checked like any request.
+//! 101 answer (the `Sec-WebSocket-Accept` key computed from the client's).
+//! Routing, parameters and security are checked like any request; the shell
+//! asks [`is_upgrade_request`] before it hands a request to the core.
 
 use bytes::Bytes;
 use data_encoding::BASE64;

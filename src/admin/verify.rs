@@ -1,0 +1,31 @@
+//! `POST /__mock/verify`: an expectation checked against the journal.
+
+use serde_json::{json, Value};
+
+use super::operation_named;
+use crate::app::App;
+use crate::journal::Filter;
+use crate::problem::Problem;
+use crate::verify::{verify, Expectation, Verification};
+
+/// 200 with the matches, or 417 explaining what came instead.
+pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
+    let verification: Verification = serde_json::from_slice(body).map_err(|e| {
+        Problem::admin_bad_request(&format!(
+            "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
+        ))
+    })?;
+    let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
+    let operation = operation_named(app, &verification.operation)?;
+    let entries = app.journal().entries(&Filter::default());
+    let verdict = verify(&verification, &operation, expectation, &entries);
+    let mut value = json!(verdict);
+    value["journal_rolled_off"] = json!(app.journal().has_rolled_off());
+    if verdict.verified {
+        return Ok(value);
+    }
+    let Value::Object(extra) = value else {
+        return Ok(value);
+    };
+    Err(Problem::verification_failed(&verdict, extra))
+}
