@@ -8,6 +8,8 @@
 //! does not parse (YAML syntax, an unknown field, a wrong type) stops at its
 //! first problem, since nothing after it can be read.
 
+mod script;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,6 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::file::{BodyFile, FaultFile, ResponseFile, RuleFile, ScenarioFile};
-use super::stream::{compile_script, StepContext};
 use super::template::{parse_expr, Expr, Template};
 use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scripted, ScriptedBody};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -27,6 +28,7 @@ use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed, NodeBudget};
 use crate::spec::{find_operation, follow_local, MediaSpec, Operation, ParamIn, Spec};
+use script::{compile_script, StepContext};
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
 /// path), and its text.
@@ -38,8 +40,8 @@ pub struct ScenarioSource {
 }
 
 /// What a scenario needs from the rest of the mock to be checked.
-pub(super) struct Context<'a> {
-    pub spec: &'a Spec,
+struct Context<'a> {
+    spec: &'a Spec,
     responder: &'a Responder,
     fixtures: &'a Fixtures,
     seed: u64,
@@ -362,7 +364,7 @@ fn initial_value(
 
 /// Where templates read store keys, checked once every writer is known.
 #[derive(Default)]
-pub(super) struct StoreReads(Vec<(String, String)>);
+struct StoreReads(Vec<(String, String)>);
 
 /// A rule: its operation first (everything else is checked against it),
 /// then each response or stream step, store value and header on its own.
@@ -646,7 +648,7 @@ fn scripted_body(
 }
 
 /// A `binary:` body's bytes: base64, and no other source beside it.
-pub(super) fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
+fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
     if rest.merge.is_some() || rest.sources() > 0 {
         return Err(Diagnostic::at_pointer(
             label,
@@ -693,7 +695,7 @@ fn scripted_header(
 /// A body or store value: its source as a template, checked. `event` is the
 /// operation a stream's `on:` step waits for (what `event.*` may read).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn body_template(
+fn body_template(
     body: BodyFile,
     op: Option<&Operation>,
     media: Option<&MediaSpec>,
@@ -872,7 +874,7 @@ fn header_name(name: &str, at: &str, label: &str) -> Result<HeaderName, Diagnost
 }
 
 /// `300ms`, `2s`, `1.5s`, or `MIN..MAX`.
-pub(super) fn parse_delay(text: &str) -> Result<Delay, String> {
+fn parse_delay(text: &str) -> Result<Delay, String> {
     let one = |part: &str| -> Result<Duration, String> {
         let part = part.trim();
         let (number, scale) = if let Some(ms) = part.strip_suffix("ms") {
