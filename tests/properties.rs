@@ -1960,10 +1960,12 @@ fn exercise(catalog: &Catalog, spec: &Spec) -> Result<(), TestCaseError> {
                                         response: Some(profile()),
                                     };
                                     let _ = engine::render_frame(
-                                        body,
-                                        media.as_ref(),
-                                        200,
-                                        &script.label,
+                                        engine::TemplateToRender {
+                                            body,
+                                            media: media.as_ref(),
+                                            status: 200,
+                                            label: &script.label,
+                                        },
                                         &facts,
                                         &session.store,
                                         Some(&event),

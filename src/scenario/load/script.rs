@@ -2,7 +2,7 @@
 //! frames against the operation's success response (templated ones are
 //! checked when they are sent).
 
-use super::{binary_bytes, body_template, parse_delay, Context, StoreReads};
+use super::{binary_bytes, parse_delay, FileCompiler, Readable};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{encode_for, media_for, mismatch};
 use crate::scenario::file::{BodyFile, CloseFile, ExpectFile, RepeatFile, StepFile, StreamFaultFile};
@@ -10,176 +10,212 @@ use crate::scenario::stream::{Expected, Frame, Script, Step, StreamFault, MAX_CL
 use crate::scenario::ScriptedBody;
 use crate::spec::Operation;
 
-/// What a step may refer to while it is checked.
-pub(super) struct StepContext<'a, 'c> {
-    pub context: &'a Context<'c>,
+/// One rule's stream being compiled, in its file.
+pub(super) struct ScriptCompiler<'f, 'a> {
+    pub file: &'f mut FileCompiler<'a>,
     /// The stream's own operation.
     pub op: &'a Operation,
-    pub label: &'a str,
 }
 
-/// A stream's steps, each checked on its own.
-pub(super) fn compile_script(
-    steps: Vec<StepFile>,
-    at: &str,
-    rule_label: String,
-    scope: &StepContext<'_, '_>,
-    reads: &mut StoreReads,
-) -> Result<Script, Diagnostics> {
-    let mut problems = Diagnostics::default();
-    if scope.op.method != http::Method::GET {
-        problems.push(Diagnostic::at_pointer(
-            scope.label,
-            at,
-            format!(
-                "`{}` is {} {}: only GET operations take a WebSocket handshake",
-                scope.op.id, scope.op.method, scope.op.path
-            ),
-        ));
-    }
-    let steps = problems.take(compile_steps(steps, at, scope, reads));
-    let Some(steps) = steps.filter(|_| problems.is_empty()) else {
-        return Err(problems);
-    };
-    Ok(Script {
-        label: rule_label,
-        steps,
-    })
-}
-
-fn compile_steps(
-    steps: Vec<StepFile>,
-    at: &str,
-    scope: &StepContext<'_, '_>,
-    reads: &mut StoreReads,
-) -> Result<Vec<Step>, Diagnostics> {
-    if steps.is_empty() {
-        return Err(Diagnostic::at_pointer(scope.label, at, "expected at least one step").into());
-    }
-    let mut problems = Diagnostics::default();
-    let mut compiled = Vec::with_capacity(steps.len());
-    for (index, step) in steps.into_iter().enumerate() {
-        compiled.extend(problems.take(compile_step(step, &format!("{at}/{index}"), scope, reads)));
-    }
-    problems.or(compiled)
-}
-
-fn compile_step(
-    step: StepFile,
-    at: &str,
-    scope: &StepContext<'_, '_>,
-    reads: &mut StoreReads,
-) -> Result<Step, Diagnostics> {
-    let fail = |message: &str| Err(Diagnostic::at_pointer(scope.label, at, message.to_string()).into());
-    let StepFile {
-        send,
-        wait,
-        on,
-        expect,
-        repeat,
-        steps,
-        close,
-        fault,
-    } = step;
-    let kinds = [
-        wait.is_some(),
-        on.is_some(),
-        expect.is_some(),
-        repeat.is_some(),
-        close.is_some(),
-        fault.is_some(),
-    ];
-    let leading = kinds.iter().filter(|k| **k).count();
-    let expected_shape = "a step is one of `send`, `wait`, `on` (with an optional `send`), `expect` (with an optional `send`), `repeat` with `steps`, `close`, `fault`";
-    if leading > 1 || (leading == 0 && send.is_none()) {
-        return fail(expected_shape);
-    }
-    if steps.is_some() != repeat.is_some() {
-        return fail("`repeat` and `steps` go together");
-    }
-    if send.is_some() && !(leading == 0 || on.is_some() || expect.is_some()) {
-        return fail(expected_shape);
-    }
-    let frame = |send: Option<BodyFile>, event: Option<&Operation>, reads: &mut StoreReads| {
-        send.map(|frame| compile_frame(frame, &format!("{at}/send"), event, scope, reads))
-            .transpose()
-    };
-    if let Some(text) = wait {
-        let delay = parse_delay(&text).map_err(|e| Diagnostic::at_pointer(scope.label, format!("{at}/wait"), e))?;
-        return Ok(Step::Wait(delay));
-    }
-    if let Some(reference) = on {
-        let spec = scope.context.spec;
-        let operation = crate::spec::find_operation(spec, &reference)
-            .map_err(|message| Diagnostic::at_pointer(scope.label, format!("{at}/on"), message))?;
-        let send = frame(send, Some(&spec.operations[operation]), reads)?;
-        return Ok(Step::On { operation, send });
-    }
-    if let Some(expect) = expect {
-        let expected = match expect {
-            ExpectFile { json: None, text: None } => Expected::Any,
-            ExpectFile {
-                json: Some(json),
-                text: None,
-            } => Expected::Json(json),
-            ExpectFile {
-                json: None,
-                text: Some(text),
-            } => Expected::Text(text),
-            _ => return fail("`expect` takes `json` or `text`, not both"),
-        };
-        let send = frame(send, None, reads)?;
-        return Ok(Step::Expect { expected, send });
-    }
-    if let (Some(repeat), Some(steps)) = (repeat, steps) {
-        let times = match repeat {
-            RepeatFile::Times(0) => return fail("`repeat: 0` runs nothing: remove the step"),
-            RepeatFile::Times(times) => Some(times),
-            RepeatFile::Forever(_) => None,
-        };
-        let steps = compile_steps(steps, &format!("{at}/steps"), scope, reads)?;
-        if times.is_none() && !steps.iter().any(takes_time) {
-            return Err(Diagnostic::at_pointer(
-                scope.label,
-                format!("{at}/steps"),
-                "`repeat: forever` needs a `wait`, `on` or `expect` among its steps, or it floods the client",
-            )
-            .into());
-        }
-        return Ok(Step::Repeat { times, steps });
-    }
-    if let Some(CloseFile { code, reason }) = close {
-        if !is_sendable_close_code(code) {
-            return Err(Diagnostic::at_pointer(
-                scope.label,
-                format!("{at}/close/code"),
-                format!("{code} cannot be sent in a close frame: expected 1000-1003, 1007-1014 or 3000-4999"),
-            )
-            .into());
-        }
-        if reason.len() > MAX_CLOSE_REASON {
-            return Err(Diagnostic::at_pointer(
-                scope.label,
-                format!("{at}/close/reason"),
+impl ScriptCompiler<'_, '_> {
+    /// A stream's steps, each checked on its own.
+    pub(super) fn compile(mut self, steps: Vec<StepFile>, at: &str, rule_label: String) -> Result<Script, Diagnostics> {
+        let mut problems = Diagnostics::default();
+        let op = self.op;
+        if op.method != http::Method::GET {
+            problems.push(Diagnostic::at_pointer(
+                self.file.label,
+                at,
                 format!(
-                    "a close reason has at most {MAX_CLOSE_REASON} bytes (this one has {})",
-                    reason.len()
+                    "`{}` is {} {}: only GET operations take a WebSocket handshake",
+                    op.id, op.method, op.path
                 ),
-            )
-            .into());
+            ));
         }
-        return Ok(Step::Close { code, reason });
+        let steps = problems.take(self.steps(steps, at));
+        let Some(steps) = steps.filter(|_| problems.is_empty()) else {
+            return Err(problems);
+        };
+        Ok(Script {
+            label: rule_label,
+            steps,
+        })
     }
-    if let Some(fault) = fault {
-        return Ok(Step::Fault(match fault {
-            StreamFaultFile::Drop => StreamFault::Drop,
-            StreamFaultFile::Malformed => StreamFault::Malformed,
-            StreamFaultFile::Oversize => StreamFault::Oversize,
-        }));
+
+    fn steps(&mut self, steps: Vec<StepFile>, at: &str) -> Result<Vec<Step>, Diagnostics> {
+        if steps.is_empty() {
+            return Err(Diagnostic::at_pointer(self.file.label, at, "expected at least one step").into());
+        }
+        let mut problems = Diagnostics::default();
+        let mut compiled = Vec::with_capacity(steps.len());
+        for (index, step) in steps.into_iter().enumerate() {
+            compiled.extend(problems.take(self.step(step, &format!("{at}/{index}"))));
+        }
+        problems.or(compiled)
     }
-    match frame(send, None, reads)? {
-        Some(frame) => Ok(Step::Send(frame)),
-        None => fail(expected_shape),
+
+    fn step(&mut self, step: StepFile, at: &str) -> Result<Step, Diagnostics> {
+        let label = self.file.label;
+        let fail = |message: &str| Err(Diagnostic::at_pointer(label, at, message.to_string()).into());
+        let StepFile {
+            send,
+            wait,
+            on,
+            expect,
+            repeat,
+            steps,
+            close,
+            fault,
+        } = step;
+        let kinds = [
+            wait.is_some(),
+            on.is_some(),
+            expect.is_some(),
+            repeat.is_some(),
+            close.is_some(),
+            fault.is_some(),
+        ];
+        let leading = kinds.iter().filter(|k| **k).count();
+        let expected_shape = "a step is one of `send`, `wait`, `on` (with an optional `send`), `expect` (with an optional `send`), `repeat` with `steps`, `close`, `fault`";
+        if leading > 1 || (leading == 0 && send.is_none()) {
+            return fail(expected_shape);
+        }
+        if steps.is_some() != repeat.is_some() {
+            return fail("`repeat` and `steps` go together");
+        }
+        if send.is_some() && !(leading == 0 || on.is_some() || expect.is_some()) {
+            return fail(expected_shape);
+        }
+        if let Some(text) = wait {
+            let delay = parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/wait"), e))?;
+            return Ok(Step::Wait(delay));
+        }
+        if let Some(reference) = on {
+            let spec = self.file.context.spec;
+            let operation = crate::spec::find_operation(spec, &reference)
+                .map_err(|message| Diagnostic::at_pointer(label, format!("{at}/on"), message))?;
+            let send = self.send(send, at, Some(&spec.operations[operation]))?;
+            return Ok(Step::On { operation, send });
+        }
+        if let Some(expect) = expect {
+            let expected = match expect {
+                ExpectFile { json: None, text: None } => Expected::Any,
+                ExpectFile {
+                    json: Some(json),
+                    text: None,
+                } => Expected::Json(json),
+                ExpectFile {
+                    json: None,
+                    text: Some(text),
+                } => Expected::Text(text),
+                _ => return fail("`expect` takes `json` or `text`, not both"),
+            };
+            let send = self.send(send, at, None)?;
+            return Ok(Step::Expect { expected, send });
+        }
+        if let (Some(repeat), Some(steps)) = (repeat, steps) {
+            let times = match repeat {
+                RepeatFile::Times(0) => return fail("`repeat: 0` runs nothing: remove the step"),
+                RepeatFile::Times(times) => Some(times),
+                RepeatFile::Forever(_) => None,
+            };
+            let steps = self.steps(steps, &format!("{at}/steps"))?;
+            if times.is_none() && !steps.iter().any(takes_time) {
+                return Err(Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/steps"),
+                    "`repeat: forever` needs a `wait`, `on` or `expect` among its steps, or it floods the client",
+                )
+                .into());
+            }
+            return Ok(Step::Repeat { times, steps });
+        }
+        if let Some(CloseFile { code, reason }) = close {
+            if !is_sendable_close_code(code) {
+                return Err(Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/close/code"),
+                    format!("{code} cannot be sent in a close frame: expected 1000-1003, 1007-1014 or 3000-4999"),
+                )
+                .into());
+            }
+            if reason.len() > MAX_CLOSE_REASON {
+                return Err(Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/close/reason"),
+                    format!(
+                        "a close reason has at most {MAX_CLOSE_REASON} bytes (this one has {})",
+                        reason.len()
+                    ),
+                )
+                .into());
+            }
+            return Ok(Step::Close { code, reason });
+        }
+        if let Some(fault) = fault {
+            return Ok(Step::Fault(match fault {
+                StreamFaultFile::Drop => StreamFault::Drop,
+                StreamFaultFile::Malformed => StreamFault::Malformed,
+                StreamFaultFile::Oversize => StreamFault::Oversize,
+            }));
+        }
+        match self.send(send, at, None)? {
+            Some(frame) => Ok(Step::Send(frame)),
+            None => fail(expected_shape),
+        }
+    }
+
+    /// A step's `send:`, if any.
+    fn send(
+        &mut self,
+        send: Option<BodyFile>,
+        at: &str,
+        event: Option<&Operation>,
+    ) -> Result<Option<Frame>, Diagnostic> {
+        send.map(|frame| self.frame(frame, &format!("{at}/send"), event))
+            .transpose()
+    }
+
+    /// A frame, checked against the stream operation's success response.
+    /// `event` is the operation an `on:` step waits for (what `event.*` reads).
+    fn frame(&mut self, mut body: BodyFile, at: &str, event: Option<&Operation>) -> Result<Frame, Diagnostic> {
+        let (label, op) = (self.file.label, self.op);
+        if let Some(base64) = body.binary.take() {
+            return binary_bytes(&base64, &body, at, label).map(Frame::Binary);
+        }
+        let success = op.default_response().filter(|r| !r.content.is_empty()).ok_or_else(|| {
+            Diagnostic::at_pointer(
+                label,
+                at,
+                format!("`{}` declares no response content for its frames to follow", op.id),
+            )
+        })?;
+        let status = success.status.representative();
+        let media = media_for(&success.content, body.text.is_some());
+        let readable = Readable {
+            request: Some(op),
+            event,
+        };
+        let template = self.file.body_template(body, media, readable, at)?;
+        Ok(Frame::Text(match template.as_static() {
+            Some(value) => {
+                if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
+                    return Err(Diagnostic::at_pointer(
+                        label,
+                        at,
+                        format!(
+                            "the frame does not match the schema of `{}` status {status}: {problem}",
+                            op.id
+                        ),
+                    ));
+                }
+                ScriptedBody::Ready(encode_for(status, media, &value))
+            }
+            None => ScriptedBody::Template {
+                body: template,
+                media: media.cloned(),
+            },
+        }))
     }
 }
 
@@ -194,50 +230,6 @@ fn takes_time(step: &Step) -> bool {
         Step::Repeat { steps, .. } => steps.iter().any(takes_time),
         Step::Send(_) => false,
     }
-}
-
-/// A frame, checked against the stream operation's success response.
-/// `event` is the operation an `on:` step waits for (what `event.*` reads).
-fn compile_frame(
-    mut body: BodyFile,
-    at: &str,
-    event: Option<&Operation>,
-    scope: &StepContext<'_, '_>,
-    reads: &mut StoreReads,
-) -> Result<Frame, Diagnostic> {
-    if let Some(base64) = body.binary.take() {
-        return binary_bytes(&base64, &body, at, scope.label).map(Frame::Binary);
-    }
-    let op = scope.op;
-    let success = op.default_response().filter(|r| !r.content.is_empty()).ok_or_else(|| {
-        Diagnostic::at_pointer(
-            scope.label,
-            at,
-            format!("`{}` declares no response content for its frames to follow", op.id),
-        )
-    })?;
-    let status = success.status.representative();
-    let media = media_for(&success.content, body.text.is_some());
-    let template = body_template(body, Some(op), media, at, scope.label, scope.context, reads, event)?;
-    Ok(Frame::Text(match template.as_static() {
-        Some(value) => {
-            if let Some(problem) = media.and_then(|m| mismatch(m, &value)) {
-                return Err(Diagnostic::at_pointer(
-                    scope.label,
-                    at,
-                    format!(
-                        "the frame does not match the schema of `{}` status {status}: {problem}",
-                        op.id
-                    ),
-                ));
-            }
-            ScriptedBody::Ready(encode_for(status, media, &value))
-        }
-        None => ScriptedBody::Template {
-            body: template,
-            media: media.cloned(),
-        },
-    }))
 }
 
 #[cfg(test)]
