@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::diagnostic::escape_pointer_token;
 use crate::journal::{Entry, Kind};
-use crate::scenario::engine::contains;
+use crate::json_subset::contains;
 use crate::validate::Violation;
 
 /// Closest calls listed when a verification fails, and refused calls

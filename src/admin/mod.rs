@@ -19,9 +19,10 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use crate::app::{App, Configuration};
-use crate::journal::{parse_rfc3339, Filter};
+use crate::journal::Filter;
 use crate::problem::Problem;
 use crate::reload::Reloaded;
+use crate::rfc3339;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
 use crate::session::{Event, Session};
@@ -117,7 +118,7 @@ impl App {
                     })?)
                 }
                 "since" => {
-                    filter.since = Some(parse_rfc3339(&value).ok_or_else(|| {
+                    filter.since = Some(rfc3339::parse(&value).ok_or_else(|| {
                         Problem::admin_bad_request(&format!(
                             "`since` is an RFC 3339 UTC time such as 2026-11-28T19:40:00Z, not `{value}`"
                         ))

@@ -7,8 +7,8 @@ use std::time::{Instant, SystemTime};
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::journal::rfc3339_millis;
 use crate::problem::Problem;
+use crate::rfc3339;
 
 /// Sessions listed at most: a load test may hold 100,000.
 pub const MAX_LISTED: usize = 1000;
@@ -25,7 +25,7 @@ impl App {
             .map(|listed| {
                 let mut described = self.describe_current(&listed.id, &listed.session)?;
                 let last_activity = clock - now.saturating_duration_since(listed.last_used);
-                described["last_activity"] = json!(rfc3339_millis(last_activity));
+                described["last_activity"] = json!(rfc3339::format_millis(last_activity));
                 described["streams"] = json!(listed.session.streams());
                 Ok(described)
             })

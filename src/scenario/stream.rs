@@ -5,8 +5,8 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::engine::contains;
 use super::{Delay, ScriptedBody};
+use crate::json_subset::contains;
 
 /// The steps of one rule's stream, run in order for each connection.
 #[derive(Debug)]
