@@ -9,6 +9,7 @@ pub mod confine;
 pub mod control;
 pub mod diagnostic;
 mod embedded;
+pub mod expected_calls;
 pub mod fixtures;
 pub mod journal;
 pub mod json_number;
@@ -33,7 +34,6 @@ pub mod sources;
 pub mod spec;
 pub mod uri;
 pub mod validate;
-pub mod verify;
 pub mod watch;
 pub mod websocket;
 

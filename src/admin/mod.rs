@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use crate::app::{App, Configuration};
+use crate::expected_calls::{verify, CallCount, Verification};
 use crate::journal::Filter;
 use crate::problem::Problem;
 use crate::reload::Reloaded;
@@ -26,7 +27,6 @@ use crate::rfc3339;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
 use crate::session::{Event, Session};
-use crate::verify::{verify, Expectation, Verification};
 
 pub const PREFIX: &str = "/__mock/";
 
@@ -148,7 +148,7 @@ impl App {
                 "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
             ))
         })?;
-        let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
+        let expectation = CallCount::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
         let operation = self.operation_named(&verification.operation)?;
         let entries = self.journal().entries(&Filter::default());
         let verdict = verify(&verification, &operation, expectation, &entries);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::coverage::coverage;
 use super::positions::SpecPositions;
-use super::report::{CheckReport, Finding, Input, Kind, Subject};
+use super::report::{CheckReport, Finding, Input, InputKind, Subject};
 use super::{fixtures, scenarios, spec_lint};
 use crate::diagnostic::Diagnostic;
 use crate::render::Responder;
@@ -33,7 +33,7 @@ pub(super) fn gather(sources: &Sources) -> Result<CheckReport, Diagnostic> {
         };
         positions.add(&label, &text, base_dir);
         report.inputs.push(Input {
-            kind: Kind::Spec,
+            kind: InputKind::Spec,
             label,
         });
     }
@@ -50,8 +50,8 @@ pub(super) fn gather(sources: &Sources) -> Result<CheckReport, Diagnostic> {
     };
     let inputs = fixture_files
         .iter()
-        .map(|(_, label, _)| (Kind::Fixture, label.clone()))
-        .chain(scenario_sources.iter().map(|s| (Kind::Scenario, s.label.clone())));
+        .map(|(_, label, _)| (InputKind::Fixture, label.clone()))
+        .chain(scenario_sources.iter().map(|s| (InputKind::Scenario, s.label.clone())));
     report.inputs.extend(inputs.map(|(kind, label)| Input { kind, label }));
 
     report.webhooks = spec.webhooks.clone();

@@ -61,18 +61,18 @@ impl fmt::Display for Finding {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum InputKind {
     Spec,
     Fixture,
     Scenario,
 }
 
-impl Kind {
+impl InputKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Spec => "spec",
-            Kind::Fixture => "fixture",
-            Kind::Scenario => "scenario",
+            InputKind::Spec => "spec",
+            InputKind::Fixture => "fixture",
+            InputKind::Scenario => "scenario",
         }
     }
 }
@@ -80,7 +80,7 @@ impl Kind {
 /// An input file that was checked.
 #[derive(Debug, Clone)]
 pub struct Input {
-    pub kind: Kind,
+    pub kind: InputKind,
     pub label: String,
 }
 
@@ -166,7 +166,7 @@ impl CheckReport {
             .inputs
             .iter()
             .find(|input| input.label == file)
-            .or_else(|| self.inputs.iter().find(|input| input.kind == Kind::Spec));
+            .or_else(|| self.inputs.iter().find(|input| input.kind == InputKind::Spec));
         Subject::Input(input.map_or_else(|| file.to_string(), |input| input.label.clone()))
     }
 

@@ -1,12 +1,12 @@
 //! `specmock verify --against URL`: does a real server honour the spec? A
 //! provider contract test: every operation gets requests built from the
 //! spec (and a scenario), and every answer is checked against what the spec
-//! declares. The decisions are pure (`plan`, `check`, `report`); `client`
+//! declares. The decisions are pure (`plan`, `conformance`, `report`); `client`
 //! does the network, this module the run: the report's text as it becomes
 //! final and its verdict (the command line prints them).
 
-pub(crate) mod check;
 pub(crate) mod client;
+pub(crate) mod conformance;
 mod plan;
 mod report;
 pub(crate) mod target;
@@ -96,7 +96,7 @@ pub async fn verify(options: &VerifyOptions, mut shown: impl FnMut(&str)) -> Res
             let received = client::send(&target, &connector, address, probe, timeout).await;
             requests.push(RequestResult {
                 request: describe(probe, &target, planned.probes.len() > 1),
-                checked: check::check(operation, probe, &received),
+                judgement: conformance::judge(operation, probe, &received),
             });
         }
         let result = OperationResult {

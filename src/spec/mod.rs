@@ -130,7 +130,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
         Dialect::Oas30 => typed_30(label, text, &raw)?,
         Dialect::JsonSchema => {
             oas31::check_dialect(label, &raw)?;
-            OpenAPI::deserialize(&oas31::hidden(&raw, oas31::Kind::Document))
+            OpenAPI::deserialize(&oas31::hidden(&raw, oas31::ObjectKind::Document))
                 .map_err(|error| oas31::typing_error(label, &raw, error))?
         }
     };
@@ -724,13 +724,13 @@ impl Loader<'_> {
 /// What `resolve` can follow a `$ref` to: its kind says where a 3.1
 /// document hides its schemas.
 trait Component: DeserializeOwned + Clone {
-    const KIND: oas31::Kind;
+    const KIND: oas31::ObjectKind;
 }
 
 macro_rules! component {
     ($($type:ty => $kind:ident),* $(,)?) => {
         $(impl Component for $type {
-            const KIND: oas31::Kind = oas31::Kind::$kind;
+            const KIND: oas31::ObjectKind = oas31::ObjectKind::$kind;
         })*
     };
 }
