@@ -14,6 +14,8 @@ use specmock::logging;
 use specmock::sources::Sources;
 use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
 
+use super::usage_error;
+
 #[derive(Args, Clone)]
 pub struct ServeArgs {
     /// The OpenAPI 3.0 or 3.1 document (YAML or JSON); repeat it to serve several specs, each under its own base path. Default: ./openapi.yaml if present, else the embedded Pieces OS User API.
@@ -143,22 +145,19 @@ pub fn run(args: ServeArgs) -> ExitCode {
 /// go out first, so the error is the last line, as it is for every other.
 fn failed(flush_logs: logging::Flusher, message: &str) -> ExitCode {
     drop(flush_logs);
-    eprintln!("error: {message}");
-    ExitCode::from(2)
+    usage_error(message)
 }
 
 async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     // A report that cannot be written is said now, not after the whole run.
     if let Some(report) = &args.report {
         if let Err(why) = report_directory(report) {
-            eprintln!("error: cannot write the report to {}: {why}", report.display());
-            return ExitCode::from(2);
+            return usage_error(format!("cannot write the report to {}: {why}", report.display()));
         }
     }
     if let Some(dir) = &args.record {
         if !dir.is_dir() {
-            eprintln!("error: --record {}: not a directory", dir.display());
-            return ExitCode::from(2);
+            return usage_error(format!("--record {}: not a directory", dir.display()));
         }
     }
     // Found in the working directory, the inputs are named relative to it:
@@ -336,8 +335,7 @@ fn conclude<'s>(
     }
     if let Some(path) = &args.report {
         if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary, spec_of)) {
-            eprintln!("error: cannot write the report to {}: {error}", path.display());
-            return ExitCode::from(2);
+            return usage_error(format!("cannot write the report to {}: {error}", path.display()));
         }
     }
     match failed {
