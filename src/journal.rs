@@ -19,6 +19,7 @@ use tokio::sync::broadcast;
 
 use crate::poison_tolerant::lock;
 use crate::record::Tapes;
+use crate::rfc3339;
 use crate::validate::Violation;
 
 /// Entries kept by default (`--journal-size`).
@@ -134,7 +135,7 @@ impl Entry {
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&rfc3339_millis(*at))
+    serializer.serialize_str(&rfc3339::format_millis(*at))
 }
 
 /// Bodies appear as JSON when they are JSON, else as text.
@@ -797,44 +798,6 @@ fn whole_millis(at: SystemTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64)
 }
 
-/// `2026-11-28T19:40:00.123Z`.
-pub fn rfc3339_millis(at: SystemTime) -> String {
-    let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let seconds = crate::scenario::template::rfc3339(since_epoch);
-    format!("{}.{:03}Z", seconds.trim_end_matches('Z'), since_epoch.subsec_millis())
-}
-
-/// Reads `2026-11-28T19:40:00Z` or `2026-11-28T19:40:00.123Z` (UTC only).
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
-    let (date, time) = text.split_once('T')?;
-    let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let mut clock = clock.splitn(3, ':').map(|p| p.parse::<u64>().ok());
-    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let nanos = match fraction {
-        "" => 0,
-        digits if digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse::<u32>().ok()? * 10u32.pow(9 - digits.len() as u32)
-        }
-        _ => return None,
-    };
-    // Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-    let year = year - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    let seconds = u64::try_from(days * 86_400).ok()? + hour * 3600 + minute * 60 + second;
-    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1237,16 +1200,5 @@ mod tests {
             other => panic!("expected a lag, got {other:?}"),
         }
         assert_eq!(feed.entries.try_recv().expect("the oldest kept").id, 8);
-    }
-
-    #[test]
-    fn rfc3339_round_trips() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_709_210_096_789);
-        let text = rfc3339_millis(at);
-        assert_eq!(text, "2024-02-29T12:34:56.789Z");
-        assert_eq!(parse_rfc3339(&text), Some(at));
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(SystemTime::UNIX_EPOCH));
-        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

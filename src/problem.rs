@@ -321,7 +321,7 @@ impl Problem {
     }
 
     /// A verification that does not hold: the verdict's fields ride along.
-    pub fn verification_failed(verdict: &crate::verify::Verdict, extra: Map<String, Value>) -> Self {
+    pub fn verification_failed(verdict: &crate::expected_calls::Verdict, extra: Map<String, Value>) -> Self {
         let mut problem = Self::new(
             417,
             &ProblemType {

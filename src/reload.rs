@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::app::{App, Behaviour, Configuration};
 use crate::diagnostic::{Diagnostics, Position, PRINTED_PROBLEMS};
-use crate::journal::rfc3339_millis;
+use crate::rfc3339;
 use crate::poison_tolerant::lock;
 use crate::session::Event;
 use crate::sources::{Source, Sources};
@@ -161,7 +161,7 @@ impl App {
         };
         let error = lock(&self.reloading.failure).as_ref().map(described);
         json!({
-            "loaded_at": rfc3339_millis(configuration.loaded_at),
+            "loaded_at": rfc3339::format_millis(configuration.loaded_at),
             "generation": configuration.generation,
             "source": source,
             "files": configuration.files,

@@ -269,7 +269,7 @@ async fn the_journal_lists_every_client_request_and_frame_newest_first() {
     let mut previous = None;
     for entry in entries.iter().rev() {
         let time = entry["time"].as_str().expect("a time");
-        let at = specmock::journal::parse_rfc3339(time).unwrap_or_else(|| panic!("not RFC 3339: {time}"));
+        let at = specmock::rfc3339::parse(time).unwrap_or_else(|| panic!("not RFC 3339: {time}"));
         assert!(previous.is_none_or(|p| p <= at), "{page:#}");
         previous = Some(at);
         assert!(entry["latency_us"].is_u64(), "{entry:#}");

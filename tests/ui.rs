@@ -388,7 +388,7 @@ async fn the_sessions_list_shows_every_session_most_recent_first() {
         );
     }
     let at = newer["last_activity"].as_str().expect("a time");
-    let at = specmock::journal::parse_rfc3339(at).unwrap_or_else(|| panic!("RFC 3339: {at}"));
+    let at = specmock::rfc3339::parse(at).unwrap_or_else(|| panic!("RFC 3339: {at}"));
     let age = std::time::SystemTime::now().duration_since(at).expect("in the past");
     assert!(age < Duration::from_secs(10), "{age:?}");
 }

@@ -123,10 +123,12 @@ fn play(scenario: &Arc<Scenario>, spec: &Spec) {
                         for frame in frames(&script.steps) {
                             if let Frame::Text(ScriptedBody::Template { body, media }) = frame {
                                 let _ = engine::render_frame(
-                                    body,
-                                    media.as_ref(),
-                                    200,
-                                    &script.label,
+                                    engine::TemplateToRender {
+                                        body,
+                                        media: media.as_ref(),
+                                        status: 200,
+                                        label: &script.label,
+                                    },
                                     &facts,
                                     &session.store,
                                     Some(&event),

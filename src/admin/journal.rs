@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use super::{operation_named, DEFAULT_PAGE, MAX_PAGE};
 use crate::app::App;
-use crate::journal::{parse_rfc3339, Filter};
+use crate::journal::Filter;
+use crate::rfc3339;
 use crate::problem::Problem;
 
 /// `GET /__mock/journal?session=&operation=&status=&since=&violating=&limit=&offset=`.
@@ -30,7 +31,7 @@ pub(super) fn page(app: &App, parts: &Parts) -> Result<Value, Problem> {
                     })?)
             }
             "since" => {
-                filter.since = Some(parse_rfc3339(&value).ok_or_else(|| {
+                filter.since = Some(rfc3339::parse(&value).ok_or_else(|| {
                     Problem::admin_bad_request(&format!(
                         "`since` is an RFC 3339 UTC time such as 2026-11-28T19:40:00Z, not `{value}`"
                     ))

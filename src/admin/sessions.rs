@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::{json, Value};
 
 use crate::app::{App, Configuration};
-use crate::journal::rfc3339_millis;
+use crate::rfc3339;
 use crate::problem::Problem;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
@@ -28,7 +28,7 @@ pub(super) fn list(app: &App) -> Result<Value, Problem> {
         .map(|listed| {
             let mut described = describe_current(app, &listed.id, &listed.session)?;
             let last_activity = clock - now.saturating_duration_since(listed.last_used);
-            described["last_activity"] = json!(rfc3339_millis(last_activity));
+            described["last_activity"] = json!(rfc3339::format_millis(last_activity));
             described["streams"] = json!(listed.session.streams());
             Ok(described)
         })

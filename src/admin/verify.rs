@@ -6,7 +6,7 @@ use super::operation_named;
 use crate::app::App;
 use crate::journal::Filter;
 use crate::problem::Problem;
-use crate::verify::{verify, Expectation, Verification};
+use crate::expected_calls::{verify, CallCount, Verification};
 
 /// 200 with the matches, or 417 explaining what came instead.
 pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
@@ -15,7 +15,7 @@ pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
             "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
         ))
     })?;
-    let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
+    let expectation = CallCount::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
     let operation = operation_named(app, &verification.operation)?;
     let entries = app.journal().entries(&Filter::default());
     let verdict = verify(&verification, &operation, expectation, &entries);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::journal::rfc3339_millis;
 use crate::render::Responder;
+use crate::rfc3339;
 use crate::scenario::engine::SessionState;
 use crate::scenario::{check_values, load_catalog, Catalog, Scenario};
 use crate::spec::Spec;
@@ -107,7 +107,7 @@ impl Configuration {
         match session.generation.cmp(&self.generation) {
             Ordering::Equal => Ok(()),
             Ordering::Less => {
-                let at = rfc3339_millis(self.loaded_at);
+                let at = rfc3339::format_millis(self.loaded_at);
                 session.carry_into(&self.scenarios, self.start_with.as_ref(), self.generation, &at);
                 Ok(())
             }

@@ -353,10 +353,12 @@ impl App {
         };
         let session = plan.session.lock();
         let (rendered, problem) = engine::render_frame(
-            template,
-            media.as_ref(),
-            status,
-            label,
+            engine::TemplateToRender {
+                body: template,
+                media: media.as_ref(),
+                status,
+                label,
+            },
             &facts,
             &session.store,
             view.as_ref(),

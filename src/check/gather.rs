@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::coverage::coverage;
 use super::positions::SpecPositions;
-use super::report::{Finding, Input, Kind, Report, Subject};
+use super::report::{CheckReport, Finding, Input, InputKind, Subject};
 use super::{fixtures, scenarios, spec_lint};
 use crate::diagnostic::Diagnostic;
 use crate::render::Responder;
@@ -19,9 +19,9 @@ const SEED: u64 = 0;
 
 /// Checks what `sources` names. `Err`: an input cannot be read at all (a
 /// usage or I/O error, not a contract problem).
-pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
+pub(super) fn gather(sources: &Sources) -> Result<CheckReport, Diagnostic> {
     let mut positions = SpecPositions::default();
-    let mut report = Report::default();
+    let mut report = CheckReport::default();
     for source in sources.specs() {
         let text = source.spec_text()?;
         let (label, base_dir) = match &source {
@@ -33,7 +33,7 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
         };
         positions.add(&label, &text, base_dir);
         report.inputs.push(Input {
-            kind: Kind::Spec,
+            kind: InputKind::Spec,
             label,
         });
     }
@@ -50,8 +50,8 @@ pub(super) fn gather(sources: &Sources) -> Result<Report, Diagnostic> {
     };
     let inputs = fixture_files
         .iter()
-        .map(|(_, label, _)| (Kind::Fixture, label.clone()))
-        .chain(scenario_sources.iter().map(|s| (Kind::Scenario, s.label.clone())));
+        .map(|(_, label, _)| (InputKind::Fixture, label.clone()))
+        .chain(scenario_sources.iter().map(|s| (InputKind::Scenario, s.label.clone())));
     report.inputs.extend(inputs.map(|(kind, label)| Input { kind, label }));
 
     report.webhooks = spec.webhooks.clone();

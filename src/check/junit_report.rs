@@ -2,16 +2,16 @@
 //! coverage pair. A case fails with its problems, and with its warnings
 //! under `--strict` (so an unreached status fails only then).
 
-use super::report::{Finding, Report, Subject};
+use super::report::{CheckReport, Finding, Subject};
 use crate::junit::{Case, Suite};
 use crate::spec::qualified_name;
 
 pub const SUITE: &str = "specmock check";
 
-pub(super) fn suite(report: &Report, strict: bool) -> Suite {
+pub(super) fn suite(report: &CheckReport) -> Suite {
     let inputs = report.inputs.iter().map(|input| {
         let subject = Subject::Input(input.label.clone());
-        case(report, &subject, input.kind.as_str(), &input.label, None, strict)
+        case(report, &subject, input.kind.as_str(), &input.label, None)
     });
     let pairs = report.coverage.iter().map(|pair| {
         let name = format!(
@@ -20,7 +20,7 @@ pub(super) fn suite(report: &Report, strict: bool) -> Suite {
             pair.status
         );
         let reached = (!pair.reached_by.is_empty()).then(|| format!("reached by: {}", pair.reached_by.join(", ")));
-        case(report, &pair.subject(), "coverage", &name, reached, strict)
+        case(report, &pair.subject(), "coverage", &name, reached)
     });
     Suite {
         name: SUITE.to_string(),
@@ -28,7 +28,8 @@ pub(super) fn suite(report: &Report, strict: bool) -> Suite {
     }
 }
 
-fn case(report: &Report, subject: &Subject, classname: &str, name: &str, note: Option<String>, strict: bool) -> Case {
+fn case(report: &CheckReport, subject: &Subject, classname: &str, name: &str, note: Option<String>) -> Case {
+    let strict = report.strict;
     let (problems, warnings) = report.about(subject);
     let failing: Vec<&Finding> = match strict {
         true => problems.iter().chain(&warnings).copied().collect(),

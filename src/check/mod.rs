@@ -1,7 +1,8 @@
 //! `specmock check`: is the mock's configuration consistent with the spec?
 //! For CI: the spec linted, every fixture, scenario, stream frame and
 //! example checked statically, and which documented statuses scenarios
-//! reach. Exit 0 clean, 1 contract problems, 2 usage or I/O errors.
+//! reach. The command line prints the report and turns it into an exit
+//! code; this module only finds and describes.
 
 pub(crate) mod coverage;
 mod fixtures;
@@ -13,70 +14,37 @@ mod report;
 mod scenarios;
 mod spec_lint;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
+pub use report::CheckReport;
+
+use crate::diagnostic::Diagnostic;
 use crate::sources::Sources;
 
-/// Flags of `specmock check`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
-    /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded one.
-    #[arg(long, value_name = "FILE")]
+/// What to check: the inputs `serve` would load, found as `serve` finds them.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The OpenAPI 3.0 or 3.1 documents, served together when several;
+    /// none: `./openapi.yaml` if present, else the embedded one.
     pub spec: Vec<PathBuf>,
-    /// Directory of scenario files.
-    #[arg(long, value_name = "DIR")]
+    /// The directory of scenario files; none: as `serve` finds it.
     pub scenarios: Option<PathBuf>,
-    /// Directory of fixture files.
-    #[arg(long, value_name = "DIR")]
+    /// The directory of fixture files; none: as `serve` finds it.
     pub fixtures: Option<PathBuf>,
-    /// Also write the findings as JUnit XML to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Report format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
     /// Warnings fail the check too.
-    #[arg(long)]
     pub strict: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-/// Runs the check; the exit code is 0 clean, 1 contract problems, 2 usage or I/O errors.
-pub fn run(args: CheckArgs) -> ExitCode {
-    // The inputs `serve` would load from this directory, labelled relative to
-    // it (`scenarios/x.yaml:3:5`) as a person would write them.
-    let sources = Sources::resolve(args.spec, args.fixtures, args.scenarios, Path::new(""));
-    let report = match gather::gather(&sources) {
-        Ok(report) => report,
-        Err(diagnostic) => return usage_error(diagnostic),
-    };
-    let printed = match args.format {
-        Format::Text => output::text(&report),
-        Format::Json => output::json(&report, args.strict),
-    };
-    if let Err(error) = std::io::stdout().lock().write_all(printed.as_bytes()) {
-        return usage_error(format!("cannot write the report to stdout: {error}"));
-    }
-    if let Some(path) = &args.junit {
-        let xml = crate::junit::render(&[junit_report::suite(&report, args.strict)]);
-        if let Err(error) = std::fs::write(path, xml) {
-            return usage_error(format!("cannot write the JUnit report to {}: {error}", path.display()));
-        }
-    }
-    match report.fails(args.strict) {
-        true => ExitCode::from(1),
-        false => ExitCode::SUCCESS,
-    }
-}
-
-fn usage_error(error: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {error}");
-    ExitCode::from(2)
+/// Checks the spec, fixtures and scenarios `options` names, collecting
+/// every finding instead of stopping at the first. Files are labelled
+/// relative to the working directory (`scenarios/x.yaml:3:5`), as a person
+/// would write them.
+///
+/// `Err`: an input cannot be read at all (a usage or I/O error, not a
+/// contract problem).
+pub fn check(options: CheckOptions) -> Result<CheckReport, Diagnostic> {
+    let sources = Sources::resolve(options.spec, options.fixtures, options.scenarios, Path::new(""));
+    let mut report = gather::gather(&sources)?;
+    report.strict = options.strict;
+    Ok(report)
 }

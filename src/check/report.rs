@@ -61,18 +61,18 @@ impl fmt::Display for Finding {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum InputKind {
     Spec,
     Fixture,
     Scenario,
 }
 
-impl Kind {
+impl InputKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Spec => "spec",
-            Kind::Fixture => "fixture",
-            Kind::Scenario => "scenario",
+            InputKind::Spec => "spec",
+            InputKind::Fixture => "fixture",
+            InputKind::Scenario => "scenario",
         }
     }
 }
@@ -80,7 +80,7 @@ impl Kind {
 /// An input file that was checked.
 #[derive(Debug, Clone)]
 pub struct Input {
-    pub kind: Kind,
+    pub kind: InputKind,
     pub label: String,
 }
 
@@ -104,20 +104,39 @@ impl Pair {
     }
 }
 
+/// What `check` found: the inputs it read, the problems (the configuration
+/// does not work as written) and warnings, each located where possible, and
+/// which scenario rules reach each documented status. `Display` is the
+/// report for people (what `specmock check` prints); [`CheckReport::to_json`]
+/// and [`CheckReport::to_junit_xml`] the same for tools.
 #[derive(Debug, Default)]
-pub struct Report {
+pub struct CheckReport {
     pub inputs: Vec<Input>,
     pub problems: Vec<Finding>,
     pub warnings: Vec<Finding>,
     pub coverage: Vec<Pair>,
     /// The spec's webhooks (`NAME METHOD`): declared, not served.
     pub webhooks: Vec<String>,
+    /// Warnings fail the check too.
+    pub strict: bool,
 }
 
-impl Report {
-    /// Problems always fail; warnings only when strict.
-    pub fn fails(&self, strict: bool) -> bool {
-        !self.problems.is_empty() || (strict && !self.warnings.is_empty())
+impl CheckReport {
+    /// Whether the configuration passed: no problem, and under `strict` no
+    /// warning either.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && (!self.strict || self.warnings.is_empty())
+    }
+
+    /// The report as a JSON document: findings with their file, line and
+    /// column, the coverage, and a summary.
+    pub fn to_json(&self) -> serde_json::Value {
+        super::output::json(self)
+    }
+
+    /// The report as JUnit XML: a test case per input and per documented status.
+    pub fn to_junit_xml(&self) -> String {
+        crate::junit::render(&[super::junit_report::suite(self)])
     }
 
     /// The problems and the warnings about `subject`.
@@ -147,7 +166,7 @@ impl Report {
             .inputs
             .iter()
             .find(|input| input.label == file)
-            .or_else(|| self.inputs.iter().find(|input| input.kind == Kind::Spec));
+            .or_else(|| self.inputs.iter().find(|input| input.kind == InputKind::Spec));
         Subject::Input(input.map_or_else(|| file.to_string(), |input| input.label.clone()))
     }
 
@@ -159,6 +178,12 @@ impl Report {
     pub fn warning(&mut self, diagnostic: Diagnostic) {
         let subject = self.subject_of(&diagnostic.file);
         self.warnings.push(Finding::located(subject, diagnostic));
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&super::output::text(self))
     }
 }
 

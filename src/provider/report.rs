@@ -1,6 +1,6 @@
 //! The verdict per operation: text for people (stdout), JUnit for CI.
 
-use super::check::Checked;
+use super::conformance::Judgement;
 use crate::junit::{Case, Suite};
 use crate::spec::qualified_name;
 
@@ -22,12 +22,12 @@ pub struct OperationResult {
 pub struct RequestResult {
     /// `POST /user/update`, with what the request was built from when the operation got several.
     pub request: String,
-    pub checked: Checked,
+    pub judgement: Judgement,
 }
 
 impl OperationResult {
     pub fn passed(&self) -> bool {
-        !self.requests.is_empty() && self.requests.iter().all(|r| r.checked.problems.is_empty())
+        !self.requests.is_empty() && self.requests.iter().all(|r| r.judgement.problems.is_empty())
     }
 
     /// One line each: `POST /user/update -> 200: /body/id: expected string, found integer`.
@@ -38,17 +38,17 @@ impl OperationResult {
         self.requests
             .iter()
             .flat_map(|r| {
-                r.checked
+                r.judgement
                     .problems
                     .iter()
-                    .map(move |problem| format!("{} -> {}: {problem}", r.request, r.checked.status))
+                    .map(move |problem| format!("{} -> {}: {problem}", r.request, r.judgement.status))
             })
             .collect()
     }
 
     /// `POST /user/update -> 200, 409`.
     fn answers(&self) -> String {
-        let statuses: Vec<&str> = self.requests.iter().map(|r| r.checked.status.as_str()).collect();
+        let statuses: Vec<&str> = self.requests.iter().map(|r| r.judgement.status.as_str()).collect();
         format!("{} -> {}", self.route, statuses.join(", "))
     }
 
@@ -127,14 +127,14 @@ mod tests {
             requests: vec![
                 RequestResult {
                     request: "POST /user/update [example `a`]".into(),
-                    checked: Checked {
+                    judgement: Judgement {
                         status: "200".into(),
                         problems: problems.iter().map(|p| p.to_string()).collect(),
                     },
                 },
                 RequestResult {
                     request: "POST /user/update [example `b`]".into(),
-                    checked: Checked {
+                    judgement: Judgement {
                         status: "409".into(),
                         problems: Vec::new(),
                     },

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Uri};
+use http::Uri;
 use tokio::net::TcpStream;
 
 /// A parsed `--against` (or `--upstream`) URL.
@@ -109,18 +109,6 @@ impl Target {
     }
 }
 
-/// A `--header 'Name: value'` flag.
-pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("`{text}`: expected 'Name: value'"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| format!("the value of `{name}` is not a valid header value"))?;
-    Ok((name, value))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,16 +140,5 @@ mod tests {
         assert!(Target::parse("not a url").unwrap_err().contains("is not a URL"));
         assert!(Target::parse("http://h/?a=1").unwrap_err().contains("has a query"));
         assert!(Target::parse("http://u:p@h").unwrap_err().contains("--header"));
-    }
-
-    #[test]
-    fn headers_are_name_colon_value() {
-        let (name, value) = parse_header("Authorization:  Bearer abc ").unwrap();
-        assert_eq!(
-            (name.as_str(), value.to_str().unwrap()),
-            ("authorization", "Bearer abc")
-        );
-        assert!(parse_header("no colon").is_err());
-        assert!(parse_header("bad name: x").is_err());
     }
 }

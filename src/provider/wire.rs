@@ -33,12 +33,30 @@ pub fn text(value: &Value) -> String {
     }
 }
 
-/// `a,b`; an object as `k,v,k2,v2`, or exploded `k=v,k2=v2`; each atom escaped.
-fn joined(parts: &Parts, explode: bool, separator: &str, escape: fn(&str) -> String) -> String {
+/// How an object's pairs are written.
+#[derive(Clone, Copy)]
+enum PairsAs {
+    /// `k=v,k2=v2` (`explode: true`).
+    Assignments,
+    /// `k,v,k2,v2`.
+    List,
+}
+
+impl PairsAs {
+    fn exploded(explode: bool) -> Self {
+        match explode {
+            true => PairsAs::Assignments,
+            false => PairsAs::List,
+        }
+    }
+}
+
+/// `a,b`; an object's pairs as `pairs_as` says; each atom escaped.
+fn joined(parts: &Parts, pairs_as: PairsAs, separator: &str, escape: fn(&str) -> String) -> String {
     match parts {
         Parts::One(text) => escape(text),
         Parts::List(items) => items.iter().map(|i| escape(i)).collect::<Vec<_>>().join(separator),
-        Parts::Pairs(pairs) if explode => pairs
+        Parts::Pairs(pairs) if matches!(pairs_as, PairsAs::Assignments) => pairs
             .iter()
             .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
             .collect::<Vec<_>>()
@@ -57,13 +75,23 @@ pub fn path_segment(parameter: &Parameter, value: &Value) -> String {
     let explode = parameter.explode;
     let name = encode(&parameter.name);
     match (parameter.style, &parts) {
-        (ParamStyle::Label, _) => format!(".{}", joined(&parts, explode, if explode { "." } else { "," }, encode)),
+        (ParamStyle::Label, _) => format!(
+            ".{}",
+            joined(
+                &parts,
+                PairsAs::exploded(explode),
+                if explode { "." } else { "," },
+                encode
+            )
+        ),
         (ParamStyle::Matrix, Parts::List(items)) if explode => {
             items.iter().map(|i| format!(";{name}={}", encode(i))).collect()
         }
-        (ParamStyle::Matrix, Parts::Pairs(_)) if explode => format!(";{}", joined(&parts, true, ";", encode)),
-        (ParamStyle::Matrix, _) => format!(";{name}={}", joined(&parts, false, ",", encode)),
-        _ => joined(&parts, explode, ",", encode),
+        (ParamStyle::Matrix, Parts::Pairs(_)) if explode => {
+            format!(";{}", joined(&parts, PairsAs::Assignments, ";", encode))
+        }
+        (ParamStyle::Matrix, _) => format!(";{name}={}", joined(&parts, PairsAs::List, ",", encode)),
+        _ => joined(&parts, PairsAs::exploded(explode), ",", encode),
     }
 }
 
@@ -87,13 +115,18 @@ pub fn query_pairs(parameter: &Parameter, value: &Value) -> Vec<(String, String)
             pairs.into_iter().map(|(k, v)| (format!("{name}[{k}]"), v)).collect()
         }
         (Parts::Pairs(pairs), _) if parameter.explode => pairs,
-        (parts, _) => vec![(name.clone(), joined(&parts, false, ",", str::to_string))],
+        (parts, _) => vec![(name.clone(), joined(&parts, PairsAs::List, ",", str::to_string))],
     }
 }
 
 /// A header's value, or a cookie's (`simple` and `form` join alike).
 pub fn header_text(parameter: &Parameter, value: &Value) -> String {
-    joined(&parts(parameter, value), parameter.explode, ",", str::to_string)
+    joined(
+        &parts(parameter, value),
+        PairsAs::exploded(parameter.explode),
+        ",",
+        str::to_string,
+    )
 }
 
 /// `a=1&b=x%20y`.

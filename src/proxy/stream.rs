@@ -24,7 +24,7 @@ use super::connect::{websocket, Upgrade};
 use super::{end_to_end, failure, relayed, Failure, Upstream};
 use crate::app::{App, Forward};
 use crate::journal::{EntryKind, Origin, Record};
-use crate::provider::check::DataFrame;
+use crate::provider::conformance::DataFrame;
 use crate::provider::client::Answer;
 use crate::shutdown::ShutdownToken;
 use crate::validate::Violation;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::document::{Body, Document, Item, Step};
-use crate::journal::rfc3339_millis;
+use crate::rfc3339;
 
 /// Bodies whose JSON is longer than this are written over several lines.
 const ONE_LINE: usize = 100;
@@ -31,8 +31,8 @@ pub fn write(document: &Document, name: &str) -> String {
         let _ = writeln!(
             out,
             "# From {} to {}.",
-            rfc3339_millis(first.at),
-            rfc3339_millis(last.at)
+            rfc3339::format_millis(first.at),
+            rfc3339::format_millis(last.at)
         );
     }
     let _ = writeln!(out, "# Replay: specmock --scenarios DIR --scenario {name}");
@@ -80,7 +80,11 @@ pub fn write(document: &Document, name: &str) -> String {
             }
             Item::Skipped { at, request, why } => {
                 let (request, why) = (comment(request), comment(why));
-                let _ = writeln!(out, "  # {}: {request}: not replayed, {why}.", rfc3339_millis(*at));
+                let _ = writeln!(
+                    out,
+                    "  # {}: {request}: not replayed, {why}.",
+                    rfc3339::format_millis(*at)
+                );
             }
         }
     }
@@ -91,7 +95,7 @@ fn write_step(out: &mut String, step: &Step, number: usize, steps: usize) {
     let _ = writeln!(
         out,
         "  # Step {number} of {steps}, {}: {}",
-        rfc3339_millis(step.at),
+        rfc3339::format_millis(step.at),
         comment(&step.request)
     );
     if !step.violations.is_empty() {

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::engine::contains;
 use super::partial::{body, violations, BodyOrigins, Field, Origin, Partial, Reads};
 use super::template::Expr;
 use super::{BodyTemplate, Catalog, Reaction, Rule, Scenario, ScriptedBody};
 use crate::diagnostic::escape_pointer_token;
 use crate::fixtures::Fixtures;
+use crate::json_subset::contains;
 use crate::spec::{MediaSpec, Operation, ParamIn, Spec};
 
 /// A scenario file as written.

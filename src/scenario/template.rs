@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::Store;
 use crate::random::SplitMix64;
+use crate::rfc3339;
 
 /// What a template may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl RequestTime {
     }
 
     pub fn text(&self) -> &str {
-        self.text.get_or_init(|| rfc3339(self.since_epoch))
+        self.text.get_or_init(|| rfc3339::format_seconds(self.since_epoch))
     }
 }
 
@@ -292,32 +293,6 @@ pub fn merge(base: &mut Value, overlay: Value) {
     }
 }
 
-/// The current UTC time as RFC 3339 (`2026-11-28T19:40:00Z`).
-pub fn rfc3339(since_epoch: std::time::Duration) -> String {
-    let seconds = since_epoch.as_secs();
-    let (days, time) = ((seconds / 86_400) as i64, seconds % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        time / 3600,
-        time / 60 % 60,
-        time % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,14 +372,5 @@ mod tests {
         let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1]});
         merge(&mut base, json!({"a": {"b": 9}, "d": [2, 3]}));
         assert_eq!(base, json!({"a": {"b": 9, "c": 2}, "d": [2, 3]}));
-    }
-
-    #[test]
-    fn rfc3339_formats_civil_dates() {
-        assert_eq!(rfc3339(std::time::Duration::from_secs(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(std::time::Duration::from_secs(1_709_210_096)),
-            "2024-02-29T12:34:56Z"
-        );
     }
 }

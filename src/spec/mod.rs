@@ -130,7 +130,7 @@ fn load_parsed(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<Spe
         Dialect::Oas30 => typed_30(label, text, &raw)?,
         Dialect::JsonSchema => {
             oas31::check_dialect(label, &raw)?;
-            OpenAPI::deserialize(&oas31::hidden(&raw, oas31::Kind::Document))
+            OpenAPI::deserialize(&oas31::hidden(&raw, oas31::ObjectKind::Document))
                 .map_err(|error| oas31::typing_error(label, &raw, error))?
         }
     };
@@ -227,6 +227,16 @@ fn check_version(label: &str, raw: &Value) -> Result<Dialect, Diagnostic> {
     }
 }
 
+/// A path item as its operations see it: its template, the parameters its
+/// operations share, and where it is written.
+#[derive(Clone, Copy)]
+struct PathItemAt<'a> {
+    path: &'a str,
+    parameters: &'a [ReferenceOr<openapiv3::Parameter>],
+    file: &'a Arc<str>,
+    pointer: &'a str,
+}
+
 struct Loader<'d> {
     docs: Documents,
     request: SchemaSet,
@@ -249,15 +259,13 @@ impl Loader<'_> {
             let (item, item_file, item_pointer) = self.resolve(&root, &item_pointer, item)?;
             for (method, operation) in item.iter() {
                 let pointer = format!("{item_pointer}/{method}");
-                let built = self.operation(
+                let within = PathItemAt {
                     path,
-                    method,
-                    operation,
-                    &item.parameters,
-                    &item_file,
-                    &pointer,
-                    &item_pointer,
-                )?;
+                    parameters: &item.parameters,
+                    file: &item_file,
+                    pointer: &item_pointer,
+                };
+                let built = self.operation(&within, method, operation, &pointer)?;
                 if !seen_ids.insert(built.id.clone()) {
                     return Err(Diagnostic::at_pointer(
                         item_file.as_ref(),
@@ -271,17 +279,20 @@ impl Loader<'_> {
         Ok(operations)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The operation at `pointer`, declared under the path item `within`.
     fn operation(
         &mut self,
-        path: &str,
+        within: &PathItemAt<'_>,
         method: &str,
         operation: &openapiv3::Operation,
-        shared_parameters: &[ReferenceOr<openapiv3::Parameter>],
-        file: &Arc<str>,
         pointer: &str,
-        item_pointer: &str,
     ) -> Result<Operation, Diagnostic> {
+        let PathItemAt {
+            path,
+            parameters: shared_parameters,
+            file,
+            pointer: item_pointer,
+        } = *within;
         let http_method =
             Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("openapiv3 yields standard method names");
         let id = operation
@@ -713,13 +724,13 @@ impl Loader<'_> {
 /// What `resolve` can follow a `$ref` to: its kind says where a 3.1
 /// document hides its schemas.
 trait Component: DeserializeOwned + Clone {
-    const KIND: oas31::Kind;
+    const KIND: oas31::ObjectKind;
 }
 
 macro_rules! component {
     ($($type:ty => $kind:ident),* $(,)?) => {
         $(impl Component for $type {
-            const KIND: oas31::Kind = oas31::Kind::$kind;
+            const KIND: oas31::ObjectKind = oas31::ObjectKind::$kind;
         })*
     };
 }

@@ -32,7 +32,7 @@ const MUTUAL_TLS: &str = "mutualTLS";
 
 /// The kind of object a value is read as, to find the Schema Objects in it.
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub enum ObjectKind {
     Document,
     PathItem,
     Operation,
@@ -48,65 +48,67 @@ pub enum Kind {
 
 /// A copy of `value` (an object of `kind`) that `openapiv3` can type: its
 /// Schema Objects empty, and the parts of 3.1 it has no place for left out.
-pub fn hidden(value: &Value, kind: Kind) -> Value {
+pub fn hidden(value: &Value, kind: ObjectKind) -> Value {
     let mut copy = value.clone();
     hide(&mut copy, kind);
     copy
 }
 
-fn hide(value: &mut Value, kind: Kind) {
+fn hide(value: &mut Value, kind: ObjectKind) {
     let Value::Object(map) = value else { return };
     if map.contains_key("$ref") {
         return;
     }
     match kind {
-        Kind::Document => {
+        ObjectKind::Document => {
             // 3.1 made `paths` optional; `webhooks` are not served.
             map.entry("paths").or_insert_with(|| Value::Object(Map::new()));
-            each_value(map.get_mut("paths"), |item| hide(item, Kind::PathItem));
+            each_value(map.get_mut("paths"), |item| hide(item, ObjectKind::PathItem));
             if let Some(Value::Object(components)) = map.get_mut("components") {
                 each_value(components.get_mut("schemas"), |schema| *schema = empty_schema());
-                each_value(components.get_mut("parameters"), |p| hide(p, Kind::Parameter));
-                each_value(components.get_mut("headers"), |h| hide(h, Kind::Header));
-                each_value(components.get_mut("requestBodies"), |b| hide(b, Kind::RequestBody));
-                each_value(components.get_mut("responses"), |r| hide(r, Kind::Response));
-                each_value(components.get_mut("callbacks"), |c| hide(c, Kind::Callback));
+                each_value(components.get_mut("parameters"), |p| hide(p, ObjectKind::Parameter));
+                each_value(components.get_mut("headers"), |h| hide(h, ObjectKind::Header));
+                each_value(components.get_mut("requestBodies"), |b| {
+                    hide(b, ObjectKind::RequestBody)
+                });
+                each_value(components.get_mut("responses"), |r| hide(r, ObjectKind::Response));
+                each_value(components.get_mut("callbacks"), |c| hide(c, ObjectKind::Callback));
                 if let Some(Value::Object(schemes)) = components.get_mut("securitySchemes") {
                     schemes.retain(|_, scheme| !is_mutual_tls(scheme));
                 }
             }
         }
-        Kind::PathItem => {
-            each_item(map.get_mut("parameters"), |p| hide(p, Kind::Parameter));
+        ObjectKind::PathItem => {
+            each_item(map.get_mut("parameters"), |p| hide(p, ObjectKind::Parameter));
             for method in METHODS {
                 if let Some(operation) = map.get_mut(method) {
-                    hide(operation, Kind::Operation);
+                    hide(operation, ObjectKind::Operation);
                 }
             }
         }
-        Kind::Operation => {
-            each_item(map.get_mut("parameters"), |p| hide(p, Kind::Parameter));
+        ObjectKind::Operation => {
+            each_item(map.get_mut("parameters"), |p| hide(p, ObjectKind::Parameter));
             if let Some(body) = map.get_mut("requestBody") {
-                hide(body, Kind::RequestBody);
+                hide(body, ObjectKind::RequestBody);
             }
             // 3.1 made `responses` optional; the loader asks for at least one.
             map.entry("responses").or_insert_with(|| Value::Object(Map::new()));
-            each_value(map.get_mut("responses"), |r| hide(r, Kind::Response));
-            each_value(map.get_mut("callbacks"), |c| hide(c, Kind::Callback));
+            each_value(map.get_mut("responses"), |r| hide(r, ObjectKind::Response));
+            each_value(map.get_mut("callbacks"), |c| hide(c, ObjectKind::Callback));
         }
-        Kind::Parameter | Kind::Header => {
+        ObjectKind::Parameter | ObjectKind::Header => {
             if map.contains_key("schema") {
                 map.insert("schema".into(), empty_schema());
             }
             each_value(map.get_mut("content"), hide_media_type);
         }
-        Kind::RequestBody => each_value(map.get_mut("content"), hide_media_type),
-        Kind::Response => {
-            each_value(map.get_mut("headers"), |h| hide(h, Kind::Header));
+        ObjectKind::RequestBody => each_value(map.get_mut("content"), hide_media_type),
+        ObjectKind::Response => {
+            each_value(map.get_mut("headers"), |h| hide(h, ObjectKind::Header));
             each_value(map.get_mut("content"), hide_media_type);
         }
-        Kind::Callback => map.values_mut().for_each(|item| hide(item, Kind::PathItem)),
-        Kind::Example | Kind::Link | Kind::SecurityScheme => {}
+        ObjectKind::Callback => map.values_mut().for_each(|item| hide(item, ObjectKind::PathItem)),
+        ObjectKind::Example | ObjectKind::Link | ObjectKind::SecurityScheme => {}
     }
 }
 
@@ -117,7 +119,7 @@ fn hide_media_type(media: &mut Value) {
     }
     each_value(map.get_mut("encoding"), |encoding| {
         if let Value::Object(encoding) = encoding {
-            each_value(encoding.get_mut("headers"), |h| hide(h, Kind::Header));
+            each_value(encoding.get_mut("headers"), |h| hide(h, ObjectKind::Header));
         }
     });
 }
@@ -153,7 +155,7 @@ pub fn typing_error(label: &str, document: &Value, error: serde_json::Error) -> 
 /// Why a part is refused, if it is.
 type Refusal = fn(&Value) -> Option<String>;
 /// Why a part of a kind is refused, if it is.
-type KindRefusal = fn(&Value, Kind) -> Option<String>;
+type KindRefusal = fn(&Value, ObjectKind) -> Option<String>;
 
 fn refused_part(document: &Value) -> Option<(String, String)> {
     let top: [(&str, Refusal); 5] = [
@@ -170,37 +172,45 @@ fn refused_part(document: &Value) -> Option<(String, String)> {
     }
     for (path, item) in entries(document.get("paths")) {
         let at = format!("/paths/{}", escape_pointer_token(path));
-        if let Some(message) = refused_as::<ReferenceOr<openapiv3::PathItem>>(item, Kind::PathItem) {
+        if let Some(message) = refused_as::<ReferenceOr<openapiv3::PathItem>>(item, ObjectKind::PathItem) {
             return Some(refused_path_item_part(&at, item).unwrap_or((at, message)));
         }
     }
-    let sections: [(&str, Kind, KindRefusal); 8] = [
+    let sections: [(&str, ObjectKind, KindRefusal); 8] = [
         (
             "parameters",
-            Kind::Parameter,
+            ObjectKind::Parameter,
             refused_as::<ReferenceOr<openapiv3::Parameter>>,
         ),
-        ("headers", Kind::Header, refused_as::<ReferenceOr<openapiv3::Header>>),
+        (
+            "headers",
+            ObjectKind::Header,
+            refused_as::<ReferenceOr<openapiv3::Header>>,
+        ),
         (
             "requestBodies",
-            Kind::RequestBody,
+            ObjectKind::RequestBody,
             refused_as::<ReferenceOr<openapiv3::RequestBody>>,
         ),
         (
             "responses",
-            Kind::Response,
+            ObjectKind::Response,
             refused_as::<ReferenceOr<openapiv3::Response>>,
         ),
-        ("examples", Kind::Example, refused_as::<ReferenceOr<openapiv3::Example>>),
-        ("links", Kind::Link, refused_as::<ReferenceOr<openapiv3::Link>>),
+        (
+            "examples",
+            ObjectKind::Example,
+            refused_as::<ReferenceOr<openapiv3::Example>>,
+        ),
+        ("links", ObjectKind::Link, refused_as::<ReferenceOr<openapiv3::Link>>),
         (
             "callbacks",
-            Kind::Callback,
+            ObjectKind::Callback,
             refused_as::<ReferenceOr<openapiv3::Callback>>,
         ),
         (
             "securitySchemes",
-            Kind::SecurityScheme,
+            ObjectKind::SecurityScheme,
             refused_as::<ReferenceOr<openapiv3::SecurityScheme>>,
         ),
     ];
@@ -238,19 +248,19 @@ fn refused_path_item_part(item_at: &str, item: &Value) -> Option<(String, String
 fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
     for (method, operation) in entries(Some(item)).filter(|(key, _)| METHODS.contains(&key.as_str())) {
         let at = format!("{item_at}/{method}");
-        let Some(refusal) = refused_as::<openapiv3::Operation>(operation, Kind::Operation) else {
+        let Some(refusal) = refused_as::<openapiv3::Operation>(operation, ObjectKind::Operation) else {
             continue;
         };
         if let Some(refusal) = refused_parameter(&at, operation) {
             return Some(refusal);
         }
         if let Some(body) = operation.get("requestBody") {
-            if let Some(message) = refused_as::<ReferenceOr<openapiv3::RequestBody>>(body, Kind::RequestBody) {
+            if let Some(message) = refused_as::<ReferenceOr<openapiv3::RequestBody>>(body, ObjectKind::RequestBody) {
                 return Some((format!("{at}/requestBody"), message));
             }
         }
         for (status, response) in entries(operation.get("responses")) {
-            if let Some(message) = refused_as::<ReferenceOr<openapiv3::Response>>(response, Kind::Response) {
+            if let Some(message) = refused_as::<ReferenceOr<openapiv3::Response>>(response, ObjectKind::Response) {
                 return Some((format!("{at}/responses/{}", escape_pointer_token(status)), message));
             }
         }
@@ -263,13 +273,13 @@ fn refused_operation(item_at: &str, item: &Value) -> Option<(String, String)> {
 fn refused_parameter(at: &str, holder: &Value) -> Option<(String, String)> {
     let parameters = holder.get("parameters").and_then(Value::as_array).into_iter().flatten();
     parameters.enumerate().find_map(|(index, parameter)| {
-        let message = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, Kind::Parameter)?;
+        let message = refused_as::<ReferenceOr<openapiv3::Parameter>>(parameter, ObjectKind::Parameter)?;
         Some((format!("{at}/parameters/{index}"), message))
     })
 }
 
-fn kind_is_skipped(kind: Kind, value: &Value) -> bool {
-    matches!(kind, Kind::SecurityScheme) && is_mutual_tls(value)
+fn kind_is_skipped(kind: ObjectKind, value: &Value) -> bool {
+    matches!(kind, ObjectKind::SecurityScheme) && is_mutual_tls(value)
 }
 
 fn entries(map: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
@@ -280,7 +290,7 @@ fn refused<T: DeserializeOwned>(value: &Value) -> Option<String> {
     serde_json::from_value::<T>(value.clone()).err().map(|e| e.to_string())
 }
 
-fn refused_as<T: DeserializeOwned>(value: &Value, kind: Kind) -> Option<String> {
+fn refused_as<T: DeserializeOwned>(value: &Value, kind: ObjectKind) -> Option<String> {
     refused::<T>(&hidden(value, kind))
 }
 
@@ -347,7 +357,7 @@ mod tests {
             },
             "webhooks": {"ping": {"post": {"responses": {"200": {"description": "ok"}}}}}
         });
-        let hidden = hidden(&document, Kind::Document);
+        let hidden = hidden(&document, ObjectKind::Document);
         assert_eq!(hidden["paths"], json!({}));
         assert_eq!(hidden["components"]["schemas"]["N"], json!({}));
         assert!(hidden["components"]["securitySchemes"].get("tls").is_none());
@@ -361,7 +371,7 @@ mod tests {
         let parameter =
             json!({"name": "n", "in": "query", "schema": {"type": ["integer", "null"], "exclusiveMinimum": 0}});
         assert!(serde_json::from_value::<openapiv3::Parameter>(parameter.clone()).is_err());
-        let hidden = hidden(&parameter, Kind::Parameter);
+        let hidden = hidden(&parameter, ObjectKind::Parameter);
         assert!(serde_json::from_value::<openapiv3::Parameter>(hidden).is_ok());
     }
 

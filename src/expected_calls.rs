@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::diagnostic::escape_pointer_token;
 use crate::journal::{Entry, EntryKind};
-use crate::scenario::engine::contains;
+use crate::json_subset::contains;
 use crate::validate::Violation;
 
 /// Closest calls listed when a verification fails, and refused calls
@@ -39,39 +39,39 @@ pub struct Verification {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expectation {
+pub enum CallCount {
     Exactly(u64),
     AtLeast(u64),
     AtMost(u64),
 }
 
-impl Expectation {
+impl CallCount {
     /// At most one of the three; none means "at least once".
     pub fn of(verification: &Verification) -> Result<Self, String> {
         match (verification.count, verification.at_least, verification.at_most) {
-            (None, None, None) => Ok(Expectation::AtLeast(1)),
-            (Some(n), None, None) => Ok(Expectation::Exactly(n)),
-            (None, Some(n), None) => Ok(Expectation::AtLeast(n)),
-            (None, None, Some(n)) => Ok(Expectation::AtMost(n)),
+            (None, None, None) => Ok(CallCount::AtLeast(1)),
+            (Some(n), None, None) => Ok(CallCount::Exactly(n)),
+            (None, Some(n), None) => Ok(CallCount::AtLeast(n)),
+            (None, None, Some(n)) => Ok(CallCount::AtMost(n)),
             _ => Err("give at most one of `count`, `at_least`, `at_most`".into()),
         }
     }
 
     fn holds(self, matched: u64) -> bool {
         match self {
-            Expectation::Exactly(n) => matched == n,
-            Expectation::AtLeast(n) => matched >= n,
-            Expectation::AtMost(n) => matched <= n,
+            CallCount::Exactly(n) => matched == n,
+            CallCount::AtLeast(n) => matched >= n,
+            CallCount::AtMost(n) => matched <= n,
         }
     }
 }
 
-impl std::fmt::Display for Expectation {
+impl std::fmt::Display for CallCount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (how, n) = match self {
-            Expectation::Exactly(n) => ("exactly", n),
-            Expectation::AtLeast(n) => ("at least", n),
-            Expectation::AtMost(n) => ("at most", n),
+            CallCount::Exactly(n) => ("exactly", n),
+            CallCount::AtLeast(n) => ("at least", n),
+            CallCount::AtMost(n) => ("at most", n),
         };
         write!(f, "{how} {n} call{}", if *n == 1 { "" } else { "s" })
     }
@@ -108,12 +108,7 @@ pub struct Near {
 
 /// Checks `verification` (its operation already resolved to `operation`)
 /// against the journal's `entries`, oldest first.
-pub fn verify(
-    verification: &Verification,
-    operation: &str,
-    expectation: Expectation,
-    entries: &[Arc<Entry>],
-) -> Verdict {
+pub fn verify(verification: &Verification, operation: &str, expectation: CallCount, entries: &[Arc<Entry>]) -> Verdict {
     let requests: Vec<&Arc<Entry>> = entries.iter().filter(|e| e.record.kind == EntryKind::Request).collect();
     let differences = |entry: &Entry| differences_of(verification, operation, entry);
     let matched: Vec<Arc<Entry>> = requests
@@ -379,11 +374,11 @@ mod tests {
             entry(3, "b", "vanity", json!({"vanityname": "mark"})),
         ];
         let check = verification(json!({"operation": "vanity", "session": "a", "body": {"vanityname": "mark"}}));
-        let verdict = verify(&check, "vanity", Expectation::of(&check).unwrap(), &entries);
+        let verdict = verify(&check, "vanity", CallCount::of(&check).unwrap(), &entries);
         assert!(verdict.verified);
         assert_eq!(verdict.matched, 1);
         let exactly_two = verification(json!({"operation": "vanity", "count": 2}));
-        let verdict = verify(&exactly_two, "vanity", Expectation::of(&exactly_two).unwrap(), &entries);
+        let verdict = verify(&exactly_two, "vanity", CallCount::of(&exactly_two).unwrap(), &entries);
         assert!(!verdict.verified, "three calls, not two");
         assert!(verdict.closest.is_empty(), "the matches themselves are the evidence");
     }
@@ -395,7 +390,7 @@ mod tests {
             entry(2, "a", "vanity", json!({"vanityname": "ada"})),
         ];
         let check = verification(json!({"operation": "vanity", "session": "a", "body": {"vanityname": "mark"}}));
-        let verdict = verify(&check, "vanity", Expectation::AtLeast(1), &entries);
+        let verdict = verify(&check, "vanity", CallCount::AtLeast(1), &entries);
         assert!(!verdict.verified);
         assert_eq!(verdict.closest[0].entry.id, 2);
         assert_eq!(
@@ -413,7 +408,7 @@ mod tests {
             refused(3, "a", json!({"vanityname": "ada"})),
         ];
         let check = verification(json!({"operation": "vanity", "body": {"vanityname": "mark"}, "count": 1}));
-        let verdict = verify(&check, "vanity", Expectation::of(&check).unwrap(), &entries);
+        let verdict = verify(&check, "vanity", CallCount::of(&check).unwrap(), &entries);
         assert!(verdict.verified);
         assert_eq!(verdict.refused, Some(1));
         let listed: Vec<u64> = verdict.refused_entries.iter().flatten().map(|e| e.id).collect();
@@ -425,7 +420,7 @@ mod tests {
         );
 
         let refused_only = verification(json!({"operation": "vanity", "refused": true}));
-        let verdict = verify(&refused_only, "vanity", Expectation::AtLeast(1), &entries);
+        let verdict = verify(&refused_only, "vanity", CallCount::AtLeast(1), &entries);
         assert_eq!(verdict.entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!((verdict.refused, verdict.refused_entries.is_none()), (None, true));
         assert!(verdict.expected.ends_with("that broke the contract"));
@@ -435,7 +430,7 @@ mod tests {
     fn a_refused_call_is_the_closest_and_says_how_to_count_it() {
         let entries = vec![refused(1, "a", json!({"vanityname": "mark"}))];
         let check = verification(json!({"operation": "vanity", "session": "a"}));
-        let verdict = verify(&check, "vanity", Expectation::AtLeast(1), &entries);
+        let verdict = verify(&check, "vanity", CallCount::AtLeast(1), &entries);
         assert!(!verdict.verified);
         assert_eq!(
             verdict.closest[0].differences,
@@ -452,7 +447,7 @@ mod tests {
         unknown_scenario.record.refused = true;
         let entries = vec![Arc::new(unknown_scenario)];
         let check = verification(json!({"operation": "vanity", "count": 1}));
-        let verdict = verify(&check, "vanity", Expectation::of(&check).unwrap(), &entries);
+        let verdict = verify(&check, "vanity", CallCount::of(&check).unwrap(), &entries);
         assert!(!verdict.verified);
         assert_eq!(verdict.refused, Some(1));
         assert!(
@@ -467,14 +462,14 @@ mod tests {
             vec![r#"refused: answered 400 with a problem of its own; such calls count with "refused": true"#]
         );
         let counted = verification(json!({"operation": "vanity", "refused": true, "count": 1}));
-        assert!(verify(&counted, "vanity", Expectation::of(&counted).unwrap(), &entries).verified);
+        assert!(verify(&counted, "vanity", CallCount::of(&counted).unwrap(), &entries).verified);
     }
 
     #[test]
     fn status_narrows_the_match() {
         let entries = vec![entry(1, "a", "vanity", json!({})), refused(2, "a", json!({}))];
         let check = verification(json!({"operation": "vanity", "status": 409}));
-        let verdict = verify(&check, "vanity", Expectation::AtLeast(1), &entries);
+        let verdict = verify(&check, "vanity", CallCount::AtLeast(1), &entries);
         assert_eq!(
             (verdict.matched, verdict.refused),
             (0, Some(0)),
@@ -486,14 +481,14 @@ mod tests {
         );
         assert!(verdict.expected.ends_with("answered 409"));
         let ok = verification(json!({"operation": "vanity", "status": 200}));
-        assert!(verify(&ok, "vanity", Expectation::Exactly(1), &entries).verified);
+        assert!(verify(&ok, "vanity", CallCount::Exactly(1), &entries).verified);
     }
 
     #[test]
     fn one_expectation_at_most() {
         let both = verification(json!({"operation": "x", "count": 1, "at_most": 2}));
-        assert!(Expectation::of(&both).is_err());
-        assert_eq!(Expectation::AtLeast(1).to_string(), "at least 1 call");
-        assert_eq!(Expectation::Exactly(0).to_string(), "exactly 0 calls");
+        assert!(CallCount::of(&both).is_err());
+        assert_eq!(CallCount::AtLeast(1).to_string(), "at least 1 call");
+        assert_eq!(CallCount::Exactly(0).to_string(), "exactly 0 calls");
     }
 }

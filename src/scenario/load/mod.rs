@@ -8,6 +8,8 @@
 //! does not parse (YAML syntax, an unknown field, a wrong type) stops at its
 //! first problem, since nothing after it can be read.
 
+mod script;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,6 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::file::{BodyFile, FaultFile, ResponseFile, RuleFile, ScenarioFile};
-use super::stream::{compile_script, StepContext};
 use super::template::{parse_expr, Expr, Template};
 use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scripted, ScriptedBody};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -27,6 +28,7 @@ use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed, NodeBudget};
 use crate::spec::{find_operation, follow_local, MediaSpec, Operation, ParamIn, Spec};
+use script::ScriptCompiler;
 
 /// One scenario file: its name (`default.yaml`), a label for errors (its
 /// path), and its text.
@@ -38,8 +40,8 @@ pub struct ScenarioSource {
 }
 
 /// What a scenario needs from the rest of the mock to be checked.
-pub(super) struct Context<'a> {
-    pub spec: &'a Spec,
+struct Context<'a> {
+    spec: &'a Spec,
     responder: &'a Responder,
     fixtures: &'a Fixtures,
     seed: u64,
@@ -247,7 +249,11 @@ fn compile(
     context: &Context<'_>,
 ) -> Result<Scenario, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let mut reads = StoreReads::default();
+    let mut compiler = FileCompiler {
+        context,
+        label,
+        reads: StoreReads::default(),
+    };
     let written = written_keys(&file, parent);
     let initial = file
         .initial
@@ -257,22 +263,18 @@ fn compile(
     let mut store = parent.map(|p| (*p.store).clone()).unwrap_or_default();
     for (key, body) in file.store.unwrap_or_default() {
         let at = format!("/store/{key}");
-        if let Some(value) = problems.take(initial_value(body, &at, label, context, &mut reads)) {
+        if let Some(value) = problems.take(compiler.initial_value(body, &at)) {
             store.insert(&key, crate::validate::Checked::unchecked(value));
         }
     }
     let mut rules = Vec::with_capacity(file.rules.len());
     for (index, rule) in file.rules.into_iter().enumerate() {
-        rules.extend(
-            problems
-                .take(compile_rule(rule, index, raw, label, context, &mut reads))
-                .map(Arc::new),
-        );
+        rules.extend(problems.take(compiler.compile_rule(rule, index, raw)).map(Arc::new));
     }
     if let Some(parent) = parent {
         rules.extend(parent.rules.iter().cloned());
     }
-    for (pointer, key) in reads.0.iter().filter(|(_, key)| !written.contains(key)) {
+    for (pointer, key) in compiler.reads.0.iter().filter(|(_, key)| !written.contains(key)) {
         problems.push(Diagnostic::at_pointer(
             label,
             pointer,
@@ -342,182 +344,474 @@ fn written_keys(file: &ScenarioFile, parent: Option<&Scenario>) -> BTreeSet<Stri
     own.chain(inherited).map(str::to_string).collect()
 }
 
-/// An initial store value: fixed, since a session starts with no request.
-fn initial_value(
-    body: BodyFile,
-    at: &str,
-    label: &str,
-    context: &Context<'_>,
-    reads: &mut StoreReads,
-) -> Result<Value, Diagnostic> {
-    let template = body_template(body, None, None, at, label, context, reads, None)?;
-    template.as_static().ok_or_else(|| {
-        Diagnostic::at_pointer(
-            label,
-            at,
-            "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
-        )
-    })
-}
-
 /// Where templates read store keys, checked once every writer is known.
 #[derive(Default)]
-pub(super) struct StoreReads(Vec<(String, String)>);
+struct StoreReads(Vec<(String, String)>);
 
-/// A rule: its operation first (everything else is checked against it),
-/// then each response or stream step, store value and header on its own.
-fn compile_rule(
-    rule: RuleFile,
-    index: usize,
-    raw: &Value,
-    label: &str,
-    context: &Context<'_>,
-    reads: &mut StoreReads,
-) -> Result<Rule, Diagnostics> {
-    let at = format!("/rules/{index}");
-    let operation = find_operation(context.spec, &rule.when.operation)
-        .map_err(|message| Diagnostic::at_pointer(label, format!("{at}/when/operation"), message))?;
-    let op = &context.spec.operations[operation];
-    let rule_label = format!("{label} rules[{index}]");
-    let mut problems = Diagnostics::default();
-    let reaction = match (rule.respond, rule.stream) {
-        (Some(respond), None) => {
-            let single = raw.pointer(&format!("{at}/respond")).is_some_and(Value::is_object);
-            if respond.0.is_empty() {
-                problems.push(Diagnostic::at_pointer(
-                    label,
-                    format!("{at}/respond"),
-                    "expected at least one response",
-                ));
-            }
-            let mut responses = Vec::with_capacity(respond.0.len());
-            for (position, response) in respond.0.into_iter().enumerate() {
-                let response_at = if single {
-                    format!("{at}/respond")
-                } else {
-                    format!("{at}/respond/{position}")
-                };
-                let compiled = compile_response(response, operation, op, &response_at, label, context, reads);
-                responses.extend(problems.take(compiled));
-            }
-            Some(Reaction::Respond {
-                responses,
-                cycle: rule.cycle,
-            })
-        }
-        (None, Some(steps)) => {
-            let scope = StepContext { context, op, label };
-            let script = compile_script(steps, &format!("{at}/stream"), rule_label.clone(), &scope, reads);
-            problems.take(script).map(|script| Reaction::Stream(Arc::new(script)))
-        }
-        _ => {
-            problems.push(Diagnostic::at_pointer(
-                label,
-                &at,
-                "a rule needs exactly one of `respond` (HTTP responses) and `stream` (WebSocket frames)",
-            ));
-            None
-        }
-    };
-    let mut store = Vec::new();
-    for (key, body) in rule.store.unwrap_or_default() {
-        let at = format!("{at}/store/{key}");
-        let template = body_template(body, Some(op), None, &at, label, context, reads, None);
-        store.extend(problems.take(template).map(|template| (key, template)));
-    }
-    let mut headers = Vec::new();
-    for (name, value) in rule.when.headers {
-        let header = header_name(&name, &format!("{at}/when/headers"), label);
-        headers.extend(problems.take(header).map(|header| (header, value)));
-    }
-    let Some(reaction) = reaction.filter(|_| problems.is_empty()) else {
-        return Err(problems);
-    };
-    Ok(Rule {
-        label: rule_label,
-        operation,
-        operation_id: op.id.clone(),
-        states: rule.when.state.map(|s| s.0).unwrap_or_default(),
-        body: rule.when.body,
-        query: rule.when.query.into_iter().collect(),
-        headers,
-        path: rule.when.path.into_iter().collect(),
-        reaction,
-        times: rule.times,
-        store,
-        forget: rule.forget,
-        then_state: rule.then.map(|t| t.state),
-    })
+/// One scenario file being compiled: what it is checked against, its label
+/// for errors, and the store keys its templates read.
+struct FileCompiler<'a> {
+    context: &'a Context<'a>,
+    label: &'a str,
+    reads: StoreReads,
 }
 
-/// A response: its status and body, each header and its delay, on their own.
-fn compile_response(
-    response: ResponseFile,
-    operation: usize,
-    op: &Operation,
-    at: &str,
-    label: &str,
-    context: &Context<'_>,
-    reads: &mut StoreReads,
-) -> Result<Scripted, Diagnostics> {
-    let ResponseFile {
-        status,
-        proxy,
-        headers,
-        body,
-        delay,
-        fault,
-        violations,
-    } = response;
-    if proxy {
-        return forward_response(
-            op,
-            status.is_some() || !headers.is_empty() || body.is_some() || delay.is_some() || fault.is_some(),
-            at,
-            label,
-        );
+/// What a template may read.
+#[derive(Clone, Copy)]
+struct Readable<'a> {
+    /// The request, made to this operation; `None`: there is none (an
+    /// initial store value).
+    request: Option<&'a Operation>,
+    /// The call a stream's `on:` step waited for (`event.*`).
+    event: Option<&'a Operation>,
+}
+
+impl<'a> Readable<'a> {
+    const NO_REQUEST: Self = Self {
+        request: None,
+        event: None,
+    };
+
+    fn request_of(operation: &'a Operation) -> Self {
+        Self {
+            request: Some(operation),
+            event: None,
+        }
     }
-    let Some(status) = status else {
-        return Err(Diagnostic::at_pointer(
-            label,
-            at,
-            "a response needs `status` (or `proxy: true`, to send the call to --upstream)",
-        )
-        .into());
-    };
-    let fault = fault.map(|fault| match fault {
-        FaultFile::Reset => Fault::Reset,
-        FaultFile::Close => Fault::Close,
-        FaultFile::Truncate => Fault::Truncate,
-        FaultFile::Malformed => Fault::Malformed,
-        FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
-    });
-    let mut problems = Diagnostics::default();
-    let place = ResponsePlace {
-        label,
-        at,
-        operation,
-        recorded_broken: !violations.is_empty(),
-    };
-    let body = problems.take(scripted_body(body, status, fault, place, context, reads));
-    let mut scripted_headers = Vec::new();
-    for (name, value) in headers {
-        scripted_headers.extend(problems.take(scripted_header(&name, value, op, at, label, reads)));
+}
+
+impl FileCompiler<'_> {
+    /// An initial store value: fixed, since a session starts with no request.
+    fn initial_value(&mut self, body: BodyFile, at: &str) -> Result<Value, Diagnostic> {
+        let template = self.body_template(body, None, Readable::NO_REQUEST, at)?;
+        template.as_static().ok_or_else(|| {
+            Diagnostic::at_pointer(
+                self.label,
+                at,
+                "an initial store value must be fixed: it cannot read the request, the store, `now` or `uuid`",
+            )
+        })
     }
-    let delay = delay.and_then(|text| {
-        problems.take(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e)))
-    });
-    let Some(body) = body.filter(|_| problems.is_empty()) else {
-        return Err(problems);
-    };
-    Ok(Scripted {
-        forward: false,
-        status,
-        headers: scripted_headers,
-        body,
-        delay,
-        fault,
-    })
+
+    /// A rule: its operation first (everything else is checked against it),
+    /// then each response or stream step, store value and header on its own.
+    fn compile_rule(&mut self, rule: RuleFile, index: usize, raw: &Value) -> Result<Rule, Diagnostics> {
+        let (context, label) = (self.context, self.label);
+        let at = format!("/rules/{index}");
+        let operation = find_operation(context.spec, &rule.when.operation)
+            .map_err(|message| Diagnostic::at_pointer(label, format!("{at}/when/operation"), message))?;
+        let op = &context.spec.operations[operation];
+        let rule_label = format!("{label} rules[{index}]");
+        let mut problems = Diagnostics::default();
+        let reaction = match (rule.respond, rule.stream) {
+            (Some(respond), None) => {
+                let single = raw.pointer(&format!("{at}/respond")).is_some_and(Value::is_object);
+                if respond.0.is_empty() {
+                    problems.push(Diagnostic::at_pointer(
+                        label,
+                        format!("{at}/respond"),
+                        "expected at least one response",
+                    ));
+                }
+                let mut responses = Vec::with_capacity(respond.0.len());
+                for (position, response) in respond.0.into_iter().enumerate() {
+                    let response_at = if single {
+                        format!("{at}/respond")
+                    } else {
+                        format!("{at}/respond/{position}")
+                    };
+                    let compiled = self.compile_response(response, operation, &response_at);
+                    responses.extend(problems.take(compiled));
+                }
+                Some(Reaction::Respond {
+                    responses,
+                    cycle: rule.cycle,
+                })
+            }
+            (None, Some(steps)) => {
+                let script =
+                    ScriptCompiler { file: self, op }.compile(steps, &format!("{at}/stream"), rule_label.clone());
+                problems.take(script).map(|script| Reaction::Stream(Arc::new(script)))
+            }
+            _ => {
+                problems.push(Diagnostic::at_pointer(
+                    label,
+                    &at,
+                    "a rule needs exactly one of `respond` (HTTP responses) and `stream` (WebSocket frames)",
+                ));
+                None
+            }
+        };
+        let mut store = Vec::new();
+        for (key, body) in rule.store.unwrap_or_default() {
+            let at = format!("{at}/store/{key}");
+            let template = self.body_template(body, None, Readable::request_of(op), &at);
+            store.extend(problems.take(template).map(|template| (key, template)));
+        }
+        let mut headers = Vec::new();
+        for (name, value) in rule.when.headers {
+            let header = header_name(&name, &format!("{at}/when/headers"), label);
+            headers.extend(problems.take(header).map(|header| (header, value)));
+        }
+        let Some(reaction) = reaction.filter(|_| problems.is_empty()) else {
+            return Err(problems);
+        };
+        Ok(Rule {
+            label: rule_label,
+            operation,
+            operation_id: op.id.clone(),
+            states: rule.when.state.map(|s| s.0).unwrap_or_default(),
+            body: rule.when.body,
+            query: rule.when.query.into_iter().collect(),
+            headers,
+            path: rule.when.path.into_iter().collect(),
+            reaction,
+            times: rule.times,
+            store,
+            forget: rule.forget,
+            then_state: rule.then.map(|t| t.state),
+        })
+    }
+
+    /// A response: its status and body, each header and its delay, on their own.
+    fn compile_response(
+        &mut self,
+        response: ResponseFile,
+        operation: usize,
+        at: &str,
+    ) -> Result<Scripted, Diagnostics> {
+        let label = self.label;
+        let op = &self.context.spec.operations[operation];
+        let ResponseFile {
+            status,
+            proxy,
+            headers,
+            body,
+            delay,
+            fault,
+            violations,
+        } = response;
+        if proxy {
+            return forward_response(
+                op,
+                status.is_some() || !headers.is_empty() || body.is_some() || delay.is_some() || fault.is_some(),
+                at,
+                label,
+            );
+        }
+        let Some(status) = status else {
+            return Err(Diagnostic::at_pointer(
+                label,
+                at,
+                "a response needs `status` (or `proxy: true`, to send the call to --upstream)",
+            )
+            .into());
+        };
+        let fault = fault.map(|fault| match fault {
+            FaultFile::Reset => Fault::Reset,
+            FaultFile::Close => Fault::Close,
+            FaultFile::Truncate => Fault::Truncate,
+            FaultFile::Malformed => Fault::Malformed,
+            FaultFile::UndeclaredStatus => Fault::UndeclaredStatus,
+        });
+        let mut problems = Diagnostics::default();
+        let place = ResponsePlace {
+            at,
+            operation,
+            recorded_broken: !violations.is_empty(),
+        };
+        let body = problems.take(self.scripted_body(body, status, fault, place));
+        let mut scripted_headers = Vec::new();
+        for (name, value) in headers {
+            scripted_headers.extend(problems.take(self.scripted_header(&name, value, op, at)));
+        }
+        let delay = delay.and_then(|text| {
+            problems.take(parse_delay(&text).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/delay"), e)))
+        });
+        let Some(body) = body.filter(|_| problems.is_empty()) else {
+            return Err(problems);
+        };
+        Ok(Scripted {
+            forward: false,
+            status,
+            headers: scripted_headers,
+            body,
+            delay,
+            fault,
+        })
+    }
+
+    /// A response's body, checked against what the spec declares for its status.
+    fn scripted_body(
+        &mut self,
+        body: Option<BodyFile>,
+        status: u16,
+        fault: Option<Fault>,
+        place: ResponsePlace<'_>,
+    ) -> Result<ScriptedBody, Diagnostic> {
+        let (context, label) = (self.context, self.label);
+        let ResponsePlace {
+            at,
+            operation,
+            recorded_broken,
+        } = place;
+        let op = &context.spec.operations[operation];
+        if !(100..=599).contains(&status) {
+            return Err(Diagnostic::at_pointer(
+                label,
+                format!("{at}/status"),
+                format!("{status} is not an HTTP status"),
+            ));
+        }
+        let declared = op.response_for(status);
+        if declared.is_none() && fault != Some(Fault::UndeclaredStatus) && !recorded_broken {
+            let listed: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
+            return Err(Diagnostic::at_pointer(
+                label,
+                format!("{at}/status"),
+                format!(
+                    "status {status} is not declared for `{}` (declared: {}); to send it anyway, label it `fault: undeclared-status`",
+                    op.id,
+                    listed.join(", ")
+                ),
+            ));
+        }
+        let wants_text = body.as_ref().is_some_and(|b| b.text.is_some());
+        let media = declared.and_then(|d| media_for(&d.content, wants_text));
+        let Some(body) = body else {
+            return Ok(ScriptedBody::Ready(
+                context
+                    .responder
+                    .for_status(context.spec, operation, status)
+                    .unwrap_or_else(|| Rendered {
+                        status,
+                        content_type: None,
+                        body: Default::default(),
+                        schema_mismatch: None,
+                    }),
+            ));
+        };
+        let body_at = format!("{at}/body");
+        if let Some(base64) = &body.binary {
+            let bytes = binary_bytes(base64, &body, &body_at, label)?;
+            return Ok(ScriptedBody::Ready(Rendered {
+                status,
+                content_type: Some(HeaderValue::from_static("application/octet-stream")),
+                body: bytes,
+                schema_mismatch: None,
+            }));
+        }
+        if declared.is_some() && media.is_none() && !recorded_broken {
+            return Err(Diagnostic::at_pointer(
+                label,
+                &body_at,
+                format!("status {status} of `{}` declares no content: remove `body`", op.id),
+            ));
+        }
+        let template = self.body_template(body, media, Readable::request_of(op), &body_at)?;
+        let Some(value) = template.as_static() else {
+            return Ok(ScriptedBody::Template {
+                body: template,
+                media: media.cloned(),
+            });
+        };
+        if let Some(problem) = media.filter(|_| !recorded_broken).and_then(|m| mismatch(m, &value)) {
+            return Err(Diagnostic::at_pointer(
+                label,
+                body_at,
+                format!(
+                    "the body does not match the schema of `{}` status {status}: {problem}",
+                    op.id
+                ),
+            ));
+        }
+        Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
+    }
+
+    /// A response header: a valid name the server does not set itself, and a
+    /// value (a template) that reads what the request can have.
+    fn scripted_header(
+        &mut self,
+        name: &str,
+        value: String,
+        op: &Operation,
+        at: &str,
+    ) -> Result<(HeaderName, Template), Diagnostic> {
+        let label = self.label;
+        let value_at = format!("{at}/headers/{name}");
+        let header = header_name(name, &format!("{at}/headers"), label)?;
+        if RESERVED_HEADERS.contains(&header.as_str()) {
+            return Err(Diagnostic::at_pointer(
+                label,
+                &value_at,
+                format!("`{header}` cannot be scripted: {}", reserved_why(&header)),
+            ));
+        }
+        let template =
+            Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
+        for expr in template.expressions() {
+            self.check_expression(expr, Readable::request_of(op), &value_at)?;
+        }
+        if let Some(Value::String(literal)) = template.as_literal() {
+            HeaderValue::from_str(literal)
+                .map_err(|_| Diagnostic::at_pointer(label, &value_at, "not a valid header value"))?;
+        }
+        Ok((header, template))
+    }
+
+    /// A body or store value: its source as a template, checked. `media` is
+    /// what the spec declares for it (`example` and `generate` read it).
+    fn body_template(
+        &mut self,
+        body: BodyFile,
+        media: Option<&MediaSpec>,
+        readable: Readable<'_>,
+        at: &str,
+    ) -> Result<BodyTemplate, Diagnostic> {
+        let (context, label) = (self.context, self.label);
+        if body.binary.is_some() {
+            return Err(Diagnostic::at_pointer(
+                label,
+                format!("{at}/binary"),
+                "`binary` is for stream frames (`send:`) and response bodies; a store value is one of the other sources",
+            ));
+        }
+        if body.sources() != 1 {
+            return Err(Diagnostic::at_pointer(
+                label,
+                at,
+                "a body needs exactly one of `fixture`, `json`, `text`, `example`, `generate: true`, `from` (plus an optional `merge`)",
+            ));
+        }
+        let parse = |value: &Value, field: &str| {
+            Template::parse(value).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/{field}"), e))
+        };
+        let base = if let Some(name) = body.fixture {
+            let fixture = context.fixtures.get(&name).ok_or_else(|| {
+                let known: Vec<&str> = context.fixtures.names().collect();
+                Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/fixture"),
+                    format!("unknown fixture `{name}` (known: {})", known.join(", ")),
+                )
+            })?;
+            Template::Literal(fixture.content.to_value())
+        } else if let Some(value) = &body.json {
+            parse(value, "json")?
+        } else if let Some(text) = &body.text {
+            parse(&Value::String(text.clone()), "text")?
+        } else if let Some(source) = &body.from {
+            Template::Expr(
+                parse_expr(source.trim()).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/from"), e))?,
+            )
+        } else if let Some(name) = body.example {
+            let media = media.ok_or_else(|| {
+                Diagnostic::at_pointer(label, format!("{at}/example"), "`example` needs a declared response")
+            })?;
+            let (_, value) = media.examples.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+                let known: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
+                Diagnostic::at_pointer(
+                    label,
+                    format!("{at}/example"),
+                    format!("no example `{name}` for this status (known: {})", known.join(", ")),
+                )
+            })?;
+            Template::Literal(value.clone())
+        } else {
+            let schema = media
+                .and_then(|m| m.schema.as_ref())
+                .ok_or_else(|| Diagnostic::at_pointer(label, at, "`generate` needs a schema"))?;
+            Template::Literal(generate(&schema.document, context.seed))
+        };
+        let merge = match &body.merge {
+            Some(value) => Some(parse(value, "merge")?),
+            None => None,
+        };
+        let template = BodyTemplate { base, merge };
+        for expr in template
+            .base
+            .expressions()
+            .into_iter()
+            .chain(template.merge.iter().flat_map(Template::expressions))
+        {
+            self.check_expression(expr, readable, at)?;
+        }
+        Ok(template)
+    }
+
+    /// A template must read something the request (or the store) can have.
+    fn check_expression(&mut self, expr: &Expr, readable: Readable<'_>, at: &str) -> Result<(), Diagnostic> {
+        let label = self.label;
+        let Readable { request: op, event } = readable;
+        let fail = |message: String| Err(Diagnostic::at_pointer(label, at, message));
+        let needs_request = |what: &str| format!("`{what}` reads the request, but initial store values have none");
+        match expr {
+            Expr::EventRequest(path) => match event {
+                Some(event) => self.check_expression(&Expr::RequestBody(path.clone()), Readable::request_of(event), at),
+                None => fail(NOT_IN_AN_EVENT.to_string()),
+            },
+            Expr::EventResponse(_) if event.is_some() => Ok(()),
+            Expr::EventResponse(_) => fail(NOT_IN_AN_EVENT.to_string()),
+            Expr::Store(key, _) => {
+                self.reads.0.push((at.to_string(), key.clone()));
+                Ok(())
+            }
+            Expr::Now | Expr::Uuid => Ok(()),
+            Expr::RequestHeader(_) if op.is_some() => Ok(()),
+            Expr::RequestPath(name) | Expr::RequestQuery(name) => {
+                let Some(op) = op else { return fail(needs_request(name)) };
+                let location = if matches!(expr, Expr::RequestPath(_)) {
+                    ParamIn::Path
+                } else {
+                    ParamIn::Query
+                };
+                if op.parameters.iter().any(|p| p.location == location && &p.name == name) {
+                    return Ok(());
+                }
+                fail(format!("`{}` has no {} parameter `{name}`", op.id, location.as_str()))
+            }
+            Expr::RequestBody(path) => {
+                let Some(op) = op else {
+                    return fail(needs_request("request.body"));
+                };
+                let Some(body) = &op.request_body else {
+                    return fail(format!(
+                        "`{}` takes no request body, so `request.body` is always absent",
+                        op.id
+                    ));
+                };
+                let Some(first) = path.first() else { return Ok(()) };
+                // A property the schema does not declare is refused (a typo, most
+                // likely) unless the schema explicitly admits any other property.
+                let properties = body
+                    .content
+                    .iter()
+                    .filter_map(|m| m.schema.as_ref())
+                    .find_map(|schema| {
+                        let root = follow_local(&schema.document, &schema.document);
+                        let open = matches!(
+                            root.get("additionalProperties"),
+                            Some(Value::Object(_)) | Some(Value::Bool(true))
+                        );
+                        root.get("properties")
+                            .and_then(Value::as_object)
+                            .map(|p| (p.clone(), open))
+                    });
+                match properties {
+                    Some((properties, false)) if !properties.contains_key(first) => {
+                        let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+                        fail(format!(
+                            "request bodies of `{}` have no property `{first}` (properties: {})",
+                            op.id,
+                            known.join(", ")
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Expr::RequestHeader(name) => fail(needs_request(name)),
+        }
+    }
 }
 
 /// `proxy: true`: a call for `--upstream`, which answers it all; nothing
@@ -545,11 +839,10 @@ fn forward_response(op: &Operation, scripted: bool, at: &str, label: &str) -> Re
     Err(Diagnostic::at_pointer(label, format!("{at}/proxy"), refused).into())
 }
 
-/// Where a response is written: its file, its pointer there, and the
+/// Where a response is written: its pointer in the file, and the
 /// operation it answers.
 #[derive(Clone, Copy)]
 struct ResponsePlace<'a> {
-    label: &'a str,
     at: &'a str,
     operation: usize,
     /// A recorded answer that broke the spec (`violations:`): replayed as
@@ -557,96 +850,8 @@ struct ResponsePlace<'a> {
     recorded_broken: bool,
 }
 
-/// A response's body, checked against what the spec declares for its status.
-fn scripted_body(
-    body: Option<BodyFile>,
-    status: u16,
-    fault: Option<Fault>,
-    place: ResponsePlace<'_>,
-    context: &Context<'_>,
-    reads: &mut StoreReads,
-) -> Result<ScriptedBody, Diagnostic> {
-    let ResponsePlace {
-        label,
-        at,
-        operation,
-        recorded_broken,
-    } = place;
-    let op = &context.spec.operations[operation];
-    if !(100..=599).contains(&status) {
-        return Err(Diagnostic::at_pointer(
-            label,
-            format!("{at}/status"),
-            format!("{status} is not an HTTP status"),
-        ));
-    }
-    let declared = op.response_for(status);
-    if declared.is_none() && fault != Some(Fault::UndeclaredStatus) && !recorded_broken {
-        let listed: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
-        return Err(Diagnostic::at_pointer(
-            label,
-            format!("{at}/status"),
-            format!(
-                "status {status} is not declared for `{}` (declared: {}); to send it anyway, label it `fault: undeclared-status`",
-                op.id,
-                listed.join(", ")
-            ),
-        ));
-    }
-    let wants_text = body.as_ref().is_some_and(|b| b.text.is_some());
-    let media = declared.and_then(|d| media_for(&d.content, wants_text));
-    let Some(body) = body else {
-        return Ok(ScriptedBody::Ready(
-            context
-                .responder
-                .for_status(context.spec, operation, status)
-                .unwrap_or_else(|| Rendered {
-                    status,
-                    content_type: None,
-                    body: Default::default(),
-                    schema_mismatch: None,
-                }),
-        ));
-    };
-    let body_at = format!("{at}/body");
-    if let Some(base64) = &body.binary {
-        let bytes = binary_bytes(base64, &body, &body_at, label)?;
-        return Ok(ScriptedBody::Ready(Rendered {
-            status,
-            content_type: Some(HeaderValue::from_static("application/octet-stream")),
-            body: bytes,
-            schema_mismatch: None,
-        }));
-    }
-    if declared.is_some() && media.is_none() && !recorded_broken {
-        return Err(Diagnostic::at_pointer(
-            label,
-            &body_at,
-            format!("status {status} of `{}` declares no content: remove `body`", op.id),
-        ));
-    }
-    let template = body_template(body, Some(op), media, &body_at, label, context, reads, None)?;
-    let Some(value) = template.as_static() else {
-        return Ok(ScriptedBody::Template {
-            body: template,
-            media: media.cloned(),
-        });
-    };
-    if let Some(problem) = media.filter(|_| !recorded_broken).and_then(|m| mismatch(m, &value)) {
-        return Err(Diagnostic::at_pointer(
-            label,
-            body_at,
-            format!(
-                "the body does not match the schema of `{}` status {status}: {problem}",
-                op.id
-            ),
-        ));
-    }
-    Ok(ScriptedBody::Ready(encode_for(status, media, &value)))
-}
-
 /// A `binary:` body's bytes: base64, and no other source beside it.
-pub(super) fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
+fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str) -> Result<Bytes, Diagnostic> {
     if rest.merge.is_some() || rest.sources() > 0 {
         return Err(Diagnostic::at_pointer(
             label,
@@ -658,196 +863,6 @@ pub(super) fn binary_bytes(base64: &str, rest: &BodyFile, at: &str, label: &str)
         .decode(base64.trim().as_bytes())
         .map_err(|e| Diagnostic::at_pointer(label, format!("{at}/binary"), format!("not valid base64: {e}")))?;
     Ok(Bytes::from(bytes))
-}
-
-/// A response header: a valid name the server does not set itself, and a
-/// value (a template) that reads what the request can have.
-fn scripted_header(
-    name: &str,
-    value: String,
-    op: &Operation,
-    at: &str,
-    label: &str,
-    reads: &mut StoreReads,
-) -> Result<(HeaderName, Template), Diagnostic> {
-    let value_at = format!("{at}/headers/{name}");
-    let header = header_name(name, &format!("{at}/headers"), label)?;
-    if RESERVED_HEADERS.contains(&header.as_str()) {
-        return Err(Diagnostic::at_pointer(
-            label,
-            &value_at,
-            format!("`{header}` cannot be scripted: {}", reserved_why(&header)),
-        ));
-    }
-    let template = Template::parse(&Value::String(value)).map_err(|e| Diagnostic::at_pointer(label, &value_at, e))?;
-    for expr in template.expressions() {
-        check_expression(expr, Some(op), &value_at, label, reads, None)?;
-    }
-    if let Some(Value::String(literal)) = template.as_literal() {
-        HeaderValue::from_str(literal)
-            .map_err(|_| Diagnostic::at_pointer(label, &value_at, "not a valid header value"))?;
-    }
-    Ok((header, template))
-}
-
-/// A body or store value: its source as a template, checked. `event` is the
-/// operation a stream's `on:` step waits for (what `event.*` may read).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn body_template(
-    body: BodyFile,
-    op: Option<&Operation>,
-    media: Option<&MediaSpec>,
-    at: &str,
-    label: &str,
-    context: &Context<'_>,
-    reads: &mut StoreReads,
-    event: Option<&Operation>,
-) -> Result<BodyTemplate, Diagnostic> {
-    if body.binary.is_some() {
-        return Err(Diagnostic::at_pointer(
-            label,
-            format!("{at}/binary"),
-            "`binary` is for stream frames (`send:`) and response bodies; a store value is one of the other sources",
-        ));
-    }
-    if body.sources() != 1 {
-        return Err(Diagnostic::at_pointer(
-            label,
-            at,
-            "a body needs exactly one of `fixture`, `json`, `text`, `example`, `generate: true`, `from` (plus an optional `merge`)",
-        ));
-    }
-    let parse = |value: &Value, field: &str| {
-        Template::parse(value).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/{field}"), e))
-    };
-    let base = if let Some(name) = body.fixture {
-        let fixture = context.fixtures.get(&name).ok_or_else(|| {
-            let known: Vec<&str> = context.fixtures.names().collect();
-            Diagnostic::at_pointer(
-                label,
-                format!("{at}/fixture"),
-                format!("unknown fixture `{name}` (known: {})", known.join(", ")),
-            )
-        })?;
-        Template::Literal(fixture.content.to_value())
-    } else if let Some(value) = &body.json {
-        parse(value, "json")?
-    } else if let Some(text) = &body.text {
-        parse(&Value::String(text.clone()), "text")?
-    } else if let Some(source) = &body.from {
-        Template::Expr(parse_expr(source.trim()).map_err(|e| Diagnostic::at_pointer(label, format!("{at}/from"), e))?)
-    } else if let Some(name) = body.example {
-        let media = media.ok_or_else(|| {
-            Diagnostic::at_pointer(label, format!("{at}/example"), "`example` needs a declared response")
-        })?;
-        let (_, value) = media.examples.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            let known: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
-            Diagnostic::at_pointer(
-                label,
-                format!("{at}/example"),
-                format!("no example `{name}` for this status (known: {})", known.join(", ")),
-            )
-        })?;
-        Template::Literal(value.clone())
-    } else {
-        let schema = media
-            .and_then(|m| m.schema.as_ref())
-            .ok_or_else(|| Diagnostic::at_pointer(label, at, "`generate` needs a schema"))?;
-        Template::Literal(generate(&schema.document, context.seed))
-    };
-    let merge = match &body.merge {
-        Some(value) => Some(parse(value, "merge")?),
-        None => None,
-    };
-    let template = BodyTemplate { base, merge };
-    for expr in template
-        .base
-        .expressions()
-        .into_iter()
-        .chain(template.merge.iter().flat_map(Template::expressions))
-    {
-        check_expression(expr, op, at, label, reads, event)?;
-    }
-    Ok(template)
-}
-
-/// A template must read something the request (or the store) can have.
-fn check_expression(
-    expr: &Expr,
-    op: Option<&Operation>,
-    at: &str,
-    label: &str,
-    reads: &mut StoreReads,
-    event: Option<&Operation>,
-) -> Result<(), Diagnostic> {
-    let fail = |message: String| Err(Diagnostic::at_pointer(label, at, message));
-    let needs_request = |what: &str| format!("`{what}` reads the request, but initial store values have none");
-    match expr {
-        Expr::EventRequest(path) => match event {
-            Some(event) => check_expression(&Expr::RequestBody(path.clone()), Some(event), at, label, reads, None),
-            None => fail(NOT_IN_AN_EVENT.to_string()),
-        },
-        Expr::EventResponse(_) if event.is_some() => Ok(()),
-        Expr::EventResponse(_) => fail(NOT_IN_AN_EVENT.to_string()),
-        Expr::Store(key, _) => {
-            reads.0.push((at.to_string(), key.clone()));
-            Ok(())
-        }
-        Expr::Now | Expr::Uuid => Ok(()),
-        Expr::RequestHeader(_) if op.is_some() => Ok(()),
-        Expr::RequestPath(name) | Expr::RequestQuery(name) => {
-            let Some(op) = op else { return fail(needs_request(name)) };
-            let location = if matches!(expr, Expr::RequestPath(_)) {
-                ParamIn::Path
-            } else {
-                ParamIn::Query
-            };
-            if op.parameters.iter().any(|p| p.location == location && &p.name == name) {
-                return Ok(());
-            }
-            fail(format!("`{}` has no {} parameter `{name}`", op.id, location.as_str()))
-        }
-        Expr::RequestBody(path) => {
-            let Some(op) = op else {
-                return fail(needs_request("request.body"));
-            };
-            let Some(body) = &op.request_body else {
-                return fail(format!(
-                    "`{}` takes no request body, so `request.body` is always absent",
-                    op.id
-                ));
-            };
-            let Some(first) = path.first() else { return Ok(()) };
-            // A property the schema does not declare is refused (a typo, most
-            // likely) unless the schema explicitly admits any other property.
-            let properties = body
-                .content
-                .iter()
-                .filter_map(|m| m.schema.as_ref())
-                .find_map(|schema| {
-                    let root = follow_local(&schema.document, &schema.document);
-                    let open = matches!(
-                        root.get("additionalProperties"),
-                        Some(Value::Object(_)) | Some(Value::Bool(true))
-                    );
-                    root.get("properties")
-                        .and_then(Value::as_object)
-                        .map(|p| (p.clone(), open))
-                });
-            match properties {
-                Some((properties, false)) if !properties.contains_key(first) => {
-                    let known: Vec<&str> = properties.keys().map(String::as_str).collect();
-                    fail(format!(
-                        "request bodies of `{}` have no property `{first}` (properties: {})",
-                        op.id,
-                        known.join(", ")
-                    ))
-                }
-                _ => Ok(()),
-            }
-        }
-        Expr::RequestHeader(name) => fail(needs_request(name)),
-    }
 }
 
 const NOT_IN_AN_EVENT: &str =
@@ -872,7 +887,7 @@ fn header_name(name: &str, at: &str, label: &str) -> Result<HeaderName, Diagnost
 }
 
 /// `300ms`, `2s`, `1.5s`, or `MIN..MAX`.
-pub(super) fn parse_delay(text: &str) -> Result<Delay, String> {
+fn parse_delay(text: &str) -> Result<Delay, String> {
     let one = |part: &str| -> Result<Duration, String> {
         let part = part.trim();
         let (number, scale) = if let Some(ms) = part.strip_suffix("ms") {

@@ -15,23 +15,24 @@ use crate::validate::{self, is_json, schema_violations, ParamSources, Rejection,
 
 /// The verdict on one request.
 #[derive(Debug)]
-pub struct Checked {
+pub struct Judgement {
     /// What came back: `200`, `101`, `no answer`.
     pub status: String,
     pub problems: Vec<String>,
 }
 
-pub fn check(operation: &Operation, probe: &Probe, received: &Received) -> Checked {
+/// What came back for one request, judged against `operation`.
+pub fn judge(operation: &Operation, probe: &Probe, received: &Received) -> Judgement {
     match received {
-        Received::Failed(reason) => Checked {
+        Received::Failed(reason) => Judgement {
             status: "no answer".into(),
             problems: vec![reason.clone()],
         },
-        Received::Response(answer) => Checked {
+        Received::Response(answer) => Judgement {
             status: answer.status.to_string(),
             problems: answer_problems(operation, probe, answer),
         },
-        Received::Stream(frame) => Checked {
+        Received::Stream(frame) => Judgement {
             status: "101".into(),
             problems: operation
                 .default_response()
@@ -348,7 +349,7 @@ paths:
     const JSON: (&str, &str) = ("content-type", "application/json; charset=utf-8");
 
     fn problems(probe: &Probe, received: Received) -> Vec<String> {
-        check(&operation(), probe, &received).problems
+        judge(&operation(), probe, &received).problems
     }
 
     #[test]

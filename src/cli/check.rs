@@ -1,0 +1,68 @@
+//! `specmock check`: the flags, the report printed (stdout) and the exit
+//! code: 0 clean, 1 contract problems, 2 usage or I/O errors.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use specmock::check::{check, CheckOptions};
+
+use super::usage_error;
+
+/// Flags of `specmock check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The OpenAPI 3.0 or 3.1 document (repeatable: several specs served together). Default: ./openapi.yaml if present, else the embedded one.
+    #[arg(long, value_name = "FILE")]
+    spec: Vec<PathBuf>,
+    /// Directory of scenario files.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// Directory of fixture files.
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    /// Also write the findings as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Warnings fail the check too.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let options = CheckOptions {
+        spec: args.spec,
+        scenarios: args.scenarios,
+        fixtures: args.fixtures,
+        strict: args.strict,
+    };
+    let report = match check(options) {
+        Ok(report) => report,
+        Err(diagnostic) => return usage_error(diagnostic),
+    };
+    let printed = match args.format {
+        Format::Text => report.to_string(),
+        Format::Json => format!("{:#}\n", report.to_json()),
+    };
+    if let Err(error) = std::io::stdout().lock().write_all(printed.as_bytes()) {
+        return usage_error(format!("cannot write the report to stdout: {error}"));
+    }
+    if let Some(path) = &args.junit {
+        if let Err(error) = std::fs::write(path, report.to_junit_xml()) {
+            return usage_error(format!("cannot write the JUnit report to {}: {error}", path.display()));
+        }
+    }
+    match report.passed() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    }
+}
