@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::app::{App, Behaviour, Configuration};
 use crate::diagnostic::{Diagnostics, Position, PRINTED_PROBLEMS};
-use crate::rfc3339;
 use crate::poison_tolerant::lock;
+use crate::rfc3339;
 use crate::session::Event;
 use crate::sources::{Source, Sources};
 

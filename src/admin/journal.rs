@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use super::{operation_named, DEFAULT_PAGE, MAX_PAGE};
 use crate::app::App;
 use crate::journal::Filter;
-use crate::rfc3339;
 use crate::problem::Problem;
+use crate::rfc3339;
 
 /// `GET /__mock/journal?session=&operation=&status=&since=&violating=&limit=&offset=`.
 pub(super) fn page(app: &App, parts: &Parts) -> Result<Value, Problem> {

@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime};
 use serde_json::{json, Value};
 
 use crate::app::{App, Configuration};
-use crate::rfc3339;
 use crate::problem::Problem;
+use crate::rfc3339;
 use crate::scenario::engine::SessionState;
 use crate::scenario::Scenario;
 use crate::session::{Event, Session};

@@ -4,9 +4,9 @@ use serde_json::{json, Value};
 
 use super::operation_named;
 use crate::app::App;
+use crate::expected_calls::{verify, CallCount, Verification};
 use crate::journal::Filter;
 use crate::problem::Problem;
-use crate::expected_calls::{verify, CallCount, Verification};
 
 /// 200 with the matches, or 417 explaining what came instead.
 pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
