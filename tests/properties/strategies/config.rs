@@ -1,3 +1,5 @@
+// Included by src/ too (see mod.rs), so no inner doc comment here.
+
 use proptest::test_runner::Config as ProptestConfig;
 
 /// The configuration of every property: `default_cases` cases unless

@@ -1,3 +1,5 @@
+// Included by src/ too (see mod.rs), so no inner doc comment here.
+
 use proptest::prelude::*;
 
 /// Mostly visible ASCII, sometimes bytes past it and tabs.

@@ -1,4 +1,6 @@
-//! The strategies the properties share.
+//! The strategies these properties share with those beside single modules
+//! in src/ (`#[cfg(test)] mod properties`, which `include!` the files they
+//! use: each file there is used whole, and documented here).
 
 /// The configuration every property runs under.
 pub mod config;

@@ -1,3 +1,5 @@
+// Included by src/ too (see mod.rs), so no inner doc comment here.
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
