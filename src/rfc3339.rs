@@ -91,3 +91,27 @@ mod tests {
         assert_eq!(parse("yesterday"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    include!("../tests/properties/strategies/config.rs");
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any instant since the epoch is written without a panic, in the
+        /// fixed-width form for years 1970..=9999.
+        #[test]
+        fn any_instant_is_written_in_rfc3339(seconds in any::<u64>()) {
+            let text = format_seconds(Duration::from_secs(seconds));
+            if seconds < 253_402_300_800 {
+                prop_assert_eq!(text.len(), 20, "{}", text);
+                prop_assert!(text.ends_with('Z') && text.as_bytes()[10] == b'T', "{}", text);
+            }
+        }
+    }
+}
