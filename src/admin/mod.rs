@@ -147,10 +147,7 @@ impl App {
                 "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
             ))
         })?;
-        let expectation = Expectation::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
-        let operation = self.operation_named(&verification.operation)?;
-        let entries = self.journal().entries(&Filter::default());
-        let verdict = verify(&verification, &operation, expectation, &entries);
+        let verdict = self.verdict(&verification)?;
         let mut value = json!(verdict);
         value["journal_rolled_off"] = json!(self.journal().has_rolled_off());
         if verdict.verified {
@@ -160,6 +157,15 @@ impl App {
             return Ok(value);
         };
         Err(Problem::verification_failed(&verdict, extra))
+    }
+
+    /// The verdict of `verification` on the journal as it stands, or the
+    /// problem with the verification itself (an unknown operation, two counts).
+    pub(crate) fn verdict(&self, verification: &Verification) -> Result<crate::verify::Verdict, Problem> {
+        let expectation = Expectation::of(verification).map_err(|e| Problem::admin_bad_request(&e))?;
+        let operation = self.operation_named(&verification.operation)?;
+        let entries = self.journal().entries(&Filter::default());
+        Ok(verify(verification, &operation, expectation, &entries))
     }
 
     /// `GET /__mock/violations`: exact counts per operation, the client's
@@ -279,7 +285,7 @@ impl App {
     /// Starts session `id` afresh in scenario `name` of the configuration
     /// in force (`None`: its own, once mapped to that configuration), and
     /// tells its streams. An unknown scenario creates no session.
-    fn restart_session(&self, id: &str, name: Option<&str>) -> Result<Value, Problem> {
+    pub(crate) fn restart_session(&self, id: &str, name: Option<&str>) -> Result<Value, Problem> {
         let restarted = self.in_current(|configuration| {
             let chosen = match name.map(|name| named_scenario(configuration, name)).transpose() {
                 Ok(chosen) => chosen,

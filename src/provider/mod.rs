@@ -9,7 +9,7 @@ pub(crate) mod client;
 mod plan;
 mod report;
 pub(crate) mod target;
-mod wire;
+pub(crate) mod wire;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
