@@ -44,6 +44,9 @@ enum Spec {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mock = MockServer::builder()
+///     .spec_file("openapi.yaml") // or .spec_str(..), or the embedded Pieces User API by default
+///     .fixtures_dir("fixtures")
+///     .scenarios_dir("scenarios")
 ///     .scenario("vanity-taken") // the scenario sessions start in
 ///     .start()
 ///     .await?; // binds 127.0.0.1:0
