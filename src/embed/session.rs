@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::control::SESSION_HEADER;
-use crate::problem::Problem;
 use crate::scenario::engine::SessionState;
 
 use super::error::{SessionError, VerificationError};
@@ -94,7 +93,9 @@ impl MockSession {
         Ok(())
     }
 
-    /// The state its scenario is in (empty when it runs no scenario).
+    /// The state its scenario is in (empty when it runs no scenario). A
+    /// session no request has named yet is created, at the start scenario,
+    /// as a request would create it.
     pub fn state(&self) -> Result<String, SessionError> {
         self.read(|session| session.state.clone())
     }
@@ -124,13 +125,13 @@ impl MockSession {
     /// request path does (created at its start scenario if no request has
     /// named it yet).
     fn read<T>(&self, read: impl Fn(&SessionState) -> T) -> Result<T, SessionError> {
-        let read = self.app.in_current(|configuration| {
+        let value = self.app.in_current(|configuration| {
             let shared = self.app.sessions().get(&self.id, || configuration.fresh_session());
             let mut session = shared.lock();
             configuration.adopt(&mut session)?;
             Ok(read(&session))
-        });
-        read.map_err(|problem: Problem| problem.into())
+        })?;
+        Ok(value)
     }
 }
 
