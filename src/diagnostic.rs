@@ -7,7 +7,12 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Position {
     /// 1-based line and column.
-    LineColumn { line: u64, column: u64 },
+    LineColumn {
+        /// The line, from 1.
+        line: u64,
+        /// The column, from 1.
+        column: u64,
+    },
     /// A JSON pointer into the document, for problems found after parsing.
     Pointer(String),
     /// The file as a whole (unreadable, missing).
@@ -17,12 +22,16 @@ pub enum Position {
 /// One problem in one input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The file as the operator named it (`scenarios/x.yaml`).
     pub file: String,
+    /// Where in it.
     pub position: Position,
+    /// What is wrong, and what was expected.
     pub message: String,
 }
 
 impl Diagnostic {
+    /// A problem at a JSON pointer into `file`.
     pub fn at_pointer(file: impl Into<String>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -31,6 +40,7 @@ impl Diagnostic {
         }
     }
 
+    /// A problem at a line and column of `file`.
     pub fn at_line(file: impl Into<String>, line: u64, column: u64, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -46,6 +56,7 @@ impl Diagnostic {
         Self::at_line(file, error.line() as u64, json_column(error), message)
     }
 
+    /// A problem with `file` as a whole.
     pub fn in_file(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),

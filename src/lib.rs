@@ -38,70 +38,11 @@ pub mod validate;
 pub mod watch;
 pub mod websocket;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
 pub use app::{App, Behaviour, Inputs};
 pub use server::Limits;
 pub use websocket::StreamLimits;
-
-/// A running server on a bound address; stopped (gracefully) by [`MockServer::stop`] or on drop.
-pub struct MockServer {
-    address: SocketAddr,
-    app: Arc<App>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl MockServer {
-    /// Serves `app` on an already-bound listener.
-    pub fn start(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
-        let address = listener.local_addr()?;
-        let app = Arc::new(app);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, app.clone(), limits, async move {
-            let _ = stopped.await;
-        }));
-        Ok(Self {
-            address,
-            app,
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
-    /// The app being served: its journal, sessions and spec.
-    pub fn app(&self) -> &Arc<App> {
-        &self.app
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Stops accepting, lets in-flight requests finish, then returns.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+mod embed;
+pub use embed::{
+    Diagnostic, Expectation, LoadError, MockServer, MockServerBuilder, MockSession, Position, ReceivedRequest,
+    SessionError, Side, StartError, VerificationError, Violation, Violations,
+};

@@ -12,10 +12,10 @@ mod openapi;
 mod recording;
 mod reload;
 mod scenarios;
-mod sessions;
+pub(crate) mod sessions;
 mod status;
 mod ui;
-mod verify;
+pub(crate) mod verify;
 mod violations;
 
 pub use access::{parse_admin_host, HostName, Peer};

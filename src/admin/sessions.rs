@@ -70,7 +70,7 @@ fn describe_current(app: &App, id: &str, session: &Session) -> Result<Value, Pro
 /// Starts session `id` afresh in scenario `name` of the configuration
 /// in force (`None`: its own, once mapped to that configuration), and
 /// tells its streams. An unknown scenario creates no session.
-fn restart(app: &App, id: &str, name: Option<&str>) -> Result<Value, Problem> {
+pub(crate) fn restart(app: &App, id: &str, name: Option<&str>) -> Result<Value, Problem> {
     let restarted = app.in_current(|configuration| {
         let chosen = match name.map(|name| named_scenario(configuration, name)).transpose() {
             Ok(chosen) => chosen,

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::operation_named;
 use crate::app::App;
-use crate::expected_calls::{verify, CallCount, Verification};
+use crate::expected_calls::{verify, CallCount, Verdict, Verification};
 use crate::journal::Filter;
 use crate::problem::Problem;
 
@@ -15,10 +15,7 @@ pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
             "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
         ))
     })?;
-    let expectation = CallCount::of(&verification).map_err(|e| Problem::admin_bad_request(&e))?;
-    let operation = operation_named(app, &verification.operation)?;
-    let entries = app.journal().entries(&Filter::default());
-    let verdict = verify(&verification, &operation, expectation, &entries);
+    let verdict = verdict(app, &verification)?;
     let mut value = json!(verdict);
     value["journal_rolled_off"] = json!(app.journal().has_rolled_off());
     if verdict.verified {
@@ -28,4 +25,14 @@ pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
         return Ok(value);
     };
     Err(Problem::verification_failed(&verdict, extra))
+}
+
+/// The verdict of `verification` on the journal as it stands, or the
+/// problem with the verification itself (an unknown operation, two counts):
+/// what the admin API answers and what a library test's `verify` returns.
+pub(crate) fn verdict(app: &App, verification: &Verification) -> Result<Verdict, Problem> {
+    let expectation = CallCount::of(verification).map_err(|e| Problem::admin_bad_request(&e))?;
+    let operation = operation_named(app, &verification.operation)?;
+    let entries = app.journal().entries(&Filter::default());
+    Ok(verify(verification, &operation, expectation, &entries))
 }

@@ -245,7 +245,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             )
         }
     };
-    let server = match MockServer::start(listener, app, limits) {
+    let server = match MockServer::serve(listener, app, limits) {
         Ok(server) => server,
         Err(error) => return failed(flush_logs, &error.to_string()),
     };

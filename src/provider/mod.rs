@@ -10,7 +10,7 @@ pub(crate) mod conformance;
 mod plan;
 mod report;
 pub(crate) mod target;
-mod wire;
+pub(crate) mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,12 +9,16 @@ use serde_json::Value;
 use crate::diagnostic::escape_pointer_token;
 use crate::spec::CompiledSchema;
 
+/// One way a request (or a relayed answer) breaks the spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Violation {
+    /// Where: `/body/id`, `/query/limit`, `/header/x-api-key` ...
     pub pointer: String,
     /// The JSON Schema keyword or request rule broken: `required`, `type`, `enum`, `format` ...
     pub rule: String,
+    /// What is wrong, in words.
     pub message: String,
+    /// The values the spec allows there, when it lists them (an `enum`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Value>,
     /// Who broke the contract; shown only for the provider, so every
@@ -35,12 +39,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// Whether the client broke the contract.
     pub fn is_client(&self) -> bool {
         *self == Side::Client
     }
 }
 
 impl Violation {
+    /// A violation of `rule` at `pointer`, charged to the client.
     pub fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             pointer: pointer.into(),

@@ -1,0 +1,176 @@
+//! A running mock: served on a caller's runtime or on a thread of its own,
+//! stopped when dropped.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+
+use crate::app::App;
+use crate::server::{self, Limits};
+
+use super::builder::MockServerBuilder;
+use super::error::VerificationError;
+use super::expectation::Expectation;
+use super::request::ReceivedRequest;
+use super::session::MockSession;
+use super::violations::Violations;
+
+/// A mock serving an OpenAPI document on a loopback port, built with
+/// [`MockServer::builder`]. Dropping it stops it: it accepts no more
+/// connections, and in-flight requests finish.
+pub struct MockServer {
+    address: SocketAddr,
+    app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+    running: Running,
+}
+
+/// Where the server runs, to be waited for when it stops.
+enum Running {
+    /// A task on the runtime that started it.
+    Task(Option<tokio::task::JoinHandle<()>>),
+    /// Its own runtime on its own thread ([`MockServerBuilder::start_blocking`]);
+    /// `finished` says when serving is over, for an async [`MockServer::stop`].
+    Thread {
+        thread: Option<std::thread::JoinHandle<()>>,
+        finished: Option<oneshot::Receiver<()>>,
+    },
+}
+
+impl MockServer {
+    /// What to serve: the embedded Pieces User API unless told otherwise.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::new()
+    }
+
+    /// Serves `app` on an already-bound listener, on the current runtime.
+    #[doc(hidden)]
+    pub fn serve(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
+        let address = listener.local_addr()?;
+        let app = Arc::new(app);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, app.clone(), limits, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            address,
+            app,
+            stop: Some(stop),
+            running: Running::Task(Some(task)),
+        })
+    }
+
+    /// Serves `app` on `listener` (registered with `runtime`), running
+    /// `runtime` on a thread of its own.
+    pub(super) fn serve_on_thread(
+        runtime: Runtime,
+        listener: TcpListener,
+        app: App,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
+        let address = listener.local_addr()?;
+        let app = Arc::new(app);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (done, finished) = oneshot::channel::<()>();
+        let served = app.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("specmock {address}"))
+            .spawn(move || {
+                runtime.block_on(server::serve(listener, served, limits, async move {
+                    let _ = stopped.await;
+                }));
+                let _ = done.send(());
+            })?;
+        Ok(Self {
+            address,
+            app,
+            stop: Some(stop),
+            running: Running::Thread {
+                thread: Some(thread),
+                finished: Some(finished),
+            },
+        })
+    }
+
+    /// The address it listens on (127.0.0.1 and a free port).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`: what the client under test calls.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A handle on session `id`: how a client selects it, its scenario,
+    /// state and store, and checks on its calls.
+    pub fn session(&self, id: &str) -> MockSession {
+        MockSession::new(self.app.clone(), id, self.url())
+    }
+
+    /// Checks that the calls of every session together meet `expectation`.
+    pub fn verify(&self, expectation: Expectation) -> Result<(), VerificationError> {
+        expectation.check(&self.app, None)
+    }
+
+    /// The requests of every session that broke the contract.
+    pub fn violations(&self) -> Violations {
+        Violations::of(&self.app, None)
+    }
+
+    /// Every request the journal holds, oldest first.
+    pub fn received_requests(&self) -> Vec<ReceivedRequest> {
+        ReceivedRequest::all(&self.app, None)
+    }
+
+    /// The app being served: its journal, sessions and spec.
+    #[doc(hidden)]
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then returns.
+    pub async fn stop(mut self) {
+        self.signal_stop();
+        match &mut self.running {
+            Running::Task(task) => {
+                if let Some(task) = task.take() {
+                    let _ = task.await;
+                }
+            }
+            Running::Thread { finished, .. } => {
+                if let Some(finished) = finished.take() {
+                    let _ = finished.await;
+                }
+            }
+        }
+    }
+
+    fn signal_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.signal_stop();
+        // Its own thread is waited for: once dropped, its port is closed.
+        if let Running::Thread { thread, .. } = &mut self.running {
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer").field("address", &self.address).finish()
+    }
+}
