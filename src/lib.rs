@@ -2,38 +2,40 @@
 //! document. The binary is a thin CLI over this library; Rust tests can
 //! embed the same server with [`MockServer`].
 
-pub mod admin;
-pub mod app;
-pub mod check;
-pub mod confine;
-pub mod control;
-pub mod diagnostic;
+mod admin;
+mod app;
+mod check;
+mod confine;
+mod control;
+mod diagnostic;
 mod embedded;
-pub mod fixtures;
-pub mod journal;
-pub mod json_number;
-pub mod junit;
-pub mod locate;
-pub mod logging;
-pub mod problem;
-pub mod provider;
-pub mod proxy;
-pub mod random;
-pub mod record;
-pub mod reload;
-pub mod render;
-pub mod report;
-pub mod scenario;
-pub mod server;
-pub mod session;
-pub mod shutdown;
-pub mod sources;
-pub mod spec;
-pub mod uri;
-pub mod validate;
-pub mod verify;
-pub mod watch;
-pub mod websocket;
+mod fixtures;
+#[doc(hidden)]
+pub mod internal;
+mod journal;
+mod json_number;
+mod junit;
+mod locate;
+mod logging;
+mod problem;
+mod provider;
+mod proxy;
+mod random;
+mod record;
+mod reload;
+mod render;
+mod report;
+mod scenario;
+mod server;
+mod session;
+mod shutdown;
+mod sources;
+mod spec;
+mod uri;
+mod validate;
+mod verify;
+mod watch;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,9 +44,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use app::{App, Behaviour, Inputs};
-pub use server::Limits;
-pub use websocket::StreamLimits;
+use app::App;
+use server::Limits;
 
 /// A running server on a bound address; stopped (gracefully) by [`MockServer::stop`] or on drop.
 pub struct MockServer {
@@ -56,7 +57,8 @@ pub struct MockServer {
 
 impl MockServer {
     /// Serves `app` on an already-bound listener.
-    pub fn start(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
+    #[doc(hidden)]
+    pub fn serve(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
         let app = Arc::new(app);
         let (stop, stopped) = oneshot::channel::<()>();

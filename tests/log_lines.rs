@@ -12,7 +12,7 @@ fn text_fields(line: &str) -> &str {
         .split_once("Z  INFO specmock::request: ")
         .unwrap_or_else(|| panic!("{line}"));
     assert!(
-        specmock::journal::parse_rfc3339(&format!("{time}Z")).is_some(),
+        specmock::internal::journal::parse_rfc3339(&format!("{time}Z")).is_some(),
         "{line}"
     );
     rest
@@ -72,7 +72,7 @@ async fn json_lines_carry_the_same_fields() {
         .unwrap_or_else(|| panic!("{stderr}"));
     let mut logged: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     let time = logged["timestamp"].as_str().expect("a timestamp").to_string();
-    assert!(specmock::journal::parse_rfc3339(&time).is_some(), "{line}");
+    assert!(specmock::internal::journal::parse_rfc3339(&time).is_some(), "{line}");
     assert!(logged["latency_us"].is_u64(), "{line}");
     logged["timestamp"] = "T".into();
     logged["latency_us"] = 0.into();

@@ -27,16 +27,18 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
-use specmock::app::Upgrade;
-use specmock::diagnostic::{Diagnostic, Position};
-use specmock::fixtures::Fixtures;
-use specmock::render::Responder;
-use specmock::scenario::engine::{self, Facts, SessionState};
-use specmock::scenario::template::{EventView, RequestTime, Scope, Template};
-use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step, Store};
-use specmock::spec::{Operation, Spec};
-use specmock::validate::Checked;
-use specmock::{App, Behaviour};
+use specmock::internal::app::Upgrade;
+use specmock::internal::diagnostic::{Diagnostic, Position};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::render::Responder;
+use specmock::internal::scenario::engine::{self, Facts, SessionState};
+use specmock::internal::scenario::template::{EventView, RequestTime, Scope, Template};
+use specmock::internal::scenario::{
+    check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody, Step, Store,
+};
+use specmock::internal::spec::{Operation, Spec};
+use specmock::internal::validate::Checked;
+use specmock::internal::{App, Behaviour};
 
 // ------------------------------------------------------------------ setup
 
@@ -104,7 +106,7 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let shipped = |lenient: bool| {
             let sources = common::shipped_sources();
-            let inputs = specmock::Inputs {
+            let inputs = specmock::internal::Inputs {
                 spec: sources.load_spec().expect("the shipped spec loads"),
                 fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
                 scenarios: shipped_scenarios().to_vec(),
@@ -117,8 +119,8 @@ fn world() -> &'static World {
             };
             App::build(inputs, behaviour).expect("the shipped files build").0
         };
-        let features =
-            specmock::spec::load_text("tests/specs/features.yaml", FEATURES_SPEC, None).expect("features.yaml loads");
+        let features = specmock::internal::spec::load_text("tests/specs/features.yaml", FEATURES_SPEC, None)
+            .expect("features.yaml loads");
         let (features, _) =
             App::new(features, &Fixtures::default(), 0, Behaviour::default()).expect("features.yaml renders");
         let strict = shipped(false);
@@ -1066,7 +1068,7 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// `X-Mock-Origin`, 4xx/5xx), an admin answer, a CORS preflight, or a
 /// status the routed operation declares, with a body its schema accepts
 /// (unless lenient).
-fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> Result<(), TestCaseError> {
+fn check_answer(app: &App, parts: &Parts, handled: &specmock::internal::app::Handled) -> Result<(), TestCaseError> {
     let response = &handled.response;
     let status = response.status().as_u16();
     let headers = response.headers();
@@ -1107,9 +1109,9 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
             .and_then(|id| configuration.spec.operation(id))
             .is_none_or(|op| {
                 op.security.iter().flatten().all(|scheme| match &scheme.credential {
-                    specmock::spec::Credential::HttpScheme(name) => writable(name),
-                    specmock::spec::Credential::ApiKey { name, .. } => writable(name),
-                    specmock::spec::Credential::AuthorizationHeader => true,
+                    specmock::internal::spec::Credential::HttpScheme(name) => writable(name),
+                    specmock::internal::spec::Credential::ApiKey { name, .. } => writable(name),
+                    specmock::internal::spec::Credential::AuthorizationHeader => true,
                 })
             });
         if status == 401 && !admin && challenge_writable {
@@ -1164,7 +1166,7 @@ fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> R
         .operation(id)
         .ok_or_else(|| TestCaseError::fail(format!("unknown operation {id}")))?;
     let declared = operation.response_for(status);
-    let undeclared_fault = handled.fault == Some(specmock::scenario::Fault::UndeclaredStatus);
+    let undeclared_fault = handled.fault == Some(specmock::internal::scenario::Fault::UndeclaredStatus);
     prop_assert!(
         declared.is_some() || undeclared_fault || (status == 204 && !has_content(operation)),
         "{} answered {}, which it does not declare",
@@ -1195,7 +1197,7 @@ fn has_content(operation: &Operation) -> bool {
 }
 
 fn check_body_against(
-    declared: &specmock::spec::ResponseSpec,
+    declared: &specmock::internal::spec::ResponseSpec,
     content_type: Option<&str>,
     body: &[u8],
     id: &str,
@@ -1204,11 +1206,11 @@ fn check_body_against(
     let Some(content_type) = content_type else {
         return Ok(());
     };
-    let essence = specmock::spec::essence(content_type);
+    let essence = specmock::internal::spec::essence(content_type);
     // The media types the body may have been made for: the one it is sent
     // as, or a wildcard one (`text/*`, `*/*`) that is sent as a concrete type
     // (`render::encode` sends a non-string value for `text/*` as JSON).
-    let candidates: Vec<&specmock::spec::MediaSpec> = declared
+    let candidates: Vec<&specmock::internal::spec::MediaSpec> = declared
         .content
         .iter()
         .filter(|m| m.media_type == essence || m.media_type.contains('*'))
@@ -1223,7 +1225,7 @@ fn check_body_against(
     // The value the body holds: JSON for a JSON type; for a text type the
     // string itself, or a value the mock wrote as JSON (as `render::encode` does).
     let mut values = Vec::new();
-    if specmock::validate::is_json(&essence) {
+    if specmock::internal::validate::is_json(&essence) {
         let value = serde_json::from_slice::<Value>(body).map_err(|e| {
             TestCaseError::fail(format!(
                 "{id} {status}: the {essence} body is not JSON ({e}): {:?}",
@@ -1237,7 +1239,8 @@ fn check_body_against(
     } else {
         return Ok(());
     }
-    let schemas: Vec<&specmock::spec::CompiledSchema> = candidates.iter().filter_map(|m| m.schema.as_ref()).collect();
+    let schemas: Vec<&specmock::internal::spec::CompiledSchema> =
+        candidates.iter().filter_map(|m| m.schema.as_ref()).collect();
     if schemas.len() < candidates.len() {
         // A candidate without a schema accepts anything.
         return Ok(());
@@ -1282,7 +1285,7 @@ fn check_upgrade(app: &App, parts: &Parts) -> Result<(), TestCaseError> {
             );
             // The first frames, as the connection would send them.
             let _ = app.live_frame(&accepted.plan);
-            if let specmock::app::StreamMode::Script(script) = &accepted.plan.mode {
+            if let specmock::internal::app::StreamMode::Script(script) = &accepted.plan.mode {
                 for frame in frames(&script.steps) {
                     let _ = app.script_frame(&accepted.plan, frame, None);
                 }
@@ -2491,7 +2494,9 @@ fn call_every_operation(app: &App) -> Result<(), TestCaseError> {
             .request_body
             .as_ref()
             .and_then(|b| b.content.iter().find_map(|m| m.schema.as_ref()))
-            .map(|schema| serde_json::to_vec(&specmock::render::generate(&schema.document, 1)).expect("serializes"))
+            .map(|schema| {
+                serde_json::to_vec(&specmock::internal::render::generate(&schema.document, 1)).expect("serializes")
+            })
             .unwrap_or_default();
         let handled = app.handle(&parts, &body);
         check_answer(app, &parts, &handled)?;
@@ -2520,7 +2525,7 @@ fn fill_template(template: &str) -> String {
 }
 
 fn load_spec(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<(), TestCaseError> {
-    match specmock::spec::load_text(label, text, base_dir.clone()) {
+    match specmock::internal::spec::load_text(label, text, base_dir.clone()) {
         Ok(spec) => {
             // Rendering every default body and answering a call of each operation.
             if let Ok((app, _)) = App::new(spec, &Fixtures::default(), 3, Behaviour::default()) {
@@ -2576,8 +2581,8 @@ proptest! {
             .collect();
         document["$defs"] = Value::Object(defs);
         to_defs(&mut document);
-        let first = specmock::render::generate(&document, seed);
-        prop_assert_eq!(&first, &specmock::render::generate(&document, seed));
+        let first = specmock::internal::render::generate(&document, seed);
+        prop_assert_eq!(&first, &specmock::internal::render::generate(&document, seed));
     }
 }
 
@@ -2810,7 +2815,7 @@ proptest! {
     fn merge_and_contains_behave(base in json_value(), overlay in json_value()) {
         prop_assert!(engine::contains(&base, &base));
         let mut merged = base.clone();
-        specmock::scenario::template::merge(&mut merged, overlay.clone());
+        specmock::internal::scenario::template::merge(&mut merged, overlay.clone());
         if !overlay.is_object() || !base.is_object() {
             prop_assert_eq!(&merged, &overlay);
         } else {
@@ -2821,7 +2826,7 @@ proptest! {
     /// Dates: any instant since the epoch is written in RFC 3339 without a panic.
     #[test]
     fn any_instant_is_written_in_rfc3339(seconds in any::<u64>()) {
-        let text = specmock::scenario::template::rfc3339(std::time::Duration::from_secs(seconds));
+        let text = specmock::internal::scenario::template::rfc3339(std::time::Duration::from_secs(seconds));
         if seconds < 253_402_300_800 {
             // Years 1970..=9999: the fixed-width form.
             prop_assert_eq!(text.len(), 20, "{}", text);
@@ -2919,7 +2924,7 @@ mod regressions {
             json!({ "type": "integer", "minimum": -1e300, "maximum": 0 }),
             json!({ "type": "integer", "minimum": -1, "maximum": 1e300 }),
         ] {
-            let value = specmock::render::generate(&schema, 0);
+            let value = specmock::internal::render::generate(&schema, 0);
             assert!(value.is_i64(), "{schema}: {value}");
         }
         let spec = r#"{
@@ -2928,7 +2933,7 @@ mod regressions {
             "paths": { "/a": { "get": { "responses": { "200": { "description": "d",
                 "content": { "application/json": { "schema": { "type": "integer", "minimum": -1e300, "maximum": 1e300 } } } } } } } }
         }"#;
-        let spec = specmock::spec::load_text("wide.json", spec, None).expect("the spec loads");
+        let spec = specmock::internal::spec::load_text("wide.json", spec, None).expect("the spec loads");
         let (app, _) = App::new(spec, &Fixtures::default(), 0, Behaviour::default()).expect("the app builds");
         let parts = parts("GET", "/a", &[]);
         let handled = app.handle(&parts, b"");
@@ -2992,7 +2997,7 @@ mod regressions {
             "    A: {oneOf: [{$ref: '#/components/schemas/A'}]}\n",
         ] {
             let spec = spec_with_components(schemas);
-            specmock::spec::load_text("cycle.yaml", &spec, None).expect("the spec loads");
+            specmock::internal::spec::load_text("cycle.yaml", &spec, None).expect("the spec loads");
             check_in_a_child("cycle.yaml", &spec).unwrap_or_else(|e| panic!("{schemas}: {e}"));
         }
     }

@@ -10,7 +10,7 @@ mod stream;
 pub use configuration::Configuration;
 pub use credentials::CredentialNames;
 pub use relay::Forward;
-pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
+pub use stream::{LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};

@@ -155,16 +155,6 @@ pub enum Outcome {
     Stream(Arc<Script>),
 }
 
-impl Decision {
-    /// The scripted response, unless the rule scripts a stream.
-    pub fn answer(&self) -> Option<&Answer> {
-        match &self.outcome {
-            Outcome::Respond(answer) => Some(answer),
-            Outcome::Stream(_) => None,
-        }
-    }
-}
-
 /// A scripted response, rendered.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -462,6 +452,14 @@ mod tests {
     use crate::scenario::{BodyTemplate, Scripted};
     use serde_json::json;
 
+    /// The scripted response of a rule that does not script a stream.
+    fn answer(decision: &Decision) -> &Answer {
+        match &decision.outcome {
+            Outcome::Respond(answer) => answer,
+            Outcome::Stream(_) => panic!("the rule scripts a stream"),
+        }
+    }
+
     fn scripted(status: u16) -> Scripted {
         let rendered = Rendered {
             status,
@@ -529,7 +527,7 @@ mod tests {
     fn statuses(session: &mut SessionState, operation: usize, n: usize) -> Vec<Option<u16>> {
         let headers = HeaderMap::new();
         (0..n)
-            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.answer().unwrap().rendered.status))
+            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| answer(&d).rendered.status))
             .collect()
     }
 
@@ -675,13 +673,13 @@ mod tests {
             "a body stored whole is the request's own value, not a copy"
         );
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
-        let shown = shown.answer().unwrap();
+        let shown = answer(&shown);
         assert_eq!(shown.rendered.body.as_ref(), br#"{"user":{"id":"u1"}}"#);
         assert!(shown.problem.is_none());
         decide(&mut session, &facts(2, None, &headers)).unwrap();
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
         assert_eq!(
-            shown.answer().unwrap().rendered.body.as_ref(),
+            answer(&shown).rendered.body.as_ref(),
             br#"{}"#,
             "an absent key leaves its field out"
         );
@@ -715,7 +713,7 @@ mod tests {
         let headers = HeaderMap::new();
         let problem = |body: &Checked, session: &mut SessionState| {
             let decision = decide(session, &facts(0, Some(body), &headers)).unwrap();
-            decision.answer().unwrap().problem.clone()
+            answer(&decision).problem.clone()
         };
         let nameless = json!({"name": "ada"});
         // Passing another schema proves nothing here: the value is checked.

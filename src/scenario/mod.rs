@@ -23,10 +23,10 @@ use std::time::Duration;
 use http::HeaderName;
 use serde_json::Value;
 
-pub use flow::{check_values, follow_values, Followed, STEPS};
+pub use flow::{check_values, follow_values, STEPS};
 pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
 pub use store::Store;
-pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
+pub use stream::{Frame, Received, Script, Step, StreamFault};
 
 use crate::render::Rendered;
 use crate::spec::MediaSpec;
