@@ -2,6 +2,8 @@
 //! document. The binary is a thin CLI over this library; Rust tests can
 //! embed the same server with [`MockServer`].
 
+#![warn(missing_docs)]
+
 mod admin;
 mod app;
 mod check;
@@ -73,6 +75,7 @@ impl MockServer {
         })
     }
 
+    /// The address the server is bound to (with the port picked when it was 0).
     pub fn address(&self) -> SocketAddr {
         self.address
     }
@@ -82,6 +85,7 @@ impl MockServer {
         &self.app
     }
 
+    /// The base URL a client under test calls: `http://` and [`address`](Self::address).
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }

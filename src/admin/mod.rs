@@ -27,6 +27,7 @@ use crate::scenario::Scenario;
 use crate::session::{Event, Session};
 use crate::verify::{verify, Expectation, Verification};
 
+/// Where the admin API lives: every path under it is the mock's own, never routed to the spec.
 pub const PREFIX: &str = "/__mock/";
 
 /// Whether a request asks for a reload, which reads files, or for what

@@ -26,6 +26,7 @@ use crate::websocket::handshake;
 pub enum Upgrade {
     /// Answer over HTTP instead (a problem, or the operation's own non-2xx answer).
     Refused(Box<Handled>),
+    /// The 101 answer and everything the stream connection needs after it.
     Accepted(Box<Accepted>),
 }
 
@@ -62,11 +63,16 @@ impl StreamPlan {
     }
 }
 
+/// Where a stream's frames come from: the operation's own answer kept current, or a scenario's
+/// script.
 pub enum StreamMode {
     /// Send the operation's answer now, then again whenever the session changes it.
     Live {
+        /// The answer the operation gives at the handshake, sent first (`None`: nothing until the
+        /// session changes it).
         first: Option<Outgoing>,
     },
+    /// Run the scenario rule's `stream:` steps in order.
     Script(Arc<Script>),
 }
 

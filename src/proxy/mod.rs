@@ -55,6 +55,7 @@ impl Upstream {
         Ok(Self { target, pool, timeout })
     }
 
+    /// The upstream's base URL, as given: named in problems and logs when it fails.
     pub fn url(&self) -> &str {
         &self.target.url
     }

@@ -20,7 +20,9 @@ use crate::validate::Checked;
 /// What one session remembers between requests.
 #[derive(Debug, Clone)]
 pub struct SessionState {
+    /// The scenario the session is in (`None`: no scenario, the spec's defaults answer).
     pub scenario: Option<Arc<Scenario>>,
+    /// The scenario state the session is in: which rules can match.
     pub state: String,
     /// Matches so far, per rule of the scenario (drives sequences).
     pub counters: Vec<u64>,
@@ -78,6 +80,7 @@ impl SessionState {
         };
     }
 
+    /// The name of the session's scenario, as the admin API and journal show it.
     pub fn scenario_name(&self) -> Option<&str> {
         self.scenario.as_deref().map(|s| s.name.as_str())
     }
@@ -128,11 +131,17 @@ pub fn replay_position(session: &SessionState) -> Option<ReplayPosition> {
 /// The parts of a request rules can match on and templates can read (all
 /// decoded), plus what the shell supplies so the decision stays pure.
 pub struct Facts<'a> {
+    /// The index of the matched operation in the spec.
     pub operation: usize,
+    /// The validated request body, if it had one.
     pub body: Option<&'a Checked>,
+    /// The decoded query pairs, in order.
     pub query: &'a [(String, String)],
+    /// The request's headers.
     pub headers: &'a HeaderMap,
+    /// The decoded path parameters.
     pub path: &'a [(String, String)],
+    /// The request's time, written out only if a template reads it.
     pub now: &'a RequestTime,
     /// Fresh per request: seeds `{{uuid}}` and delay ranges.
     pub entropy: u64,
@@ -141,15 +150,19 @@ pub struct Facts<'a> {
 /// The outcome of a match: the rule that matched and what it does.
 #[derive(Debug, Clone)]
 pub struct Decision {
+    /// The label of the rule that matched (`file rules[N]`), for the log line and the journal.
     pub rule: String,
+    /// What the rule does: answer, or script a stream.
     pub outcome: Outcome,
     /// Values the store let go of: freeing a large one takes a while, so
     /// the caller drops them once it no longer holds the session.
     pub released: Vec<Checked>,
 }
 
+/// What a matching rule does with the request.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// Answer with this response.
     Respond(Answer),
     /// The rule scripts a WebSocket stream.
     Stream(Arc<Script>),
