@@ -81,6 +81,7 @@ impl MockServer {
     }
 
     /// The app being served: its journal, sessions and spec.
+    #[doc(hidden)]
     pub fn app(&self) -> &Arc<App> {
         &self.app
     }
