@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use http::request::Parts;
 use http::Method;
-use specmock::sources::Sources;
-use specmock::{App, Behaviour};
+use specmock::internal::sources::Sources;
+use specmock::internal::{App, Behaviour};
 
 /// The shipped spec, fixtures and scenarios, as `cargo run --release` serves
 /// them; or (`spec_alone`) as `--spec openapi.yaml` does: no fixtures, no scenarios.

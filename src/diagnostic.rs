@@ -8,9 +8,9 @@ use std::fmt;
 pub enum Position {
     /// 1-based line and column.
     LineColumn {
-        /// The line, from 1.
+        /// The line, counting from 1.
         line: u64,
-        /// The column, from 1.
+        /// The column, counting from 1.
         column: u64,
     },
     /// A JSON pointer into the document, for problems found after parsing.
@@ -22,16 +22,18 @@ pub enum Position {
 /// One problem in one input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The file as the operator named it (`scenarios/x.yaml`).
+    /// The file's label as the operator named it (a path relative to the spec, or an embedded
+    /// file's name).
     pub file: String,
-    /// Where in it.
+    /// Where in the file, as precisely as it is known.
     pub position: Position,
-    /// What is wrong, and what was expected.
+    /// What was found and what was expected instead.
     pub message: String,
 }
 
 impl Diagnostic {
-    /// A problem at a JSON pointer into `file`.
+    /// A problem found in the parsed document, located by JSON pointer until the text is at hand to
+    /// turn it into a line.
     pub fn at_pointer(file: impl Into<String>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -40,7 +42,7 @@ impl Diagnostic {
         }
     }
 
-    /// A problem at a line and column of `file`.
+    /// A problem found while parsing, where the parser stopped (1-based).
     pub fn at_line(file: impl Into<String>, line: u64, column: u64, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -56,7 +58,7 @@ impl Diagnostic {
         Self::at_line(file, error.line() as u64, json_column(error), message)
     }
 
-    /// A problem with `file` as a whole.
+    /// A problem with the file as a whole: it is missing, unreadable or of the wrong kind.
     pub fn in_file(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
@@ -88,6 +90,7 @@ pub const PRINTED_PROBLEMS: usize = 50;
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// Adds a problem after those already found.
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
     }
@@ -111,14 +114,17 @@ impl Diagnostics {
         }
     }
 
+    /// Whether nothing was found: the inputs can be used.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// How many problems were found, for "and N more" once the first are printed.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// The problems in the order they were found.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()
     }

@@ -39,16 +39,20 @@ impl FixtureContent {
     }
 }
 
+/// Every fixture file of a directory (or the embedded ones), by name: the response bodies served in
+/// place of generated or example data.
 #[derive(Debug, Clone, Default)]
 pub struct Fixtures {
     by_name: BTreeMap<String, Fixture>,
 }
 
 impl Fixtures {
+    /// The fixture named `name` (its file name, `user-signed-in.json`), if there is one.
     pub fn get(&self, name: &str) -> Option<&Fixture> {
         self.by_name.get(name)
     }
 
+    /// Every fixture's name, sorted, for load-time checks of which are used.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }

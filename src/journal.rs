@@ -340,8 +340,11 @@ impl Inner {
 /// `GET /__mock/journal` filters; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
+    /// Only this session's entries.
     pub session: Option<String>,
+    /// Only entries of this operationId.
     pub operation: Option<String>,
+    /// Only entries answered with this status.
     pub status: Option<u16>,
     /// Entries after this time.
     pub since: Option<SystemTime>,
@@ -389,6 +392,8 @@ pub struct Summary {
     /// Answers relayed from the upstream (calls, and frames of relayed
     /// streams), and those among them that broke the contract.
     pub relayed: u64,
+    /// Relayed answers that broke the contract: the provider's violations, counted apart from the
+    /// client's.
     pub provider_violating: u64,
     /// By operationId; requests no operation matched are under `-`.
     pub tallies: BTreeMap<String, Tally>,

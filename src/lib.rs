@@ -2,46 +2,48 @@
 //! document. The binary is a thin CLI over this library; Rust tests can
 //! embed the same server with [`MockServer`].
 
-pub mod admin;
-pub mod app;
-pub mod check;
-pub mod confine;
-pub mod control;
-pub mod diagnostic;
-mod embedded;
-pub mod expected_calls;
-pub mod fixtures;
-pub mod journal;
-pub mod json_number;
-pub mod json_subset;
-pub mod junit;
-pub mod locate;
-pub mod logging;
-mod poison_tolerant;
-pub mod problem;
-pub mod provider;
-pub mod proxy;
-pub mod random;
-pub mod record;
-pub mod reload;
-pub mod render;
-pub mod report;
-pub mod rfc3339;
-pub mod scenario;
-pub mod server;
-pub mod session;
-pub mod shutdown;
-pub mod sources;
-pub mod spec;
-pub mod uri;
-pub mod validate;
-pub mod watch;
-pub mod websocket;
+#![warn(missing_docs)]
 
-pub use app::{App, Behaviour, Inputs};
-pub use server::Limits;
-pub use websocket::StreamLimits;
+mod admin;
+mod app;
+mod check;
+mod confine;
+mod control;
+mod diagnostic;
 mod embed;
+mod embedded;
+mod expected_calls;
+mod fixtures;
+#[doc(hidden)]
+pub mod internal;
+mod journal;
+mod json_number;
+mod json_subset;
+mod junit;
+mod locate;
+mod logging;
+mod poison_tolerant;
+mod problem;
+mod provider;
+mod proxy;
+mod random;
+mod record;
+mod reload;
+mod render;
+mod report;
+mod rfc3339;
+mod scenario;
+mod server;
+mod session;
+mod shutdown;
+mod sources;
+mod spec;
+mod uri;
+mod validate;
+mod watch;
+mod websocket;
+
+pub use check::{check, CheckOptions, CheckReport};
 pub use embed::{
     Diagnostic, Expectation, LoadError, MockServer, MockServerBuilder, MockSession, Position, ReceivedRequest,
     SessionError, Side, StartError, VerificationError, Violation, Violations,

@@ -36,26 +36,35 @@ pub const CAPACITY: usize = 1024 * 1024;
 /// How a line is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// One human-readable line per event, as on a terminal.
     Text,
+    /// One JSON object per line, for a log collector.
     Json,
 }
 
 /// What one request's log line says (target `specmock::request`).
 pub struct RequestLine<'a> {
+    /// The request's method, as received.
     pub method: &'a http::Method,
+    /// The request's path, without its query (which may carry an API key).
     pub path: &'a str,
     /// The operationId, or `-`.
     pub operation: &'a str,
+    /// The status answered.
     pub status: u16,
     /// The scenario rule that answered, or `-`.
     pub rule: &'a str,
     /// The wire fault sent, or `-`.
     pub fault: &'a str,
+    /// How many contract violations the request carried.
     pub violations: usize,
+    /// Microseconds from the request's arrival to its journal entry, as the server measured it.
     pub latency_us: u64,
 }
 
 impl RequestLine<'_> {
+    /// Writes the line under target `specmock::request`, the one `--log-format` and `RUST_LOG`
+    /// select.
     pub fn log(&self) {
         tracing::info!(
             target: "specmock::request",

@@ -7,7 +7,10 @@ use serde_json::{json, Map, Value};
 
 use crate::validate::{Rejection, Violation};
 
+/// The media type of every problem the mock answers with itself (RFC 9457).
 pub const CONTENT_TYPE: &str = "application/problem+json";
+/// Names the stage of the mock that answered with a problem, so a client can tell a mock error from
+/// the API's own.
 pub const ORIGIN_HEADER: &str = "x-mock-origin";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
+    /// The next value of the sequence, advancing the state: the same seed gives the same sequence.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;

@@ -43,6 +43,7 @@ pub struct Limits {
     pub max_connections: usize,
     /// The request line and headers together; more gets 431 (hyper's answer).
     pub max_header_bytes: usize,
+    /// The limits of each WebSocket stream (message size, pending frames).
     pub streams: StreamLimits,
     /// Live journal feeds (`/__mock/journal/events`) open at once; one
     /// more gets 503.

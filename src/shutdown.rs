@@ -76,6 +76,7 @@ pub struct StopSignals {
 }
 
 impl StopSignals {
+    /// Registers both handlers now, so that a signal is caught from here on.
     pub fn install() -> std::io::Result<Self> {
         #[cfg(unix)]
         {

@@ -14,18 +14,26 @@ use crate::spec::{self, Spec};
 /// Label used in diagnostics for the embedded spec.
 pub const EMBEDDED_SPEC_LABEL: &str = "openapi.yaml (embedded)";
 
+/// Where one input is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
+    /// A file or directory on disk.
     File(PathBuf),
+    /// The copy built into the binary (the Pieces User API and its fixtures and scenarios).
     Embedded,
 }
 
+/// Where the spec, fixtures and scenarios are read from, decided once from the flags and the
+/// working directory and read again on each reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sources {
+    /// The first (or only) spec.
     pub spec: Source,
     /// Specs served beside the first (`--spec` given again), in order.
     pub more_specs: Vec<PathBuf>,
+    /// The fixtures directory (`None`: no fixtures).
     pub fixtures: Option<Source>,
+    /// The scenarios directory (`None`: no scenarios).
     pub scenarios: Option<Source>,
 }
 
@@ -76,6 +84,7 @@ impl Sources {
         std::iter::once(self.spec.clone()).chain(self.more_specs.iter().cloned().map(Source::File))
     }
 
+    /// Reads the fixtures (none when there is no fixtures directory).
     pub fn load_fixtures(&self) -> Result<Fixtures, Diagnostic> {
         Fixtures::from_files(self.fixture_files()?)
     }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use common::*;
 use http::Method;
-use specmock::Behaviour;
+use specmock::internal::Behaviour;
 
 async fn journal_with_host(addr: SocketAddr, host: &str) -> Reply {
     send(addr, Method::GET, "/__mock/journal", &[("host", host)], b"").await

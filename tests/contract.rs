@@ -15,10 +15,11 @@ use common::*;
 use futures_util::SinkExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::{json, Value};
-use specmock::spec::router::RouteMatch;
-use specmock::spec::{Operation, Spec};
-use specmock::validate::{ParamSources, RequestView};
-use specmock::{Behaviour, MockServer};
+use specmock::internal::spec::router::RouteMatch;
+use specmock::internal::spec::{Operation, Spec};
+use specmock::internal::validate::{ParamSources, RequestView};
+use specmock::internal::Behaviour;
+use specmock::MockServer;
 
 // ---------------------------------------------------------------------------
 // The server and its clients
@@ -122,7 +123,7 @@ fn ids(page: &Value) -> Vec<u64> {
 fn admin_spec() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        specmock::spec::load_text("admin_openapi.json", specmock::admin::ADMIN_OPENAPI, None)
+        specmock::internal::spec::load_text("admin_openapi.json", specmock::internal::admin::ADMIN_OPENAPI, None)
             .unwrap_or_else(|e| panic!("the admin document loads: {e}"))
     })
 }
@@ -140,7 +141,7 @@ fn admin_operation(method: &Method, path: &str) -> (&'static Operation, Vec<(Str
 fn assert_conforming_request(method: &Method, target: &str, headers: &HeaderMap, body: &[u8]) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (operation, params) = admin_operation(method, path);
-    let query = specmock::uri::parse_query(query).expect("a well-formed query");
+    let query = specmock::internal::uri::parse_query(query).expect("a well-formed query");
     let view = RequestView {
         params: ParamSources {
             path: &params,
@@ -150,7 +151,7 @@ fn assert_conforming_request(method: &Method, target: &str, headers: &HeaderMap,
         headers,
         body,
     };
-    if let Err(rejection) = specmock::validate::request(operation, &view) {
+    if let Err(rejection) = specmock::internal::validate::request(operation, &view) {
         panic!(
             "{method} {target} breaks the admin document ({}): {:#?}",
             operation.id,
@@ -174,7 +175,7 @@ fn assert_documented_response(method: &Method, target: &str, reply: &Reply) -> (
         )
     });
     let content_type = reply.header("content-type").expect("admin answers have a Content-Type");
-    let media_type = specmock::spec::essence(content_type);
+    let media_type = specmock::internal::spec::essence(content_type);
     let media = response
         .content
         .iter()
@@ -182,7 +183,7 @@ fn assert_documented_response(method: &Method, target: &str, reply: &Reply) -> (
         .unwrap_or_else(|| panic!("{} {} is documented without {media_type}", operation.id, reply.status));
     let schema = media.schema.as_ref().expect("admin responses have schemas");
     // A YAML answer (a session's recording) is documented as a string.
-    let body = match specmock::validate::is_json(&media_type) {
+    let body = match specmock::internal::validate::is_json(&media_type) {
         true => reply.json(),
         false => Value::String(reply.text().to_string()),
     };
@@ -269,7 +270,7 @@ async fn the_journal_lists_every_client_request_and_frame_newest_first() {
     let mut previous = None;
     for entry in entries.iter().rev() {
         let time = entry["time"].as_str().expect("a time");
-        let at = specmock::rfc3339::parse(time).unwrap_or_else(|| panic!("not RFC 3339: {time}"));
+        let at = specmock::internal::rfc3339::parse(time).unwrap_or_else(|| panic!("not RFC 3339: {time}"));
         assert!(previous.is_none_or(|p| p <= at), "{page:#}");
         previous = Some(at);
         assert!(entry["latency_us"].is_u64(), "{entry:#}");
@@ -780,7 +781,7 @@ async fn the_status_says_what_the_journal_holds_each_body_once() {
     assert_eq!(
         status,
         json!({ "entries_total": 0, "retained": 0, "capacity": 5, "bodies": 0, "body_bytes": 0,
-                "body_budget": specmock::journal::DEFAULT_BODY_BUDGET })
+                "body_budget": specmock::internal::journal::DEFAULT_BODY_BUDGET })
     );
     let (mark, ada) = (vanity_body("mark"), vanity_body("ada"));
     // The default scenario renders each answer afresh from the session's
@@ -861,7 +862,7 @@ async fn the_admin_api_serves_its_own_openapi_document() {
     let reply = admin(server.address(), Method::GET, "/__mock/openapi.json", "").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    let spec = specmock::spec::load_text("admin_openapi.json", reply.text(), None)
+    let spec = specmock::internal::spec::load_text("admin_openapi.json", reply.text(), None)
         .unwrap_or_else(|e| panic!("the served document loads: {e}"));
     let served: BTreeSet<&str> = spec.operations.iter().map(|op| op.id.as_str()).collect();
     let expected: BTreeSet<&str> = [

@@ -15,8 +15,8 @@ use std::time::Duration;
 use common::*;
 use http::Method;
 use serde_json::Value;
-use specmock::spec::{Operation, StatusKey};
-use specmock::{App, Behaviour};
+use specmock::internal::spec::{Operation, StatusKey};
+use specmock::internal::{App, Behaviour};
 
 /// One request a test can send for an operation: method, path, headers, body.
 struct Call {

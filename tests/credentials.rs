@@ -33,7 +33,7 @@ async fn http_schemes_and_api_keys_need_more_than_the_scheme_or_whitespace() {
         &specs_dir().join("features.yaml"),
         None,
         0,
-        specmock::Behaviour::default(),
+        specmock::internal::Behaviour::default(),
     );
     let server = start(app).await;
     let addr = server.address();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::*;
 use http::Method;
 use serde_json::json;
-use specmock::scenario::ScenarioSource;
+use specmock::internal::scenario::ScenarioSource;
 
 /// The summary line the binary writes last, once it has stopped serving.
 const SUMMARY: &str = "broke the contract";

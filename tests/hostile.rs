@@ -25,7 +25,7 @@ use common::{complete_reply, repo_root, send, ws_connect, Binary, Reply, Ws, WsE
 use data_encoding::BASE64;
 use futures_util::StreamExt;
 use http::Method;
-use specmock::random::SplitMix64;
+use specmock::internal::random::SplitMix64;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::spec::{essence, MediaSpec, Operation, ResponseSpec, StatusKey};
-use specmock::Behaviour;
+use specmock::internal::spec::{essence, MediaSpec, Operation, ResponseSpec, StatusKey};
+use specmock::internal::Behaviour;
 
 const TOKEN: (&str, &str) = ("authorization", "Bearer test-token");
 
@@ -285,7 +285,7 @@ fn every_declared_example_and_generated_body_validates() {
                     assert_valid(schema, example, &format!("{context} example `{name}`"));
                 }
                 for seed in [0, 1, 2, 42, u64::MAX] {
-                    let generated = specmock::render::generate(&schema.document, seed);
+                    let generated = specmock::internal::render::generate(&schema.document, seed);
                     assert_valid(schema, &generated, &format!("{context} generated with seed {seed}"));
                 }
             }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::journal::Filter;
-use specmock::{Behaviour, MockServer};
+use specmock::internal::journal::Filter;
+use specmock::internal::Behaviour;
+use specmock::MockServer;
 
 const CONNECTIONS: usize = 64;
 const SESSIONS: usize = 8;
@@ -136,7 +137,7 @@ async fn start_counted() -> MockServer {
         journal_size: JOURNAL_SIZE,
         ..Behaviour::default()
     };
-    let (app, warnings) = specmock::App::build(inputs, behaviour).expect("counted.yaml loads");
+    let (app, warnings) = specmock::internal::App::build(inputs, behaviour).expect("counted.yaml loads");
     assert!(warnings.is_empty(), "{warnings:#?}");
     start(app).await
 }

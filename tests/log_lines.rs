@@ -6,12 +6,15 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// `2026-12-06T05:10:33.966799Z  INFO specmock::request: ` and the rest.
+/// `2026-12-06T05:10:33.966799Z  INFO specmock::internal::request: ` and the rest.
 fn text_fields(line: &str) -> &str {
     let (time, rest) = line
-        .split_once("Z  INFO specmock::request: ")
+        .split_once("Z  INFO specmock::internal::request: ")
         .unwrap_or_else(|| panic!("{line}"));
-    assert!(specmock::rfc3339::parse(&format!("{time}Z")).is_some(), "{line}");
+    assert!(
+        specmock::internal::rfc3339::parse(&format!("{time}Z")).is_some(),
+        "{line}"
+    );
     rest
 }
 
@@ -37,7 +40,7 @@ async fn every_request_has_its_line_when_sigterm_comes() {
     let stderr = binary.stderr_once("broke the contract");
     let lines: Vec<String> = stderr
         .lines()
-        .filter(|line| line.contains(" specmock::request: "))
+        .filter(|line| line.contains(" specmock::internal::request: "))
         .map(|line| without_latency(text_fields(line)))
         .collect();
     assert_eq!(lines.len(), REQUESTS, "{stderr}");
@@ -69,7 +72,7 @@ async fn json_lines_carry_the_same_fields() {
         .unwrap_or_else(|| panic!("{stderr}"));
     let mut logged: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     let time = logged["timestamp"].as_str().expect("a timestamp").to_string();
-    assert!(specmock::rfc3339::parse(&time).is_some(), "{line}");
+    assert!(specmock::internal::rfc3339::parse(&time).is_some(), "{line}");
     assert!(logged["latency_us"].is_u64(), "{line}");
     logged["timestamp"] = "T".into();
     logged["latency_us"] = 0.into();

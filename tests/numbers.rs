@@ -8,7 +8,7 @@ use common::*;
 use futures_util::StreamExt;
 use http::Method;
 use serde_json::Value;
-use specmock::Behaviour;
+use specmock::internal::Behaviour;
 
 /// A valid OpenAPI `integer` (no bounds in the schema) far beyond 64 bits.
 const HUGE: &str = "316999888889838852905107456";

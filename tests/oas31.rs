@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::spec::{load_file, load_text, Spec};
-use specmock::{Behaviour, MockServer};
+use specmock::internal::spec::{load_file, load_text, Spec};
+use specmock::internal::Behaviour;
+use specmock::MockServer;
 
 const KEY: (&str, &str) = ("x-api-key", "k");
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -258,14 +259,14 @@ rules:
 async fn scenarios_and_streams_work_over_a_3_1_spec() {
     let dir = TempDir::new("oas31-scenario");
     let path = dir.write("default.yaml", SCENARIO);
-    let inputs = specmock::Inputs {
+    let inputs = specmock::internal::Inputs {
         spec: spec(),
-        fixtures: specmock::fixtures::Fixtures::default(),
+        fixtures: specmock::internal::fixtures::Fixtures::default(),
         scenarios: vec![scenario_source(&path)],
         start_scenario: None,
         seed: 0,
     };
-    let (app, _) = specmock::App::build(inputs, Behaviour::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (app, _) = specmock::internal::App::build(inputs, Behaviour::default()).unwrap_or_else(|e| panic!("{e}"));
     let server = start(app).await;
     let addr = server.address();
     let session = ("x-mock-session", "s1");

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::{App, Behaviour, MockServer};
+use specmock::internal::{App, Behaviour};
+use specmock::MockServer;
 
 const REQUEST_ID: (&str, &str) = ("x-request-id", "3fa85f64-5717-4562-b3fc-2c963f66afa6");
 
@@ -245,7 +246,7 @@ async fn generated_bodies_validate_against_their_schemas() {
             for media in &response.content {
                 let schema = media.schema.as_ref().unwrap();
                 for seed in [0, 1, 99] {
-                    let value = specmock::render::generate(&schema.document, seed);
+                    let value = specmock::internal::render::generate(&schema.document, seed);
                     assert_valid(schema, &value, &format!("{} {}", operation.id, response.status));
                 }
             }
@@ -316,9 +317,9 @@ fn a_status_specific_fixture_wins_over_the_plain_one() {
     });
 }
 
-fn app_error(fixtures: &TempDir) -> specmock::diagnostic::Diagnostic {
-    let spec = specmock::spec::load_file(&petstore()).expect("spec loads");
-    let fixtures = specmock::fixtures::Fixtures::load_dir(fixtures.path()).expect("fixtures load");
+fn app_error(fixtures: &TempDir) -> specmock::internal::diagnostic::Diagnostic {
+    let spec = specmock::internal::spec::load_file(&petstore()).expect("spec loads");
+    let fixtures = specmock::internal::fixtures::Fixtures::load_dir(fixtures.path()).expect("fixtures load");
     match App::new(spec, &fixtures, 0, Behaviour::default()) {
         Ok(_) => panic!("a fixture breaking its schema must stop start-up"),
         Err(problems) => {
@@ -353,7 +354,7 @@ fn a_fixture_breaking_its_schema_is_a_startup_error_naming_the_file() {
 fn a_fixture_that_is_not_json_is_a_startup_error_with_its_position() {
     let dir = TempDir::new("unparsable-fixture");
     let file = dir.write("getPet.json", "{\n  \"name\": \n");
-    let error = specmock::fixtures::Fixtures::load_dir(dir.path()).expect_err("broken JSON is refused");
+    let error = specmock::internal::fixtures::Fixtures::load_dir(dir.path()).expect_err("broken JSON is refused");
     assert_eq!(error.file, file.display().to_string());
     assert!(
         error.to_string().starts_with(&format!("{}:3:", file.display())),
@@ -363,7 +364,7 @@ fn a_fixture_that_is_not_json_is_a_startup_error_with_its_position() {
 
 #[test]
 fn the_relative_ref_file_is_resolved_next_to_the_spec() {
-    let spec = specmock::spec::load_file(&petstore()).expect("loads");
+    let spec = specmock::internal::spec::load_file(&petstore()).expect("loads");
     let pet = spec.operation("getPet").unwrap().default_response().unwrap().content[0]
         .schema
         .clone()
@@ -671,7 +672,7 @@ async fn write_only_properties_are_not_sent_in_responses() {
 #[test]
 fn spec_errors_are_located() {
     let duplicate = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      operationId: same\n      responses: {'204': {description: x}}\n  /b:\n    get:\n      operationId: same\n      responses: {'204': {description: x}}\n";
-    let error = specmock::spec::load_text("dup.yaml", duplicate, None)
+    let error = specmock::internal::spec::load_text("dup.yaml", duplicate, None)
         .err()
         .expect("refused");
     assert_eq!(
@@ -680,7 +681,7 @@ fn spec_errors_are_located() {
     );
 
     let template = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}:\n    get:\n      responses: {'204': {description: x}}\n";
-    let error = specmock::spec::load_text("tpl.yaml", template, None)
+    let error = specmock::internal::spec::load_text("tpl.yaml", template, None)
         .err()
         .expect("refused");
     let text = error.to_string();
@@ -689,13 +690,13 @@ fn spec_errors_are_located() {
     assert!(text.contains("`{id}`"), "{text}");
 
     let remote = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {$ref: 'https://example.com/s.yaml#/S'}\n";
-    let error = specmock::spec::load_text("remote.yaml", remote, None)
+    let error = specmock::internal::spec::load_text("remote.yaml", remote, None)
         .err()
         .expect("refused");
     assert!(error.to_string().contains("remote $ref"), "{error}");
 
     let no_responses = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {}\n";
-    let error = specmock::spec::load_text("empty.yaml", no_responses, None)
+    let error = specmock::internal::spec::load_text("empty.yaml", no_responses, None)
         .err()
         .expect("refused");
     assert_eq!(

@@ -18,8 +18,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use specmock::proxy::Upstream;
-use specmock::{App, Behaviour, MockServer};
+use specmock::internal::proxy::Upstream;
+use specmock::internal::{App, Behaviour};
+use specmock::MockServer;
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
@@ -186,9 +187,13 @@ async fn proxy(url: &str, lenient: bool) -> MockServer {
 }
 
 /// The shipped spec, every session in scenario `scenario` of `scenarios`.
-fn with_scenario(scenarios: Vec<specmock::scenario::ScenarioSource>, scenario: &str, behaviour: Behaviour) -> App {
+fn with_scenario(
+    scenarios: Vec<specmock::internal::scenario::ScenarioSource>,
+    scenario: &str,
+    behaviour: Behaviour,
+) -> App {
     let sources = shipped_sources();
-    let inputs = specmock::Inputs {
+    let inputs = specmock::internal::Inputs {
         spec: sources.load_spec().expect("the shipped spec loads"),
         fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
         scenarios,
@@ -409,9 +414,9 @@ async fn an_upstream_answer_larger_than_max_body_is_not_relayed() {
         upstream: upstream(&real.url("http"), None, Duration::from_secs(5)),
         ..Behaviour::default()
     });
-    let limits = specmock::Limits {
+    let limits = specmock::internal::Limits {
         max_body: DRIFTED_PROFILE.len() - 1,
-        ..specmock::Limits::default()
+        ..specmock::internal::Limits::default()
     };
     let mock = start_with_limits(app, limits).await;
     let reply = get(mock.address(), "/user").await;
@@ -508,7 +513,7 @@ const STUB: &str = "rules:
 #[tokio::test]
 async fn rules_and_prefer_answer_first_and_the_rest_goes_upstream() {
     let real = drifting(None).await;
-    let stub = specmock::scenario::ScenarioSource {
+    let stub = specmock::internal::scenario::ScenarioSource {
         file_name: "stub.yaml".into(),
         label: "stub.yaml".into(),
         text: STUB.into(),
@@ -718,8 +723,8 @@ const SOMETIMES: &str = "rules:
       - proxy: true
 ";
 
-fn sometimes() -> specmock::scenario::ScenarioSource {
-    specmock::scenario::ScenarioSource {
+fn sometimes() -> specmock::internal::scenario::ScenarioSource {
+    specmock::internal::scenario::ScenarioSource {
         file_name: "sometimes.yaml".into(),
         label: "sometimes.yaml".into(),
         text: SOMETIMES.into(),
@@ -1080,7 +1085,7 @@ async fn the_specs_base_path_is_replaced_by_the_upstreams_not_doubled() {
     let real = drifting(None).await;
     let text = std::fs::read_to_string(repo_root().join("openapi.yaml")).expect("the shipped spec");
     let text = text.replacen("url: http://localhost:1000", "url: http://localhost:1000/v1", 1);
-    let spec = specmock::spec::load_text("openapi.yaml", &text, Some(repo_root())).expect("the spec loads");
+    let spec = specmock::internal::spec::load_text("openapi.yaml", &text, Some(repo_root())).expect("the spec loads");
     let fixtures = shipped_sources().load_fixtures().expect("the shipped fixtures load");
     let behaviour = Behaviour {
         upstream: upstream(&format!("{}/api", real.url("http")), None, Duration::from_secs(5)),

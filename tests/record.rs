@@ -13,8 +13,9 @@ use std::path::Path;
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::sources::Sources;
-use specmock::{App, Behaviour, MockServer};
+use specmock::internal::sources::Sources;
+use specmock::internal::{App, Behaviour};
+use specmock::MockServer;
 
 /// One call of the User API flow, as a client makes it.
 struct Call {
@@ -193,7 +194,7 @@ const ECHO_KEY: &str = "rules:
 async fn credentials_secret_properties_and_redact_pointers_never_reach_the_file() {
     // The shipped spec: Authorization echoed by update-user, `password` in a body, --redact.
     let behaviour = Behaviour {
-        record: specmock::record::Settings {
+        record: specmock::internal::record::Settings {
             redact: vec!["/name".to_string()],
             ..Default::default()
         },
@@ -404,7 +405,7 @@ async fn exporting_an_unknown_session_is_a_404_problem_and_flushing_without_reco
 async fn a_recorded_stream_replays_the_frames_it_sent_at_about_their_pace() {
     let dir = TempDir::new("record-stream");
     let recording = Behaviour {
-        record: specmock::record::Settings {
+        record: specmock::internal::record::Settings {
             dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         },

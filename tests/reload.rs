@@ -253,8 +253,9 @@ impl Clients {
 
 /// `reply` is what the admin document declares for `operation`.
 fn assert_documented(operation: &str, reply: &Reply) {
-    let document = specmock::spec::load_text("admin_openapi.json", specmock::admin::ADMIN_OPENAPI, None)
-        .expect("the admin document loads");
+    let document =
+        specmock::internal::spec::load_text("admin_openapi.json", specmock::internal::admin::ADMIN_OPENAPI, None)
+            .expect("the admin document loads");
     let operation = document.operation(operation).expect("a documented operation");
     assert_eq!(response_problems(operation, reply), Vec::<String>::new());
 }

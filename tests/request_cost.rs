@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use specmock::logging::{self, Format};
-use specmock::Behaviour;
+use specmock::internal::logging::{self, Format};
+use specmock::internal::Behaviour;
 use tracing_subscriber::EnvFilter;
 
 /// Counts the allocations each thread makes.

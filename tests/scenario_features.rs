@@ -13,11 +13,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::control::SessionKey;
-use specmock::fixtures::Fixtures;
-use specmock::scenario::ScenarioSource;
-use specmock::spec::CompiledSchema;
-use specmock::{App, Behaviour, Inputs};
+use specmock::internal::control::SessionKey;
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::scenario::ScenarioSource;
+use specmock::internal::spec::CompiledSchema;
+use specmock::internal::{App, Behaviour, Inputs};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -51,7 +51,7 @@ fn scenario_sources_in(dir: &Path) -> Vec<ScenarioSource> {
 }
 
 fn feature_inputs(scenarios: Vec<ScenarioSource>) -> Inputs {
-    let spec = specmock::spec::load_file(&features_dir().join("spec.yaml")).expect("the feature spec loads");
+    let spec = specmock::internal::spec::load_file(&features_dir().join("spec.yaml")).expect("the feature spec loads");
     let fixtures = Fixtures::load_dir(&features_dir().join("fixtures")).expect("the feature fixtures load");
     Inputs {
         spec,
@@ -1403,7 +1403,7 @@ rules:
     respond: { status: 200, body: { json: { b: \"{{request.body.b}}\" } } }
 ";
     let inputs = Inputs {
-        spec: specmock::spec::load_text("strict.yaml", spec, None).expect("the spec loads"),
+        spec: specmock::internal::spec::load_text("strict.yaml", spec, None).expect("the spec loads"),
         fixtures: Fixtures::default(),
         scenarios: vec![ScenarioSource {
             file_name: "strict.yaml".into(),

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::fixtures::Fixtures;
-use specmock::scenario::ScenarioSource;
-use specmock::spec::{CompiledSchema, StatusKey};
-use specmock::{App, Behaviour, Inputs, Limits};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::scenario::ScenarioSource;
+use specmock::internal::spec::{CompiledSchema, StatusKey};
+use specmock::internal::{App, Behaviour, Inputs, Limits};
 
 const VANITY: &str = "/user/update/vanity";
 /// A valid `UserProfile` asking for the vanity name `mark`.
@@ -82,9 +82,9 @@ fn items() -> SocketAddr {
 fn build_items(
     extra: Vec<ScenarioSource>,
     start: Option<&str>,
-) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostics> {
+) -> Result<(App, Vec<String>), specmock::internal::diagnostic::Diagnostics> {
     let dir = scenario_files_dir().join("items");
-    let spec = specmock::spec::load_file(&dir.join("openapi.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = specmock::internal::spec::load_file(&dir.join("openapi.yaml")).unwrap_or_else(|e| panic!("{e}"));
     let mut scenarios = scenario_sources(&dir.join("scenarios"));
     scenarios.extend(extra);
     let inputs = Inputs {

@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use specmock::{Behaviour, Limits, MockServer};
+use specmock::internal::{Behaviour, Limits};
+use specmock::MockServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -87,8 +87,12 @@ async fn each_spec_is_routed_under_its_own_base_path_and_validated_by_its_own_sc
 #[test]
 fn the_default_port_is_the_first_specs() {
     let dir = several_dir();
-    let both =
-        specmock::sources::Sources::resolve([dir.join("catalog.yaml"), dir.join("billing.yaml")], None, None, &dir);
+    let both = specmock::internal::sources::Sources::resolve(
+        [dir.join("catalog.yaml"), dir.join("billing.yaml")],
+        None,
+        None,
+        &dir,
+    );
     assert_eq!(both.load_spec().expect("both load").default_port, Some(4200));
 }
 

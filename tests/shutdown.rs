@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::spec::Operation;
+use specmock::internal::spec::Operation;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -14,9 +14,9 @@ use http::Method;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
-use specmock::admin::FeedEvents;
-use specmock::journal::FEED_BACKLOG;
-use specmock::{Behaviour, Limits};
+use specmock::internal::admin::FeedEvents;
+use specmock::internal::journal::FEED_BACKLOG;
+use specmock::internal::{Behaviour, Limits};
 use tokio::net::TcpStream;
 
 const PAGE_FILES: [&str; 4] = ["/__mock/ui", "/__mock/ui/", "/__mock/ui/app.js", "/__mock/ui/style.css"];
@@ -80,13 +80,13 @@ async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() 
     let from = |peer: [u8; 4], path: &str| {
         let mut request = http::Request::get(path).header("host", "localhost");
         let peer = SocketAddr::new(peer.into(), 50_000);
-        request = request.extension(specmock::admin::Peer(peer));
+        request = request.extension(specmock::internal::admin::Peer(peer));
         request.body(()).expect("a request").into_parts().0
     };
     for path in PAGE_FILES.iter().chain(&["/__mock/journal/events"]) {
         let remote = from([192, 0, 2, 7], path);
-        let response = match specmock::admin::journal_feed(&app, &remote) {
-            Some(specmock::admin::Feed::Refused(response)) => response,
+        let response = match specmock::internal::admin::journal_feed(&app, &remote) {
+            Some(specmock::internal::admin::Feed::Refused(response)) => response,
             Some(_) => panic!("{path}: a feed for a remote peer"),
             None => app.handle(&remote, b"").response,
         };
@@ -388,7 +388,7 @@ async fn the_sessions_list_shows_every_session_most_recent_first() {
         );
     }
     let at = newer["last_activity"].as_str().expect("a time");
-    let at = specmock::rfc3339::parse(at).unwrap_or_else(|| panic!("RFC 3339: {at}"));
+    let at = specmock::internal::rfc3339::parse(at).unwrap_or_else(|| panic!("RFC 3339: {at}"));
     let age = std::time::SystemTime::now().duration_since(at).expect("in the past");
     assert!(age < Duration::from_secs(10), "{age:?}");
 }
@@ -488,7 +488,7 @@ async fn a_feed_sends_the_start_of_a_large_body_and_says_it_is_cut() {
     let event = feed.next_named("entry").await.json();
     assert_eq!(event["body_truncated"], true, "{}", &event.to_string()[..200]);
     let sent = event["body"].as_str().expect("the start, as text");
-    assert_eq!(sent.len(), specmock::journal::FEED_BODY_BYTES);
+    assert_eq!(sent.len(), specmock::internal::journal::FEED_BODY_BYTES);
     assert!(event.get("response_body_truncated").is_none(), "the answer is small");
     let page = get(addr, "/__mock/journal?session=large").await.json();
     let held = page["entries"][0]["body"].as_str().expect("the body, as text");

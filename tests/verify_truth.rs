@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use common::*;
 use http::Method;
 use serde_json::{json, Value};
-use specmock::Behaviour;
+use specmock::internal::Behaviour;
 
 const VANITY: &str = "/user/update/vanity";
 

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use serde_json::Value;
-use specmock::spec::{Credential, Operation, ParamIn, StatusKey};
-use specmock::{App, Behaviour};
+use specmock::internal::spec::{Credential, Operation, ParamIn, StatusKey};
+use specmock::internal::{App, Behaviour};
 use specmock_fuzz::{shipped_sources, HANDSHAKE};
 
 const ADMIN_SPEC: &str = include_str!("../../src/admin_openapi.json");
@@ -73,7 +73,7 @@ fn requests(operation: &Operation) -> Vec<(String, Request)> {
     for parameter in &operation.parameters {
         let value = match (parameter.examples.first(), &parameter.schema) {
             (Some((_, example)), _) => text(example),
-            (None, Some(schema)) => text(&specmock::render::generate(&schema.document, 0)),
+            (None, Some(schema)) => text(&specmock::internal::render::generate(&schema.document, 0)),
             (None, None) => "fuzz".to_string(),
         };
         match parameter.location {
@@ -118,13 +118,13 @@ fn requests(operation: &Operation) -> Vec<(String, Request)> {
         let generated = media
             .schema
             .as_ref()
-            .map(|schema| ("generated".to_string(), specmock::render::generate(&schema.document, 0)));
+            .map(|schema| ("generated".to_string(), specmock::internal::render::generate(&schema.document, 0)));
         let bodies = match media.examples.is_empty() {
             true => generated.into_iter().collect(),
             false => media.examples.clone(),
         };
         for (name, value) in bodies {
-            let body = match (&value, specmock::validate::is_json(&media.media_type)) {
+            let body = match (&value, specmock::internal::validate::is_json(&media.media_type)) {
                 (Value::String(text), false) => text.clone().into_bytes(),
                 _ => serde_json::to_vec(&value).expect("JSON values serialize"),
             };
@@ -183,7 +183,7 @@ fn main() {
             tour.push(request);
         }
     }
-    let admin = specmock::spec::load_text("admin_openapi.json", ADMIN_SPEC, None).expect("the admin spec loads");
+    let admin = specmock::internal::spec::load_text("admin_openapi.json", ADMIN_SPEC, None).expect("the admin spec loads");
     for operation in &admin.operations {
         for (name, request) in requests(operation) {
             write(dir, &format!("{}.{name}", operation.id), &request.wire(false));

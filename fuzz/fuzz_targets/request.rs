@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use http::request::Parts;
 use libfuzzer_sys::fuzz_target;
-use specmock::app::Handled;
-use specmock::app::handshake;
-use specmock::{App, Behaviour};
+use specmock::internal::app::Handled;
+use specmock::internal::app::handshake;
+use specmock::internal::{App, Behaviour};
 use specmock_fuzz::{check_answer, check_upgrade, shipped_sources};
 
 /// hyper's own limit: a request with more headers never reaches the app.
@@ -66,9 +66,9 @@ fn record(app: &App, parts: &Parts, handled: &Handled, body: &[u8]) {
 /// The session an admin request names (`/__mock/sessions/{id}/...`), which
 /// it may create or move to another scenario.
 fn admin_session(parts: &Parts) -> Option<String> {
-    let path = parts.uri.path().strip_prefix(specmock::admin::PREFIX)?;
+    let path = parts.uri.path().strip_prefix(specmock::internal::admin::PREFIX)?;
     let id = path.strip_prefix("sessions/")?.split('/').next()?;
-    specmock::uri::decode_component(id).ok()
+    specmock::internal::uri::decode_component(id).ok()
 }
 
 fuzz_target!(|input: &[u8]| {

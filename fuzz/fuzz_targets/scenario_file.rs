@@ -12,14 +12,14 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use specmock::fixtures::Fixtures;
-use specmock::render::Responder;
-use specmock::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
-use specmock::scenario::template::{EventView, RequestTime};
-use specmock::scenario::{follow_values, load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody, STEPS};
-use specmock::spec::source::{parse_document, NodeBudget};
-use specmock::spec::Spec;
-use specmock::validate::Checked;
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::render::Responder;
+use specmock::internal::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
+use specmock::internal::scenario::template::{EventView, RequestTime};
+use specmock::internal::scenario::{follow_values, load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody, STEPS};
+use specmock::internal::spec::source::{parse_document, NodeBudget};
+use specmock::internal::spec::Spec;
+use specmock::internal::validate::Checked;
 use specmock_fuzz::{check_diagnostic, check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};
 
 const LABEL: &str = "fuzz.yaml";

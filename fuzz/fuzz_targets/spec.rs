@@ -8,9 +8,9 @@
 use http::request::Parts;
 use http::Method;
 use libfuzzer_sys::fuzz_target;
-use specmock::fixtures::Fixtures;
-use specmock::spec::Operation;
-use specmock::{App, Behaviour};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::spec::Operation;
+use specmock::internal::{App, Behaviour};
 use specmock_fuzz::{check_answer, check_diagnostic, check_diagnostics, check_upgrade, HANDSHAKE};
 
 /// The operation's path with each `{parameter}` filled in.
@@ -39,7 +39,7 @@ fn request_body(operation: &Operation) -> Vec<u8> {
         .flat_map(|body| &body.content)
         .find_map(|media| media.schema.as_ref());
     schema.map_or_else(Vec::new, |schema| {
-        serde_json::to_vec(&specmock::render::generate(&schema.document, 1)).expect("JSON values serialize")
+        serde_json::to_vec(&specmock::internal::render::generate(&schema.document, 1)).expect("JSON values serialize")
     })
 }
 
@@ -75,7 +75,7 @@ fuzz_target!(|input: &[u8]| {
         false => "fuzz.yaml",
     };
     // No base directory: a `$ref` to another file is refused, never read.
-    match specmock::spec::load_text(label, text, None) {
+    match specmock::internal::spec::load_text(label, text, None) {
         Ok(spec) => match App::new(spec, &Fixtures::default(), 0, Behaviour::default()) {
             Ok((app, _warnings)) => call_every_operation(&app),
             Err(problems) => check_diagnostics(&problems, &[(label, text)]),

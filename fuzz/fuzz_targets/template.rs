@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use specmock::scenario::template::{merge, parse_expr, EventView, RequestTime, Scope, Template};
-use specmock::scenario::Store;
+use specmock::internal::scenario::template::{merge, parse_expr, EventView, RequestTime, Scope, Template};
+use specmock::internal::scenario::Store;
 use specmock_fuzz::{client_headers, profile, NOW};
 
 /// The store of a signed-in session of the shipped scenarios, and a few more keys.

@@ -9,12 +9,12 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Method};
 use serde_json::{json, Value};
-use specmock::app::{Handled, StreamMode, Upgrade};
-use specmock::diagnostic::{Diagnostic, Diagnostics, Position};
-use specmock::scenario::{Fault, Frame, Step};
-use specmock::sources::{Source, Sources};
-use specmock::spec::{MediaSpec, ResponseSpec};
-use specmock::App;
+use specmock::internal::app::{Handled, StreamMode, Upgrade};
+use specmock::internal::diagnostic::{Diagnostic, Diagnostics, Position};
+use specmock::internal::scenario::{Fault, Frame, Step};
+use specmock::internal::sources::{Source, Sources};
+use specmock::internal::spec::{MediaSpec, ResponseSpec};
+use specmock::internal::App;
 
 /// The spec, fixtures and scenarios built into specmock: the shipped files,
 /// whatever the directory the fuzzer runs in.
@@ -82,11 +82,11 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &Handled) {
     let status = response.status().as_u16();
     let headers = response.headers();
     let body = response.body();
-    if headers.contains_key(specmock::problem::ORIGIN_HEADER) {
+    if headers.contains_key(specmock::internal::problem::ORIGIN_HEADER) {
         check_problem(status, headers, body);
         return;
     }
-    if parts.uri.path().starts_with(specmock::admin::PREFIX) {
+    if parts.uri.path().starts_with(specmock::internal::admin::PREFIX) {
         assert_eq!(status, 200, "an admin answer that is not a problem");
         // The page and its assets, and a session's recording (YAML), are the
         // admin API's only answers that are not JSON.
@@ -140,7 +140,7 @@ fn check_problem(status: u16, headers: &HeaderMap, body: &[u8]) {
     assert!((400..600).contains(&status), "a mock problem with status {status}");
     assert_eq!(
         headers.get(http::header::CONTENT_TYPE).map(HeaderValue::as_bytes),
-        Some(specmock::problem::CONTENT_TYPE.as_bytes())
+        Some(specmock::internal::problem::CONTENT_TYPE.as_bytes())
     );
     let problem: Value = serde_json::from_slice(body).expect("a mock problem is JSON");
     assert_eq!(problem["status"], json!(status), "{problem}");
@@ -157,7 +157,7 @@ fn check_problem(status: u16, headers: &HeaderMap, body: &[u8]) {
 fn check_body(declared: &ResponseSpec, content_type: Option<&HeaderValue>, body: &[u8], id: &str, status: u16) {
     let Some(content_type) = content_type else { return };
     // A spec may declare a media type that is not ASCII; it is sent as is.
-    let essence = specmock::spec::essence(&String::from_utf8_lossy(content_type.as_bytes()));
+    let essence = specmock::internal::spec::essence(&String::from_utf8_lossy(content_type.as_bytes()));
     let candidates: Vec<&MediaSpec> = declared
         .content
         .iter()
@@ -167,7 +167,7 @@ fn check_body(declared: &ResponseSpec, content_type: Option<&HeaderValue>, body:
     // The value the body holds: JSON for a JSON type; for a text type the
     // text, or a value written as JSON (as `render::encode` writes one).
     let mut values = Vec::new();
-    if specmock::validate::is_json(&essence) {
+    if specmock::internal::validate::is_json(&essence) {
         let value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{id} {status}: not JSON ({e})"));
         values.push(value);
     } else if essence.starts_with("text/") {

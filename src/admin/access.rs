@@ -51,6 +51,7 @@ pub fn parse_admin_host(text: &str) -> Result<HostName, String> {
 /// The host a request names: a loopback address, a name, or another address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostName {
+    /// An IP address, with or without a port or brackets (`[::1]:8080`, `127.0.0.1`).
     Ip(IpAddr),
     /// Lower case, without a trailing dot.
     Name(String),

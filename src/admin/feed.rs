@@ -24,9 +24,10 @@ pub const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 /// A request for the feed, decided.
 pub enum Feed {
+    /// Not admitted: the problem to answer with instead of a stream.
     Refused(Response<Bytes>),
     /// Admitted, to start after this entry (`None`: only new entries);
-    /// [`crate::journal::Journal::subscribe`] opens it.
+    /// the journal's `subscribe` opens it.
     Admitted(Option<u64>),
 }
 
@@ -112,6 +113,8 @@ pub struct Events {
 }
 
 impl Events {
+    /// The events of an admitted subscription, starting with the reconnection delay and, when
+    /// entries rolled off before it began, how many it missed.
     pub fn new(subscription: Subscription) -> Self {
         let missed = (subscription.missed > 0).then(|| lagged_event(subscription.missed));
         Self {

@@ -30,6 +30,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::problem::Problem;
 
+/// Where the admin API lives: every path under it is the mock's own, never routed to the spec.
 pub const PREFIX: &str = "/__mock/";
 
 /// Answers an admin request, or a problem.

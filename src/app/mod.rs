@@ -11,7 +11,7 @@ mod stream;
 pub use configuration::Configuration;
 pub use credentials::CredentialNames;
 pub use relay::Forward;
-pub use stream::{Accepted, LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
+pub use stream::{LiveFrame, Outgoing, StreamMode, StreamPlan, Upgrade, INTERNAL_ERROR};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -103,20 +103,27 @@ const ATTEMPTS: usize = 8;
 
 /// Everything an `App` is built from.
 pub struct Inputs {
+    /// The loaded spec (one document, or several served together).
     pub spec: Spec,
+    /// Response bodies by name, for the spec's defaults and scenario responses.
     pub fixtures: Fixtures,
+    /// The scenario files, checked against the spec and fixtures when the app is built.
     pub scenarios: Vec<ScenarioSource>,
     /// The scenario every session starts in; `None`: `default` if there is one.
     pub start_scenario: Option<String>,
+    /// Seeds generated bodies, so the same seed serves the same bytes.
     pub seed: u64,
 }
 
 /// A response plus what the log line needs to know about it.
 pub struct Handled {
+    /// What the client gets, whole: the shell only writes it (after `delay`, with `fault`).
     pub response: Response<Bytes>,
     /// The session the request named (`None` for the admin API).
     pub session: Option<String>,
+    /// The operationId matched, for the log line and the journal (`None`: no operation matched).
     pub operation: Option<String>,
+    /// How the request broke the contract, each at its JSON pointer; empty when it kept it.
     pub violations: Vec<Violation>,
     /// The mock answered with a problem of its own instead of the API's
     /// answer: verifications do not count the call (unless asked to).
@@ -204,10 +211,13 @@ impl App {
         Err(Problem::configuration_changing(ATTEMPTS))
     }
 
+    /// The live sessions, for the admin API, recordings, and tests that look inside one.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
     }
 
+    /// The flags the app was built with (leniency, CORS, admin access, journal size, upstream,
+    /// recording).
     pub fn behaviour(&self) -> &Behaviour {
         &self.behaviour
     }
@@ -217,6 +227,8 @@ impl App {
         &self.journal
     }
 
+    /// Answers one request, wholly in memory: the pure path the HTTP shell drives (admin API,
+    /// routing, validation, scenario decision, rendering).
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
         if path.starts_with(crate::admin::PREFIX) {

@@ -28,6 +28,7 @@ use crate::session::{Event, FrameFor, SharedSession};
 pub enum Upgrade {
     /// Answer over HTTP instead (a problem, or the operation's own non-2xx answer).
     Refused(Box<Handled>),
+    /// The 101 answer and everything the stream connection needs after it.
     Accepted(Box<Accepted>),
 }
 
@@ -64,11 +65,16 @@ impl StreamPlan {
     }
 }
 
+/// Where a stream's frames come from: the operation's own answer kept current, or a scenario's
+/// script.
 pub enum StreamMode {
     /// Send the operation's answer now, then again whenever the session changes it.
     Live {
+        /// The answer the operation gives at the handshake, sent first (`None`: nothing until the
+        /// session changes it).
         first: Option<Outgoing>,
     },
+    /// Run the scenario rule's `stream:` steps in order.
     Script(Arc<Script>),
 }
 

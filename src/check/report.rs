@@ -111,14 +111,14 @@ impl Pair {
 /// and [`CheckReport::to_junit_xml`] the same for tools.
 #[derive(Debug, Default)]
 pub struct CheckReport {
-    pub inputs: Vec<Input>,
-    pub problems: Vec<Finding>,
-    pub warnings: Vec<Finding>,
-    pub coverage: Vec<Pair>,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) problems: Vec<Finding>,
+    pub(crate) warnings: Vec<Finding>,
+    pub(crate) coverage: Vec<Pair>,
     /// The spec's webhooks (`NAME METHOD`): declared, not served.
-    pub webhooks: Vec<String>,
+    pub(crate) webhooks: Vec<String>,
     /// Warnings fail the check too.
-    pub strict: bool,
+    pub(crate) strict: bool,
 }
 
 impl CheckReport {
@@ -170,12 +170,12 @@ impl CheckReport {
         Subject::Input(input.map_or_else(|| file.to_string(), |input| input.label.clone()))
     }
 
-    pub fn problem(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn problem(&mut self, diagnostic: Diagnostic) {
         let subject = self.subject_of(&diagnostic.file);
         self.problems.push(Finding::located(subject, diagnostic));
     }
 
-    pub fn warning(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn warning(&mut self, diagnostic: Diagnostic) {
         let subject = self.subject_of(&diagnostic.file);
         self.warnings.push(Finding::located(subject, diagnostic));
     }

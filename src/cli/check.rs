@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use specmock::check::{check, CheckOptions};
+use specmock::{check, CheckOptions};
 
 use super::usage_error;
 

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use specmock::control::SessionKey;
-use specmock::diagnostic::PRINTED_PROBLEMS;
-use specmock::logging;
-use specmock::sources::Sources;
-use specmock::{App, Behaviour, Limits, MockServer, StreamLimits};
+use specmock::internal::control::SessionKey;
+use specmock::internal::diagnostic::PRINTED_PROBLEMS;
+use specmock::internal::logging;
+use specmock::internal::sources::Sources;
+use specmock::internal::{App, Behaviour, Limits, StreamLimits};
+use specmock::MockServer;
 
 use super::usage_error;
 
@@ -52,8 +53,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
     /// A name the admin API answers to besides loopback addresses, `localhost` and --host (repeatable): the name remote clients reach the mock by.
-    #[arg(long, value_name = "NAME", value_parser = specmock::admin::parse_admin_host)]
-    admin_host: Vec<specmock::admin::HostName>,
+    #[arg(long, value_name = "NAME", value_parser = specmock::internal::admin::parse_admin_host)]
+    admin_host: Vec<specmock::internal::admin::HostName>,
     /// Do not answer CORS preflights or add Access-Control-* headers.
     #[arg(long)]
     no_cors: bool,
@@ -82,10 +83,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     ws_send_timeout: u64,
     /// Journal entries kept for /__mock/journal and /__mock/verify (the counts never lose a request).
-    #[arg(long, value_name = "N", default_value_t = specmock::journal::DEFAULT_CAPACITY)]
+    #[arg(long, value_name = "N", default_value_t = specmock::internal::journal::DEFAULT_CAPACITY)]
     journal_size: usize,
     /// Bytes of request and response bodies the journal holds, each distinct body counted once; past them the oldest response bodies go first, then the oldest entries roll off.
-    #[arg(long, value_name = "BYTES", default_value_t = specmock::journal::DEFAULT_BODY_BUDGET)]
+    #[arg(long, value_name = "BYTES", default_value_t = specmock::internal::journal::DEFAULT_BODY_BUDGET)]
     journal_bytes: usize,
     /// Exit with code 1 at shutdown if any request broke the contract.
     #[arg(long)]
@@ -112,10 +113,10 @@ pub struct ServeArgs {
     #[arg(long)]
     record_latency: bool,
     /// Entries (calls, and frames servers sent) a recording keeps per session; past them the file says how many more were not recorded.
-    #[arg(long, value_name = "N", default_value_t = specmock::record::DEFAULT_PER_SESSION)]
+    #[arg(long, value_name = "N", default_value_t = specmock::internal::record::DEFAULT_PER_SESSION)]
     record_limit: usize,
     /// Bytes all recordings in progress hold together (targets and bodies); past them a session's later entries are counted, not kept.
-    #[arg(long, value_name = "N", default_value_t = specmock::record::DEFAULT_BYTES)]
+    #[arg(long, value_name = "N", default_value_t = specmock::internal::record::DEFAULT_BYTES)]
     record_bytes: usize,
     /// A JSON pointer into response bodies whose value recordings replace by `[redacted]`, besides credentials (repeatable).
     #[arg(long, value_name = "POINTER", value_parser = parse_pointer)]
@@ -169,10 +170,12 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         Path::new(""),
     );
     let upstream = match &args.upstream {
-        Some(url) => match specmock::proxy::Upstream::new(url, args.upstream_ca.as_deref(), args.upstream_timeout) {
-            Ok(upstream) => Some(std::sync::Arc::new(upstream)),
-            Err(message) => return failed(flush_logs, &message),
-        },
+        Some(url) => {
+            match specmock::internal::proxy::Upstream::new(url, args.upstream_ca.as_deref(), args.upstream_timeout) {
+                Ok(upstream) => Some(std::sync::Arc::new(upstream)),
+                Err(message) => return failed(flush_logs, &message),
+            }
+        }
         None => None,
     };
     let behaviour = Behaviour {
@@ -180,14 +183,14 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         cors: !args.no_cors,
         admin_token: args.admin_token.clone(),
         // A --host that is no host name cannot be bound either.
-        admin_hosts: specmock::admin::parse_admin_host(&args.host)
+        admin_hosts: specmock::internal::admin::parse_admin_host(&args.host)
             .into_iter()
             .chain(args.admin_host.clone())
             .collect(),
         session_key: args.session_key.clone(),
         journal_size: args.journal_size,
         upstream,
-        record: specmock::record::Settings {
+        record: specmock::internal::record::Settings {
             dir: args.record.clone(),
             redact: args.redact.clone(),
             latency: args.record_latency,
@@ -236,7 +239,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
         },
         ..Limits::default()
     };
-    let signals = match specmock::shutdown::StopSignals::install() {
+    let signals = match specmock::internal::shutdown::StopSignals::install() {
         Ok(signals) => signals,
         Err(error) => {
             return failed(
@@ -259,7 +262,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     let _watch = if args.no_watch {
         None
     } else {
-        specmock::watch::start(server.app())
+        specmock::internal::watch::start(server.app())
     };
     if args.record.is_some() {
         tokio::spawn(write_idle_recordings(server.app().clone()));
@@ -302,7 +305,7 @@ fn report_directory(report: &std::path::Path) -> Result<(), String> {
 
 /// The verdict at shutdown: the report, and whether violations fail the run.
 fn conclude<'s>(
-    summary: &specmock::journal::Summary,
+    summary: &specmock::internal::journal::Summary,
     args: &ServeArgs,
     spec_of: impl Fn(&str) -> Option<&'s str>,
 ) -> ExitCode {
@@ -334,7 +337,7 @@ fn conclude<'s>(
         }
     }
     if let Some(path) = &args.report {
-        if let Err(error) = std::fs::write(path, specmock::report::contract_report(summary, spec_of)) {
+        if let Err(error) = std::fs::write(path, specmock::internal::report::contract_report(summary, spec_of)) {
             return usage_error(format!("cannot write the report to {}: {error}", path.display()));
         }
     }
@@ -391,8 +394,9 @@ async fn write_idle_recordings(app: std::sync::Arc<App>) {
     loop {
         ticks.tick().await;
         let app = app.clone();
-        let written =
-            tokio::task::spawn_blocking(move || app.end_recordings(Some(specmock::session::DEFAULT_IDLE_EXPIRY)));
+        let written = tokio::task::spawn_blocking(move || {
+            app.end_recordings(Some(specmock::internal::session::DEFAULT_IDLE_EXPIRY))
+        });
         for line in written.await.unwrap_or_default() {
             tracing::info!("recorded: {line}");
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use specmock::provider::{verify, VerifyOptions};
+use specmock::internal::provider::{verify, VerifyOptions};
 
 use super::usage_error;
 

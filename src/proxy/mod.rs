@@ -8,7 +8,7 @@ mod encoding;
 mod headers;
 mod stream;
 
-pub use connect::{with_causes, Connection, Connector, ExchangeError, Pool};
+pub use connect::{Connector, ExchangeError, Pool};
 pub use encoding::{decoded, Decoded};
 pub use headers::{end_to_end, upstream_query, upstream_request};
 pub use stream::{relay, Handshake, Relayed};
@@ -23,9 +23,6 @@ use http_body_util::Full;
 
 use crate::provider::client::Answer;
 use crate::provider::target::Target;
-
-/// `--upstream-timeout` when none is given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The real server behind the mock.
 #[derive(Debug)]
@@ -58,6 +55,7 @@ impl Upstream {
         Ok(Self { target, pool, timeout })
     }
 
+    /// The upstream's base URL, as given: named in problems and logs when it fails.
     pub fn url(&self) -> &str {
         &self.target.url
     }

@@ -10,9 +10,7 @@ mod redact;
 mod tape;
 mod yaml;
 
-pub use document::{document, Body, Document, Item, Options, Step};
-pub use files::{file_name, write_file, Recorded, Written};
-pub use redact::MARKER;
+pub use document::{document, Options};
 pub use tape::{Tape, Tapes, DEFAULT_BYTES, DEFAULT_PER_SESSION};
 pub use yaml::write as yaml;
 

@@ -25,6 +25,8 @@ const MAX_REFERENCE_DEPTH: usize = 64;
 /// required self-references per level), so each per-node cap alone is not enough.
 const MAX_GENERATED_VALUES: usize = 20_000;
 
+/// A value that satisfies the JSON Schema `document`, made up from `seed` (the same seed gives the
+/// same value), within budgets that no schema can exhaust.
 pub fn generate(document: &Value, seed: u64) -> Value {
     let mut generator = Generator {
         document,

@@ -49,6 +49,8 @@ impl Rendered {
     }
 }
 
+/// Every response of the spec rendered once at load: each operation's default answer and each
+/// declared status, with its required headers, so a request only looks them up.
 pub struct Responder {
     /// Indexed like `spec.operations`, then like `operation.responses`.
     rendered: Vec<Vec<Rendered>>,

@@ -21,7 +21,9 @@ use crate::validate::Checked;
 /// What one session remembers between requests.
 #[derive(Debug, Clone)]
 pub struct SessionState {
+    /// The scenario the session is in (`None`: no scenario, the spec's defaults answer).
     pub scenario: Option<Arc<Scenario>>,
+    /// The scenario state the session is in: which rules can match.
     pub state: String,
     /// Matches so far, per rule of the scenario (drives sequences).
     pub counters: Vec<u64>,
@@ -79,6 +81,7 @@ impl SessionState {
         };
     }
 
+    /// The name of the session's scenario, as the admin API and journal show it.
     pub fn scenario_name(&self) -> Option<&str> {
         self.scenario.as_deref().map(|s| s.name.as_str())
     }
@@ -129,11 +132,17 @@ pub fn replay_position(session: &SessionState) -> Option<ReplayPosition> {
 /// The parts of a request rules can match on and templates can read (all
 /// decoded), plus what the shell supplies so the decision stays pure.
 pub struct Facts<'a> {
+    /// The index of the matched operation in the spec.
     pub operation: usize,
+    /// The validated request body, if it had one.
     pub body: Option<&'a Checked>,
+    /// The decoded query pairs, in order.
     pub query: &'a [(String, String)],
+    /// The request's headers.
     pub headers: &'a HeaderMap,
+    /// The decoded path parameters.
     pub path: &'a [(String, String)],
+    /// The request's time, written out only if a template reads it.
     pub now: &'a RequestTime,
     /// Fresh per request: seeds `{{uuid}}` and delay ranges.
     pub entropy: u64,
@@ -142,28 +151,22 @@ pub struct Facts<'a> {
 /// The outcome of a match: the rule that matched and what it does.
 #[derive(Debug, Clone)]
 pub struct Decision {
+    /// The label of the rule that matched (`file rules[N]`), for the log line and the journal.
     pub rule: String,
+    /// What the rule does: answer, or script a stream.
     pub outcome: Outcome,
     /// Values the store let go of: freeing a large one takes a while, so
     /// the caller drops them once it no longer holds the session.
     pub released: Vec<Checked>,
 }
 
+/// What a matching rule does with the request.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// Answer with this response.
     Respond(Answer),
     /// The rule scripts a WebSocket stream.
     Stream(Arc<Script>),
-}
-
-impl Decision {
-    /// The scripted response, unless the rule scripts a stream.
-    pub fn answer(&self) -> Option<&Answer> {
-        match &self.outcome {
-            Outcome::Respond(answer) => Some(answer),
-            Outcome::Stream(_) => None,
-        }
-    }
 }
 
 /// A scripted response, rendered.
@@ -347,9 +350,11 @@ fn respond(
 /// A templated body and what its rendering is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct TemplateToRender<'a> {
+    /// The body as the scenario wrote it, compiled.
     pub body: &'a BodyTemplate,
     /// What the spec declares; `None`: nothing to check.
     pub media: Option<&'a MediaSpec>,
+    /// The status it answers with: the media's schema is that status's.
     pub status: u16,
     /// Who renders it (a rule's label, a stream), for a problem's message.
     pub label: &'a str,
@@ -458,6 +463,14 @@ mod tests {
     use crate::scenario::{BodyTemplate, Scripted};
     use serde_json::json;
 
+    /// The scripted response of a rule that does not script a stream.
+    fn answer(decision: &Decision) -> &Answer {
+        match &decision.outcome {
+            Outcome::Respond(answer) => answer,
+            Outcome::Stream(_) => panic!("the rule scripts a stream"),
+        }
+    }
+
     fn scripted(status: u16) -> Scripted {
         let rendered = Rendered {
             status,
@@ -525,7 +538,7 @@ mod tests {
     fn statuses(session: &mut SessionState, operation: usize, n: usize) -> Vec<Option<u16>> {
         let headers = HeaderMap::new();
         (0..n)
-            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| d.answer().unwrap().rendered.status))
+            .map(|_| decide(session, &facts(operation, None, &headers)).map(|d| answer(&d).rendered.status))
             .collect()
     }
 
@@ -671,13 +684,13 @@ mod tests {
             "a body stored whole is the request's own value, not a copy"
         );
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
-        let shown = shown.answer().unwrap();
+        let shown = answer(&shown);
         assert_eq!(shown.rendered.body.as_ref(), br#"{"user":{"id":"u1"}}"#);
         assert!(shown.problem.is_none());
         decide(&mut session, &facts(2, None, &headers)).unwrap();
         let shown = decide(&mut session, &facts(1, None, &headers)).unwrap();
         assert_eq!(
-            shown.answer().unwrap().rendered.body.as_ref(),
+            answer(&shown).rendered.body.as_ref(),
             br#"{}"#,
             "an absent key leaves its field out"
         );
@@ -711,7 +724,7 @@ mod tests {
         let headers = HeaderMap::new();
         let problem = |body: &Checked, session: &mut SessionState| {
             let decision = decide(session, &facts(0, Some(body), &headers)).unwrap();
-            decision.answer().unwrap().problem.clone()
+            answer(&decision).problem.clone()
         };
         let nameless = json!({"name": "ada"});
         // Passing another schema proves nothing here: the value is checked.

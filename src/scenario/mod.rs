@@ -23,10 +23,10 @@ use std::time::Duration;
 use http::HeaderName;
 use serde_json::Value;
 
-pub use flow::{check_values, follow_values, Followed, STEPS};
+pub use flow::{check_values, follow_values, STEPS};
 pub use load::{load_catalog, load_each_file, Loaded, ScenarioSource};
 pub use store::Store;
-pub use stream::{Expected, Frame, Received, Script, Step, StreamFault};
+pub use stream::{Frame, Received, Script, Step, StreamFault};
 
 use crate::render::Rendered;
 use crate::spec::MediaSpec;
@@ -36,9 +36,13 @@ use template::{merge, Expr, Scope, Template};
 /// A loaded, checked scenario.
 #[derive(Debug)]
 pub struct Scenario {
+    /// The name sessions select it by (`X-Mock-Scenario`, `--scenario`, the admin API).
     pub name: String,
+    /// What the scenario is for, as `GET /__mock/scenarios` lists it.
     pub description: String,
+    /// The label of the file it was loaded from, for errors and rule labels.
     pub file: String,
+    /// The state a session starts in.
     pub initial: String,
     /// The store a session starts with, shared by every session until it
     /// writes its own (a stored profile is not copied per session).
@@ -95,6 +99,7 @@ pub struct Scripted {
     pub fault: Option<Fault>,
 }
 
+/// A scripted response's body: ready at load time, or rendered per request.
 #[derive(Debug, Clone)]
 pub enum ScriptedBody {
     /// Rendered and checked against the schema at load time.
@@ -102,7 +107,9 @@ pub enum ScriptedBody {
     /// Rendered per request (it reads the request or the store) and checked
     /// then. `media` is `None` for an undeclared status (nothing to check).
     Template {
+        /// The template, with fields merged over its base.
         body: BodyTemplate,
+        /// The media type the rendered body is checked against.
         media: Option<MediaSpec>,
     },
 }
@@ -173,6 +180,7 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The fault's name as scenario files write it, and as the log line and the journal report it.
     pub fn as_str(self) -> &'static str {
         match self {
             Fault::Reset => "reset",
@@ -204,14 +212,17 @@ impl Catalog {
             .collect()
     }
 
+    /// The scenario named `name`, if loaded.
     pub fn get(&self, name: &str) -> Option<&Arc<Scenario>> {
         self.by_name.get(name)
     }
 
+    /// Every scenario's name, sorted, for listings and suggestions.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }
 
+    /// Every scenario, in name order.
     pub fn scenarios(&self) -> impl Iterator<Item = &Arc<Scenario>> {
         self.by_name.values()
     }

@@ -8,12 +8,14 @@ use serde_json::Value;
 
 use crate::validate::Checked;
 
+/// A session's `store:` values by key, in order of first write; each value shared, not copied.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
     entries: Vec<(String, Checked)>,
 }
 
 impl Store {
+    /// The value under `key` with the schema it is known to pass, if any.
     pub fn get(&self, key: &str) -> Option<&Checked> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -23,6 +25,7 @@ impl Store {
         self.get(key).map(|checked| checked.value.as_ref())
     }
 
+    /// Whether a rule wrote `key` (or the scenario's initial store has it).
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -45,10 +48,12 @@ impl Store {
         Some(self.entries.remove(index).1)
     }
 
+    /// Every key and value, in order of first write, as the admin API shows them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.value.as_ref()))
     }
 
+    /// Every key, in order of first write.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.as_str())
     }

@@ -16,36 +16,51 @@ pub struct Script {
     pub steps: Vec<Step>,
 }
 
+/// One step of a `stream:` script.
 #[derive(Debug)]
 pub enum Step {
+    /// Sends a frame now.
     Send(Frame),
+    /// Waits (a fixed or random time) before the next step.
     Wait(Delay),
     /// Waits until the operation is called in the session, then sends
     /// (templates read the call as `event.request` / `event.response`).
     On {
+        /// The operation (an index into the spec) whose call the step waits for.
         operation: usize,
+        /// The frame sent once the call came (`None`: only wait).
         send: Option<Frame>,
     },
     /// Waits for the client's next message; a different one closes the
     /// stream with 1008 (policy violation).
     Expect {
+        /// What the client's message must be.
         expected: Expected,
+        /// The frame sent once it came (`None`: only wait).
         send: Option<Frame>,
     },
     /// `None`: forever.
     Repeat {
+        /// How many times the steps run.
         times: Option<u64>,
+        /// The steps repeated, in order.
         steps: Vec<Step>,
     },
+    /// Closes the stream with a close frame.
     Close {
+        /// The close code sent.
         code: u16,
+        /// The close reason sent (at most 123 bytes, the frame's limit).
         reason: String,
     },
+    /// Misbehaves on the wire on purpose.
     Fault(StreamFault),
 }
 
+/// A frame a script sends.
 #[derive(Debug)]
 pub enum Frame {
+    /// A binary frame, decoded from base64 at load time.
     Binary(Bytes),
     /// A text frame: JSON, or text for a response that declares a text media type.
     Text(ScriptedBody),

@@ -32,12 +32,18 @@ pub enum Expr {
     Uuid,
 }
 
+/// A value with `{{...}}` expressions in it, parsed once at load and rendered per request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Template {
+    /// No expression anywhere: rendered as written.
     Literal(Value),
+    /// A string that is one expression: renders to the value read, keeping its JSON type.
     Expr(Expr),
+    /// A string with text around its expressions: renders to a string.
     Text(Vec<Piece>),
+    /// An array with an expression in some item.
     Array(Vec<Template>),
+    /// An object with an expression in some field, fields in written order.
     Object(Vec<(String, Template)>),
 }
 
@@ -49,13 +55,19 @@ pub enum Piece {
 
 /// The values templates are rendered from.
 pub struct Scope<'a> {
+    /// The request body as parsed (`request.body`), if JSON.
     pub body: Option<&'a Value>,
+    /// The decoded path parameters (`request.path.NAME`).
     pub path: &'a [(String, String)],
+    /// The decoded query pairs (`request.query.NAME`).
     pub query: &'a [(String, String)],
+    /// The request's headers (`request.headers.NAME`).
     pub headers: &'a HeaderMap,
+    /// The session's store (`store.KEY`).
     pub store: &'a Store,
     /// The call a stream step waited for, if any.
     pub event: Option<&'a EventView<'a>>,
+    /// The request's time (`now`).
     pub now: &'a RequestTime,
     /// Source of `{{uuid}}` values; advanced on each use.
     pub uuid_state: &'a Cell<u64>,
@@ -70,6 +82,7 @@ pub struct RequestTime {
 }
 
 impl RequestTime {
+    /// The time `since_epoch` after the Unix epoch, not yet written out.
     pub fn at(since_epoch: Duration) -> Self {
         Self {
             since_epoch,
@@ -77,6 +90,7 @@ impl RequestTime {
         }
     }
 
+    /// The time in RFC 3339, written out the first time it is asked for.
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| rfc3339::format_seconds(self.since_epoch))
     }
@@ -85,7 +99,9 @@ impl RequestTime {
 /// The request and response bodies of a call, as `event.*` reads them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EventView<'a> {
+    /// The call's request body (`event.request`), if JSON.
     pub request: Option<&'a Value>,
+    /// The call's response body (`event.response`), if JSON.
     pub response: Option<&'a Value>,
 }
 

@@ -10,12 +10,16 @@
 /// way, and they are what stop a YAML bomb.
 #[derive(Debug, Clone, Copy)]
 pub enum NodeBudget {
+    /// An OpenAPI document: large real specs need about a million nodes.
     Spec,
+    /// A scenario file.
     Scenario,
+    /// A fixture file.
     Fixture,
 }
 
 impl NodeBudget {
+    /// The most nodes a document of this kind may have.
     pub fn nodes(self) -> usize {
         match self {
             NodeBudget::Spec => 2_000_000,

@@ -103,10 +103,6 @@ impl SchemaSet {
         std::mem::take(&mut self.warnings)
     }
 
-    pub fn defs(&self) -> &Map<String, Value> {
-        &self.defs
-    }
-
     /// Converts the schema at `pointer` in `file`, plus everything it references.
     pub fn convert(
         &mut self,
@@ -727,7 +723,7 @@ mod tests {
         let file = docs.root_file().clone();
         let schema = document.pointer(pointer).unwrap().clone();
         let converted = set.convert(&mut docs, &file, pointer, &schema).unwrap();
-        (converted, set.defs().clone())
+        (converted, set.defs.clone())
     }
 
     #[test]

@@ -37,11 +37,15 @@ pub const WEBSOCKET_EXTENSION: &str = "x-websocket";
 
 /// A loaded, compiled spec.
 pub struct Spec {
+    /// The label of the first spec's file, for diagnostics.
     pub file: String,
     /// The files its `$ref`s reached, by the paths they were read from.
     pub referenced: Vec<String>,
+    /// The first spec's `info.title`.
     pub title: String,
+    /// Every operation of every spec served; rules and routes refer to them by index.
     pub operations: Vec<Operation>,
+    /// Method and path to an index into `operations`.
     pub router: Router,
     /// The explicit port of the first server URL, if any.
     pub default_port: Option<u16>,
@@ -68,6 +72,7 @@ pub struct Document {
 }
 
 impl Spec {
+    /// The operation with this id (operationId, or `METHOD /path`).
     pub fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|op| op.id == id)
     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 pub struct CompiledSchema {
     /// The standalone JSON Schema document (with the `$defs` it reaches).
     pub document: Arc<Value>,
+    /// The compiled validator of `document`, shared by every request checked against it.
     pub validator: Arc<jsonschema::Validator>,
 }
 
@@ -22,15 +23,21 @@ impl std::fmt::Debug for CompiledSchema {
     }
 }
 
+/// Where a parameter (or an API key) is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamIn {
+    /// A segment of the path (`{name}` in its template).
     Path,
+    /// The query string.
     Query,
+    /// A header.
     Header,
+    /// A cookie of the `Cookie` header.
     Cookie,
 }
 
 impl ParamIn {
+    /// The name OpenAPI gives it (`in: query`), as problems and reports write it.
     pub fn as_str(self) -> &'static str {
         match self {
             ParamIn::Path => "path",
@@ -90,6 +97,7 @@ pub struct Parameter {
 pub struct MediaSpec {
     /// Lower-case, without parameters: `application/json`, `text/*`.
     pub media_type: String,
+    /// The body's schema (`None`: any body of this media type is accepted).
     pub schema: Option<CompiledSchema>,
     /// Named examples in declaration order (`example` is named "example").
     pub examples: Vec<(String, Value)>,
@@ -101,11 +109,14 @@ pub struct RequestBody {
     pub content: Vec<MediaSpec>,
 }
 
+/// A key of an operation's `responses`: which statuses a Response Object covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StatusKey {
+    /// One status, `404`.
     Code(u16),
     /// `2XX`: the hundreds digit.
     Range(u16),
+    /// `default`: any status no other key covers.
     Default,
 }
 
@@ -119,6 +130,7 @@ impl StatusKey {
         }
     }
 
+    /// Whether a response of `status` is described under this key.
     pub fn covers(self, status: u16) -> bool {
         match self {
             StatusKey::Code(code) => code == status,
@@ -138,22 +150,29 @@ impl std::fmt::Display for StatusKey {
     }
 }
 
+/// One Response Object of an operation.
 #[derive(Debug, Clone)]
 pub struct ResponseSpec {
+    /// Which statuses it describes.
     pub status: StatusKey,
+    /// Its `description`, shown in reports and the admin API.
     pub description: String,
     /// The declared headers, as header parameters: a Header Object is a
     /// Parameter Object with `in: header` implied. A `Content-Type` header is
     /// left out, as OpenAPI says it is ignored.
     pub headers: Vec<Parameter>,
+    /// Its media types, in declaration order; empty: no body.
     pub content: Vec<MediaSpec>,
 }
 
 /// What a security scheme needs to see on a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
+    /// An API key in a header, query parameter or cookie.
     ApiKey {
+        /// The key's parameter name.
         name: String,
+        /// Where the key is sent.
         location: ParamIn,
     },
     /// `Authorization: <scheme> ...` (basic, bearer, digest ...).
@@ -169,13 +188,18 @@ pub struct SecurityScheme {
     pub credential: Credential,
 }
 
+/// One operation of the spec: what a request to it must send and what it may be answered.
 #[derive(Debug, Clone)]
 pub struct Operation {
     /// The operationId, or `METHOD /path` when the spec gives none.
     pub id: String,
+    /// Its HTTP method.
     pub method: Method,
+    /// Its path template as written, `/users/{id}`.
     pub path: String,
+    /// Its parameters and the path item's (its own win on the same name and location).
     pub parameters: Vec<Parameter>,
+    /// Its request body, if it declares one.
     pub request_body: Option<RequestBody>,
     /// Sorted: codes ascending, then ranges, then `default`.
     pub responses: Vec<ResponseSpec>,
@@ -185,6 +209,7 @@ pub struct Operation {
     /// Marked `x-websocket: true`: a WebSocket only (a plain GET gets 426).
     /// Any GET operation accepts an upgrade; this one requires it.
     pub websocket: bool,
+    /// Its `x-` extensions, as written.
     pub extensions: Map<String, Value>,
     /// Where it is written.
     pub origin: Origin,
@@ -222,6 +247,7 @@ impl Operation {
             .or_else(|| self.responses.first())
     }
 
+    /// The Response Object that describes `status`: its own code, else its range, else `default`.
     pub fn response_for(&self, status: u16) -> Option<&ResponseSpec> {
         self.responses
             .iter()

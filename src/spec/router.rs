@@ -9,13 +9,21 @@ use http::Method;
 pub enum RouteMatch {
     /// The operation index and the raw (still percent-encoded) path parameters.
     Found {
+        /// The index of the operation in the spec.
         operation: usize,
+        /// The path parameters by name, still percent-encoded.
         params: Vec<(String, String)>,
     },
     /// The path exists, the method does not.
-    MethodNotAllowed { allowed: Vec<Method> },
+    MethodNotAllowed {
+        /// The methods the path does declare, for the problem and its `Allow` header.
+        allowed: Vec<Method>,
+    },
     /// No path matched; the templates closest to what was asked.
-    NotFound { closest: Vec<String> },
+    NotFound {
+        /// Path templates close to the one asked for, to suggest in the problem.
+        closest: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -10,8 +10,10 @@ use serde_json::Value;
 
 use crate::spec::CompiledSchema;
 
+/// A JSON value shared between a request, a store and answers, with the schema it is known to pass.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// The value, shared.
     pub value: Arc<Value>,
     /// The schema `value` passed, compared by identity: the same compiled
     /// validator gives the same verdict, so a second check is redundant.

@@ -60,8 +60,11 @@ impl Rejection {
 
 /// The parts of a request validation looks at.
 pub struct RequestView<'a> {
+    /// Where the parameters are read from: the path as routed, the query pairs, the headers.
     pub params: ParamSources<'a>,
+    /// The request's headers, for security and the body's media type.
     pub headers: &'a HeaderMap,
+    /// The request body as received.
     pub body: &'a [u8],
 }
 
@@ -72,6 +75,8 @@ pub struct Accepted {
     pub body: Option<Checked>,
 }
 
+/// The verdict on one request for `operation`: its credentials, parameters and body checked in that
+/// order, the parsed body kept when it is accepted.
 pub fn request(operation: &Operation, request: &RequestView<'_>) -> Result<Accepted, Rejection> {
     if let Err((challenge, detail)) = security::check(&operation.security, request.headers, request.params.query) {
         return Err(Rejection::Unauthorized { challenge, detail });
@@ -197,6 +202,8 @@ enum Decoded {
     Malformed(String),
 }
 
+/// Whether a media type (lower case, without parameters) carries JSON: `application/json` or a
+/// `+json` suffix.
 pub fn is_json(media_type: &str) -> bool {
     media_type == "application/json" || media_type.ends_with("+json")
 }

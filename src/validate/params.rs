@@ -16,6 +16,7 @@ pub struct ParamSources<'a> {
     pub path: &'a [(String, String)],
     /// Decoded query pairs, in order.
     pub query: &'a [(String, String)],
+    /// The request's headers, for header and cookie parameters.
     pub headers: &'a HeaderMap,
 }
 

@@ -17,10 +17,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use specmock::fixtures::Fixtures;
-use specmock::sources::Sources;
-use specmock::spec::{CompiledSchema, Operation, Spec};
-use specmock::{App, Behaviour, Limits, MockServer};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::sources::Sources;
+use specmock::internal::spec::{CompiledSchema, Operation, Spec};
+use specmock::internal::{App, Behaviour, Limits};
+use specmock::MockServer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -56,7 +57,8 @@ pub fn shipped_app(behaviour: Behaviour) -> App {
 
 /// Loads a spec file and builds an `App` with the given fixtures directory and seed.
 pub fn app_from_file(spec: &Path, fixtures: Option<&Path>, seed: u64, behaviour: Behaviour) -> (App, Vec<String>) {
-    let spec = specmock::spec::load_file(spec).unwrap_or_else(|e| panic!("spec {} loads: {e}", spec.display()));
+    let spec =
+        specmock::internal::spec::load_file(spec).unwrap_or_else(|e| panic!("spec {} loads: {e}", spec.display()));
     let fixtures = match fixtures {
         Some(dir) => Fixtures::load_dir(dir).expect("fixtures load"),
         None => Fixtures::default(),
@@ -400,14 +402,14 @@ pub fn response_problems(operation: &Operation, reply: &Reply) -> Vec<String> {
     let Some(content_type) = content_type else {
         return vec![format!("{context}: no Content-Type")];
     };
-    let essence = specmock::spec::essence(content_type);
+    let essence = specmock::internal::spec::essence(content_type);
     let Some(media) = declared.content.iter().find(|m| m.media_type == essence) else {
         return vec![format!("{context}: Content-Type {content_type} is not declared")];
     };
     let Some(schema) = &media.schema else {
         return Vec::new();
     };
-    let value = if specmock::validate::is_json(&essence) {
+    let value = if specmock::internal::validate::is_json(&essence) {
         match serde_json::from_slice(&reply.body) {
             Ok(value) => value,
             Err(error) => return vec![format!("{context}: the {essence} body is not JSON: {error}")],
@@ -596,15 +598,15 @@ pub fn scenario_files_dir() -> PathBuf {
 
 /// One scenario file, labelled by its path relative to the repository root
 /// (so diagnostics read `tests/scenario_files/bad/x.yaml:3:5: ...`).
-pub fn scenario_source(path: &Path) -> specmock::scenario::ScenarioSource {
+pub fn scenario_source(path: &Path) -> specmock::internal::scenario::ScenarioSource {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let label = path.strip_prefix(repo_root()).unwrap_or(path).display().to_string();
     let file_name = path.file_name().expect("a file name").to_string_lossy().into_owned();
-    specmock::scenario::ScenarioSource { file_name, label, text }
+    specmock::internal::scenario::ScenarioSource { file_name, label, text }
 }
 
 /// Every `*.yaml` directly in `dir`, sorted by file name, as [`scenario_source`] labels them.
-pub fn scenario_sources(dir: &Path) -> Vec<specmock::scenario::ScenarioSource> {
+pub fn scenario_sources(dir: &Path) -> Vec<specmock::internal::scenario::ScenarioSource> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|entry| entry.expect("a directory entry").path())
@@ -616,11 +618,11 @@ pub fn scenario_sources(dir: &Path) -> Vec<specmock::scenario::ScenarioSource> {
 
 /// The shipped spec and fixtures with `scenarios`, every session starting in `start`.
 pub fn build_shipped_with_scenarios(
-    scenarios: Vec<specmock::scenario::ScenarioSource>,
+    scenarios: Vec<specmock::internal::scenario::ScenarioSource>,
     start: Option<&str>,
-) -> Result<(App, Vec<String>), specmock::diagnostic::Diagnostics> {
+) -> Result<(App, Vec<String>), specmock::internal::diagnostic::Diagnostics> {
     let sources = shipped_sources();
-    let inputs = specmock::Inputs {
+    let inputs = specmock::internal::Inputs {
         spec: sources.load_spec().expect("the shipped openapi.yaml loads"),
         fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
         scenarios,

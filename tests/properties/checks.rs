@@ -6,11 +6,11 @@ use http::{HeaderMap, Method};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
-use specmock::app::Upgrade;
-use specmock::diagnostic::{Diagnostic, Position};
-use specmock::scenario::{Frame, Step};
-use specmock::spec::Operation;
-use specmock::App;
+use specmock::internal::app::Upgrade;
+use specmock::internal::diagnostic::{Diagnostic, Position};
+use specmock::internal::scenario::{Frame, Step};
+use specmock::internal::spec::Operation;
+use specmock::internal::App;
 
 use crate::common;
 
@@ -25,7 +25,7 @@ pub fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// `X-Mock-Origin`, 4xx/5xx), an admin answer, a CORS preflight, or a
 /// status the routed operation declares, with a body its schema accepts
 /// (unless lenient).
-pub fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) -> Result<(), TestCaseError> {
+pub fn check_answer(app: &App, parts: &Parts, handled: &specmock::internal::app::Handled) -> Result<(), TestCaseError> {
     let response = &handled.response;
     let status = response.status().as_u16();
     let headers = response.headers();
@@ -66,9 +66,9 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) 
             .and_then(|id| configuration.spec.operation(id))
             .is_none_or(|op| {
                 op.security.iter().flatten().all(|scheme| match &scheme.credential {
-                    specmock::spec::Credential::HttpScheme(name) => writable(name),
-                    specmock::spec::Credential::ApiKey { name, .. } => writable(name),
-                    specmock::spec::Credential::AuthorizationHeader => true,
+                    specmock::internal::spec::Credential::HttpScheme(name) => writable(name),
+                    specmock::internal::spec::Credential::ApiKey { name, .. } => writable(name),
+                    specmock::internal::spec::Credential::AuthorizationHeader => true,
                 })
             });
         if status == 401 && !admin && challenge_writable {
@@ -123,7 +123,7 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &specmock::app::Handled) 
         .operation(id)
         .ok_or_else(|| TestCaseError::fail(format!("unknown operation {id}")))?;
     let declared = operation.response_for(status);
-    let undeclared_fault = handled.fault == Some(specmock::scenario::Fault::UndeclaredStatus);
+    let undeclared_fault = handled.fault == Some(specmock::internal::scenario::Fault::UndeclaredStatus);
     prop_assert!(
         declared.is_some() || undeclared_fault || (status == 204 && !has_content(operation)),
         "{} answered {}, which it does not declare",
@@ -154,7 +154,7 @@ fn has_content(operation: &Operation) -> bool {
 }
 
 pub fn check_body_against(
-    declared: &specmock::spec::ResponseSpec,
+    declared: &specmock::internal::spec::ResponseSpec,
     content_type: Option<&str>,
     body: &[u8],
     id: &str,
@@ -163,11 +163,11 @@ pub fn check_body_against(
     let Some(content_type) = content_type else {
         return Ok(());
     };
-    let essence = specmock::spec::essence(content_type);
+    let essence = specmock::internal::spec::essence(content_type);
     // The media types the body may have been made for: the one it is sent
     // as, or a wildcard one (`text/*`, `*/*`) that is sent as a concrete type
     // (`render::encode` sends a non-string value for `text/*` as JSON).
-    let candidates: Vec<&specmock::spec::MediaSpec> = declared
+    let candidates: Vec<&specmock::internal::spec::MediaSpec> = declared
         .content
         .iter()
         .filter(|m| m.media_type == essence || m.media_type.contains('*'))
@@ -182,7 +182,7 @@ pub fn check_body_against(
     // The value the body holds: JSON for a JSON type; for a text type the
     // string itself, or a value the mock wrote as JSON (as `render::encode` does).
     let mut values = Vec::new();
-    if specmock::validate::is_json(&essence) {
+    if specmock::internal::validate::is_json(&essence) {
         let value = serde_json::from_slice::<Value>(body).map_err(|e| {
             TestCaseError::fail(format!(
                 "{id} {status}: the {essence} body is not JSON ({e}): {:?}",
@@ -196,7 +196,8 @@ pub fn check_body_against(
     } else {
         return Ok(());
     }
-    let schemas: Vec<&specmock::spec::CompiledSchema> = candidates.iter().filter_map(|m| m.schema.as_ref()).collect();
+    let schemas: Vec<&specmock::internal::spec::CompiledSchema> =
+        candidates.iter().filter_map(|m| m.schema.as_ref()).collect();
     if schemas.len() < candidates.len() {
         // A candidate without a schema accepts anything.
         return Ok(());
@@ -241,7 +242,7 @@ pub fn check_upgrade(app: &App, parts: &Parts) -> Result<(), TestCaseError> {
             );
             // The first frames, as the connection would send them.
             let _ = app.live_frame(&accepted.plan);
-            if let specmock::app::StreamMode::Script(script) = &accepted.plan.mode {
+            if let specmock::internal::app::StreamMode::Script(script) = &accepted.plan.mode {
                 for frame in frames(&script.steps) {
                     let _ = app.script_frame(&accepted.plan, frame, None);
                 }

@@ -4,8 +4,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::Request;
 use serde_json::json;
-use specmock::fixtures::Fixtures;
-use specmock::{App, Behaviour};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::{App, Behaviour};
 
 use crate::checks::{check_answer, check_body_against, header_text};
 use crate::common;
@@ -85,7 +85,7 @@ fn an_integer_range_wider_than_i128_is_generated() {
         json!({ "type": "integer", "minimum": -1e300, "maximum": 0 }),
         json!({ "type": "integer", "minimum": -1, "maximum": 1e300 }),
     ] {
-        let value = specmock::render::generate(&schema, 0);
+        let value = specmock::internal::render::generate(&schema, 0);
         assert!(value.is_i64(), "{schema}: {value}");
     }
     let spec = r#"{
@@ -94,7 +94,7 @@ fn an_integer_range_wider_than_i128_is_generated() {
         "paths": { "/a": { "get": { "responses": { "200": { "description": "d",
             "content": { "application/json": { "schema": { "type": "integer", "minimum": -1e300, "maximum": 1e300 } } } } } } } }
     }"#;
-    let spec = specmock::spec::load_text("wide.json", spec, None).expect("the spec loads");
+    let spec = specmock::internal::spec::load_text("wide.json", spec, None).expect("the spec loads");
     let (app, _) = App::new(spec, &Fixtures::default(), 0, Behaviour::default()).expect("the app builds");
     let parts = parts("GET", "/a", &[]);
     let handled = app.handle(&parts, b"");
@@ -158,7 +158,7 @@ fn a_reference_cycle_does_not_overflow_the_stack() {
         "    A: {oneOf: [{$ref: '#/components/schemas/A'}]}\n",
     ] {
         let spec = spec_with_components(schemas);
-        specmock::spec::load_text("cycle.yaml", &spec, None).expect("the spec loads");
+        specmock::internal::spec::load_text("cycle.yaml", &spec, None).expect("the spec loads");
         check_in_a_child("cycle.yaml", &spec).unwrap_or_else(|e| panic!("{schemas}: {e}"));
     }
 }

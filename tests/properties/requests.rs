@@ -9,7 +9,7 @@ use http::{Method, Request};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::json;
-use specmock::App;
+use specmock::internal::App;
 
 use crate::checks::{check_answer, check_upgrade};
 use crate::edits::{apply_edits, apply_text_edits, nested, text_edit, value_edit};

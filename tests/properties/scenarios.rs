@@ -8,11 +8,11 @@ use http::HeaderMap;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
-use specmock::scenario::engine::{self, Facts, SessionState};
-use specmock::scenario::template::{EventView, RequestTime};
-use specmock::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody};
-use specmock::spec::Spec;
-use specmock::validate::Checked;
+use specmock::internal::scenario::engine::{self, Facts, SessionState};
+use specmock::internal::scenario::template::{EventView, RequestTime};
+use specmock::internal::scenario::{check_values, load_catalog, Catalog, Frame, ScenarioSource, ScriptedBody};
+use specmock::internal::spec::Spec;
+use specmock::internal::validate::Checked;
 
 use crate::checks::{check_diagnostic, frames};
 use crate::documents::{emit, or_junk, pick, Style};

@@ -8,8 +8,8 @@ use http::{Method, Request};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
-use specmock::fixtures::Fixtures;
-use specmock::{App, Behaviour};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::{App, Behaviour};
 
 use crate::checks::{check_answer, check_diagnostic};
 use crate::common;
@@ -372,7 +372,9 @@ fn call_every_operation(app: &App) -> Result<(), TestCaseError> {
             .request_body
             .as_ref()
             .and_then(|b| b.content.iter().find_map(|m| m.schema.as_ref()))
-            .map(|schema| serde_json::to_vec(&specmock::render::generate(&schema.document, 1)).expect("serializes"))
+            .map(|schema| {
+                serde_json::to_vec(&specmock::internal::render::generate(&schema.document, 1)).expect("serializes")
+            })
             .unwrap_or_default();
         let handled = app.handle(&parts, &body);
         check_answer(app, &parts, &handled)?;
@@ -401,7 +403,7 @@ fn fill_template(template: &str) -> String {
 }
 
 fn load_spec(label: &str, text: &str, base_dir: Option<PathBuf>) -> Result<(), TestCaseError> {
-    match specmock::spec::load_text(label, text, base_dir.clone()) {
+    match specmock::internal::spec::load_text(label, text, base_dir.clone()) {
         Ok(spec) => {
             // Rendering every default body and answering a call of each operation.
             if let Ok((app, _)) = App::new(spec, &Fixtures::default(), 3, Behaviour::default()) {

@@ -12,13 +12,13 @@ proptest! {
     /// Merging and matching: `contains` is reflexive, a merge keeps the overlay's leaves.
     #[test]
     fn merge_and_contains_behave(base in json_value(), overlay in json_value()) {
-        prop_assert!(specmock::json_subset::contains(&base, &base));
+        prop_assert!(specmock::internal::json_subset::contains(&base, &base));
         let mut merged = base.clone();
-        specmock::scenario::template::merge(&mut merged, overlay.clone());
+        specmock::internal::scenario::template::merge(&mut merged, overlay.clone());
         if !overlay.is_object() || !base.is_object() {
             prop_assert_eq!(&merged, &overlay);
         } else {
-            prop_assert!(specmock::json_subset::contains(&merged, &strip_objects(&overlay)));
+            prop_assert!(specmock::internal::json_subset::contains(&merged, &strip_objects(&overlay)));
         }
     }
 

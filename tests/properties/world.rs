@@ -6,10 +6,10 @@
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use specmock::fixtures::Fixtures;
-use specmock::render::Responder;
-use specmock::scenario::ScenarioSource;
-use specmock::{App, Behaviour};
+use specmock::internal::fixtures::Fixtures;
+use specmock::internal::render::Responder;
+use specmock::internal::scenario::ScenarioSource;
+use specmock::internal::{App, Behaviour};
 
 use crate::common;
 
@@ -56,7 +56,7 @@ pub fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let shipped = |lenient: bool| {
             let sources = common::shipped_sources();
-            let inputs = specmock::Inputs {
+            let inputs = specmock::internal::Inputs {
                 spec: sources.load_spec().expect("the shipped spec loads"),
                 fixtures: sources.load_fixtures().expect("the shipped fixtures load"),
                 scenarios: shipped_scenarios().to_vec(),
@@ -69,8 +69,8 @@ pub fn world() -> &'static World {
             };
             App::build(inputs, behaviour).expect("the shipped files build").0
         };
-        let features =
-            specmock::spec::load_text("tests/specs/features.yaml", FEATURES_SPEC, None).expect("features.yaml loads");
+        let features = specmock::internal::spec::load_text("tests/specs/features.yaml", FEATURES_SPEC, None)
+            .expect("features.yaml loads");
         let (features, _) =
             App::new(features, &Fixtures::default(), 0, Behaviour::default()).expect("features.yaml renders");
         let strict = shipped(false);

@@ -34,8 +34,11 @@ use script::ScriptCompiler;
 /// path), and its text.
 #[derive(Debug, Clone)]
 pub struct ScenarioSource {
+    /// The file's name, `default.yaml`: the scenario is named by its stem.
     pub file_name: String,
+    /// How errors name the file (its path relative to the repository or spec).
     pub label: String,
+    /// The file's YAML text, kept to locate problems by line and column.
     pub text: String,
 }
 
