@@ -6,10 +6,10 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// `2026-12-06T05:10:33.966799Z  INFO specmock::internal::request: ` and the rest.
+/// `2026-12-06T05:10:33.966799Z  INFO specmock::request: ` and the rest.
 fn text_fields(line: &str) -> &str {
     let (time, rest) = line
-        .split_once("Z  INFO specmock::internal::request: ")
+        .split_once("Z  INFO specmock::request: ")
         .unwrap_or_else(|| panic!("{line}"));
     assert!(
         specmock::internal::rfc3339::parse(&format!("{time}Z")).is_some(),
@@ -40,7 +40,7 @@ async fn every_request_has_its_line_when_sigterm_comes() {
     let stderr = binary.stderr_once("broke the contract");
     let lines: Vec<String> = stderr
         .lines()
-        .filter(|line| line.contains(" specmock::internal::request: "))
+        .filter(|line| line.contains(" specmock::request: "))
         .map(|line| without_latency(text_fields(line)))
         .collect();
     assert_eq!(lines.len(), REQUESTS, "{stderr}");
