@@ -56,13 +56,5 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if let Err(error) = std::io::stdout().lock().write_all(printed.as_bytes()) {
         return usage_error(format!("cannot write the report to stdout: {error}"));
     }
-    if let Some(path) = &args.junit {
-        if let Err(error) = std::fs::write(path, report.to_junit_xml()) {
-            return usage_error(format!("cannot write the JUnit report to {}: {error}", path.display()));
-        }
-    }
-    match report.passed() {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::from(1),
-    }
+    super::verdict(args.junit.as_deref(), || report.to_junit_xml(), report.passed())
 }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod serve;
 pub mod verify;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The runtime `serve` and `verify` run on.
@@ -19,4 +20,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 pub fn usage_error(error: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(2)
+}
+
+/// The end of a run that judged something: its JUnit file written when
+/// asked for (a file that cannot be written is a usage error), then exit 0
+/// when it passed, 1 when it did not.
+pub fn verdict(junit: Option<&Path>, junit_xml: impl FnOnce() -> String, passed: bool) -> ExitCode {
+    if let Some(path) = junit {
+        if let Err(error) = std::fs::write(path, junit_xml()) {
+            return usage_error(format!("cannot write the JUnit report to {}: {error}", path.display()));
+        }
+    }
+    match passed {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    }
 }

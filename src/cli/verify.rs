@@ -77,15 +77,7 @@ pub fn run(args: VerifyArgs) -> ExitCode {
         Ok(report) => report,
         Err(message) => return usage_error(message),
     };
-    if let Some(path) = &args.junit {
-        if let Err(error) = std::fs::write(path, report.to_junit_xml()) {
-            return usage_error(format!("cannot write the JUnit report to {}: {error}", path.display()));
-        }
-    }
-    match report.passed() {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::from(1),
-    }
+    super::verdict(args.junit.as_deref(), || report.to_junit_xml(), report.passed())
 }
 
 /// A `--header 'Name: value'` flag.
