@@ -42,6 +42,15 @@ pub struct CheckOptions {
 ///
 /// `Err`: an input cannot be read at all (a usage or I/O error, not a
 /// contract problem).
+///
+/// A test that keeps a project's mock consistent (here, run from this
+/// repository: its `openapi.yaml`, `fixtures/` and `scenarios/`):
+///
+/// ```
+/// let report = specmock::check(specmock::CheckOptions { strict: true, ..Default::default() })?;
+/// assert!(report.passed(), "{report}");
+/// # Ok::<(), specmock::Diagnostic>(())
+/// ```
 pub fn check(options: CheckOptions) -> Result<CheckReport, Diagnostic> {
     let sources = Sources::resolve(options.spec, options.fixtures, options.scenarios, Path::new(""));
     let mut report = gather::gather(&sources)?;
