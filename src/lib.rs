@@ -14,6 +14,7 @@ mod embed;
 mod embedded;
 mod expected_calls;
 mod fixtures;
+mod host;
 #[doc(hidden)]
 pub mod internal;
 mod journal;

@@ -526,7 +526,7 @@ async fn status_of(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> 
 async fn with_a_token_the_pages_files_are_served_without_it_and_its_data_only_with_it() {
     let open = start(shipped_scenario_app(Behaviour::default())).await;
     let behaviour = Behaviour {
-        admin_token: Some("s3cret".into()),
+        control_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
     let server = start(shipped_scenario_app(behaviour)).await;

@@ -86,7 +86,7 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &Handled) {
         check_problem(status, headers, body);
         return;
     }
-    if parts.uri.path().starts_with(specmock::internal::admin::PREFIX) {
+    if parts.uri.path().starts_with(specmock::internal::control::PREFIX) {
         assert_eq!(status, 200, "an admin answer that is not a problem");
         // The page and its assets, and a session's recording (YAML), are the
         // admin API's only answers that are not JSON.

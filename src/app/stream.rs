@@ -423,7 +423,7 @@ fn same_for_every_stream(scenario: Option<&Scenario>, operation: usize) -> bool 
 }
 
 fn is_admin(parts: &Parts) -> bool {
-    parts.uri.path().starts_with(crate::admin::PREFIX)
+    parts.uri.path().starts_with(crate::control::PREFIX)
 }
 
 fn is_success(status: u16) -> bool {
