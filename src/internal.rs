@@ -29,6 +29,11 @@ pub mod control {
     pub use crate::control::{SessionKey, PREFIX};
 }
 
+/// Every request's way in: the admin API's or the app's.
+pub mod dispatch {
+    pub use crate::dispatch::{handle, upgrade};
+}
+
 /// Operator-facing errors with file, line and column.
 pub mod diagnostic {
     pub use crate::diagnostic::{Diagnostic, Diagnostics, Position, PRINTED_PROBLEMS};

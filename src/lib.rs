@@ -10,6 +10,7 @@ mod check;
 mod confine;
 mod control;
 mod diagnostic;
+mod dispatch;
 mod embed;
 mod embedded;
 mod expected_calls;

@@ -79,7 +79,7 @@ fuzz_target!(|input: &[u8]| {
         let handled = if handshake::is_upgrade_request(&parts.headers) {
             check_upgrade(app, &parts)
         } else {
-            let handled = app.handle(&parts, body);
+            let handled = specmock::internal::dispatch::handle(app, &parts, body);
             check_answer(app, &parts, &handled);
             handled
         };

@@ -229,16 +229,12 @@ impl App {
         &self.journal
     }
 
-    /// Answers one request, wholly in memory: the pure path the HTTP shell drives (admin API,
-    /// routing, validation, scenario decision, rendering).
+    /// Answers one request to the API, wholly in memory: the pure path the
+    /// HTTP shell drives (routing, validation, scenario decision, rendering).
+    /// Every path is routed against the spec: the admin API's are
+    /// `dispatch::handle`'s to send elsewhere first.
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
-        if path.starts_with(control::PREFIX) {
-            // No CORS on the admin API: a web page the developer happens to
-            // open must not read or reset sessions through the browser. No
-            // session either: the test's own requests are not journaled.
-            return Handled::unattributed(crate::admin::handle(self, parts, body));
-        }
         let answered = self.in_current(|config| {
             if self.behaviour.cors && is_preflight(parts) {
                 if let Some(methods) = config.spec.router.methods_at(path) {
