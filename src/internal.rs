@@ -79,9 +79,9 @@ pub mod random {
     pub use crate::random::SplitMix64;
 }
 
-/// `--record` settings and defaults.
+/// `--record` settings and defaults, and the recordings still open written at the end.
 pub mod record {
-    pub use crate::record::{Settings, DEFAULT_BYTES, DEFAULT_PER_SESSION};
+    pub use crate::record::{end_idle, Settings, DEFAULT_BYTES, DEFAULT_PER_SESSION};
 }
 
 /// Response bodies: the rendered answers and schema-driven data.

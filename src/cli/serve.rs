@@ -274,7 +274,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     tracing::info!("shutting down: letting in-flight requests finish");
     let app = server.app().clone();
     server.stop().await;
-    let recorded = app.end_recordings(None);
+    let recorded = specmock::internal::record::end_idle(&app, None);
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
@@ -395,7 +395,7 @@ async fn write_idle_recordings(app: std::sync::Arc<App>) {
         ticks.tick().await;
         let app = app.clone();
         let written = tokio::task::spawn_blocking(move || {
-            app.end_recordings(Some(specmock::internal::session::DEFAULT_IDLE_EXPIRY))
+            specmock::internal::record::end_idle(&app, Some(specmock::internal::session::DEFAULT_IDLE_EXPIRY))
         });
         for line in written.await.unwrap_or_default() {
             tracing::info!("recorded: {line}");
