@@ -1,13 +1,17 @@
 //! The mock's own request controls, read off a request and stripped before
 //! validation: which session, which scenario, and Prism-compatible `Prefer`
 //! overrides. Browsers and WebSocket clients cannot always set headers, so
-//! each header has a query-parameter twin.
+//! each header has a query-parameter twin. And the mock's own paths, under
+//! [`PREFIX`]: the admin API's, never the spec's.
 
 use http::HeaderMap;
 
 pub const SESSION_HEADER: &str = "x-mock-session";
 pub const SCENARIO_HEADER: &str = "x-mock-scenario";
 pub const DEFAULT_SESSION: &str = "default";
+
+/// Where the admin API lives: every path under it is the mock's own, never routed to the spec.
+pub const PREFIX: &str = "/__mock/";
 
 /// The query parameters that are controls, never part of the API.
 const TWINS: [&str; 5] = ["__session", "__scenario", "__code", "__example", "__dynamic"];

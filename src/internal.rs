@@ -8,10 +8,10 @@ pub use crate::app::{App, Behaviour, Inputs};
 pub use crate::server::Limits;
 pub use crate::websocket::StreamLimits;
 
-/// The admin API's prefix, its OpenAPI document, and the pieces of a request
-/// to it that the binary and tests build by hand.
+/// The admin API's OpenAPI document, and the pieces of a request to it that
+/// the binary and tests build by hand.
 pub mod admin {
-    pub use crate::admin::{journal_feed, parse_admin_host, Feed, FeedEvents, HostName, Peer, ADMIN_OPENAPI, PREFIX};
+    pub use crate::admin::{journal_feed, Feed, FeedEvents, Peer, ADMIN_OPENAPI};
 }
 
 /// What the synchronous request path answers.
@@ -24,14 +24,24 @@ pub mod app {
     }
 }
 
-/// The mock's own request controls.
+/// The mock's own request controls, and where its own paths live.
 pub mod control {
-    pub use crate::control::SessionKey;
+    pub use crate::control::{SessionKey, PREFIX};
+}
+
+/// Every request's way in: the admin API's or the app's.
+pub mod dispatch {
+    pub use crate::dispatch::{handle, upgrade};
 }
 
 /// Operator-facing errors with file, line and column.
 pub mod diagnostic {
     pub use crate::diagnostic::{Diagnostic, Diagnostics, Position, PRINTED_PROBLEMS};
+}
+
+/// The names the admin API answers to besides loopback, as `--host` and `--admin-host` give them.
+pub mod host {
+    pub use crate::host::{parse, HostName};
 }
 
 /// Response bodies kept as files.
@@ -69,9 +79,9 @@ pub mod random {
     pub use crate::random::SplitMix64;
 }
 
-/// `--record` settings and defaults.
+/// `--record` settings and defaults, and the recordings still open written at the end.
 pub mod record {
-    pub use crate::record::{Settings, DEFAULT_BYTES, DEFAULT_PER_SESSION};
+    pub use crate::record::{end_idle, Settings, DEFAULT_BYTES, DEFAULT_PER_SESSION};
 }
 
 /// Response bodies: the rendered answers and schema-driven data.

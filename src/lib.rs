@@ -10,10 +10,12 @@ mod check;
 mod confine;
 mod control;
 mod diagnostic;
+mod dispatch;
 mod embed;
 mod embedded;
 mod expected_calls;
 mod fixtures;
+mod host;
 #[doc(hidden)]
 pub mod internal;
 mod journal;

@@ -1,4 +1,4 @@
-//! The network shell: hyper connections in, `App::handle` in the middle,
+//! The network shell: hyper connections in, `dispatch::handle` in the middle,
 //! limits and graceful shutdown around it. Nothing else serves with hyper
 //! (`proxy` holds the client half).
 
@@ -21,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Feed, FeedEvents};
 use crate::app::{handshake, App, Handled, Upgrade};
+use crate::dispatch;
 use crate::logging::RequestLine;
 use crate::problem::Problem;
 use crate::proxy::{self, Handshake, Relayed};
@@ -191,7 +192,7 @@ async fn upgrade(shared: Arc<Shared>, mut request: Request<Incoming>, shutdown: 
     let app = &shared.app;
     let admission = match host_problem(&parts) {
         Some(problem) => Upgrade::Refused(Box::new(app.refused(problem, &parts))),
-        None => app.upgrade(&parts),
+        None => dispatch::upgrade(app, &parts),
     };
     let (mut handled, mut plan) = match admission {
         Upgrade::Refused(handled) => (*handled, None),
@@ -276,13 +277,14 @@ async fn respond(
         // A reload reads files, a recording is built and written: on a thread that may block, not a request's.
         Ok(bytes) if crate::admin::blocks(&parts.method, parts.uri.path()) => {
             let app = app.clone();
-            let reloaded = tokio::task::spawn_blocking(move || (app.handle(&parts, &bytes), parts, bytes)).await;
+            let reloaded =
+                tokio::task::spawn_blocking(move || (dispatch::handle(&app, &parts, &bytes), parts, bytes)).await;
             match reloaded {
                 Ok((handled, parts, bytes)) => (handled, parts, Some(bytes)),
                 Err(error) => std::panic::resume_unwind(error.into_panic()),
             }
         }
-        Ok(bytes) => (app.handle(&parts, &bytes), parts, Some(bytes)),
+        Ok(bytes) => (dispatch::handle(app, &parts, &bytes), parts, Some(bytes)),
         Err(problem) => (app.refused(problem, &parts), parts, None),
     };
     if let Some(forward) = handled.forward.take() {

@@ -329,7 +329,7 @@ async fn admin_bodies_must_say_they_are_json() {
 #[tokio::test]
 async fn the_admin_token_takes_bearer_in_any_case_and_nothing_else() {
     let behaviour = Behaviour {
-        admin_token: Some("s3cret".into()),
+        control_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
     let server = start(shipped_scenario_app(behaviour)).await;

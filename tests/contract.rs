@@ -1002,7 +1002,7 @@ async fn every_admin_answer_matches_the_admin_document() {
 #[tokio::test]
 async fn the_journal_and_verify_need_the_admin_token_when_one_is_set() {
     let behaviour = Behaviour {
-        admin_token: Some("s3cret".into()),
+        control_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
     let server = start(shipped_scenario_app(behaviour)).await;

@@ -1122,7 +1122,7 @@ async fn admin_puts_resets_and_describes_sessions() {
 #[tokio::test]
 async fn an_admin_token_gates_the_admin_api() {
     let behaviour = Behaviour {
-        admin_token: Some("s3cret".into()),
+        control_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
     let server = start(shipped_scenario_app(behaviour)).await;

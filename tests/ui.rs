@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 use specmock::internal::admin::FeedEvents;
+use specmock::internal::dispatch;
 use specmock::internal::journal::FEED_BACKLOG;
 use specmock::internal::{Behaviour, Limits};
 use tokio::net::TcpStream;
@@ -88,7 +89,7 @@ async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() 
         let response = match specmock::internal::admin::journal_feed(&app, &remote) {
             Some(specmock::internal::admin::Feed::Refused(response)) => response,
             Some(_) => panic!("{path}: a feed for a remote peer"),
-            None => app.handle(&remote, b"").response,
+            None => dispatch::handle(&app, &remote, b"").response,
         };
         assert_eq!(response.status(), 403, "{path}");
         let problem: Value = serde_json::from_slice(response.body()).expect("a problem");
@@ -98,7 +99,7 @@ async fn the_page_and_the_feed_are_refused_to_a_remote_peer_without_the_token() 
         );
     }
     let local = from([127, 0, 0, 1], "/__mock/ui");
-    assert_eq!(app.handle(&local, b"").response.status(), 200);
+    assert_eq!(dispatch::handle(&app, &local, b"").response.status(), 200);
 }
 
 /// A journal feed as a client reads it: the events so far, and the body.
@@ -526,7 +527,7 @@ async fn status_of(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> 
 async fn with_a_token_the_pages_files_are_served_without_it_and_its_data_only_with_it() {
     let open = start(shipped_scenario_app(Behaviour::default())).await;
     let behaviour = Behaviour {
-        admin_token: Some("s3cret".into()),
+        control_token: Some("s3cret".into()),
         ..Behaviour::default()
     };
     let server = start(shipped_scenario_app(behaviour)).await;

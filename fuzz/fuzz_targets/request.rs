@@ -66,7 +66,7 @@ fn record(app: &App, parts: &Parts, handled: &Handled, body: &[u8]) {
 /// The session an admin request names (`/__mock/sessions/{id}/...`), which
 /// it may create or move to another scenario.
 fn admin_session(parts: &Parts) -> Option<String> {
-    let path = parts.uri.path().strip_prefix(specmock::internal::admin::PREFIX)?;
+    let path = parts.uri.path().strip_prefix(specmock::internal::control::PREFIX)?;
     let id = path.strip_prefix("sessions/")?.split('/').next()?;
     specmock::internal::uri::decode_component(id).ok()
 }
@@ -79,7 +79,7 @@ fuzz_target!(|input: &[u8]| {
         let handled = if handshake::is_upgrade_request(&parts.headers) {
             check_upgrade(app, &parts)
         } else {
-            let handled = app.handle(&parts, body);
+            let handled = specmock::internal::dispatch::handle(app, &parts, body);
             check_answer(app, &parts, &handled);
             handled
         };

@@ -59,7 +59,7 @@ fn call_every_operation(app: &App) {
         let Some(parts) = request_head(&operation.method, &path, &json) else {
             continue;
         };
-        let handled = app.handle(&parts, &request_body(operation));
+        let handled = specmock::internal::dispatch::handle(app, &parts, &request_body(operation));
         check_answer(app, &parts, &handled);
         if let (&Method::GET, Some(handshake)) = (&operation.method, request_head(&Method::GET, &path, &HANDSHAKE)) {
             check_upgrade(app, &handshake);

@@ -65,7 +65,7 @@ pub const HANDSHAKE: [(&str, &str); 4] = [
 /// (2026-11-28T19:40:00Z, since the Unix epoch.)
 pub const NOW: std::time::Duration = std::time::Duration::from_secs(1_795_894_800);
 
-/// The 5xx problems `App::handle` and `App::upgrade` may make (README,
+/// The 5xx problems `dispatch::handle` and `dispatch::upgrade` may make (README,
 /// "Mock-made errors"); the 503s of the connection and stream limits come
 /// from the server, never from the pure request path.
 const PROBLEMS_ALLOWED_5XX: [&str; 2] = [
@@ -86,7 +86,7 @@ pub fn check_answer(app: &App, parts: &Parts, handled: &Handled) {
         check_problem(status, headers, body);
         return;
     }
-    if parts.uri.path().starts_with(specmock::internal::admin::PREFIX) {
+    if parts.uri.path().starts_with(specmock::internal::control::PREFIX) {
         assert_eq!(status, 200, "an admin answer that is not a problem");
         // The page and its assets, and a session's recording (YAML), are the
         // admin API's only answers that are not JSON.
@@ -194,7 +194,7 @@ fn check_body(declared: &ResponseSpec, content_type: Option<&HeaderValue>, body:
 /// protocols; the first frames of an accepted stream are rendered as the
 /// connection would render them. Returns the answer, as the server logs it.
 pub fn check_upgrade(app: &App, parts: &Parts) -> Handled {
-    match app.upgrade(parts) {
+    match specmock::internal::dispatch::upgrade(app, parts) {
         Upgrade::Refused(handled) => {
             assert_ne!(handled.response.status(), 101, "a refusal that switches protocols");
             check_answer(app, parts, &handled);

@@ -5,12 +5,13 @@
 //! refused), and a request that changes state must not come from another
 //! origin's page.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use http::header::{AUTHORIZATION, HOST, ORIGIN};
 use http::request::Parts;
 use http::HeaderMap;
 
+use crate::host::HostName;
 use crate::problem::Problem;
 
 /// The peer address, put on each request by the server.
@@ -39,65 +40,6 @@ pub fn admit_page(parts: &Parts, token: Option<&str>, hosts: &[HostName]) -> Res
     match token {
         Some(_) => named_host(parts, hosts),
         None => admit(parts, token, hosts),
-    }
-}
-
-/// Reads an `--admin-host` (or `--host`) value: a host name or IP address,
-/// with or without a port.
-pub fn parse_admin_host(text: &str) -> Result<HostName, String> {
-    HostName::parse(text).ok_or_else(|| format!("`{text}` is not a host name or an IP address"))
-}
-
-/// The host a request names: a loopback address, a name, or another address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostName {
-    /// An IP address, with or without a port or brackets (`[::1]:8080`, `127.0.0.1`).
-    Ip(IpAddr),
-    /// Lower case, without a trailing dot.
-    Name(String),
-}
-
-impl HostName {
-    /// A Host header value or URI authority (`[::1]:8080`, `Mock.Test.`),
-    /// or a bare IPv6 address as `--host` takes it.
-    fn parse(text: &str) -> Option<Self> {
-        if let Ok(ip) = text.parse::<IpAddr>() {
-            return Some(HostName::Ip(ip));
-        }
-        let host = without_port(text)?;
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Some(HostName::Ip(ip));
-        }
-        let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        valid.then_some(HostName::Name(name))
-    }
-
-    /// Loopback addresses, `localhost`, and the names under it (RFC 6761
-    /// 6.3: browsers resolve them to loopback themselves, never through DNS,
-    /// so a page cannot be served from one by a rebinding attacker).
-    fn is_loopback(&self) -> bool {
-        match self {
-            HostName::Ip(ip) => ip.to_canonical().is_loopback(),
-            HostName::Name(name) => name == "localhost" || name.ends_with(".localhost"),
-        }
-    }
-}
-
-/// `host:port` -> `host`; `[v6]:port` -> `v6`; `None` when malformed.
-fn without_port(authority: &str) -> Option<&str> {
-    let is_port = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
-    if let Some(bracketed) = authority.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']')?;
-        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(is_port);
-        return port_ok.then_some(host);
-    }
-    match authority.split_once(':') {
-        Some((host, port)) => is_port(port).then_some(host),
-        None => Some(authority),
     }
 }
 
@@ -241,31 +183,6 @@ mod tests {
     }
 
     #[test]
-    fn hosts_are_parsed_as_browsers_send_them() {
-        let ip = |text: &str| HostName::Ip(text.parse().unwrap());
-        let name = |text: &str| HostName::Name(text.into());
-        assert_eq!(HostName::parse("[::1]:8080"), Some(ip("::1")));
-        assert_eq!(HostName::parse("::1"), Some(ip("::1")));
-        assert_eq!(HostName::parse("127.0.0.9:1"), Some(ip("127.0.0.9")));
-        assert_eq!(HostName::parse("Mock.Test.:80"), Some(name("mock.test")));
-        for malformed in [
-            "",
-            "a b",
-            "user@localhost",
-            "localhost:x",
-            "[::1",
-            "[::1]x",
-            "127.0.0.1:80:80",
-        ] {
-            assert_eq!(HostName::parse(malformed), None, "{malformed:?}");
-        }
-        assert!(HostName::parse("api.localhost").unwrap().is_loopback());
-        assert!(HostName::parse("[::ffff:127.0.0.1]").unwrap().is_loopback());
-        assert!(!HostName::parse("localhost.example").unwrap().is_loopback());
-        assert!(!HostName::parse("127.1").unwrap().is_loopback());
-    }
-
-    #[test]
     fn origins_compare_with_default_ports() {
         assert!(same_authority("http://localhost:1000", "LOCALHOST:1000"));
         assert!(same_authority("http://mock.test", "mock.test:80"));
@@ -282,7 +199,7 @@ mod tests {
     fn in_process_requests_without_a_host_are_admitted() {
         assert!(admit(&parts("POST", &[]), None, &[]).is_ok());
         assert!(admit(&parts("GET", &[("host", "evil.example")]), None, &[]).is_err());
-        let allowed = [parse_admin_host("EVIL.example.").unwrap()];
+        let allowed = [crate::host::parse("EVIL.example.").unwrap()];
         assert!(admit(&parts("GET", &[("host", "evil.example")]), None, &allowed).is_ok());
         let cross = parts("POST", &[("host", "localhost"), ("origin", "http://evil.example")]);
         assert!(admit(&cross, None, &[]).is_err());
@@ -293,10 +210,10 @@ mod tests {
     #[test]
     fn an_admin_host_address_is_admitted_with_any_port() {
         let named = parts("GET", &[("host", "10.0.0.5:1")]);
-        let admin_host = [parse_admin_host("10.0.0.5").unwrap()];
+        let admin_host = [crate::host::parse("10.0.0.5").unwrap()];
         assert!(admit(&named, None, &admin_host).is_ok());
         assert!(admit(&named, None, &[]).is_err(), "not loopback, not allowed");
-        let other = [parse_admin_host("10.0.0.6:1").unwrap()];
+        let other = [crate::host::parse("10.0.0.6:1").unwrap()];
         assert!(admit(&named, None, &other).is_err());
     }
 }

@@ -42,7 +42,7 @@ pub fn admit(app: &App, parts: &Parts) -> Option<Feed> {
         return None;
     }
     let behaviour = app.behaviour();
-    let admitted = access::admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts)
+    let admitted = access::admit(parts, behaviour.control_token.as_deref(), &behaviour.control_hosts)
         .and_then(|()| {
             access::same_origin(parts).map_err(|_| {
                 Problem::admin_forbidden("the journal feed is for the mock's own page, not a page of another origin")

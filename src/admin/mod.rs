@@ -18,7 +18,7 @@ mod ui;
 pub(crate) mod verify;
 mod violations;
 
-pub use access::{parse_admin_host, HostName, Peer};
+pub use access::Peer;
 pub use feed::{admit as journal_feed, head as feed_head, Events as FeedEvents, Feed, KEEP_ALIVE};
 pub use openapi::ADMIN_OPENAPI;
 
@@ -28,10 +28,8 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::app::App;
+use crate::control::PREFIX;
 use crate::problem::Problem;
-
-/// Where the admin API lives: every path under it is the mock's own, never routed to the spec.
-pub const PREFIX: &str = "/__mock/";
 
 /// Answers an admin request, or a problem.
 pub fn handle(app: &App, parts: &Parts, body: &[u8]) -> Response<Bytes> {
@@ -39,7 +37,7 @@ pub fn handle(app: &App, parts: &Parts, body: &[u8]) -> Response<Bytes> {
     let path = parts.uri.path().strip_prefix(PREFIX).unwrap_or("");
     let page_file = parts.method == Method::GET && ui::names_asset(path);
     let admit = if page_file { access::admit_page } else { access::admit };
-    if let Err(problem) = admit(parts, behaviour.admin_token.as_deref(), &behaviour.admin_hosts) {
+    if let Err(problem) = admit(parts, behaviour.control_token.as_deref(), &behaviour.control_hosts) {
         return app.problem(problem, parts);
     }
     let decoded = match segments(parts.uri.path()) {

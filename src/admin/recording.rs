@@ -10,7 +10,7 @@ use crate::problem::Problem;
 
 /// YAML, as `specmock --scenarios DIR` reads it.
 pub(super) fn export(app: &App, id: &str) -> Result<Response<Bytes>, Problem> {
-    let recorded = app.export_session(id)?;
+    let recorded = crate::record::export(app, id)?;
     let mut response = Response::new(Bytes::from(recorded.yaml));
     response
         .headers_mut()
@@ -20,5 +20,5 @@ pub(super) fn export(app: &App, id: &str) -> Result<Response<Bytes>, Problem> {
 
 /// The file written, and what it holds.
 pub(super) fn flush(app: &App, id: &str) -> Result<Value, Problem> {
-    app.flush_recording(id).map(|written| written.json())
+    crate::record::flush(app, id).map(|written| written.json())
 }

@@ -85,7 +85,7 @@ pub(crate) fn restart(app: &App, id: &str, name: Option<&str>) -> Result<Value, 
     });
     let (shared, described) = restarted??;
     shared.publish(Event::restarted());
-    app.end_recording(id);
+    crate::record::end(app, id);
     Ok(described)
 }
 

@@ -27,6 +27,7 @@ use arc_swap::ArcSwap;
 use crate::control::{self, Prefer, SessionKey};
 use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
+use crate::host::HostName;
 use crate::journal::{EntryKind, Journal, Record};
 use crate::problem::{self, Problem};
 use crate::render::{encode, generate, mismatch, preferred_media, Rendered};
@@ -46,13 +47,14 @@ pub struct Behaviour {
     pub lenient: bool,
     /// Answer CORS preflights and add `Access-Control-Allow-*` headers.
     pub cors: bool,
-    /// Lets peers beyond loopback use the admin API when presented as
+    /// Lets peers beyond loopback use the admin API (the mock's control
+    /// API, under `control::PREFIX`) when presented as
     /// `Authorization: Bearer <token>`.
-    pub admin_token: Option<String>,
+    pub control_token: Option<String>,
     /// Names (or addresses) a request may call the mock by to use the admin
     /// API, besides loopback addresses and `localhost`: the `--host` address
     /// and each `--admin-host`.
-    pub admin_hosts: Vec<crate::admin::HostName>,
+    pub control_hosts: Vec<HostName>,
     /// What keys a session when a request names none.
     pub session_key: SessionKey,
     /// Journal entries kept (the counts never lose a request).
@@ -69,8 +71,8 @@ impl Default for Behaviour {
         Self {
             lenient: false,
             cors: true,
-            admin_token: None,
-            admin_hosts: Vec::new(),
+            control_token: None,
+            control_hosts: Vec::new(),
             session_key: SessionKey::Explicit,
             journal_size: crate::journal::DEFAULT_CAPACITY,
             upstream: None,
@@ -227,16 +229,12 @@ impl App {
         &self.journal
     }
 
-    /// Answers one request, wholly in memory: the pure path the HTTP shell drives (admin API,
-    /// routing, validation, scenario decision, rendering).
+    /// Answers one request to the API, wholly in memory: the pure path the
+    /// HTTP shell drives (routing, validation, scenario decision, rendering).
+    /// Every path is routed against the spec: the admin API's are
+    /// `dispatch::handle`'s to send elsewhere first.
     pub fn handle(&self, parts: &Parts, body: &[u8]) -> Handled {
         let path = parts.uri.path();
-        if path.starts_with(crate::admin::PREFIX) {
-            // No CORS on the admin API: a web page the developer happens to
-            // open must not read or reset sessions through the browser. No
-            // session either: the test's own requests are not journaled.
-            return Handled::unattributed(crate::admin::handle(self, parts, body));
-        }
         let answered = self.in_current(|config| {
             if self.behaviour.cors && is_preflight(parts) {
                 if let Some(methods) = config.spec.router.methods_at(path) {

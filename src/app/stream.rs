@@ -142,8 +142,9 @@ impl App {
         let admitted = self.in_current(|config| self.admit_upgrade(config, parts));
         let admitted = admitted.unwrap_or_else(|problem| Upgrade::Refused(Box::new(self.refused(problem, parts))));
         match admitted {
-            // `handle` already left admin and preflight answers unjournaled.
-            Upgrade::Refused(mut handled) if parts.method == Method::GET && !is_admin(parts) => {
+            // `handle` already named the session of another method's
+            // request, and left a preflight's answer unjournaled.
+            Upgrade::Refused(mut handled) if parts.method == Method::GET => {
                 self.name_session(&self.configuration(), &mut handled, parts);
                 Upgrade::Refused(handled)
             }
@@ -152,7 +153,7 @@ impl App {
     }
 
     fn admit_upgrade(&self, config: &Arc<Configuration>, parts: &Parts) -> Result<Upgrade, Stale> {
-        if parts.method != Method::GET || is_admin(parts) {
+        if parts.method != Method::GET {
             return Ok(Upgrade::Refused(Box::new(self.handle(parts, &[]))));
         }
         let admitted = match self.admit(config, parts, &[], Wants::Stream) {
@@ -420,10 +421,6 @@ fn same_for_every_stream(scenario: Option<&Scenario>, operation: usize) -> bool 
                 body && response.headers.iter().all(|(_, value)| value.reads_only_store())
             })
     })
-}
-
-fn is_admin(parts: &Parts) -> bool {
-    parts.uri.path().starts_with(crate::admin::PREFIX)
 }
 
 fn is_success(status: u16) -> bool {

@@ -53,8 +53,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
     /// A name the admin API answers to besides loopback addresses, `localhost` and --host (repeatable): the name remote clients reach the mock by.
-    #[arg(long, value_name = "NAME", value_parser = specmock::internal::admin::parse_admin_host)]
-    admin_host: Vec<specmock::internal::admin::HostName>,
+    #[arg(long, value_name = "NAME", value_parser = specmock::internal::host::parse)]
+    admin_host: Vec<specmock::internal::host::HostName>,
     /// Do not answer CORS preflights or add Access-Control-* headers.
     #[arg(long)]
     no_cors: bool,
@@ -181,9 +181,9 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     let behaviour = Behaviour {
         lenient: args.lenient,
         cors: !args.no_cors,
-        admin_token: args.admin_token.clone(),
+        control_token: args.admin_token.clone(),
         // A --host that is no host name cannot be bound either.
-        admin_hosts: specmock::internal::admin::parse_admin_host(&args.host)
+        control_hosts: specmock::internal::host::parse(&args.host)
             .into_iter()
             .chain(args.admin_host.clone())
             .collect(),
@@ -274,7 +274,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
     tracing::info!("shutting down: letting in-flight requests finish");
     let app = server.app().clone();
     server.stop().await;
-    let recorded = app.end_recordings(None);
+    let recorded = specmock::internal::record::end_idle(&app, None);
     // The verdict comes after every log line, where scripts look for it: what
     // the log writer still holds goes out first.
     drop(flush_logs);
@@ -395,7 +395,7 @@ async fn write_idle_recordings(app: std::sync::Arc<App>) {
         ticks.tick().await;
         let app = app.clone();
         let written = tokio::task::spawn_blocking(move || {
-            app.end_recordings(Some(specmock::internal::session::DEFAULT_IDLE_EXPIRY))
+            specmock::internal::record::end_idle(&app, Some(specmock::internal::session::DEFAULT_IDLE_EXPIRY))
         });
         for line in written.await.unwrap_or_default() {
             tracing::info!("recorded: {line}");

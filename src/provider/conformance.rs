@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::client::{Answer, FirstFrame, Received};
 use super::plan::Probe;
-use crate::render::media_for;
+use crate::render::{media_for, BodyForm};
 use crate::spec::{essence, MediaSpec, Operation, Parameter, RequestBody, ResponseSpec};
 use crate::validate::{self, is_json, schema_violations, ParamSources, Rejection, RequestView, Violation};
 
@@ -219,7 +219,11 @@ pub fn data_frame_violations(declared: &ResponseSpec, frame: DataFrame<'_>) -> V
     match frame {
         DataFrame::Text(text) => {
             let parsed = serde_json::from_str::<Value>(text);
-            let Some(media) = media_for(&declared.content, parsed.is_err()) else {
+            let form = match parsed {
+                Ok(_) => BodyForm::Json,
+                Err(_) => BodyForm::Text,
+            };
+            let Some(media) = media_for(&declared.content, form) else {
                 return Vec::new();
             };
             let value = match (is_json(&media.media_type), parsed) {
@@ -243,7 +247,8 @@ pub fn data_frame_violations(declared: &ResponseSpec, frame: DataFrame<'_>) -> V
                 .flat_map(|schema| schema_violations(schema, &value, "/frame"))
                 .collect()
         }
-        DataFrame::Binary(length) => match media_for(&declared.content, true) {
+        // What a body that is not JSON is sent as: a JSON or text type is no binary frame's.
+        DataFrame::Binary(length) => match media_for(&declared.content, BodyForm::Text) {
             Some(media) if is_json(&media.media_type) || media.media_type.starts_with("text/") => vec![Violation::new(
                 "/frame",
                 "media-type",

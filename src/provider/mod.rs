@@ -95,7 +95,7 @@ pub async fn verify(options: &VerifyOptions, mut shown: impl FnMut(&str)) -> Res
         for probe in &planned.probes {
             let received = client::send(&target, &connector, address, probe, timeout).await;
             requests.push(RequestResult {
-                request: describe(probe, &target, planned.probes.len() > 1),
+                request: describe(probe, &target, planned.probes.len()),
                 judgement: conformance::judge(operation, probe, &received),
             });
         }
@@ -165,11 +165,12 @@ fn under_base_path(target: &Target, spec: &Spec, operation: &crate::spec::Operat
     target
 }
 
-/// `POST /v1/user/update`, and `[example `x`]` when the operation got several requests.
-fn describe(probe: &Probe, target: &Target, several: bool) -> String {
+/// `POST /v1/user/update`, and `[example `x`]` when it is one of several
+/// requests (`probes`) the operation got.
+fn describe(probe: &Probe, target: &Target, probes: usize) -> String {
     let request = format!("{} {}{}", probe.method, target.base, probe.target);
-    match several {
-        true => format!("{request} [{}]", probe.source),
-        false => request,
+    match probes {
+        1 => request,
+        _ => format!("{request} [{}]", probe.source),
     }
 }

@@ -234,7 +234,7 @@ fn body(
         .unwrap_or_default();
     let media = content_type.map(essence);
     // What the loader's encoding sends for this status, as `render::encode_for` picks it.
-    let media_as = |form: BodyForm| media_for(content, form == BodyForm::Text);
+    let media_as = |form: BodyForm| media_for(content, form);
     let sent = |form: BodyForm| {
         let declared = media_as(form).map(|m| m.media_type.as_str());
         let fallback = match form {

@@ -158,117 +158,114 @@ impl<'a> Taken<'a> {
     }
 }
 
-impl App {
-    /// The session's name in its recording and its file's: its id, unless
-    /// the id may be a credential.
-    fn shown(&self, id: &str) -> String {
-        match self.behaviour().session_key {
-            SessionKey::Header(_) | SessionKey::Cookie(_) => hidden(id),
-            SessionKey::Explicit | SessionKey::BearerSubject => id.to_string(),
-        }
+/// The session's name in its recording and its file's: its id, unless
+/// the id may be a credential.
+fn shown(app: &App, id: &str) -> String {
+    match app.behaviour().session_key {
+        SessionKey::Header(_) | SessionKey::Cookie(_) => hidden(id),
+        SessionKey::Explicit | SessionKey::BearerSubject => id.to_string(),
     }
+}
 
-    /// Session `id`'s recording, named `name`: from its tape under
-    /// `--record`, else from the journal's entries.
-    fn recording(&self, id: &str, name: &str, taken: Taken<'_>) -> Recorded {
-        let Taken {
-            entries,
-            cut,
-            journal_rolled,
-        } = taken;
-        let configuration = self.configuration();
-        let settings = &self.behaviour().record;
-        let options = Options {
-            spec: &configuration.spec,
-            credential_query: configuration.credentials.query_names(),
-            redact: &settings.redact,
-            latency: settings.latency,
-            frames: self.journal().tapes().is_some(),
-            journal_rolled,
-        };
-        let document = document(&self.shown(id), entries, cut, &options);
-        Recorded {
-            session: id.to_string(),
-            yaml: yaml(&document, name),
-            steps: document.steps().count(),
-            cut,
-            redacted: document.redacted,
-        }
+/// Session `id`'s recording, named `name`: from its tape under
+/// `--record`, else from the journal's entries.
+fn recording(app: &App, id: &str, name: &str, taken: Taken<'_>) -> Recorded {
+    let Taken {
+        entries,
+        cut,
+        journal_rolled,
+    } = taken;
+    let configuration = app.configuration();
+    let settings = &app.behaviour().record;
+    let options = Options {
+        spec: &configuration.spec,
+        credential_query: configuration.credentials.query_names(),
+        redact: &settings.redact,
+        latency: settings.latency,
+        frames: app.journal().tapes().is_some(),
+        journal_rolled,
+    };
+    let document = document(&shown(app, id), entries, cut, &options);
+    Recorded {
+        session: id.to_string(),
+        yaml: yaml(&document, name),
+        steps: document.steps().count(),
+        cut,
+        redacted: document.redacted,
     }
+}
 
-    /// `GET /__mock/sessions/{id}/scenario`: the session as a scenario.
-    pub fn export_session(&self, id: &str) -> Result<Recorded, Problem> {
-        let name = file_name(&self.shown(id), 1);
-        if let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.copy(id)) {
-            let name = file_name(&self.shown(id), tape.part);
-            return Ok(self.recording(id, &name, Taken::tape(&tape)));
-        }
-        let filter = Filter {
-            session: Some(id.to_string()),
-            ..Filter::default()
-        };
-        let entries = self.journal().entries(&filter);
-        if entries.is_empty() && self.sessions().find(id).is_none() {
-            return Err(Problem::unknown_session(id));
-        }
-        let status = self.journal().status();
-        let rolled = status.entries_total > status.retained as u64;
-        let taken = Taken {
-            entries: &entries,
-            cut: 0,
-            journal_rolled: rolled,
-        };
-        Ok(self.recording(id, &name, taken))
+/// `GET /__mock/sessions/{id}/scenario`: the session as a scenario.
+pub fn export(app: &App, id: &str) -> Result<Recorded, Problem> {
+    let name = file_name(&shown(app, id), 1);
+    if let Some(tape) = app.journal().tapes().and_then(|tapes| tapes.copy(id)) {
+        let name = file_name(&shown(app, id), tape.part);
+        return Ok(recording(app, id, &name, Taken::tape(&tape)));
     }
-
-    /// `POST /__mock/sessions/{id}/record`: the session's file, written now
-    /// (the recording goes on; the file is written again when it ends).
-    pub fn flush_recording(&self, id: &str) -> Result<Written, Problem> {
-        let tapes = self.journal().tapes().ok_or_else(Problem::not_recording)?;
-        let tape = tapes.copy_or_next(id);
-        if tape.entries.is_empty() && self.sessions().find(id).is_none() {
-            return Err(Problem::unknown_session(id));
-        }
-        self.write_tape(id, &tape)
-            .map_err(|e| Problem::recording_not_written(format!("session `{id}`: {e}")))
+    let filter = Filter {
+        session: Some(id.to_string()),
+        ..Filter::default()
+    };
+    let entries = app.journal().entries(&filter);
+    if entries.is_empty() && app.sessions().find(id).is_none() {
+        return Err(Problem::unknown_session(id));
     }
+    let status = app.journal().status();
+    let rolled = status.entries_total > status.retained as u64;
+    let taken = Taken {
+        entries: &entries,
+        cut: 0,
+        journal_rolled: rolled,
+    };
+    Ok(recording(app, id, &name, taken))
+}
 
-    /// Session `id` ended (reset, or moved to another scenario): its
-    /// recording, if any, is written and the next call starts another.
-    pub fn end_recording(&self, id: &str) {
-        let Some(tape) = self.journal().tapes().and_then(|tapes| tapes.end(id)) else {
-            return;
-        };
-        self.log_written(id, self.write_tape(id, &tape));
+/// `POST /__mock/sessions/{id}/record`: the session's file, written now
+/// (the recording goes on; the file is written again when it ends).
+pub fn flush(app: &App, id: &str) -> Result<Written, Problem> {
+    let tapes = app.journal().tapes().ok_or_else(Problem::not_recording)?;
+    let tape = tapes.copy_or_next(id);
+    if tape.entries.is_empty() && app.sessions().find(id).is_none() {
+        return Err(Problem::unknown_session(id));
     }
+    write_tape(app, id, &tape).map_err(|e| Problem::recording_not_written(format!("session `{id}`: {e}")))
+}
 
-    /// Writes the recordings of sessions idle for `expiry` (`None`: every
-    /// one, at shutdown); what was written, one line each.
-    pub fn end_recordings(&self, expiry: Option<Duration>) -> Vec<String> {
-        let Some(tapes) = self.journal().tapes() else {
-            return Vec::new();
-        };
-        let ended = tapes.end_idle(expiry);
-        let written = ended.iter().map(|(id, tape)| match self.write_tape(id, tape) {
-            Ok(written) => written.line(),
-            Err(error) => format!("session `{id}`: not written: {error}"),
-        });
-        written.collect()
-    }
+/// Session `id` ended (reset, or moved to another scenario): its
+/// recording, if any, is written and the next call starts another.
+pub fn end(app: &App, id: &str) {
+    let Some(tape) = app.journal().tapes().and_then(|tapes| tapes.end(id)) else {
+        return;
+    };
+    log_written(id, write_tape(app, id, &tape));
+}
 
-    fn write_tape(&self, id: &str, tape: &Tape) -> std::io::Result<Written> {
-        let dir = self.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
-        let name = file_name(&self.shown(id), tape.part);
-        let recorded = self.recording(id, &name, Taken::tape(tape));
-        let file = write_file(dir, &name, &recorded.yaml)?;
-        Ok(Written { file, recorded })
-    }
+/// Writes the recordings of sessions idle for `expiry` (`None`: every
+/// one, at shutdown); what was written, one line each.
+pub fn end_idle(app: &App, expiry: Option<Duration>) -> Vec<String> {
+    let Some(tapes) = app.journal().tapes() else {
+        return Vec::new();
+    };
+    let ended = tapes.end_idle(expiry);
+    let written = ended.iter().map(|(id, tape)| match write_tape(app, id, tape) {
+        Ok(written) => written.line(),
+        Err(error) => format!("session `{id}`: not written: {error}"),
+    });
+    written.collect()
+}
 
-    fn log_written(&self, id: &str, written: std::io::Result<Written>) {
-        match written {
-            Ok(written) => tracing::info!("recorded: {}", written.line()),
-            Err(error) => tracing::error!(session = %id, "the recording could not be written: {error}"),
-        }
+fn write_tape(app: &App, id: &str, tape: &Tape) -> std::io::Result<Written> {
+    let dir = app.behaviour().record.dir.as_deref().unwrap_or(Path::new("."));
+    let name = file_name(&shown(app, id), tape.part);
+    let recorded = recording(app, id, &name, Taken::tape(tape));
+    let file = write_file(dir, &name, &recorded.yaml)?;
+    Ok(Written { file, recorded })
+}
+
+fn log_written(id: &str, written: std::io::Result<Written>) {
+    match written {
+        Ok(written) => tracing::info!("recorded: {}", written.line()),
+        Err(error) => tracing::error!(session = %id, "the recording could not be written: {error}"),
     }
 }
 

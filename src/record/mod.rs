@@ -11,6 +11,7 @@ mod tape;
 mod yaml;
 
 pub use document::{document, Options};
+pub use files::{end, end_idle, export, flush};
 pub use tape::{Tape, Tapes, DEFAULT_BYTES, DEFAULT_PER_SESSION};
 pub use yaml::write as yaml;
 

@@ -242,12 +242,16 @@ pub(crate) fn preferred_media(content: &[MediaSpec]) -> Option<&MediaSpec> {
         .or_else(|| content.first())
 }
 
-/// The media type a body is sent as: a text one for a `text:` body when the
-/// response declares one (a WebSocket operation may declare JSON and text
-/// messages side by side), else the preferred one.
-pub(crate) fn media_for(content: &[MediaSpec], text: bool) -> Option<&MediaSpec> {
+/// The media type a body is sent as: a text one for a body written as text
+/// when the response declares one (a WebSocket operation may declare JSON
+/// and text messages side by side), else the preferred one.
+pub(crate) fn media_for(content: &[MediaSpec], form: BodyForm) -> Option<&MediaSpec> {
     let textual = || content.iter().find(|m| !is_json(&m.media_type));
-    text.then(textual).flatten().or_else(|| preferred_media(content))
+    let text = match form {
+        BodyForm::Text => textual(),
+        BodyForm::Json => None,
+    };
+    text.or_else(|| preferred_media(content))
 }
 
 pub(crate) fn mismatch(media: &MediaSpec, value: &Value) -> Option<String> {

@@ -10,6 +10,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::render::BodyForm;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
@@ -127,6 +129,15 @@ pub struct BodyFile {
 }
 
 impl BodyFile {
+    /// How the body is written on the wire: `text:` as its text, every
+    /// other source as a JSON value.
+    pub fn form(&self) -> BodyForm {
+        match self.text {
+            Some(_) => BodyForm::Text,
+            None => BodyForm::Json,
+        }
+    }
+
     /// How many sources (not counting `merge` and `binary`) are given.
     pub fn sources(&self) -> usize {
         [

@@ -219,7 +219,7 @@ pub fn check_body_against(
 }
 
 pub fn check_upgrade(app: &App, parts: &Parts) -> Result<(), TestCaseError> {
-    match app.upgrade(parts) {
+    match specmock::internal::dispatch::upgrade(app, parts) {
         Upgrade::Refused(handled) => {
             prop_assert!(
                 handled.response.status().as_u16() != 101,

@@ -1,6 +1,6 @@
 //! Property tests (proptest) for the entry points that take outside input,
-//! through the whole server's pure path: requests (`App::handle`,
-//! `App::upgrade`), scenario files and spec documents. A panic anywhere is a
+//! through the whole server's pure path: requests (`dispatch::handle`,
+//! `dispatch::upgrade`), scenario files and spec documents. A panic anywhere is a
 //! bug: a malformed request gets a 4xx problem, a malformed file a
 //! `Diagnostic`. Properties of one module's functions (templates, data
 //! generation) sit beside that module, under `#[cfg(test)] mod properties`.

@@ -1,7 +1,7 @@
 //! Requests and WebSocket handshakes of every kind, to the shipped spec
 //! (strict and lenient) and to tests/specs/features.yaml: each gets a
-//! declared answer or a mock problem, through `App::handle` and `App::upgrade`
-//! as the server calls them.
+//! declared answer or a mock problem, through `dispatch::handle` and
+//! `dispatch::upgrade` as the server calls them.
 
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
@@ -616,7 +616,7 @@ proptest! {
     fn any_request_gets_a_declared_answer_or_a_problem(req in request()) {
         let Some(parts) = req.parts() else { return Ok(()) };
         let app = req.app();
-        let handled = app.handle(&parts, &req.body);
+        let handled = specmock::internal::dispatch::handle(app, &parts, &req.body);
         check_answer(app, &parts, &handled)?;
     }
 

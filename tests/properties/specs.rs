@@ -376,10 +376,10 @@ fn call_every_operation(app: &App) -> Result<(), TestCaseError> {
                 serde_json::to_vec(&specmock::internal::render::generate(&schema.document, 1)).expect("serializes")
             })
             .unwrap_or_default();
-        let handled = app.handle(&parts, &body);
+        let handled = specmock::internal::dispatch::handle(app, &parts, &body);
         check_answer(app, &parts, &handled)?;
         if operation.method == Method::GET {
-            let _ = app.upgrade(&parts);
+            let _ = specmock::internal::dispatch::upgrade(app, &parts);
         }
     }
     Ok(())

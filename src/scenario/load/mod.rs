@@ -25,7 +25,7 @@ use super::{BodyTemplate, Catalog, Delay, Fault, Reaction, Rule, Scenario, Scrip
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::fixtures::Fixtures;
 use crate::locate::Locations;
-use crate::render::{encode_for, generate, media_for, mismatch, Rendered, Responder};
+use crate::render::{encode_for, generate, media_for, mismatch, BodyForm, Rendered, Responder};
 use crate::spec::source::{parse_document, parse_typed, NodeBudget};
 use crate::spec::{find_operation, follow_local, MediaSpec, Operation, ParamIn, Spec};
 use script::ScriptCompiler;
@@ -485,23 +485,18 @@ impl FileCompiler<'_> {
     ) -> Result<Scripted, Diagnostics> {
         let label = self.label;
         let op = &self.context.spec.operations[operation];
+        if response.proxy {
+            return forward_response(op, &response, at, label);
+        }
         let ResponseFile {
             status,
-            proxy,
+            proxy: _,
             headers,
             body,
             delay,
             fault,
             violations,
         } = response;
-        if proxy {
-            return forward_response(
-                op,
-                status.is_some() || !headers.is_empty() || body.is_some() || delay.is_some() || fault.is_some(),
-                at,
-                label,
-            );
-        }
         let Some(status) = status else {
             return Err(Diagnostic::at_pointer(
                 label,
@@ -579,8 +574,8 @@ impl FileCompiler<'_> {
                 ),
             ));
         }
-        let wants_text = body.as_ref().is_some_and(|b| b.text.is_some());
-        let media = declared.and_then(|d| media_for(&d.content, wants_text));
+        let form = body.as_ref().map_or(BodyForm::Json, BodyFile::form);
+        let media = declared.and_then(|d| media_for(&d.content, form));
         let Some(body) = body else {
             return Ok(ScriptedBody::Ready(
                 context
@@ -819,7 +814,16 @@ impl FileCompiler<'_> {
 
 /// `proxy: true`: a call for `--upstream`, which answers it all; nothing
 /// else may be scripted beside it, and a WebSocket is never proxied.
-fn forward_response(op: &Operation, scripted: bool, at: &str, label: &str) -> Result<Scripted, Diagnostics> {
+fn forward_response(op: &Operation, response: &ResponseFile, at: &str, label: &str) -> Result<Scripted, Diagnostics> {
+    let ResponseFile {
+        status,
+        headers,
+        body,
+        delay,
+        fault,
+        ..
+    } = response;
+    let scripted = status.is_some() || !headers.is_empty() || body.is_some() || delay.is_some() || fault.is_some();
     let refused = if op.websocket {
         format!("`{}` is a WebSocket: its handshake is not proxied", op.id)
     } else if scripted {

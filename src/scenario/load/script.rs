@@ -191,7 +191,7 @@ impl ScriptCompiler<'_, '_> {
             )
         })?;
         let status = success.status.representative();
-        let media = media_for(&success.content, body.text.is_some());
+        let media = media_for(&success.content, body.form());
         let readable = Readable {
             request: Some(op),
             event,
