@@ -16,7 +16,7 @@ pub(crate) fn parsed_yaml(text: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::source::{parse_typed, NodeBudget};
+    use crate::spec::parse::{parse_typed, NodeBudget};
 
     #[test]
     fn values_parsed_at_build_time_are_the_values_parsed_at_start_up() {

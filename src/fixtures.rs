@@ -12,7 +12,7 @@ use crate::confine::Confinement;
 use crate::diagnostic::{without_position, Diagnostic};
 use crate::sources::is_editor_temporary;
 use crate::spec::json_budget;
-use crate::spec::source::NodeBudget;
+use crate::spec::parse::NodeBudget;
 
 #[derive(Debug, Clone)]
 pub struct Fixture {

@@ -142,8 +142,8 @@ pub mod spec {
     }
 
     /// Document parsing within node budgets.
-    pub mod source {
-        pub use crate::spec::source::{parse_document, NodeBudget};
+    pub mod parse {
+        pub use crate::spec::parse::{parse_document, NodeBudget};
     }
 }
 

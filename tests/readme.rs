@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use http::Method;
 use serde_json::Value;
-use specmock::internal::spec::source::{parse_document, NodeBudget};
+use specmock::internal::spec::parse::{parse_document, NodeBudget};
 
 /// The first YAML block under "### File format": (its file name, from the
 /// comment on its first line, and its text).

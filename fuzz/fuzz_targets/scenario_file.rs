@@ -17,7 +17,7 @@ use specmock::internal::render::Responder;
 use specmock::internal::scenario::engine::{self, Decision, Facts, Outcome, SessionState};
 use specmock::internal::scenario::template::{EventView, RequestTime};
 use specmock::internal::scenario::{follow_values, load_catalog, Fault, Frame, Scenario, ScenarioSource, ScriptedBody, STEPS};
-use specmock::internal::spec::source::{parse_document, NodeBudget};
+use specmock::internal::spec::parse::{parse_document, NodeBudget};
 use specmock::internal::spec::Spec;
 use specmock::internal::validate::Checked;
 use specmock_fuzz::{check_diagnostic, check_diagnostics, client_headers, frames, profile, shipped_sources, NOW};

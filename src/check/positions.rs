@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::report::{Finding, Subject};
 use crate::diagnostic::{escape_pointer_token, Diagnostic};
 use crate::locate::Locations;
-use crate::spec::source::{parse_document, Documents, NodeBudget, RefTarget};
+use crate::spec::parse::{parse_document, NodeBudget};
+use crate::spec::source::{Documents, RefTarget};
 use crate::spec::{essence, Operation, StatusKey};
 
 #[derive(Default)]

@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostics;
 use crate::fixtures::Fixtures;
 use crate::render::Responder;
 use crate::scenario::{load_each_file, Catalog, Loaded, ScenarioSource};
-use crate::spec::source::{parse_document, NodeBudget};
+use crate::spec::parse::{parse_document, NodeBudget};
 use crate::spec::Spec;
 
 pub(super) struct ScenarioCheck {

@@ -45,7 +45,7 @@ use super::template::{Expr, Template};
 use super::{BodyTemplate, Catalog, Reaction, ScenarioSource};
 use crate::diagnostic::Diagnostic;
 use crate::fixtures::Fixtures;
-use crate::spec::source::{parse_document, NodeBudget};
+use crate::spec::parse::{parse_document, NodeBudget};
 use crate::spec::Spec;
 
 /// Values kept per store key and state; more are not followed (fewer

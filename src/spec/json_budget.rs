@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::source::{NodeBudget, SCALAR_BYTES};
+use super::budget::{NodeBudget, SCALAR_BYTES};
 
 /// Deserializes `text` once it is known to fit `budget`.
 pub fn from_str<T: DeserializeOwned>(text: &str, budget: NodeBudget) -> serde_json::Result<T> {

@@ -9,6 +9,7 @@ pub mod dialect;
 pub(crate) mod json_budget;
 pub mod model;
 pub mod oas31;
+pub mod parse;
 mod reference;
 pub mod router;
 mod several;
@@ -27,10 +28,11 @@ use serde_json::Value;
 use crate::diagnostic::{escape_pointer_token, Diagnostic, Position};
 use dialect::{Dialect, Direction, SchemaSet};
 pub use model::*;
+use parse::{parse_document, parse_typed, NodeBudget};
 pub use reference::{find_operation, grouped, qualified_name};
 use router::Router;
 pub use several::combine;
-use source::{parse_document, parse_typed, unresolved, Documents, NodeBudget, RefTarget};
+use source::{unresolved, Documents, RefTarget};
 
 /// The vendor extension that marks a GET operation as a WebSocket.
 pub const WEBSOCKET_EXTENSION: &str = "x-websocket";

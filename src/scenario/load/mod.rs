@@ -26,7 +26,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::fixtures::Fixtures;
 use crate::locate::Locations;
 use crate::render::{encode_for, generate, media_for, mismatch, BodyForm, Rendered, Responder};
-use crate::spec::source::{parse_document, parse_typed, NodeBudget};
+use crate::spec::parse::{parse_document, parse_typed, NodeBudget};
 use crate::spec::{find_operation, follow_local, MediaSpec, Operation, ParamIn, Spec};
 use script::ScriptCompiler;
 
