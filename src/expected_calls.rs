@@ -43,17 +43,24 @@ pub enum CallCount {
     Exactly(u64),
     AtLeast(u64),
     AtMost(u64),
+    /// From `min` to `max` calls, both included; `min <= max`.
+    Between(u64, u64),
 }
 
 impl CallCount {
-    /// At most one of the three; none means "at least once".
+    /// `count` alone, or `at_least` and `at_most` alone or together (a
+    /// range); none means "at least once".
     pub fn of(verification: &Verification) -> Result<Self, String> {
         match (verification.count, verification.at_least, verification.at_most) {
             (None, None, None) => Ok(CallCount::AtLeast(1)),
             (Some(n), None, None) => Ok(CallCount::Exactly(n)),
             (None, Some(n), None) => Ok(CallCount::AtLeast(n)),
             (None, None, Some(n)) => Ok(CallCount::AtMost(n)),
-            _ => Err("give at most one of `count`, `at_least`, `at_most`".into()),
+            (None, Some(min), Some(max)) if min <= max => Ok(CallCount::Between(min, max)),
+            (None, Some(min), Some(max)) => Err(format!(
+                "`at_least` ({min}) is greater than `at_most` ({max}): no number of calls is both"
+            )),
+            (Some(_), _, _) => Err("give either `count` or `at_least` and/or `at_most`, not both".into()),
         }
     }
 
@@ -62,18 +69,20 @@ impl CallCount {
             CallCount::Exactly(n) => matched == n,
             CallCount::AtLeast(n) => matched >= n,
             CallCount::AtMost(n) => matched <= n,
+            CallCount::Between(min, max) => (min..=max).contains(&matched),
         }
     }
 }
 
 impl std::fmt::Display for CallCount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (how, n) = match self {
-            CallCount::Exactly(n) => ("exactly", n),
-            CallCount::AtLeast(n) => ("at least", n),
-            CallCount::AtMost(n) => ("at most", n),
-        };
-        write!(f, "{how} {n} call{}", if *n == 1 { "" } else { "s" })
+        let calls = |n: u64| if n == 1 { "call" } else { "calls" };
+        match *self {
+            CallCount::Exactly(n) => write!(f, "exactly {n} {}", calls(n)),
+            CallCount::AtLeast(n) => write!(f, "at least {n} {}", calls(n)),
+            CallCount::AtMost(n) => write!(f, "at most {n} {}", calls(n)),
+            CallCount::Between(min, max) => write!(f, "between {min} and {max} {}", calls(max)),
+        }
     }
 }
 
@@ -485,10 +494,24 @@ mod tests {
     }
 
     #[test]
-    fn one_expectation_at_most() {
+    fn a_count_excludes_bounds_and_two_bounds_make_a_range() {
         let both = verification(json!({"operation": "x", "count": 1, "at_most": 2}));
-        assert!(CallCount::of(&both).is_err());
+        assert!(CallCount::of(&both).unwrap_err().contains("either `count` or"));
         assert_eq!(CallCount::AtLeast(1).to_string(), "at least 1 call");
         assert_eq!(CallCount::Exactly(0).to_string(), "exactly 0 calls");
+
+        let range = verification(json!({"operation": "x", "at_least": 1, "at_most": 3}));
+        let range = CallCount::of(&range).unwrap();
+        assert_eq!(range, CallCount::Between(1, 3));
+        assert_eq!(range.to_string(), "between 1 and 3 calls");
+        let holds: Vec<bool> = (0..5).map(|n| range.holds(n)).collect();
+        assert_eq!(holds, [false, true, true, true, false]);
+        assert!(CallCount::Between(2, 2).holds(2));
+
+        let empty = verification(json!({"operation": "x", "at_least": 3, "at_most": 1}));
+        assert_eq!(
+            CallCount::of(&empty).unwrap_err(),
+            "`at_least` (3) is greater than `at_most` (1): no number of calls is both"
+        );
     }
 }

@@ -629,6 +629,18 @@ async fn count_at_least_and_at_most_bound_the_matches() {
         (json!({ "operation": "user-update-vanity", "at_most": 2 }), true),
         (json!({ "operation": "user-update-vanity", "at_most": 1 }), false),
         (
+            json!({ "operation": "user-update-vanity", "at_least": 1, "at_most": 3 }),
+            true,
+        ),
+        (
+            json!({ "operation": "user-update-vanity", "at_least": 3, "at_most": 4 }),
+            false,
+        ),
+        (
+            json!({ "operation": "user-update-vanity", "at_least": 0, "at_most": 1 }),
+            false,
+        ),
+        (
             json!({ "operation": "user-update-vanity", "body": { "vanityname": "mark" }, "count": 1 }),
             true,
         ),
@@ -656,6 +668,13 @@ async fn count_at_least_and_at_most_bound_the_matches() {
     assert_eq!(problem["matched"], 2);
     assert_eq!(problem["expected"], "exactly 1 call of `user-update-vanity`");
     assert_eq!(ids(&problem), vec![1, 2]);
+    let range = verify(
+        addr,
+        json!({ "operation": "user-update-vanity", "at_least": 3, "at_most": 4 }),
+    )
+    .await;
+    let problem = range.assert_problem(417, "verification-failed", "admin");
+    assert_eq!(problem["expected"], "between 3 and 4 calls of `user-update-vanity`");
 }
 
 #[tokio::test]
@@ -714,13 +733,26 @@ async fn malformed_verifications_are_400_problems() {
     let addr = server.address();
     let both = verify(addr, json!({ "operation": "user-snapshot", "count": 1, "at_least": 1 })).await;
     let detail = both.assert_problem(400, "admin-bad-request", "admin")["detail"].clone();
-    assert!(detail.as_str().unwrap().contains("at most one of"), "{detail}");
+    assert!(detail.as_str().unwrap().contains("either `count` or"), "{detail}");
     let all = verify(
         addr,
         json!({ "operation": "user-snapshot", "count": 1, "at_least": 1, "at_most": 1 }),
     )
     .await;
     all.assert_problem(400, "admin-bad-request", "admin");
+    let empty = verify(
+        addr,
+        json!({ "operation": "user-snapshot", "at_least": 2, "at_most": 1 }),
+    )
+    .await;
+    let detail = empty.assert_problem(400, "admin-bad-request", "admin")["detail"].clone();
+    assert!(
+        detail
+            .as_str()
+            .unwrap()
+            .contains("`at_least` (2) is greater than `at_most` (1)"),
+        "{detail}"
+    );
 
     let unknown = verify(addr, json!({ "operation": "delete-everything" })).await;
     let detail = unknown.assert_problem(400, "admin-bad-request", "admin")["detail"].clone();

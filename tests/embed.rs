@@ -248,3 +248,49 @@ async fn a_session_handle_moves_reads_and_resets_its_session() {
         "the scenario starts again"
     );
 }
+
+#[test]
+fn a_lower_and_an_upper_bound_make_a_range_and_a_count_with_a_bound_is_an_error() {
+    let mock = MockServer::builder().start_blocking().expect("the embedded API loads");
+    let session = mock.session("range");
+    let vanity = || Expectation::operation("user-update-vanity");
+    let error = session
+        .verify(vanity().at_least(1).at_most(3))
+        .expect_err("no call was made");
+    assert!(
+        error
+            .to_string()
+            .starts_with("expected between 1 and 3 calls of `user-update-vanity` in session `range`; 0 matched"),
+        "{error}"
+    );
+    for _ in 0..2 {
+        let (status, body) = blocking_request(mock.address(), "POST", "/user/update/vanity", &[session.header()]);
+        assert_eq!(status, 200, "{body}");
+    }
+    session
+        .verify(vanity().at_least(1).at_most(3))
+        .expect("2 is between 1 and 3");
+    session
+        .verify(vanity().at_most(3).at_least(2))
+        .expect("in either order");
+    session
+        .verify(vanity().at_least(3).at_most(5))
+        .expect_err("2 is below the range");
+    let reversed = session
+        .verify(vanity().at_least(3).at_most(1))
+        .expect_err("an empty range");
+    assert!(
+        reversed
+            .to_string()
+            .contains("`at_least` (3) is greater than `at_most` (1)"),
+        "{reversed}"
+    );
+    for both in [
+        vanity().times(2).at_most(5),
+        vanity().at_least(1).times(2),
+        vanity().never().at_least(0),
+    ] {
+        let error = session.verify(both.clone()).expect_err("a count and a bound together");
+        assert!(error.to_string().contains("either `count` or"), "{both:?}: {error}");
+    }
+}

@@ -12,7 +12,7 @@ use crate::problem::Problem;
 pub(super) fn answer(app: &App, body: &[u8]) -> Result<Value, Problem> {
     let verification: Verification = serde_json::from_slice(body).map_err(|e| {
         Problem::admin_bad_request(&format!(
-            "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, one of \"count\" | \"at_least\" | \"at_most\"}}: {e}"
+            "expected {{\"operation\": ID, \"session\"?, \"body\"?, \"status\"?, \"refused\"?, \"count\" or \"at_least\" and/or \"at_most\"}}: {e}"
         ))
     })?;
     let verdict = verdict(app, &verification)?;

@@ -10,7 +10,9 @@ use super::error::VerificationError;
 
 /// Which calls a client should have made, and how many: what
 /// `POST /__mock/verify` takes, built in Rust. Without a count, at least
-/// one call is expected. Only calls the mock answered as the contract
+/// one call is expected; a count is exact ([`times`](Self::times),
+/// [`never`](Self::never)) or bounded ([`at_least`](Self::at_least),
+/// [`at_most`](Self::at_most), or both for a range), never both kinds. Only calls the mock answered as the contract
 /// allows count, unless [`refused`](Self::refused) asks for the others.
 ///
 /// ```
@@ -43,22 +45,35 @@ impl Expectation {
         })
     }
 
-    /// Exactly `n` calls.
-    pub fn times(self, n: u64) -> Self {
-        self.counted(Some(n), None, None)
+    /// Exactly `n` calls. A count excludes bounds: with
+    /// [`at_least`](Self::at_least) or [`at_most`](Self::at_most) too,
+    /// `verify` returns an error saying so (whatever the calls). Given
+    /// twice, the last `n` holds.
+    pub fn times(mut self, n: u64) -> Self {
+        self.0.count = Some(n);
+        self
     }
 
-    /// `n` calls or more.
-    pub fn at_least(self, n: u64) -> Self {
-        self.counted(None, Some(n), None)
+    /// `n` calls or more. With [`at_most`](Self::at_most), a range:
+    /// `.at_least(1).at_most(3)` is between 1 and 3 calls (`verify` returns
+    /// an error if the least is above the most). Not with
+    /// [`times`](Self::times) or [`never`](Self::never): see there. Given
+    /// twice, the last `n` holds.
+    pub fn at_least(mut self, n: u64) -> Self {
+        self.0.at_least = Some(n);
+        self
     }
 
-    /// `n` calls or fewer.
-    pub fn at_most(self, n: u64) -> Self {
-        self.counted(None, None, Some(n))
+    /// `n` calls or fewer. With [`at_least`](Self::at_least), a range (see
+    /// there); not with [`times`](Self::times) or [`never`](Self::never).
+    /// Given twice, the last `n` holds.
+    pub fn at_most(mut self, n: u64) -> Self {
+        self.0.at_most = Some(n);
+        self
     }
 
-    /// No call at all.
+    /// No call at all: `times(0)`, and like it not to be combined with
+    /// [`at_least`](Self::at_least) or [`at_most`](Self::at_most).
     pub fn never(self) -> Self {
         self.times(0)
     }
@@ -81,12 +96,6 @@ impl Expectation {
     /// call was caught.
     pub fn refused(mut self) -> Self {
         self.0.refused = true;
-        self
-    }
-
-    /// The last count given is the one that holds.
-    fn counted(mut self, count: Option<u64>, at_least: Option<u64>, at_most: Option<u64>) -> Self {
-        (self.0.count, self.0.at_least, self.0.at_most) = (count, at_least, at_most);
         self
     }
 
