@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use common::{post_json, send, vanity_body, TempDir, IO_TIMEOUT};
 use http::Method;
+use specmock::internal::Behaviour;
 use specmock::{Expectation, MockServer, Position, StartError};
 
 /// One request over a plain blocking socket, as a test without a runtime
@@ -293,4 +294,52 @@ fn a_lower_and_an_upper_bound_make_a_range_and_a_count_with_a_bound_is_an_error(
         let error = session.verify(both.clone()).expect_err("a count and a bound together");
         assert!(error.to_string().contains("either `count` or"), "{both:?}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_session_does_not_claim_no_violations_once_violating_requests_rolled_off_the_journal() {
+    let mock = common::start(common::shipped_app(Behaviour {
+        journal_size: 2,
+        ..Behaviour::default()
+    }))
+    .await;
+    let bad = mock.session("bad");
+    let headers = [bad.header(), ("content-type", "application/json")];
+    let reply = send(mock.address(), Method::POST, "/user/update", &headers, br#"{"id": 5}"#).await;
+    assert_eq!(reply.status, 400);
+    bad.verify(Expectation::operation("POST /user/update").refused().times(1))
+        .expect("held in the journal");
+    let filler = mock.session("filler");
+    for _ in 0..2 {
+        let reply = send(mock.address(), Method::GET, "/user", &[filler.header()], b"").await;
+        assert_eq!(reply.status, 200);
+    }
+
+    let violations = bad.violations();
+    assert!(!violations.is_empty(), "{violations}");
+    assert_eq!(violations.iter().count(), 0, "the journal no longer holds it");
+    let text = violations.to_string();
+    assert!(text.starts_with("1 request broke the contract or may have:"), "{text}");
+    assert!(
+        text.contains("and 1 no longer in the journal, of this session or another"),
+        "{text}"
+    );
+    assert!(
+        !filler.violations().is_empty(),
+        "its session is unknown, so it may be filler's too"
+    );
+    assert_eq!(
+        mock.violations().to_string(),
+        "1 request broke the contract:\n  and 1 no longer in the journal"
+    );
+
+    let error = bad
+        .verify(Expectation::operation("POST /user/update").refused().times(1))
+        .expect_err("the call rolled off");
+    assert!(
+        error
+            .to_string()
+            .ends_with("\nthe journal no longer holds the oldest requests (more came than it keeps): calls among them were not counted"),
+        "{error}"
+    );
 }

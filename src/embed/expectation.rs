@@ -105,12 +105,21 @@ impl Expectation {
         verification.session = session.map(str::to_string);
         let verdict = crate::admin::verify::verdict(app, &verification)
             .map_err(|problem| VerificationError::new(problem.detail))?;
-        match verdict.verified {
-            true => Ok(()),
-            false => Err(VerificationError::new(explained(&verdict))),
+        if verdict.verified {
+            return Ok(());
         }
+        let mut explanation = explained(&verdict);
+        // What the admin API's `journal_rolled_off` says beside its verdict.
+        if app.journal().has_rolled_off() {
+            explanation.push_str(ROLLED_OFF);
+        }
+        Err(VerificationError::new(explanation))
     }
 }
+
+/// Why a call may be missing from the count.
+const ROLLED_OFF: &str = "\nthe journal no longer holds the oldest requests (more came than it keeps): \
+                          calls among them were not counted";
 
 /// The 417's explanation, then the closest calls with how each differs.
 fn explained(verdict: &Verdict) -> String {

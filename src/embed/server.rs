@@ -113,6 +113,11 @@ impl MockServer {
     }
 
     /// Checks that the calls of every session together meet `expectation`.
+    /// The error explains as `POST /__mock/verify`'s 417 does.
+    /// Only the calls the journal still holds count: once more requests
+    /// came than it keeps (10,000 by default), the oldest do not, and an
+    /// error says so (a passing check cannot: `never()` may pass on calls
+    /// that rolled off).
     pub fn verify(&self, expectation: Expectation) -> Result<(), VerificationError> {
         expectation.check(&self.app, None)
     }

@@ -107,6 +107,10 @@ impl MockSession {
 
     /// Checks that the session's calls meet `expectation`; the error
     /// explains as `POST /__mock/verify`'s 417 does.
+    /// Only the calls the journal still holds count: once more requests
+    /// came than it keeps (10,000 by default), the oldest do not, and an
+    /// error says so (a passing check cannot: `never()` may pass on calls
+    /// that rolled off).
     pub fn verify(&self, expectation: Expectation) -> Result<(), VerificationError> {
         expectation.check(&self.app, Some(&self.id))
     }

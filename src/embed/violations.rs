@@ -11,42 +11,58 @@ use super::request::ReceivedRequest;
 /// journal was cleared), each with its violations. Its `Display` lists them
 /// with their JSON pointers, so
 /// `assert!(violations.is_empty(), "{violations}")` says what was wrong.
+///
+/// The journal keeps the latest requests only (10,000 by default); the mock
+/// counts every violating request, but one it no longer holds has lost its
+/// session with it. So a session's `Violations` cannot tell whether such a
+/// request was its own: while any violating request has rolled off the
+/// journal, it is not empty, and its `Display` says how many may be its own.
 #[derive(Debug, Clone)]
 pub struct Violations {
     /// Those the journal still holds, oldest first.
     listed: Vec<ReceivedRequest>,
     /// Those counted but no longer held (more requests than the journal keeps).
     unlisted: u64,
+    /// Of one session: `unlisted` may or may not be its own.
+    of_one_session: bool,
 }
 
 impl Violations {
     /// Of every session, or of `session` only.
     pub(super) fn of(app: &App, session: Option<&str>) -> Self {
-        let filter = Filter {
+        let violating = |session: Option<&str>| Filter {
             session: session.map(str::to_string),
             violating: true,
             ..Filter::default()
         };
         let listed: Vec<ReceivedRequest> = app
             .journal()
-            .entries(&filter)
+            .entries(&violating(session))
             .into_iter()
             .map(ReceivedRequest::new)
             .collect();
-        // The counts never lose a request; they are kept for all sessions together.
-        let unlisted = match session {
-            Some(_) => 0,
-            None => app.journal().summary().violating.saturating_sub(listed.len() as u64),
+        // The counts never lose a request, but they are kept for all sessions together.
+        let held = match session {
+            Some(_) => app.journal().entries(&violating(None)).len(),
+            None => listed.len(),
         };
-        Self { listed, unlisted }
+        let unlisted = app.journal().summary().violating.saturating_sub(held as u64);
+        Self {
+            listed,
+            unlisted,
+            of_one_session: session.is_some(),
+        }
     }
 
-    /// Whether every request kept the contract.
+    /// Whether every request kept the contract. For one session, not while
+    /// violating requests of unknown session have rolled off the journal.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// How many requests broke the contract.
+    /// How many requests broke the contract: those listed, and those no
+    /// longer in the journal (for one session, those that may have been its
+    /// own: at most that many).
     pub fn len(&self) -> usize {
         self.listed.len() + usize::try_from(self.unlisted).unwrap_or(usize::MAX)
     }
@@ -76,15 +92,25 @@ impl fmt::Display for Violations {
             return f.write_str("no request broke the contract");
         }
         let requests = if self.len() == 1 { "request" } else { "requests" };
-        write!(f, "{} {requests} broke the contract:", self.len())?;
+        let broke = match (self.unlisted, self.of_one_session) {
+            (1.., true) => "broke the contract or may have",
+            _ => "broke the contract",
+        };
+        write!(f, "{} {requests} {broke}:", self.len())?;
         for request in &self.listed {
             write!(f, "\n  {request}:")?;
             for violation in request.violations() {
                 write!(f, "\n    {violation}")?;
             }
         }
-        if self.unlisted > 0 {
-            write!(f, "\n  and {} no longer in the journal", self.unlisted)?;
+        match (self.unlisted, self.of_one_session) {
+            (0, _) => {}
+            (unlisted, false) => write!(f, "\n  and {unlisted} no longer in the journal")?,
+            (unlisted, true) => write!(
+                f,
+                "\n  and {unlisted} no longer in the journal, of this session or another: \
+                 a request the journal dropped is no longer known by its session"
+            )?,
         }
         Ok(())
     }
