@@ -5,6 +5,7 @@ use std::fmt;
 
 /// Where in a file a problem sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Position {
     /// 1-based line and column.
     LineColumn {
@@ -21,6 +22,7 @@ pub enum Position {
 
 /// One problem in one input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// The file's label as the operator named it (a path relative to the spec, or an embedded
     /// file's name).
@@ -34,7 +36,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem found in the parsed document, located by JSON pointer until the text is at hand to
     /// turn it into a line.
-    pub fn at_pointer(file: impl Into<String>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn at_pointer(file: impl Into<String>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
             position: Position::Pointer(pointer.into()),
@@ -43,7 +45,7 @@ impl Diagnostic {
     }
 
     /// A problem found while parsing, where the parser stopped (1-based).
-    pub fn at_line(file: impl Into<String>, line: u64, column: u64, message: impl Into<String>) -> Self {
+    pub(crate) fn at_line(file: impl Into<String>, line: u64, column: u64, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
             position: Position::LineColumn { line, column },
@@ -54,12 +56,16 @@ impl Diagnostic {
     /// Where serde_json met `error`. Its columns count from 1, except that an
     /// error on a line break itself (a raw line break inside a string) is at
     /// column 0 of the next line: that is column 1, where an editor can go.
-    pub fn at_json_error(file: impl Into<String>, error: &serde_json::Error, message: impl Into<String>) -> Self {
+    pub(crate) fn at_json_error(
+        file: impl Into<String>,
+        error: &serde_json::Error,
+        message: impl Into<String>,
+    ) -> Self {
         Self::at_line(file, error.line() as u64, json_column(error), message)
     }
 
     /// A problem with the file as a whole: it is missing, unreadable or of the wrong kind.
-    pub fn in_file(file: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn in_file(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
             position: Position::File,

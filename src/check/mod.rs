@@ -21,18 +21,51 @@ pub use report::CheckReport;
 use crate::diagnostic::Diagnostic;
 use crate::sources::Sources;
 
-/// What to check: the inputs `serve` would load, found as `serve` finds them.
+/// What to check: the inputs `serve` would load, found as `serve` finds
+/// them. Built from [`CheckOptions::new`] (everything found as `serve`
+/// finds it, warnings do not fail) with a setter for each flag of
+/// `specmock check`.
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct CheckOptions {
-    /// The OpenAPI 3.0 or 3.1 documents, served together when several;
-    /// none: `./openapi.yaml` if present, else the embedded one.
-    pub spec: Vec<PathBuf>,
-    /// The directory of scenario files; none: as `serve` finds it.
-    pub scenarios: Option<PathBuf>,
-    /// The directory of fixture files; none: as `serve` finds it.
-    pub fixtures: Option<PathBuf>,
-    /// Warnings fail the check too.
-    pub strict: bool,
+    spec: Vec<PathBuf>,
+    scenarios: Option<PathBuf>,
+    fixtures: Option<PathBuf>,
+    strict: bool,
+}
+
+impl CheckOptions {
+    /// The inputs `serve` would find with no flags: `./openapi.yaml` if
+    /// present, else the embedded Pieces User API, and their fixtures and
+    /// scenarios.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An OpenAPI 3.0 or 3.1 document to check (as `--spec`); given more
+    /// than once, the documents are checked as served together.
+    pub fn spec_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.spec.push(path.into());
+        self
+    }
+
+    /// The directory of scenario files (as `--scenarios`).
+    pub fn scenarios_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.scenarios = Some(path.into());
+        self
+    }
+
+    /// The directory of fixture files (as `--fixtures`).
+    pub fn fixtures_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.fixtures = Some(path.into());
+        self
+    }
+
+    /// Whether warnings fail the check too (as `--strict`).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
 }
 
 /// Checks the spec, fixtures and scenarios `options` names, collecting
@@ -47,7 +80,7 @@ pub struct CheckOptions {
 /// repository: its `openapi.yaml`, `fixtures/` and `scenarios/`):
 ///
 /// ```
-/// let report = specmock::check(specmock::CheckOptions { strict: true, ..Default::default() })?;
+/// let report = specmock::check(specmock::CheckOptions::new().strict(true))?;
 /// assert!(report.passed(), "{report}");
 /// # Ok::<(), specmock::Diagnostic>(())
 /// ```

@@ -140,13 +140,13 @@ impl CheckReport {
     }
 
     /// The problems and the warnings about `subject`.
-    pub fn about(&self, subject: &Subject) -> (Vec<&Finding>, Vec<&Finding>) {
+    pub(crate) fn about(&self, subject: &Subject) -> (Vec<&Finding>, Vec<&Finding>) {
         (about(&self.problems, subject), about(&self.warnings, subject))
     }
 
     /// Findings grouped by subject, inputs first, in the order they were
     /// checked (the loader finds problems in its own order).
-    pub fn sort(&mut self) {
+    pub(crate) fn sort(&mut self) {
         let rank = |finding: &Finding| match &finding.subject {
             Subject::Input(label) => self.inputs.iter().position(|input| input.label == *label),
             Subject::Pair { operation, status } => self
@@ -161,7 +161,7 @@ impl CheckReport {
 
     /// The subject of a finding in `file`: that input, or the spec for a
     /// file reached through one of its `$ref`s.
-    pub fn subject_of(&self, file: &str) -> Subject {
+    pub(crate) fn subject_of(&self, file: &str) -> Subject {
         let input = self
             .inputs
             .iter()

@@ -39,12 +39,14 @@ enum Format {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let options = CheckOptions {
-        spec: args.spec,
-        scenarios: args.scenarios,
-        fixtures: args.fixtures,
-        strict: args.strict,
-    };
+    let mut options = args.spec.into_iter().fold(CheckOptions::new(), CheckOptions::spec_file);
+    if let Some(scenarios) = args.scenarios {
+        options = options.scenarios_dir(scenarios);
+    }
+    if let Some(fixtures) = args.fixtures {
+        options = options.fixtures_dir(fixtures);
+    }
+    let options = options.strict(args.strict);
     let report = match check(options) {
         Ok(report) => report,
         Err(diagnostic) => return usage_error(diagnostic),

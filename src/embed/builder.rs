@@ -163,7 +163,7 @@ impl MockServerBuilder {
             }
             Spec::Embedded | Spec::File(_) => App::load(sources, self.scenario, SEED, behaviour),
         };
-        let (app, warnings) = loaded?;
+        let (app, warnings) = loaded.map_err(LoadError::new)?;
         for warning in &warnings {
             tracing::warn!("{warning}");
         }

@@ -18,8 +18,8 @@ impl LoadError {
     }
 }
 
-impl From<Diagnostics> for LoadError {
-    fn from(problems: Diagnostics) -> Self {
+impl LoadError {
+    pub(super) fn new(problems: Diagnostics) -> Self {
         Self(problems)
     }
 }
@@ -44,6 +44,7 @@ impl std::error::Error for LoadError {}
 /// Why [`MockServerBuilder::start`](crate::MockServerBuilder::start) (or
 /// `start_blocking`) failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum StartError {
     /// The inputs do not load.
     Load(LoadError),
@@ -114,8 +115,8 @@ impl std::error::Error for VerificationError {}
 #[derive(Debug)]
 pub struct SessionError(String);
 
-impl From<Problem> for SessionError {
-    fn from(problem: Problem) -> Self {
+impl SessionError {
+    pub(super) fn new(problem: Problem) -> Self {
         Self(problem.detail)
     }
 }

@@ -82,14 +82,14 @@ impl MockSession {
     /// `PUT /__mock/sessions/{id}/scenario` does); an unknown name is an
     /// error listing the known ones.
     pub fn set_scenario(&self, name: &str) -> Result<(), SessionError> {
-        crate::admin::sessions::restart(&self.app, &self.id, Some(name))?;
+        crate::admin::sessions::restart(&self.app, &self.id, Some(name)).map_err(SessionError::new)?;
         Ok(())
     }
 
     /// Starts the session afresh in its scenario: initial state, initial
     /// store, counters at zero (`POST /__mock/sessions/{id}/reset`).
     pub fn reset(&self) -> Result<(), SessionError> {
-        crate::admin::sessions::restart(&self.app, &self.id, None)?;
+        crate::admin::sessions::restart(&self.app, &self.id, None).map_err(SessionError::new)?;
         Ok(())
     }
 
@@ -129,13 +129,13 @@ impl MockSession {
     /// request path does (created at its start scenario if no request has
     /// named it yet).
     fn read<T>(&self, read: impl Fn(&SessionState) -> T) -> Result<T, SessionError> {
-        let value = self.app.in_current(|configuration| {
+        let read = self.app.in_current(|configuration| {
             let shared = self.app.sessions().get(&self.id, || configuration.fresh_session());
             let mut session = shared.lock();
             configuration.adopt(&mut session)?;
             Ok(read(&session))
-        })?;
-        Ok(value)
+        });
+        read.map_err(SessionError::new)
     }
 }
 

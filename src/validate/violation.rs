@@ -11,6 +11,7 @@ use crate::spec::CompiledSchema;
 
 /// One way a request (or a relayed answer) breaks the spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Violation {
     /// Where: `/body/id`, `/query/limit`, `/header/x-api-key` ...
     pub pointer: String,
@@ -30,6 +31,7 @@ pub struct Violation {
 /// The party a violation is charged to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Side {
     /// The client's request broke the spec.
     #[default]
@@ -40,14 +42,14 @@ pub enum Side {
 
 impl Side {
     /// Whether the client broke the contract.
-    pub fn is_client(&self) -> bool {
+    pub(crate) fn is_client(&self) -> bool {
         *self == Side::Client
     }
 }
 
 impl Violation {
     /// A violation of `rule` at `pointer`, charged to the client.
-    pub fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             pointer: pointer.into(),
             rule: rule.into(),
@@ -58,7 +60,7 @@ impl Violation {
     }
 
     /// The same violation, charged to the provider.
-    pub fn by_provider(self) -> Self {
+    pub(crate) fn by_provider(self) -> Self {
         Self {
             side: Side::Provider,
             ..self
