@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
 use common::{post_json, send, vanity_body, TempDir, IO_TIMEOUT};
 use http::Method;
@@ -341,5 +342,49 @@ async fn a_session_does_not_claim_no_violations_once_violating_requests_rolled_o
             .to_string()
             .ends_with("\nthe journal no longer holds the oldest requests (more came than it keeps): calls among them were not counted"),
         "{error}"
+    );
+}
+
+#[test]
+fn dropping_a_blocking_server_cuts_a_waiting_request_and_closes_the_port_at_once() {
+    let dir = TempDir::new("embed-slow");
+    dir.write(
+        "slow.yaml",
+        "rules:\n  - when: { operation: refresh-user }\n    respond: { status: 200, delay: 30s }\n",
+    );
+    let mock = MockServer::builder()
+        .scenarios_dir(dir.path())
+        .scenario("slow")
+        .start_blocking()
+        .expect("the scenario loads");
+    let address = mock.address();
+    let client = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(address).expect("the mock accepts");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("a read timeout");
+        let request = "GET /user/refresh HTTP/1.1\r\nhost: mock\r\nconnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).expect("the request is sent");
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        (read.map_err(|e| e.kind()), answer)
+    });
+    // Time for the request to reach its scripted delay.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let dropping = Instant::now();
+    drop(mock);
+    let took = dropping.elapsed();
+    assert!(took < Duration::from_secs(3), "the drop took {took:?}");
+    let refused = TcpStream::connect(address).expect_err("nothing listens after the drop");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let (read, answer) = client.join().expect("the client thread");
+    assert!(
+        answer.is_empty(),
+        "the waiting request is cut, not answered: {read:?} {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_ne!(
+        read,
+        Err(std::io::ErrorKind::WouldBlock),
+        "the connection is closed, not left hanging"
     );
 }

@@ -124,6 +124,14 @@ impl MockServerBuilder {
 
     /// Loads the inputs and serves them on a free loopback port, as a task
     /// of the runtime this is called on (a Tokio runtime).
+    ///
+    /// The server only runs when the runtime gets the thread back: a client
+    /// that blocks its thread while it waits for the answer (a blocking
+    /// HTTP client, `std::net::TcpStream`) never gets one on a
+    /// `current_thread` runtime (the default of `#[tokio::test]`). Such a
+    /// client needs a multi-thread runtime
+    /// (`#[tokio::test(flavor = "multi_thread")]`) or
+    /// [`start_blocking`](Self::start_blocking).
     pub async fn start(self) -> Result<MockServer, StartError> {
         let app = self.load()?;
         let listener = tokio::net::TcpListener::bind(LOOPBACK).await?;
@@ -131,8 +139,10 @@ impl MockServerBuilder {
     }
 
     /// Loads the inputs and serves them on a free loopback port from a
-    /// runtime on a thread of its own: for a test with no runtime. Dropping
-    /// the server stops it and waits for that thread.
+    /// runtime on a thread of its own: for a test with no runtime, or with a
+    /// blocking client. Dropping the server stops it at once: in-flight
+    /// requests are cut, and the port is closed when the drop returns (see
+    /// [`MockServer`]).
     ///
     /// ```
     /// let mock = specmock::MockServer::builder().start_blocking()?;

@@ -1,5 +1,5 @@
 //! A running mock: served on a caller's runtime or on a thread of its own,
-//! stopped when dropped.
+//! stopped gracefully by `stop`, at once when dropped.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -20,8 +20,19 @@ use super::session::MockSession;
 use super::violations::Violations;
 
 /// A mock serving an OpenAPI document on a loopback port, built with
-/// [`MockServer::builder`]. Dropping it stops it: it accepts no more
-/// connections, and in-flight requests finish.
+/// [`MockServer::builder`].
+///
+/// [`stop`](Self::stop)`.await` stops it gracefully: it accepts no more
+/// connections and waits for in-flight requests to finish (up to 10 s).
+/// Dropping it stops it at once. Started with
+/// [`start_blocking`](MockServerBuilder::start_blocking), the drop cuts
+/// in-flight requests (a request waiting on a scripted `delay` gets its
+/// connection closed, no answer) and returns once the port is closed.
+/// Started with [`start`](MockServerBuilder::start), the drop cannot wait
+/// on the runtime it would run on: it tells the server to stop, which
+/// closes the port when that runtime next runs it and lets in-flight
+/// requests finish in the background; `stop().await` is the way to know
+/// it has stopped.
 pub struct MockServer {
     address: SocketAddr,
     app: Arc<App>,
@@ -34,10 +45,12 @@ enum Running {
     /// A task on the runtime that started it.
     Task(Option<tokio::task::JoinHandle<()>>),
     /// Its own runtime on its own thread ([`MockServerBuilder::start_blocking`]);
-    /// `finished` says when serving is over, for an async [`MockServer::stop`].
+    /// `finished` says when serving is over, for an async [`MockServer::stop`];
+    /// `abort` ends serving without the grace, for the drop.
     Thread {
         thread: Option<std::thread::JoinHandle<()>>,
         finished: Option<oneshot::Receiver<()>>,
+        abort: Option<oneshot::Sender<()>>,
     },
 }
 
@@ -76,13 +89,25 @@ impl MockServer {
         let app = Arc::new(app);
         let (stop, stopped) = oneshot::channel::<()>();
         let (done, finished) = oneshot::channel::<()>();
+        let (abort, aborted) = oneshot::channel::<()>();
         let served = app.clone();
         let thread = std::thread::Builder::new()
             .name(format!("specmock {address}"))
             .spawn(move || {
-                runtime.block_on(server::serve(listener, served, limits, async move {
-                    let _ = stopped.await;
-                }));
+                runtime.block_on(async move {
+                    let serving = server::serve(listener, served, limits, async move {
+                        let _ = stopped.await;
+                    });
+                    // Dropping `serving` closes the listener.
+                    tokio::select! {
+                        biased;
+                        _ = aborted => {}
+                        () = serving => {}
+                    }
+                });
+                // The connections still open are tasks of this runtime: they
+                // are dropped with it, closing their sockets, without waiting.
+                runtime.shutdown_background();
                 let _ = done.send(());
             })?;
         Ok(Self {
@@ -92,6 +117,7 @@ impl MockServer {
             running: Running::Thread {
                 thread: Some(thread),
                 finished: Some(finished),
+                abort: Some(abort),
             },
         })
     }
@@ -138,7 +164,8 @@ impl MockServer {
         &self.app
     }
 
-    /// Stops accepting, lets in-flight requests finish, then returns.
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), then
+    /// returns; the port is closed.
     pub async fn stop(mut self) {
         self.signal_stop();
         match &mut self.running {
@@ -164,13 +191,18 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.signal_stop();
-        // Its own thread is waited for: once dropped, its port is closed.
-        if let Running::Thread { thread, .. } = &mut self.running {
+        // Its own thread stops at once and is waited for: once dropped, its
+        // port is closed. A task cannot be waited for here without blocking
+        // the runtime it needs; it stops gracefully on its own.
+        if let Running::Thread { thread, abort, .. } = &mut self.running {
+            if let Some(abort) = abort.take() {
+                let _ = abort.send(());
+            }
             if let Some(thread) = thread.take() {
                 let _ = thread.join();
             }
         }
+        self.signal_stop();
     }
 }
 
