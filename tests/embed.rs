@@ -244,6 +244,7 @@ async fn a_session_handle_moves_reads_and_resets_its_session() {
     assert_eq!(send(mock.address(), Method::POST, path, &[], b"").await.status, 409);
     assert_eq!(send(mock.address(), Method::POST, path, &[], b"").await.status, 200);
     session.reset().expect("a reset");
+    assert_eq!(session.received_requests().len(), 4, "the journal keeps the calls");
     assert_eq!(
         send(mock.address(), Method::POST, path, &[], b"").await.status,
         409,

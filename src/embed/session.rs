@@ -87,7 +87,12 @@ impl MockSession {
     }
 
     /// Starts the session afresh in its scenario: initial state, initial
-    /// store, counters at zero (`POST /__mock/sessions/{id}/reset`).
+    /// store, the rules' counters at zero (`POST /__mock/sessions/{id}/reset`).
+    ///
+    /// The journal keeps the session's earlier calls, as the admin reset
+    /// does: [`verify`](Self::verify), [`received_requests`](Self::received_requests)
+    /// and [`violations`](Self::violations) still count them. A test that
+    /// needs a clean slate uses a session id of its own.
     pub fn reset(&self) -> Result<(), SessionError> {
         crate::admin::sessions::restart(&self.app, &self.id, None).map_err(SessionError::new)?;
         Ok(())
