@@ -389,3 +389,40 @@ fn dropping_a_blocking_server_cuts_a_waiting_request_and_closes_the_port_at_once
         "the connection is closed, not left hanging"
     );
 }
+
+#[test]
+fn a_session_id_is_read_as_the_server_reads_its_header() {
+    let mock = MockServer::builder().start_blocking().expect("the embedded API loads");
+    let padded = mock.session(" t1 ");
+    assert_eq!(padded.id(), "t1");
+    assert_eq!(padded.header(), ("x-mock-session", "t1"));
+    let (status, body) = blocking_request(mock.address(), "GET", "/user", &[padded.header()]);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = blocking_request(mock.address(), "GET", "/user", &[("x-mock-session", " t1 ")]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(padded.received_requests().len(), 2, "both name t1");
+    assert_eq!(mock.session("").id(), "default", "no session named is the default one");
+
+    let unsendable = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mock.session("t\n1")))
+        .expect_err("a line break cannot go in a header");
+    let message = unsendable.downcast_ref::<String>().expect("a message");
+    assert!(message.contains("\"t\\n1\""), "{message}");
+    assert!(message.contains("visible ASCII"), "{message}");
+}
+
+#[test]
+fn a_session_url_joins_any_path_before_its_fragment() {
+    let mock = MockServer::builder().start_blocking().expect("the embedded API loads");
+    let session = mock.session("t1");
+    let base = mock.url();
+    assert_eq!(session.url("user"), format!("{base}/user?__session=t1"));
+    assert_eq!(session.url(""), format!("{base}/?__session=t1"));
+    assert_eq!(session.url("/user#top"), format!("{base}/user?__session=t1#top"));
+    assert_eq!(
+        session.url("/user?x=1#a?b"),
+        format!("{base}/user?x=1&__session=t1#a?b")
+    );
+    let (status, body) = blocking_request(mock.address(), "GET", &session.url("user")[base.len()..], &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(session.received_requests().len(), 1);
+}

@@ -133,7 +133,14 @@ impl MockServer {
     }
 
     /// A handle on session `id`: how a client selects it, its scenario,
-    /// state and store, and checks on its calls.
+    /// state and store, and checks on its calls. The id is read as the
+    /// server reads the `X-Mock-Session` header: surrounding whitespace
+    /// trimmed, empty naming the `default` session.
+    ///
+    /// # Panics
+    /// If `id` has a character a header cannot carry as text (anything but
+    /// visible ASCII, spaces and tabs): a request sending it would land in
+    /// another session than the handle's.
     pub fn session(&self, id: &str) -> MockSession {
         MockSession::new(self.app.clone(), id, self.url())
     }

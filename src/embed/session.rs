@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::control::SESSION_HEADER;
+use crate::control::{DEFAULT_SESSION, SESSION_HEADER};
 use crate::scenario::engine::SessionState;
 
 use super::error::{SessionError, VerificationError};
@@ -50,7 +50,20 @@ pub struct MockSession {
 }
 
 impl MockSession {
+    /// The session `id` names as the server reads it from a header:
+    /// trimmed, and `default` when empty. Panics (see
+    /// [`MockServer::session`](crate::MockServer::session)) on a character
+    /// a header cannot carry: the server would read no session from it.
     pub(super) fn new(app: Arc<App>, id: &str, base_url: String) -> Self {
+        let id = match id.trim() {
+            "" => DEFAULT_SESSION,
+            id => id,
+        };
+        let sendable = |c: char| c == '\t' || (' '..='~').contains(&c);
+        assert!(
+            id.chars().all(sendable),
+            "session id {id:?}: an X-Mock-Session header carries only visible ASCII, spaces and tabs"
+        );
         Self {
             app,
             id: id.to_string(),
@@ -69,13 +82,19 @@ impl MockSession {
         (SESSION_HEADER, &self.id)
     }
 
-    /// The mock's URL of `path` (which may carry a query) in this session,
-    /// by its `__session` query parameter: for a client that cannot add a
-    /// header (a browser, a WebSocket client).
+    /// The mock's URL of `path` (which may carry a query and a
+    /// `#fragment`; a missing leading `/` is added) in this session, by its
+    /// `__session` query parameter: for a client that cannot add a header
+    /// (a browser, a WebSocket client).
     pub fn url(&self, path: &str) -> String {
+        let (path, fragment) = match path.split_once('#') {
+            Some((path, fragment)) => (path, format!("#{fragment}")),
+            None => (path, String::new()),
+        };
+        let slash = if path.starts_with('/') { "" } else { "/" };
         let joiner = if path.contains('?') { '&' } else { '?' };
         let id = crate::provider::wire::encode(&self.id);
-        format!("{}{path}{joiner}__session={id}", self.base_url)
+        format!("{}{slash}{path}{joiner}__session={id}{fragment}", self.base_url)
     }
 
     /// Starts the session afresh in scenario `name` (what
