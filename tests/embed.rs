@@ -239,6 +239,11 @@ async fn a_session_handle_moves_reads_and_resets_its_session() {
     assert_eq!(send(mock.address(), Method::POST, path, &[], b"").await.status, 511);
     let unknown = session.set_scenario("nope").expect_err("no such scenario");
     assert!(unknown.to_string().contains("known: "), "{unknown}");
+    assert_eq!(
+        format!("{unknown:?}"),
+        unknown.to_string(),
+        "an unwrapped error prints the message"
+    );
 
     session.set_scenario("vanity-taken").expect("back");
     assert_eq!(send(mock.address(), Method::POST, path, &[], b"").await.status, 409);
@@ -425,4 +430,34 @@ fn a_session_url_joins_any_path_before_its_fragment() {
     let (status, body) = blocking_request(mock.address(), "GET", &session.url("user")[base.len()..], &[]);
     assert_eq!(status, 200, "{body}");
     assert_eq!(session.received_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_received_request_gives_its_body_as_bytes_and_as_json() {
+    let mock = MockServer::builder().start().await.expect("the embedded API loads");
+    let session = mock.session("bodies");
+    let json = [session.header(), ("content-type", "application/json")];
+    let sent = send(
+        mock.address(),
+        Method::POST,
+        "/user/update/vanity",
+        &json,
+        vanity_body("ada").as_bytes(),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{}", sent.text());
+    let text = [session.header(), ("content-type", "text/plain")];
+    send(mock.address(), Method::POST, "/user/update/vanity", &text, b"not json").await;
+    send(mock.address(), Method::GET, "/user", &[session.header()], b"").await;
+
+    let received = session.received_requests();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].body(), Some(vanity_body("ada").as_bytes()));
+    assert_eq!(
+        received[0].body_json(),
+        Some(serde_json::from_str::<serde_json::Value>(&vanity_body("ada")).expect("JSON"))
+    );
+    assert_eq!(received[1].body(), Some(&b"not json"[..]));
+    assert_eq!(received[1].body_json(), None, "bytes that are not JSON");
+    assert_eq!((received[2].body(), received[2].body_json()), (None, None), "no body");
 }

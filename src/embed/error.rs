@@ -8,7 +8,9 @@ use crate::problem::Problem;
 
 /// The spec, a fixture or a scenario does not load (or the start scenario
 /// is unknown): every problem found, each with its `file:line:column` (or
-/// JSON pointer) and what was expected, as `specmock` prints them.
+/// JSON pointer) and what was expected, one a line as `specmock` prints
+/// them (without its `error: ` prefix, and all of them where it prints the
+/// first 50).
 pub struct LoadError(Diagnostics);
 
 impl LoadError {
@@ -110,9 +112,11 @@ impl fmt::Debug for VerificationError {
 
 impl std::error::Error for VerificationError {}
 
-/// A session could not be moved or read: an unknown scenario (the known
-/// ones are listed), as the admin API's problem says it.
-#[derive(Debug)]
+/// A session could not be moved or read, said as the admin API's problem
+/// says it: an unknown scenario (the known ones are listed), or the mock's
+/// configuration kept changing under the call (`POST /__mock/reload` again
+/// and again), so that none stayed in force long enough to act on the
+/// session; trying again once the reloads stop succeeds.
 pub struct SessionError(String);
 
 impl SessionError {
@@ -122,6 +126,13 @@ impl SessionError {
 }
 
 impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// As `Display`, for the same reason as [`LoadError`]'s.
+impl fmt::Debug for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -16,14 +16,25 @@ use super::error::VerificationError;
 /// allows count, unless [`refused`](Self::refused) asks for the others.
 ///
 /// ```
-/// use specmock::Expectation;
+/// use specmock::{Expectation, MockServer};
 ///
+/// let mock = MockServer::builder().start_blocking()?;
+/// let session = mock.session("t1");
+/// // ... the client under test made no call ...
 /// let twice = Expectation::operation("user-update-vanity").times(2);
+/// let error = session.verify(twice).unwrap_err();
+/// assert!(error.to_string().starts_with("expected exactly 2 calls of `user-update-vanity` in session `t1`; 0 matched"));
+///
 /// let none_refused = Expectation::operation("POST /user/update").refused().never();
+/// session.verify(none_refused)?;
+/// let one_to_three = Expectation::operation("user-update-vanity").at_least(1).at_most(3);
+/// assert!(session.verify(one_to_three).is_err());
 /// let renamed = Expectation::operation("user-update-vanity")
 ///     .with_body(serde_json::json!({"vanityname": "mark"}))
 ///     .with_status(200);
-/// # let _ = (twice, none_refused, renamed);
+/// let error = mock.verify(renamed).unwrap_err();
+/// assert!(error.to_string().contains(r#"with a body containing {"vanityname":"mark"} answered 200"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
