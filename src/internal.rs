@@ -4,9 +4,31 @@
 //! changes whenever those users do; embed the server with
 //! [`MockServer`](crate::MockServer) instead.
 
+use std::sync::Arc;
+
 pub use crate::app::{App, Behaviour, Inputs};
 pub use crate::server::Limits;
 pub use crate::websocket::StreamLimits;
+
+/// Serves an app built by hand, with limits of its own, on an
+/// already-bound listener on the current runtime: the binary's `serve`,
+/// and tests that need a behaviour the builder does not offer.
+pub fn serve(listener: tokio::net::TcpListener, app: App, limits: Limits) -> std::io::Result<crate::MockServer> {
+    crate::MockServer::serve(listener, app, limits)
+}
+
+/// The app a [`MockServer`](crate::MockServer) serves: its journal,
+/// sessions and configuration, for the binary and tests that look inside.
+pub trait ServedApp {
+    /// The app being served.
+    fn app(&self) -> &Arc<App>;
+}
+
+impl ServedApp for crate::MockServer {
+    fn app(&self) -> &Arc<App> {
+        crate::MockServer::app(self)
+    }
+}
 
 /// The admin API's OpenAPI document, and the pieces of a request to it that
 /// the binary and tests build by hand.

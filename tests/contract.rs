@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use specmock::internal::spec::router::RouteMatch;
 use specmock::internal::spec::{Operation, Spec};
 use specmock::internal::validate::{ParamSources, RequestView};
-use specmock::internal::Behaviour;
+use specmock::internal::{Behaviour, ServedApp};
 use specmock::MockServer;
 
 // ---------------------------------------------------------------------------

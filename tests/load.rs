@@ -16,7 +16,7 @@ use common::*;
 use http::Method;
 use serde_json::{json, Value};
 use specmock::internal::journal::Filter;
-use specmock::internal::Behaviour;
+use specmock::internal::{Behaviour, ServedApp};
 use specmock::MockServer;
 
 const CONNECTIONS: usize = 64;

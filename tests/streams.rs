@@ -20,7 +20,7 @@ use http::Method;
 use serde_json::{json, Value};
 use specmock::internal::scenario::ScenarioSource;
 use specmock::internal::spec::{CompiledSchema, Operation};
-use specmock::internal::{App, Limits, StreamLimits};
+use specmock::internal::{App, Limits, ServedApp, StreamLimits};
 use specmock::MockServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

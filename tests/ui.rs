@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use specmock::internal::admin::FeedEvents;
 use specmock::internal::dispatch;
 use specmock::internal::journal::FEED_BACKLOG;
-use specmock::internal::{Behaviour, Limits};
+use specmock::internal::{Behaviour, Limits, ServedApp};
 use tokio::net::TcpStream;
 
 const PAGE_FILES: [&str; 4] = ["/__mock/ui", "/__mock/ui/", "/__mock/ui/app.js", "/__mock/ui/style.css"];

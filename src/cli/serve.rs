@@ -12,8 +12,7 @@ use specmock::internal::control::SessionKey;
 use specmock::internal::diagnostic::PRINTED_PROBLEMS;
 use specmock::internal::logging;
 use specmock::internal::sources::Sources;
-use specmock::internal::{App, Behaviour, Limits, StreamLimits};
-use specmock::MockServer;
+use specmock::internal::{App, Behaviour, Limits, ServedApp, StreamLimits};
 
 use super::usage_error;
 
@@ -248,7 +247,7 @@ async fn serve(args: ServeArgs, flush_logs: logging::Flusher) -> ExitCode {
             )
         }
     };
-    let server = match MockServer::serve(listener, app, limits) {
+    let server = match specmock::internal::serve(listener, app, limits) {
         Ok(server) => server,
         Err(error) => return failed(flush_logs, &error.to_string()),
     };

@@ -61,8 +61,7 @@ impl MockServer {
     }
 
     /// Serves `app` on an already-bound listener, on the current runtime.
-    #[doc(hidden)]
-    pub fn serve(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
+    pub(crate) fn serve(listener: TcpListener, app: App, limits: Limits) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
         let app = Arc::new(app);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -166,8 +165,7 @@ impl MockServer {
     }
 
     /// The app being served: its journal, sessions and spec.
-    #[doc(hidden)]
-    pub fn app(&self) -> &Arc<App> {
+    pub(crate) fn app(&self) -> &Arc<App> {
         &self.app
     }
 

@@ -73,7 +73,7 @@ pub async fn start(app: App) -> MockServer {
 
 pub async fn start_with_limits(app: App, limits: Limits) -> MockServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
-    MockServer::serve(listener, app, limits).expect("the server starts")
+    specmock::internal::serve(listener, app, limits).expect("the server starts")
 }
 
 pub async fn start_shipped() -> MockServer {
