@@ -88,7 +88,7 @@ pub mod problem {
 
 /// `specmock verify`: a real server tested against the spec.
 pub mod provider {
-    pub use crate::provider::{verify, ProviderReport, VerifyOptions};
+    pub use crate::provider::{verify, VerifyOptions};
 }
 
 /// The upstream of `--upstream`.
@@ -189,7 +189,7 @@ pub mod json_subset {
     pub use crate::json_subset::contains;
 }
 
-/// RFC 3339 time, as the journal and templates write it.
+/// RFC 3339 time read back, as the journal filters it.
 pub mod rfc3339 {
-    pub use crate::rfc3339::{format_seconds, parse};
+    pub use crate::rfc3339::parse;
 }

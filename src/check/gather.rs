@@ -21,7 +21,7 @@ const SEED: u64 = 0;
 /// usage or I/O error, not a contract problem).
 pub(super) fn gather(sources: &Sources) -> Result<CheckReport, Diagnostic> {
     let mut positions = SpecPositions::default();
-    let mut report = CheckReport::default();
+    let mut report = CheckReport::empty();
     for source in sources.specs() {
         let text = source.spec_text()?;
         let (label, base_dir) = match &source {

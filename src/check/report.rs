@@ -109,7 +109,7 @@ impl Pair {
 /// which scenario rules reach each documented status. `Display` is the
 /// report for people (what `specmock check` prints); [`CheckReport::to_json`]
 /// and [`CheckReport::to_junit_xml`] the same for tools.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CheckReport {
     pub(crate) inputs: Vec<Input>,
     pub(crate) problems: Vec<Finding>,
@@ -122,6 +122,19 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// A report with nothing found yet, for `gather` to fill: not public, so
+    /// a report a user holds is always the result of a check.
+    pub(crate) fn empty() -> Self {
+        Self {
+            inputs: Vec::new(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+            coverage: Vec::new(),
+            webhooks: Vec::new(),
+            strict: false,
+        }
+    }
+
     /// Whether the configuration passed: no problem, and under `strict` no
     /// warning either.
     pub fn passed(&self) -> bool {
