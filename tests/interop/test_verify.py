@@ -383,7 +383,8 @@ def test_another_sessions_calls_are_not_counted(specmock_url, request):
 
 def test_malformed_verifications_are_400(specmock_url):
     for payload, needle in (
-        ({"operation": "update-user", "count": 1, "at_least": 1}, "at most one"),
+        ({"operation": "update-user", "count": 1, "at_least": 1}, "not both"),
+        ({"operation": "update-user", "at_least": 3, "at_most": 1}, "greater than `at_most`"),
         ({"operation": "no-such-operation"}, "unknown operation `no-such-operation`"),
         ({"operation": "update-user", "times": 1}, "times"),
         ({"session": "x"}, "operation"),
