@@ -30,23 +30,19 @@ pub struct Violations {
 impl Violations {
     /// Of every session, or of `session` only.
     pub(super) fn of(app: &App, session: Option<&str>) -> Self {
-        let violating = |session: Option<&str>| Filter {
-            session: session.map(str::to_string),
+        let violating = Filter {
             violating: true,
             ..Filter::default()
         };
-        let listed: Vec<ReceivedRequest> = app
-            .journal()
-            .entries(&violating(session))
+        let held = app.journal().entries(&violating);
+        // The counts never lose a request, but they are kept for all sessions
+        // together: what is not held is set against every session's held ones.
+        let unlisted = app.journal().summary().violating.saturating_sub(held.len() as u64);
+        let listed = held
             .into_iter()
+            .filter(|entry| session.is_none_or(|session| session == &*entry.record.session))
             .map(ReceivedRequest::new)
             .collect();
-        // The counts never lose a request, but they are kept for all sessions together.
-        let held = match session {
-            Some(_) => app.journal().entries(&violating(None)).len(),
-            None => listed.len(),
-        };
-        let unlisted = app.journal().summary().violating.saturating_sub(held as u64);
         Self {
             listed,
             unlisted,
